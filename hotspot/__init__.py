@@ -1,0 +1,1 @@
+"""Hotspot AAA and billing backend."""

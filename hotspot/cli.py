@@ -1,0 +1,292 @@
+"""The `hotspot` command."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import signal
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import click
+from sqlalchemy.orm import Session
+
+from hotspot import db
+from hotspot.errors import HotspotError
+from hotspot.freeradius import FreeRadiusConfigError, check_raddb, render_raddb
+from hotspot.packages import active_packages, package_by_name
+from hotspot.phones import normalize_phone
+from hotspot.provisioning import create_user
+from hotspot.seed import seed_demo
+from hotspot.settings import GENERATED_SECRETS, PREFIX, Settings, write_env_file
+from hotspot.stack import RunLock, Stack, StackError
+
+USAGE_ERROR = 2
+
+
+class Context:
+    """Settings are read lazily so `hotspot --help` works with a broken environment."""
+
+    def __init__(self) -> None:
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = Settings.from_env()
+        return self._settings
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        engine = db.make_engine(self.settings.effective_database_url)
+        try:
+            with db.transaction(db.session_factory(engine)) as session:
+                yield session
+        finally:
+            engine.dispose()
+
+
+pass_context = click.make_pass_decorator(Context, ensure=True)
+
+
+@click.group()
+def cli() -> None:
+    """Hotspot AAA and billing backend."""
+
+
+def main() -> None:
+    """Bad input is one line on stderr and exit code 2; a stack that cannot start, exit 1."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (HotspotError, ValueError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(USAGE_ERROR)
+    except (StackError, FreeRadiusConfigError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
+@cli.command("config")
+@pass_context
+def show_config(ctx: Context) -> None:
+    """Print the effective settings as JSON, secrets masked."""
+    click.echo(ctx.settings.to_json())
+
+
+# --- database ----------------------------------------------------------------------------------
+
+
+@cli.group("db")
+def db_group() -> None:
+    """Schema migrations and demo data."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+@pass_context
+def db_upgrade(ctx: Context, revision: str) -> None:
+    """Migrate the schema up (to REVISION, default head)."""
+    db.upgrade(ctx.settings, revision)
+    click.echo(f"database at {db.current_revision(ctx.settings)}")
+
+
+@db_group.command("downgrade")
+@click.argument("revision", default="-1")
+@pass_context
+def db_downgrade(ctx: Context, revision: str) -> None:
+    """Migrate the schema down (to REVISION, default one step; `base` for empty)."""
+    db.downgrade(ctx.settings, revision)
+    click.echo(f"database at {db.current_revision(ctx.settings) or 'base'}")
+
+
+@db_group.command("seed")
+@pass_context
+def db_seed(ctx: Context) -> None:
+    """Add the demo NAS and packages (idempotent)."""
+    seed_demo_data(ctx)
+    click.echo("demo data present")
+
+
+def seed_demo_data(ctx: Context) -> None:
+    with ctx.transaction() as session:
+        seed_demo(
+            session,
+            interim_interval=ctx.settings.acct_interim_interval,
+            currency=ctx.settings.currency,
+        )
+
+
+# --- FreeRADIUS --------------------------------------------------------------------------------
+
+
+@cli.group("freeradius")
+def freeradius_group() -> None:
+    """FreeRADIUS configuration."""
+
+
+@freeradius_group.command("render")
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True)
+@click.option("--check/--no-check", default=True, help="Run `freeradius -XC` on the result.")
+@pass_context
+def freeradius_render(ctx: Context, out: Path, check: bool) -> None:
+    """Write a complete raddb (Debian defaults plus ours) into OUT."""
+    raddb = render_raddb(out, Stack(ctx.settings).raddb_params())
+    if check:
+        check_raddb(raddb)
+    click.echo(f"raddb written to {raddb}")
+
+
+# --- users and packages ------------------------------------------------------------------------
+
+
+@cli.group("packages")
+def packages_group() -> None:
+    """Packages on sale."""
+
+
+@packages_group.command("list")
+@pass_context
+def packages_list(ctx: Context) -> None:
+    with ctx.transaction() as session:
+        for package in active_packages(session):
+            cap = f"{package.data_cap_bytes / 2**30:g} GiB" if package.data_cap_bytes else "no cap"
+            click.echo(
+                f"{package.name:<12} {package.currency} {package.price:>8} "
+                f"{dt.timedelta(seconds=package.duration_seconds)!s:>16} {cap:>10} "
+                f"{package.rate_limit:>8} {package.devices} device(s)"
+            )
+
+
+@cli.group("users")
+def users_group() -> None:
+    """Hotspot users."""
+
+
+@users_group.command("create")
+@click.option("--package", "package_name", required=True, help="Package name, e.g. '1 Hour'.")
+@click.option("--phone", default=None, help="Customer phone (07…, +2547…).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_context
+def users_create(ctx: Context, package_name: str, phone: str | None, as_json: bool) -> None:
+    """Create a user valid for the package's duration from now."""
+    normalized = normalize_phone(phone, ctx.settings.default_region) if phone else None
+    with ctx.transaction() as session:
+        package = package_by_name(session, package_name)
+        credentials = create_user(session, package, phone=normalized, now=dt.datetime.now(dt.UTC))
+    shown = {
+        "username": credentials.username,
+        "password": credentials.password,
+        "expires_at": credentials.expires_at.isoformat(),
+    }
+    if as_json:
+        click.echo(json.dumps(shown))
+    else:
+        for key, value in shown.items():
+            click.echo(f"{key}: {value}")
+
+
+# --- the whole stack ---------------------------------------------------------------------------
+
+
+@cli.command("run")
+@click.option("--seed/--no-seed", default=True, help="Add the demo NAS and packages.")
+@pass_context
+def run(ctx: Context, seed: bool) -> None:
+    """Start PostgreSQL, Redis, FreeRADIUS and the API; Ctrl-C stops them all."""
+    settings = ctx.settings
+    lock = RunLock(settings.state_dir)
+    lock.acquire()
+    stack = Stack(settings)
+    stopping = False
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    runtime_env = settings.state_dir / "runtime.env"
+    try:
+        stack.start_databases()
+        db.upgrade(settings)
+        if seed:
+            seed_demo_data(ctx)
+        stack.start_freeradius()
+        write_env_file(runtime_env, runtime_values(settings))
+        api = stack.spawn(
+            "api",
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--bind",
+                f"{settings.api_host}:{settings.api_port}",
+                "--workers",
+                str(settings.api_workers),
+                "--access-logfile",
+                "-",
+                "hotspot.wsgi:app",
+            ],
+            stop_signal=signal.SIGINT,
+        )
+        wait_for_http(f"http://{settings.api_host}:{settings.api_port}/healthz", api.alive)
+        click.echo(
+            f"\nready: API on http://{settings.api_host}:{settings.api_port} "
+            f"(logs in {stack.log_dir}).\n"
+            "try:  .venv/bin/hotspot users create --package '1 Hour'\n"
+            "Ctrl-C stops everything.\n"
+        )
+        while not stopping:
+            dead = [child.name for child in stack.children if not child.alive()]
+            if dead:
+                raise StackError(f"{', '.join(dead)} stopped unexpectedly; see {stack.log_dir}")
+            time.sleep(0.5)
+    finally:
+        stack.stop()
+        runtime_env.unlink(missing_ok=True)
+        lock.release()
+        click.echo("stopped")
+
+
+def runtime_values(settings: Settings) -> dict[str, str]:
+    """Settings that differ from the defaults, so other `hotspot` commands find this stack."""
+    defaults = Settings()
+    values: dict[str, str] = {}
+    for f in dataclasses.fields(settings):
+        value: Any = getattr(settings, f.name)
+        if (
+            f.name in GENERATED_SECRETS
+            or f.name == "state_dir"
+            or value == getattr(defaults, f.name)
+        ):
+            continue
+        values[PREFIX + f.name.upper()] = (
+            str(value).lower() if isinstance(value, bool) else str(value)
+        )
+    return values
+
+
+def wait_for_http(url: str, alive: Any, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own URL
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if not alive() or time.monotonic() > deadline:
+            raise StackError(f"the API did not answer at {url}")
+        time.sleep(0.1)

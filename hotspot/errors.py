@@ -1,0 +1,17 @@
+"""Errors the domain raises for bad input; the web and CLI layers turn them into 4xx / exit 2."""
+
+
+class HotspotError(Exception):
+    """Bad input or a request that cannot be met; the message is shown to the caller."""
+
+
+class NotFoundError(HotspotError):
+    pass
+
+
+class InvalidInputError(HotspotError):
+    pass
+
+
+class ConflictError(HotspotError):
+    pass

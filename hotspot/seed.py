@@ -1,0 +1,52 @@
+"""Demo data: one local NAS and three packages, created once however often this runs."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import NamedTuple
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotspot.models import Nas, Package
+from hotspot.packages import create_package
+
+GIB = 2**30
+HOUR = 3600
+
+
+class PackageSpec(NamedTuple):
+    name: str
+    price: Decimal
+    duration_seconds: int
+    data_cap_bytes: int | None
+    rate_limit: str
+    devices: int
+
+
+DEMO_NAS_ADDRESS = "127.0.0.1"
+DEMO_NAS_SECRET = "testing123"  # noqa: S105 - the well-known radtest secret of the local demo NAS
+DEMO_PACKAGES = (
+    PackageSpec("1 Hour", Decimal("20"), HOUR, 1 * GIB, "2M/5M", 1),
+    PackageSpec("1 Day", Decimal("50"), 24 * HOUR, 5 * GIB, "5M/10M", 1),
+    PackageSpec("1 Week", Decimal("300"), 7 * 24 * HOUR, None, "5M/10M", 3),
+)
+
+
+def seed_demo(session: Session, *, interim_interval: int, currency: str) -> None:
+    if session.scalar(select(Nas).where(Nas.nasname == DEMO_NAS_ADDRESS)) is None:
+        session.add(
+            Nas(
+                nasname=DEMO_NAS_ADDRESS,
+                shortname="demo",
+                type="other",
+                secret=DEMO_NAS_SECRET,
+                description="demo NAS (nas-sim, radclient)",
+            )
+        )
+    existing = set(session.scalars(select(Package.name)))
+    for spec in DEMO_PACKAGES:
+        if spec.name not in existing:
+            create_package(
+                session, **spec._asdict(), currency=currency, interim_interval=interim_interval
+            )

@@ -1,0 +1,238 @@
+"""One settings object, read from the environment.
+
+Precedence, highest first: the process environment, a `.env` file in the working directory,
+`STATE_DIR/runtime.env` (written by a running `hotspot run`, so every `hotspot ...` command in the
+checkout talks to the same stack), `STATE_DIR/secrets.env` (secrets generated on first use, so
+no secret ever lives in code), then the defaults below.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+PREFIX = "HOTSPOT_"
+PRIVATE_DB_NAME = "hotspot"
+PRIVATE_DB_USER = "hotspot"
+
+
+def _setting(default: Any, doc: str, *, secret: bool = False) -> Any:
+    return field(default=default, metadata={"doc": doc, "secret": secret})
+
+
+def project_root() -> Path | None:
+    """The checkout this package runs from, when installed editable (the common dev case)."""
+    root = Path(__file__).resolve().parent.parent
+    return root if (root / "pyproject.toml").is_file() else None
+
+
+def default_state_dir() -> Path:
+    return (project_root() or Path.cwd()) / ".hotspot"
+
+
+@dataclass(frozen=True)
+class Settings:
+    state_dir: Path = _setting(
+        Path(".hotspot"), "Where the private stack keeps its data, config, logs and sockets."
+    )
+    environment: str = _setting("development", "development | production; shown in logs.")
+    database_url: str = _setting(
+        "",
+        "SQLAlchemy URL of PostgreSQL. Empty: a private PostgreSQL is started under the state "
+        "dir by `hotspot run` and the tests.",
+        secret=True,
+    )
+    redis_url: str = _setting(
+        "", "URL of Redis. Empty: a private Redis is started under the state dir.", secret=True
+    )
+    postgres_port: int = _setting(5439, "Port of the private PostgreSQL (127.0.0.1).")
+    postgres_password: str = _setting(
+        "", "Password of the private PostgreSQL's application role (generated).", secret=True
+    )
+    postgres_superuser_password: str = _setting(
+        "", "Password of the private PostgreSQL's superuser (generated).", secret=True
+    )
+    redis_port: int = _setting(6389, "Port of the private Redis (127.0.0.1).")
+    api_host: str = _setting("127.0.0.1", "Address the API (gunicorn) listens on.")
+    api_port: int = _setting(8000, "Port the API listens on.")
+    api_workers: int = _setting(2, "gunicorn worker processes.")
+    radius_listen_address: str = _setting("127.0.0.1", "Address FreeRADIUS listens on.")
+    radius_auth_port: int = _setting(1812, "FreeRADIUS authentication port.")
+    radius_acct_port: int = _setting(1813, "FreeRADIUS accounting port.")
+    radius_db_user: str = _setting(
+        "radius", "Database role FreeRADIUS connects as (reads auth tables, writes radacct)."
+    )
+    radius_db_password: str = _setting(
+        "", "Password of the FreeRADIUS database role (generated when empty).", secret=True
+    )
+    radius_reject_delay: int = _setting(1, "Seconds FreeRADIUS waits before an Access-Reject.")
+    radius_detail_accounting: bool = _setting(
+        False, "Also write every accounting packet to FreeRADIUS detail files."
+    )
+    freeradius_raddb: Path = _setting(
+        Path("/etc/freeradius/3.0"), "The distribution's FreeRADIUS config our raddb builds on."
+    )
+    acct_interim_interval: int = _setting(
+        60, "Acct-Interim-Interval (seconds) sent to NASes with every package."
+    )
+    default_region: str = _setting("KE", "Region for phone numbers written without +country.")
+    currency: str = _setting("KES", "Currency of package prices.")
+    log_level: str = _setting("INFO", "Log level.")
+
+    @property
+    def private_postgres(self) -> bool:
+        return self.database_url in ("", self.private_database_url)
+
+    @property
+    def private_redis(self) -> bool:
+        return self.redis_url in ("", self.private_redis_url)
+
+    @property
+    def private_database_url(self) -> str:
+        password = quote(self.postgres_password, safe="")
+        return (
+            f"postgresql+psycopg://{PRIVATE_DB_USER}:{password}@127.0.0.1:"
+            f"{self.postgres_port}/{PRIVATE_DB_NAME}"
+        )
+
+    @property
+    def private_redis_url(self) -> str:
+        return f"redis://127.0.0.1:{self.redis_port}/0"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or self.private_database_url
+
+    @property
+    def effective_redis_url(self) -> str:
+        return self.redis_url or self.private_redis_url
+
+    def with_changes(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings, safe to print: secrets and URL passwords replaced by ***."""
+        shown: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name == "database_url":
+                value = mask_url(self.effective_database_url)
+            elif f.name == "redis_url":
+                value = mask_url(self.effective_redis_url)
+            elif f.metadata["secret"]:
+                value = "***" if value else ""
+            elif isinstance(value, Path):
+                value = str(value)
+            shown[f.name] = value
+        shown["private_postgres"] = self.private_postgres
+        shown["private_redis"] = self.private_redis
+        return shown
+
+    def to_json(self) -> str:
+        return json.dumps(self.masked(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, dotenv: Path | None = Path(".env")
+    ) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        if dotenv is not None and dotenv.is_file():
+            env = {**read_env_file(dotenv), **env}
+        state_dir = Path(env.get(PREFIX + "STATE_DIR") or default_state_dir()).absolute()
+        layered = {
+            **read_env_file(state_dir / "secrets.env"),
+            **read_env_file(state_dir / "runtime.env"),
+            **env,
+        }
+        values: dict[str, Any] = {"state_dir": state_dir}
+        for f in dataclasses.fields(cls):
+            raw = layered.get(PREFIX + f.name.upper())
+            if f.name == "state_dir" or raw is None:
+                continue
+            values[f.name] = _parse(f, raw)
+        settings = cls(**values)
+        return settings.with_changes(**ensure_generated_secrets(settings))
+
+
+GENERATED_SECRETS = ("postgres_password", "postgres_superuser_password", "radius_db_password")
+
+
+def ensure_generated_secrets(settings: Settings) -> dict[str, str]:
+    """Fills empty secrets from STATE_DIR/secrets.env, generating and saving any still missing."""
+    missing = [name for name in GENERATED_SECRETS if not getattr(settings, name)]
+    if not missing:
+        return {}
+    path = settings.state_dir / "secrets.env"
+    stored = read_env_file(path)
+    new = {
+        PREFIX + name.upper(): secrets.token_urlsafe(24)
+        for name in missing
+        if PREFIX + name.upper() not in stored
+    }
+    if new:
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        write_env_file(path, {**stored, **new})
+    merged = {**stored, **new}
+    return {name: merged[PREFIX + name.upper()] for name in missing}
+
+
+def _parse(f: dataclasses.Field[Any], raw: str) -> Any:
+    default: Any = f.default
+    kind = type(default)
+    if kind is bool:
+        lowered = raw.strip().lower()
+        if lowered not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
+            raise ValueError(f"{PREFIX}{f.name.upper()}: expected a boolean, got {raw!r}")
+        return lowered in {"1", "true", "yes", "on"}
+    if kind is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(
+                f"{PREFIX}{f.name.upper()}: expected an integer, got {raw!r}"
+            ) from None
+    if isinstance(default, Path):
+        return Path(raw)
+    return raw
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    values: dict[str, str] = {}
+    for raw_line in path.read_text().splitlines():
+        line = raw_line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
+    return values
+
+
+def write_env_file(path: Path, values: Mapping[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.writelines(f"{key}={value}\n" for key, value in sorted(values.items()))
+    tmp.replace(path)
+
+
+def mask_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def setting_docs() -> dict[str, str]:
+    """Environment variable name → description, for `.env.example` and the README."""
+    return {PREFIX + f.name.upper(): f.metadata["doc"] for f in dataclasses.fields(Settings)}

@@ -1,0 +1,1 @@
+"""rq jobs and their schedule (the Background-work issue fills this in)."""

@@ -1,0 +1,167 @@
+"""The test harness starts the real stack: PostgreSQL, Redis and FreeRADIUS on free ports.
+
+It uses the same `Stack` as `hotspot run`. Where HOTSPOT_DATABASE_URL / HOTSPOT_REDIS_URL are set,
+those servers are used instead (a fresh database is created on the PostgreSQL server for the run).
+Nothing is skipped: a service that cannot start fails the run with its log.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotspot import db
+from hotspot.models import Nas
+from hotspot.seed import seed_demo
+from hotspot.settings import Settings
+from hotspot.stack import Stack, free_port
+
+NAS_SECRET = secrets.token_urlsafe(12)
+
+
+@dataclass
+class DatabaseServer:
+    """A PostgreSQL server on which the tests may create and drop databases."""
+
+    admin_url: str  # SQLAlchemy URL of a role allowed to CREATE DATABASE
+
+    def _dsn(self) -> str:
+        return make_url(self.admin_url).set(drivername="postgresql").render_as_string(False)
+
+    def create_database(self, name: str) -> str:
+        with psycopg.connect(self._dsn(), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return make_url(self.admin_url).set(database=name).render_as_string(False)
+
+    def drop_database(self, name: str) -> None:
+        with psycopg.connect(self._dsn(), autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+@dataclass
+class StackUnderTest:
+    settings: Settings
+    stack: Stack
+    server: DatabaseServer
+    engine: Engine
+    sessions: sessionmaker[Session]
+    nas_secret: str
+
+    @property
+    def radius_address(self) -> tuple[str, int, int]:
+        s = self.settings
+        return s.radius_listen_address, s.radius_auth_port, s.radius_acct_port
+
+    def env(self) -> dict[str, str]:
+        """Environment for a `hotspot` subprocess that must reach this stack."""
+        s = self.settings
+        return {
+            **os.environ,
+            "HOTSPOT_STATE_DIR": str(s.state_dir),
+            "HOTSPOT_DATABASE_URL": s.effective_database_url,
+            "HOTSPOT_REDIS_URL": s.effective_redis_url,
+            "HOTSPOT_RADIUS_DB_PASSWORD": s.radius_db_password,
+        }
+
+
+def make_test_settings(state_dir: Path) -> Settings:
+    environ = {
+        "HOTSPOT_STATE_DIR": str(state_dir),
+        "HOTSPOT_POSTGRES_PORT": str(free_port()),
+        "HOTSPOT_REDIS_PORT": str(free_port()),
+        "HOTSPOT_RADIUS_AUTH_PORT": str(free_port(socket.SOCK_DGRAM)),
+        "HOTSPOT_RADIUS_ACCT_PORT": str(free_port(socket.SOCK_DGRAM)),
+        "HOTSPOT_RADIUS_REJECT_DELAY": "0",
+    }
+    for name in ("HOTSPOT_DATABASE_URL", "HOTSPOT_REDIS_URL"):
+        if os.environ.get(name):
+            environ[name] = os.environ[name]
+    return Settings.from_env(environ, dotenv=None)
+
+
+@pytest.fixture(scope="session")
+def state_dir() -> Iterator[Path]:
+    """Outside pytest's private tmp dirs: PostgreSQL runs as `postgres` and must reach it."""
+    path = Path(tempfile.mkdtemp(prefix="hotspot-test-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def stack(state_dir: Path) -> Iterator[StackUnderTest]:
+    settings = make_test_settings(state_dir)
+    stack = Stack(settings, fast=True, say=lambda _: None)
+    created: str | None = None
+    try:
+        stack.start_databases()
+        if settings.private_postgres:
+            server = DatabaseServer(stack_admin_url(stack))
+        else:
+            server = DatabaseServer(settings.database_url)
+            created = f"hotspot_test_{secrets.token_hex(4)}"
+            settings = settings.with_changes(database_url=server.create_database(created))
+            stack.settings = settings
+        db.upgrade(settings)
+        engine = db.make_engine(settings.effective_database_url)
+        sessions = db.session_factory(engine)
+        with db.transaction(sessions) as session:
+            session.add(Nas(nasname="127.0.0.1", shortname="tests", secret=NAS_SECRET))
+            seed_demo(session, interim_interval=settings.acct_interim_interval, currency="KES")
+        stack.start_freeradius()
+        yield StackUnderTest(settings, stack, server, engine, sessions, NAS_SECRET)
+        engine.dispose()
+    finally:
+        stack.stop()
+        if created is not None:
+            DatabaseServer(os.environ["HOTSPOT_DATABASE_URL"]).drop_database(created)
+
+
+def stack_admin_url(stack: Stack) -> str:
+    s = stack.settings
+    return (
+        make_url("postgresql+psycopg://")
+        .set(
+            username="postgres",
+            password=s.postgres_superuser_password,
+            host="127.0.0.1",
+            port=s.postgres_port,
+            database="postgres",
+        )
+        .render_as_string(False)
+    )
+
+
+@pytest.fixture
+def session(stack: StackUnderTest) -> Iterator[Session]:
+    """A session whose work is rolled back after the test, commits included."""
+    with stack.engine.connect() as conn:
+        outer = conn.begin()
+        session = Session(bind=conn, join_transaction_mode="create_savepoint")
+        try:
+            yield session
+        finally:
+            session.close()
+            outer.rollback()
+
+
+@pytest.fixture
+def committed(stack: StackUnderTest) -> sessionmaker[Session]:
+    """For tests whose rows another process (FreeRADIUS, the CLI) must see."""
+    return stack.sessions

@@ -1,0 +1,50 @@
+"""Factories: each call makes fresh rows with unique names, so tests never collide."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from hotspot.models import Package
+from hotspot.packages import create_package
+from hotspot.provisioning import Credentials, create_user
+
+GIB = 2**30
+
+
+def make_package(
+    session: Session,
+    *,
+    price: Decimal = Decimal("20"),
+    duration_seconds: int = 3600,
+    data_cap_bytes: int | None = GIB,
+    rate_limit: str = "2M/5M",
+    devices: int = 1,
+    interim_interval: int = 60,
+) -> Package:
+    return create_package(
+        session,
+        name=f"test {secrets.token_hex(4)}",
+        price=price,
+        duration_seconds=duration_seconds,
+        data_cap_bytes=data_cap_bytes,
+        rate_limit=rate_limit,
+        devices=devices,
+        interim_interval=interim_interval,
+    )
+
+
+def make_user(
+    session: Session,
+    *,
+    package: Package | None = None,
+    phone: str | None = None,
+    now: dt.datetime | None = None,
+    duration_seconds: int = 3600,
+    devices: int = 1,
+) -> Credentials:
+    package = package or make_package(session, duration_seconds=duration_seconds, devices=devices)
+    return create_user(session, package, phone=phone, now=now or dt.datetime.now(dt.UTC))
