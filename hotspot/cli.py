@@ -209,14 +209,8 @@ def run(ctx: Context, seed: bool) -> None:
     lock = RunLock(settings.state_dir)
     lock.acquire()
     stack = Stack(settings)
-    stopping = False
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
+    # SIGTERM stops us like Ctrl-C does: through the `finally` that stops every child.
+    signal.signal(signal.SIGTERM, raise_keyboard_interrupt)
     runtime_env = settings.state_dir / "runtime.env"
     try:
         stack.start_databases()
@@ -248,16 +242,22 @@ def run(ctx: Context, seed: bool) -> None:
             "try:  .venv/bin/hotspot users create --package '1 Hour'\n"
             "Ctrl-C stops everything.\n"
         )
-        while not stopping:
+        while True:
             dead = [child.name for child in stack.children if not child.alive()]
             if dead:
                 raise StackError(f"{', '.join(dead)} stopped unexpectedly; see {stack.log_dir}")
             time.sleep(0.5)
+    except KeyboardInterrupt:
+        click.echo("\nstopping")
     finally:
         stack.stop()
         runtime_env.unlink(missing_ok=True)
         lock.release()
         click.echo("stopped")
+
+
+def raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def runtime_values(settings: Settings) -> dict[str, str]:

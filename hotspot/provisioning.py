@@ -25,9 +25,15 @@ class Credentials:
     expires_at: dt.datetime
 
 
-def radius_expiration(moment: dt.datetime) -> str:
-    """rlm_expiration's format (`%d %b %Y %H:%M:%S`), in UTC, English months whatever the locale."""
-    utc = moment.astimezone(dt.UTC)
+def radius_expiration(expires_at: dt.datetime) -> str:
+    """The `Expiration` check value for a user whose access ends at `expires_at`.
+
+    rlm_expiration's format (`%d %b %Y %H:%M:%S`), in UTC with English months whatever the locale.
+    FreeRADIUS counts Session-Timeout from the start of the current second, so it could outlast
+    `expires_at` by up to a second; one second earlier keeps the NAS-side limit within what was
+    bought.
+    """
+    utc = (expires_at - dt.timedelta(seconds=1)).astimezone(dt.UTC)
     return f"{utc.day:02d} {MONTHS[utc.month - 1]} {utc.year} {utc:%H:%M:%S}"
 
 
@@ -68,7 +74,7 @@ def create_user(
         owner = session.scalar(select(HotspotUser.username).where(HotspotUser.phone == phone))
         if owner is not None:
             raise ConflictError(f"phone {phone} already has the account {owner}")
-    expires_at = now + dt.timedelta(seconds=package.duration_seconds)
+    expires_at = (now + dt.timedelta(seconds=package.duration_seconds)).replace(microsecond=0)
     password = random_code(PASSWORD_LENGTH)
     for _ in range(10):
         user = HotspotUser(

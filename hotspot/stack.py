@@ -8,6 +8,7 @@ us, and we stop them in reverse order.
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import pwd
 import shutil
@@ -60,7 +61,7 @@ class Child:
 class Stack:
     settings: Settings
     fast: bool = False  # tests: no fsync, no Redis persistence
-    say: Callable[[str], None] = print
+    say: Callable[[str], None] = field(default=functools.partial(print, flush=True))
     children: list[Child] = field(default_factory=list)
 
     @property
@@ -350,6 +351,9 @@ def ensure_role(conn: psycopg.Connection[object], role: str, password: str) -> N
 
 def ensure_port_free(port: int, what: str, kind: int = socket.SOCK_STREAM) -> None:
     with socket.socket(socket.AF_INET, kind) as probe:
+        # As servers do, so connections still in TIME_WAIT from a previous run do not count.
+        if kind == socket.SOCK_STREAM:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:

@@ -1,0 +1,77 @@
+"""`hotspot users create`: credentials on success, one line and exit code 2 on bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from pyrad import packet
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotspot.models import HotspotUser, RadCheck
+from tests.conftest import StackUnderTest
+from tests.test_freeradius import pyrad_login
+
+
+def hotspot(stack: StackUnderTest, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hotspot", *args],
+        env=stack.env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def counts(committed: sessionmaker[Session]) -> tuple[int | None, int | None]:
+    with committed() as session:
+        return (
+            session.scalar(select(func.count()).select_from(HotspotUser)),
+            session.scalar(select(func.count()).select_from(RadCheck)),
+        )
+
+
+def test_create_prints_credentials_that_freeradius_accepts(stack: StackUnderTest) -> None:
+    result = hotspot(stack, "users", "create", "--package", "1 Hour", "--json")
+    assert result.returncode == 0, result.stderr
+    created = json.loads(result.stdout)
+    assert set(created) == {"username", "password", "expires_at"}
+    reply = pyrad_login(stack, created["username"], created["password"])
+    assert reply.code == packet.AccessAccept
+
+
+def test_create_with_a_phone_normalises_it(
+    stack: StackUnderTest, committed: sessionmaker[Session]
+) -> None:
+    result = hotspot(stack, "users", "create", "--package", "1 Day", "--phone", "0799000111")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].startswith("username: ")
+    with committed() as session:
+        phone = session.scalar(
+            select(HotspotUser.phone).where(HotspotUser.phone == "+254799000111")
+        )
+    assert phone == "+254799000111"
+
+
+def test_an_unknown_package_is_one_line_and_exit_2(
+    stack: StackUnderTest, committed: sessionmaker[Session]
+) -> None:
+    before = counts(committed)
+    result = hotspot(stack, "users", "create", "--package", "1 Year")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "no package named '1 Year'" in result.stderr
+    assert counts(committed) == before
+
+
+def test_a_bad_phone_is_one_line_and_exit_2(
+    stack: StackUnderTest, committed: sessionmaker[Session]
+) -> None:
+    before = counts(committed)
+    result = hotspot(stack, "users", "create", "--package", "1 Hour", "--phone", "07123")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: '07123' is not a valid phone number"
+    assert counts(committed) == before

@@ -1,0 +1,216 @@
+"""FreeRADIUS 3.2, started by the harness, authenticates users straight from our schema.
+
+Logins go through pyrad (to read reply attributes) and through `radclient` from freeradius-utils,
+a client we did not write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import subprocess
+
+import pytest
+from pyrad import packet
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotspot.models import RadAcct, RadPostAuth
+from hotspot.provisioning import Credentials
+from radius.client import login, make_client
+from tests.conftest import StackUnderTest
+from tests.factories import make_package, make_user
+
+
+def new_user(
+    committed: sessionmaker[Session],
+    *,
+    now: dt.datetime | None = None,
+    duration_seconds: int = 3600,
+    devices: int = 1,
+) -> Credentials:
+    with committed.begin() as session:
+        return make_user(session, now=now, duration_seconds=duration_seconds, devices=devices)
+
+
+def pyrad_login(
+    stack: StackUnderTest, username: str, password: str, *, chap: bool = False
+) -> packet.Packet:
+    address, auth_port, acct_port = stack.radius_address
+    client = make_client(address, stack.nas_secret, auth_port=auth_port, acct_port=acct_port)
+    return login(client, username, password, chap=chap, NAS_IP_Address="127.0.0.1")
+
+
+def radclient(stack: StackUnderTest, kind: str, attributes: dict[str, str | int]) -> str:
+    """Sends one packet with radclient and returns what it printed."""
+    address, auth_port, acct_port = stack.radius_address
+    port = auth_port if kind == "auth" else acct_port
+    body = ",".join(f'{name}="{value}"' for name, value in attributes.items())
+    result = subprocess.run(
+        ["radclient", "-x", "-r", "1", "-t", "3", f"{address}:{port}", kind, stack.nas_secret],
+        input=body,
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+    )
+    return result.stdout + result.stderr
+
+
+def accounting(
+    stack: StackUnderTest,
+    status: str,
+    username: str,
+    session_id: str,
+    extra: dict[str, str | int] | None = None,
+) -> None:
+    """One Accounting-Request with the same identifying attributes every time, like a MikroTik."""
+    reply = radclient(
+        stack,
+        "acct",
+        {
+            "Acct-Status-Type": status,
+            "User-Name": username,
+            "Acct-Session-Id": session_id,
+            "NAS-IP-Address": "127.0.0.1",
+            "NAS-Identifier": "tests",
+            "NAS-Port-Id": "bridge-hotspot",
+            "Calling-Station-Id": "AA:BB:CC:DD:EE:FF",
+            "Framed-IP-Address": "10.5.50.23",
+            **(extra or {}),
+        },
+    )
+    assert "Received Accounting-Response" in reply, reply
+
+
+def test_accept_carries_speed_interim_interval_and_time_left(
+    stack: StackUnderTest, committed: sessionmaker[Session]
+) -> None:
+    user = new_user(committed)
+    reply = pyrad_login(stack, user.username, user.password)
+    assert reply.code == packet.AccessAccept
+    assert reply["Mikrotik-Rate-Limit"] == ["2M/5M"]
+    assert reply["Acct-Interim-Interval"] == [60]
+    seconds_left = (user.expires_at - dt.datetime.now(dt.UTC)).total_seconds()
+    assert seconds_left - 10 < reply["Session-Timeout"][0] <= seconds_left
+
+
+def test_accept_carries_the_data_cap(
+    stack: StackUnderTest, committed: sessionmaker[Session]
+) -> None:
+    with committed.begin() as session:
+        package = make_package(session, data_cap_bytes=5 * 2**30)
+        user = make_user(session, package=package)
+    reply = pyrad_login(stack, user.username, user.password)
+    assert reply["Mikrotik-Total-Limit"] == [2**30]
+    assert reply["Mikrotik-Total-Limit-Gigawords"] == [1]
+
+
+def test_chap_logins_work_as_a_mikrotik_sends_them(
+    stack: StackUnderTest, committed: sessionmaker[Session]
+) -> None:
+    user = new_user(committed)
+    assert pyrad_login(stack, user.username, user.password, chap=True).code == packet.AccessAccept
+    wrong = pyrad_login(stack, user.username, user.password + "x", chap=True)
+    assert wrong.code == packet.AccessReject
+
+
+def test_radclient_is_accepted_with_the_right_password(
+    stack: StackUnderTest, committed: sessionmaker[Session]
+) -> None:
+    user = new_user(committed)
+    reply = radclient(stack, "auth", {"User-Name": user.username, "User-Password": user.password})
+    assert "Received Access-Accept" in reply
+    assert 'Mikrotik-Rate-Limit = "2M/5M"' in reply
+
+
+def test_radclient_is_rejected_with_a_wrong_password(
+    stack: StackUnderTest, committed: sessionmaker[Session]
+) -> None:
+    user = new_user(committed)
+    reply = radclient(stack, "auth", {"User-Name": user.username, "User-Password": "wrong1"})
+    assert "Received Access-Reject" in reply
+
+
+def test_an_unknown_user_is_rejected(stack: StackUnderTest) -> None:
+    assert pyrad_login(stack, "nobody", "secret").code == packet.AccessReject
+
+
+def test_an_expired_user_is_rejected(
+    stack: StackUnderTest, committed: sessionmaker[Session]
+) -> None:
+    two_hours_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
+    user = new_user(committed, now=two_hours_ago, duration_seconds=3600)
+    assert pyrad_login(stack, user.username, user.password).code == packet.AccessReject
+
+
+def test_a_device_beyond_simultaneous_use_is_rejected(
+    stack: StackUnderTest, committed: sessionmaker[Session]
+) -> None:
+    user = new_user(committed, devices=1)
+    session_id = secrets.token_hex(4)
+    assert pyrad_login(stack, user.username, user.password).code == packet.AccessAccept
+    accounting(stack, "Start", user.username, session_id)
+    assert pyrad_login(stack, user.username, user.password).code == packet.AccessReject
+    accounting(stack, "Stop", user.username, session_id, {"Acct-Session-Time": 5})
+    assert pyrad_login(stack, user.username, user.password).code == packet.AccessAccept
+
+
+def test_start_interim_stop_make_one_radacct_row_with_gigawords(
+    stack: StackUnderTest, committed: sessionmaker[Session]
+) -> None:
+    user = new_user(committed)
+    session_id = secrets.token_hex(4)
+    accounting(stack, "Start", user.username, session_id)
+    accounting(
+        stack,
+        "Interim-Update",
+        user.username,
+        session_id,
+        {"Acct-Input-Octets": 1000, "Acct-Output-Octets": 5000, "Acct-Session-Time": 60},
+    )
+    accounting(
+        stack,
+        "Stop",
+        user.username,
+        session_id,
+        {
+            "Acct-Input-Octets": 100,
+            "Acct-Input-Gigawords": 1,
+            "Acct-Output-Octets": 200,
+            "Acct-Output-Gigawords": 2,
+            "Acct-Session-Time": 120,
+            "Acct-Terminate-Cause": "User-Request",
+        },
+    )
+    with committed() as session:
+        rows = session.scalars(select(RadAcct).where(RadAcct.username == user.username)).all()
+    assert len(rows) == 1
+    row = rows[0]
+    assert row.acctinputoctets == 2**32 + 100
+    assert row.acctoutputoctets == 2 * 2**32 + 200
+    assert row.acctsessiontime == 120
+    assert row.acctstoptime is not None
+    assert row.acctterminatecause == "User-Request"
+    assert str(row.framedipaddress) == "10.5.50.23"
+
+
+def test_login_attempts_are_logged_without_passwords(
+    stack: StackUnderTest, committed: sessionmaker[Session]
+) -> None:
+    user = new_user(committed)
+    pyrad_login(stack, user.username, user.password)
+    pyrad_login(stack, user.username, "wrong1")
+    with committed() as session:
+        rows = session.scalars(
+            select(RadPostAuth).where(RadPostAuth.username == user.username)
+        ).all()
+    assert sorted(row.reply or "" for row in rows) == ["Access-Accept", "Access-Reject"]
+    assert all(not row.pass_ for row in rows)
+
+
+@pytest.mark.usefixtures("committed")
+def test_accounting_is_not_also_written_to_detail_files(stack: StackUnderTest) -> None:
+    accounting(stack, "Start", "detail-check", secrets.token_hex(4))
+    radacct_dir = stack.settings.state_dir / "log" / "radius" / "radacct"
+    assert not radacct_dir.exists() or not any(radacct_dir.rglob("*"))

@@ -1,0 +1,124 @@
+"""`hotspot run` (what `make run` calls) brings the whole stack up and Ctrl-C takes it down."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pyrad import packet
+
+from hotspot.seed import DEMO_NAS_SECRET
+from hotspot.stack import free_port
+from radius.client import login, make_client
+
+READY_TIMEOUT = 90
+
+
+@pytest.fixture
+def run_env() -> Iterator[dict[str, str]]:
+    state = Path(tempfile.mkdtemp(prefix="hotspot-run-"))
+    state.chmod(0o755)
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOTSPOT_STATE_DIR": str(state),
+        "HOTSPOT_API_PORT": str(free_port()),
+        "HOTSPOT_POSTGRES_PORT": str(free_port()),
+        "HOTSPOT_REDIS_PORT": str(free_port()),
+        "HOTSPOT_RADIUS_AUTH_PORT": str(free_port(socket.SOCK_DGRAM)),
+        "HOTSPOT_RADIUS_ACCT_PORT": str(free_port(socket.SOCK_DGRAM)),
+        "HOTSPOT_API_WORKERS": "1",
+    }
+    for name in ("HOTSPOT_DATABASE_URL", "HOTSPOT_REDIS_URL"):
+        if os.environ.get(name):
+            env[name] = os.environ[name]
+    yield env
+    shutil.rmtree(state, ignore_errors=True)
+
+
+def hotspot(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hotspot", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def wait_until_ready(process: subprocess.Popen[str], output: Path) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    while "ready:" not in output.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"hotspot run did not get ready:\n{output.read_text()}")
+        time.sleep(0.2)
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def test_run_serves_the_demo_and_ctrl_c_stops_everything(
+    run_env: dict[str, str], tmp_path: Path
+) -> None:
+    output = tmp_path / "run.out"
+    with output.open("w") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "hotspot", "run"],
+            env=run_env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    try:
+        wait_until_ready(process, output)
+
+        api = f"http://127.0.0.1:{run_env['HOTSPOT_API_PORT']}"
+        with urllib.request.urlopen(f"{api}/api/packages", timeout=5) as response:  # noqa: S310
+            packages = json.load(response)["packages"]
+        assert [(p["name"], p["price"]) for p in packages] == [
+            ("1 Hour", "20.00"),
+            ("1 Day", "50.00"),
+            ("1 Week", "300.00"),
+        ]
+
+        # Only the state dir: the command finds the running stack's ports by itself.
+        only_state = {"PATH": run_env["PATH"], "HOTSPOT_STATE_DIR": run_env["HOTSPOT_STATE_DIR"]}
+        created = hotspot(only_state, "users", "create", "--package", "1 Hour", "--json")
+        assert created.returncode == 0, created.stderr
+        user = json.loads(created.stdout)
+        client = make_client(
+            "127.0.0.1",
+            DEMO_NAS_SECRET,
+            auth_port=int(run_env["HOTSPOT_RADIUS_AUTH_PORT"]),
+            acct_port=int(run_env["HOTSPOT_RADIUS_ACCT_PORT"]),
+        )
+        assert login(client, user["username"], user["password"]).code == packet.AccessAccept
+
+        second = hotspot(run_env, "run")
+        assert second.returncode == 1
+        assert "already running" in second.stderr
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+    assert process.returncode == 0, output.read_text()
+    assert port_is_free(int(run_env["HOTSPOT_API_PORT"]))
+    assert port_is_free(int(run_env["HOTSPOT_POSTGRES_PORT"]))
+    assert not (Path(run_env["HOTSPOT_STATE_DIR"]) / "runtime.env").exists()
