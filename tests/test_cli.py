@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from pyrad import packet
 from sqlalchemy import func, select
@@ -75,3 +76,34 @@ def test_a_bad_phone_is_one_line_and_exit_2(
     assert result.returncode == 2
     assert result.stderr.strip() == "error: '07123' is not a valid phone number"
     assert counts(committed) == before
+
+
+def test_render_writes_a_raddb_that_freeradius_accepts(
+    stack: StackUnderTest, tmp_path: Path
+) -> None:
+    result = hotspot(stack, "freeradius", "render", "--out", str(tmp_path / "raddb"))
+    assert result.returncode == 0, result.stderr
+    assert "detail" not in accounting_modules(tmp_path / "raddb")
+    assert not (tmp_path / "raddb" / "sites-enabled" / "default").exists()
+
+
+def test_detail_files_only_when_configured(stack: StackUnderTest, tmp_path: Path) -> None:
+    env = {**stack.env(), "HOTSPOT_RADIUS_DETAIL_ACCOUNTING": "true"}
+    result = subprocess.run(
+        [sys.executable, "-m", "hotspot", "freeradius", "render", "--out", str(tmp_path / "r")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "detail" in accounting_modules(tmp_path / "r")
+
+
+def accounting_modules(raddb: Path) -> list[str]:
+    """The modules our virtual server's `accounting` section calls, comments left out."""
+    site = (raddb / "sites-enabled" / "hotspot").read_text()
+    section = site.split("\naccounting {")[1].split("\n}")[0]
+    lines = (line.split("#")[0].strip() for line in section.splitlines())
+    return [line for line in lines if line]
