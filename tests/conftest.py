@@ -80,9 +80,11 @@ class StackUnderTest:
         }
 
 
-def make_test_settings(state_dir: Path) -> Settings:
+def stack_environ(state_dir: Path) -> dict[str, str]:
+    """Settings for a stack of its own: free ports, plus the servers the environment names."""
     environ = {
         "HOTSPOT_STATE_DIR": str(state_dir),
+        "HOTSPOT_API_PORT": str(free_port()),
         "HOTSPOT_POSTGRES_PORT": str(free_port()),
         "HOTSPOT_REDIS_PORT": str(free_port()),
         "HOTSPOT_RADIUS_AUTH_PORT": str(free_port(socket.SOCK_DGRAM)),
@@ -92,7 +94,11 @@ def make_test_settings(state_dir: Path) -> Settings:
     for name in ("HOTSPOT_DATABASE_URL", "HOTSPOT_REDIS_URL"):
         if os.environ.get(name):
             environ[name] = os.environ[name]
-    return Settings.from_env(environ, dotenv=None)
+    return environ
+
+
+def make_test_settings(state_dir: Path) -> Settings:
+    return Settings.from_env(stack_environ(state_dir), dotenv=None)
 
 
 @pytest.fixture(scope="session")

@@ -19,8 +19,8 @@ import pytest
 from pyrad import packet
 
 from hotspot.seed import DEMO_NAS_SECRET
-from hotspot.stack import free_port
 from radius.client import login, make_client
+from tests.conftest import stack_environ
 
 READY_TIMEOUT = 90
 
@@ -29,19 +29,7 @@ READY_TIMEOUT = 90
 def run_env() -> Iterator[dict[str, str]]:
     state = Path(tempfile.mkdtemp(prefix="hotspot-run-"))
     state.chmod(0o755)
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOTSPOT_STATE_DIR": str(state),
-        "HOTSPOT_API_PORT": str(free_port()),
-        "HOTSPOT_POSTGRES_PORT": str(free_port()),
-        "HOTSPOT_REDIS_PORT": str(free_port()),
-        "HOTSPOT_RADIUS_AUTH_PORT": str(free_port(socket.SOCK_DGRAM)),
-        "HOTSPOT_RADIUS_ACCT_PORT": str(free_port(socket.SOCK_DGRAM)),
-        "HOTSPOT_API_WORKERS": "1",
-    }
-    for name in ("HOTSPOT_DATABASE_URL", "HOTSPOT_REDIS_URL"):
-        if os.environ.get(name):
-            env[name] = os.environ[name]
+    env = {**stack_environ(state), "PATH": os.environ["PATH"], "HOTSPOT_API_WORKERS": "1"}
     yield env
     shutil.rmtree(state, ignore_errors=True)
 
