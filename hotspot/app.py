@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from hotspot.db import make_engine, session_factory
 from hotspot.errors import ConflictError, HotspotError, NotFoundError
+from hotspot.services import Services
 from hotspot.settings import Settings
+from hotspot.web.payments import payments
 from hotspot.web.portal import portal
+
+OPENAPI = Path(__file__).resolve().parent / "web" / "openapi.json"
 
 
 def create_app(settings: Settings) -> Flask:
     app = Flask(__name__)
-    engine = make_engine(settings.effective_database_url)
-    app.extensions["hotspot"] = {
-        "settings": settings,
-        "sessions": session_factory(engine),
-    }
+    app.extensions["hotspot"] = Services(settings)
     app.register_blueprint(portal)
+    app.register_blueprint(payments)
+
+    @app.get("/api/openapi.json")
+    def openapi() -> Any:
+        return app.response_class(OPENAPI.read_bytes(), mimetype="application/json")
 
     @app.get("/healthz")
     def healthz() -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import datetime as dt
 import json
@@ -16,14 +17,20 @@ from types import FrameType
 from typing import Any
 
 import click
+import redis
+from rq import Worker
 from sqlalchemy.orm import Session
 
-from hotspot import db
-from hotspot.errors import HotspotError
+from hotspot import db, vouchers
+from hotspot.errors import HotspotError, NotFoundError
 from hotspot.freeradius import FreeRadiusConfigError, check_raddb, render_raddb
+from hotspot.models import Payment
+from hotspot.notify import QUEUE
 from hotspot.packages import active_packages, package_by_name
+from hotspot.payments import timeline
 from hotspot.phones import normalize_phone
 from hotspot.provisioning import create_user
+from hotspot.sandbox.mpesa import SandboxConfig, serve
 from hotspot.seed import seed_demo
 from hotspot.settings import GENERATED_SECRETS, PREFIX, Settings, write_env_file
 from hotspot.stack import RunLock, Stack, StackError
@@ -197,15 +204,111 @@ def users_create(ctx: Context, package_name: str, phone: str | None, as_json: bo
             click.echo(f"{key}: {value}")
 
 
+@cli.group("vouchers")
+def vouchers_group() -> None:
+    """Printed voucher codes."""
+
+
+@vouchers_group.command("generate")
+@click.option("--package", "package_name", required=True, help="Package name, e.g. '1 Day'.")
+@click.option("--count", type=click.IntRange(1, 1_000_000), required=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--batch", default=None, help="Batch label (default: a timestamp).")
+@pass_context
+def vouchers_generate(
+    ctx: Context, package_name: str, count: int, out: Path, batch: str | None
+) -> None:
+    """Write COUNT new codes for a package to a CSV file."""
+    label = batch or dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    with ctx.transaction() as session, out.open("w", newline="") as handle:
+        package = package_by_name(session, package_name)
+        writer = csv.writer(handle)
+        writer.writerow(["code", "package", "price", "batch"])
+        with click.progressbar(length=count, label="vouchers", file=sys.stderr) as bar:
+            for code in vouchers.generate(session, package, count, label, bar.update):
+                writer.writerow([code, package.name, package.price, label])
+    click.echo(f"{count} vouchers for {package_name} in {out} (batch {label})")
+
+
+@cli.group("payments")
+def payments_group() -> None:
+    """Payments."""
+
+
+@payments_group.command("show")
+@click.argument("payment_id", type=int)
+@pass_context
+def payments_show(ctx: Context, payment_id: int) -> None:
+    """A payment and every step of its timeline, for reconstructing what happened."""
+    with ctx.transaction() as session:
+        payment = session.get(Payment, payment_id)
+        if payment is None:
+            raise NotFoundError(f"no payment {payment_id}")
+        click.echo(
+            f"payment {payment.id} ({payment.method.value}): {payment.status.value}, "
+            f"{payment.amount} for {payment.package.name if payment.package else '-'}, "
+            f"phone {payment.phone or '-'}, receipt {payment.mpesa_receipt or '-'}"
+        )
+        if payment.failure_reason:
+            click.echo(f"reason: {payment.failure_reason}")
+        for event in timeline(session, payment_id):
+            detail = json.dumps(event.detail, sort_keys=True)
+            click.echo(f"{event.created_at.isoformat()}  {event.kind:<20} {detail}")
+
+
+# --- background work and development stand-ins -------------------------------------------------
+
+
+@cli.command("worker")
+@pass_context
+def worker(ctx: Context) -> None:
+    """Run an rq worker with the scheduler (delayed jobs such as payment queries)."""
+    connection = redis.Redis.from_url(ctx.settings.effective_redis_url)
+    Worker([QUEUE], connection=connection).work(with_scheduler=True)
+
+
+@cli.group("sandbox")
+def sandbox_group() -> None:
+    """Local stand-ins for services on the internet (development only)."""
+
+
+@sandbox_group.command("mpesa")
+@click.option("--port", type=int, default=None, help="Default: HOTSPOT_SANDBOX_MPESA_PORT.")
+@click.option("--delay", type=float, default=None, help="Seconds before the callback.")
+@pass_context
+def sandbox_mpesa(ctx: Context, port: int | None, delay: float | None) -> None:
+    """A Daraja stand-in on 127.0.0.1 using this deployment's M-Pesa credentials."""
+    s = ctx.settings
+    serve(
+        SandboxConfig(
+            consumer_key=s.mpesa_consumer_key,
+            consumer_secret=s.mpesa_consumer_secret,
+            shortcode=s.mpesa_shortcode,
+            passkey=s.mpesa_passkey,
+            port=port if port is not None else s.sandbox_mpesa_port,
+            callback_delay=delay if delay is not None else s.sandbox_mpesa_delay,
+        )
+    )
+
+
 # --- the whole stack ---------------------------------------------------------------------------
 
 
 @cli.command("run")
 @click.option("--seed/--no-seed", default=True, help="Add the demo NAS and packages.")
+@click.option(
+    "--demo/--no-demo",
+    default=True,
+    help="Also run the local M-Pesa sandbox (the app is pointed at HOTSPOT_MPESA_BASE_URL).",
+)
 @pass_context
-def run(ctx: Context, seed: bool) -> None:
+def run(ctx: Context, seed: bool, demo: bool) -> None:
     """Start PostgreSQL, Redis, FreeRADIUS and the API; Ctrl-C stops them all."""
     settings = ctx.settings
+    if demo and settings.mpesa_base_url == Settings().mpesa_base_url:
+        settings = settings.with_changes(
+            mpesa_base_url=f"http://127.0.0.1:{settings.sandbox_mpesa_port}"
+        )
     lock = RunLock(settings.state_dir)
     lock.acquire()
     stack = Stack(settings)
@@ -219,6 +322,9 @@ def run(ctx: Context, seed: bool) -> None:
             seed_demo_data(ctx)
         stack.start_freeradius()
         write_env_file(runtime_env, runtime_values(settings))
+        if demo:
+            stack.spawn("sandbox-mpesa", [sys.executable, "-m", "hotspot", "sandbox", "mpesa"])
+        stack.spawn("worker", [sys.executable, "-m", "hotspot", "worker"])
         api = stack.spawn(
             "api",
             [
@@ -229,8 +335,8 @@ def run(ctx: Context, seed: bool) -> None:
                 f"{settings.api_host}:{settings.api_port}",
                 "--workers",
                 str(settings.api_workers),
-                "--access-logfile",
-                "-",
+                "--threads",
+                str(settings.api_threads),
                 "hotspot.wsgi:app",
             ],
             stop_signal=signal.SIGINT,

@@ -233,6 +233,16 @@ class PaymentStatus(enum.StrEnum):
     PAID = "paid"
     FAILED = "failed"
     EXPIRED = "expired"
+    UNMATCHED = "unmatched"  # C2B money whose account reference names nobody: for an operator
+
+    @property
+    def final(self) -> bool:
+        return self is not PaymentStatus.PENDING
+
+
+class PaymentMethod(enum.StrEnum):
+    STK = "stk"
+    C2B = "c2b"
 
 
 class SessionStatus(enum.StrEnum):
@@ -300,6 +310,7 @@ class HotspotUser(Base):
         _enum(UserStatus, "user_status"), server_default=UserStatus.ACTIVE.value
     )
     expires_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+    credit: Mapped[Decimal] = mapped_column(Money, server_default="0")
     created_at: Mapped[dt.datetime] = _now()
     updated_at: Mapped[dt.datetime] = _now()
 
@@ -307,6 +318,12 @@ class HotspotUser(Base):
 
 
 class Payment(Base):
+    """One payment: an STK push we started, or C2B money sent to the paybill.
+
+    `checkout_request_id` and `mpesa_receipt` are unique, so the same callback or receipt can
+    never settle two payments.
+    """
+
     __tablename__ = "payments"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
@@ -315,13 +332,19 @@ class Payment(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    method: Mapped[PaymentMethod] = mapped_column(
+        _enum(PaymentMethod, "payment_method"), server_default=PaymentMethod.STK.value
+    )
     package_id: Mapped[int | None] = mapped_column(ForeignKey("packages.id"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("hotspot_users.id"), index=True)
     phone: Mapped[str | None] = mapped_column(Text)
-    amount: Mapped[Decimal] = mapped_column(Money)
+    amount: Mapped[Decimal] = mapped_column(Money, doc="asked for (STK) or received (C2B)")
+    amount_paid: Mapped[Decimal | None] = mapped_column(Money)
     status: Mapped[PaymentStatus] = mapped_column(
         _enum(PaymentStatus, "payment_status"), server_default=PaymentStatus.PENDING.value
     )
+    portal_token_hash: Mapped[str | None] = mapped_column(Text)
+    bill_ref_number: Mapped[str | None] = mapped_column(Text)
     checkout_request_id: Mapped[str | None] = mapped_column(Text, unique=True)
     merchant_request_id: Mapped[str | None] = mapped_column(Text)
     mpesa_receipt: Mapped[str | None] = mapped_column(Text, unique=True)
@@ -332,6 +355,8 @@ class Payment(Base):
     created_at: Mapped[dt.datetime] = _now()
     updated_at: Mapped[dt.datetime] = _now()
     paid_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+
+    package: Mapped[Package | None] = relationship()
 
 
 class PaymentEvent(Base):

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hotspot.codes import random_code
-from hotspot.errors import ConflictError
-from hotspot.models import HotspotUser, Package, RadCheck, RadUserGroup, UserStatus
+from hotspot.errors import ConflictError, InvalidInputError
+from hotspot.models import (
+    HotspotCredential,
+    HotspotUser,
+    Package,
+    Payment,
+    RadCheck,
+    RadiusSession,
+    RadUserGroup,
+    SessionStatus,
+    UserStatus,
+)
 
 USERNAME_LENGTH = 6
 PASSWORD_LENGTH = 6
@@ -66,15 +77,19 @@ def write_radius_rows(session: Session, user: HotspotUser, package: Package, pas
 def create_user(
     session: Session, package: Package, *, phone: str | None, now: dt.datetime
 ) -> Credentials:
-    """A new user valid for the package's duration from `now`, all rows in the caller's transaction.
+    """A user valid for the package's duration from `now`, all rows in the caller's transaction."""
+    user, password = new_user(session, package, phone=phone, now=now)
+    return Credentials(user.username, password, user.expires_at)
 
-    Usernames are random; a clash with an existing one (rare) is retried with a new draw.
-    """
+
+def new_user(
+    session: Session, package: Package, *, phone: str | None, now: dt.datetime
+) -> tuple[HotspotUser, str]:
+    """Usernames are random; a clash with an existing one (rare) is retried with a new draw."""
     if phone is not None:
         owner = session.scalar(select(HotspotUser.username).where(HotspotUser.phone == phone))
         if owner is not None:
             raise ConflictError(f"phone {phone} already has the account {owner}")
-    expires_at = (now + dt.timedelta(seconds=package.duration_seconds)).replace(microsecond=0)
     password = random_code(PASSWORD_LENGTH)
     for _ in range(10):
         user = HotspotUser(
@@ -82,7 +97,7 @@ def create_user(
             phone=phone,
             package_id=package.id,
             status=UserStatus.ACTIVE,
-            expires_at=expires_at,
+            expires_at=end_of_validity(now, package),
         )
         try:
             with session.begin_nested():
@@ -94,8 +109,101 @@ def create_user(
             continue
         write_radius_rows(session, user, package, password)
         session.flush()
-        return Credentials(user.username, password, expires_at)
+        return user, password
     raise ConflictError("could not draw a free username; try again")
+
+
+def end_of_validity(start: dt.datetime, package: Package) -> dt.datetime:
+    return (start + dt.timedelta(seconds=package.duration_seconds)).replace(microsecond=0)
+
+
+def current_password(session: Session, username: str) -> str:
+    return session.scalars(
+        select(RadCheck.value).where(
+            RadCheck.username == username, RadCheck.attribute == "Cleartext-Password"
+        )
+    ).one()
+
+
+def extend_user(
+    session: Session, user: HotspotUser, package: Package, now: dt.datetime
+) -> Credentials:
+    """A renewal: a valid user gets the package's time added to its expiry, a lapsed one restarts
+    from now, and a different package moves the user to that package's group."""
+    still_valid = user.status is not UserStatus.EXPIRED and user.expires_at > now
+    user.expires_at = end_of_validity(user.expires_at if still_valid else now, package)
+    user.package = package
+    if user.status is UserStatus.EXPIRED:
+        user.status = UserStatus.ACTIVE
+    user.updated_at = now
+    password = current_password(session, user.username)
+    write_radius_rows(session, user, package, password)
+    return Credentials(user.username, password, user.expires_at)
+
+
+def account_for(session: Session, payment: Payment) -> HotspotUser | None:
+    """The account a payment is for, locked: by the user it names, else by the payer's phone."""
+    if payment.user_id is not None:
+        return session.get(HotspotUser, payment.user_id, with_for_update=True)
+    if payment.phone is None:
+        return None
+    return session.scalar(
+        select(HotspotUser).where(HotspotUser.phone == payment.phone).with_for_update()
+    )
+
+
+def provision_purchase(
+    session: Session, payment: Payment, package: Package, now: dt.datetime
+) -> Credentials | None:
+    """Money in, access out: renews the payer's account (or creates it), keeping change as credit.
+
+    Returns None when the money (with earlier credit) does not cover the package yet: it is kept
+    as credit on the account. The credentials row is unique per payment, so a second
+    provisioning of the same payment fails at commit whatever the callers checked.
+    """
+    paid = payment.amount_paid if payment.amount_paid is not None else payment.amount
+    user = account_for(session, payment)
+    available = paid + (user.credit if user is not None else Decimal(0))
+    if available < package.price:
+        if user is None:
+            raise InvalidInputError(
+                f"amount {paid} is below the price of {package.name} ({package.price})"
+            )
+        user.credit = available
+        payment.user_id = user.id
+        return None
+    if user is None:
+        try:
+            user, password = new_user(session, package, phone=payment.phone, now=now)
+            credentials = Credentials(user.username, password, user.expires_at)
+        except ConflictError:
+            # Another payment of this phone created the account a moment ago: renew it instead.
+            user = account_for(session, payment)
+            if user is None:
+                raise
+            credentials = extend_user(session, user, package, now)
+    else:
+        credentials = extend_user(session, user, package, now)
+    user.credit = available - package.price
+    payment.user_id = user.id
+    session.add_all(
+        [
+            HotspotCredential(
+                user_id=user.id,
+                payment_id=payment.id,
+                username=credentials.username,
+                password=credentials.password,
+                expires_at=credentials.expires_at,
+            ),
+            RadiusSession(
+                user_id=user.id,
+                status=SessionStatus.PENDING,
+                expected_end=credentials.expires_at,
+            ),
+        ]
+    )
+    session.flush()
+    return credentials
 
 
 def constraint_of(exc: IntegrityError) -> str | None:

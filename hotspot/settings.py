@@ -63,6 +63,12 @@ class Settings:
     api_host: str = _setting("127.0.0.1", "Address the API (gunicorn) listens on.")
     api_port: int = _setting(8000, "Port the API listens on.")
     api_workers: int = _setting(2, "gunicorn worker processes.")
+    api_threads: int = _setting(
+        32, "Threads per gunicorn worker (each open payment event stream holds one)."
+    )
+    public_base_url: str = _setting(
+        "http://127.0.0.1:8000", "Base URL at which M-Pesa reaches this API (callbacks)."
+    )
     radius_listen_address: str = _setting("127.0.0.1", "Address FreeRADIUS listens on.")
     radius_auth_port: int = _setting(1812, "FreeRADIUS authentication port.")
     radius_acct_port: int = _setting(1813, "FreeRADIUS accounting port.")
@@ -81,6 +87,40 @@ class Settings:
     )
     acct_interim_interval: int = _setting(
         60, "Acct-Interim-Interval (seconds) sent to NASes with every package."
+    )
+    mpesa_base_url: str = _setting(
+        "http://127.0.0.1:8089",
+        "Daraja base URL: https://api.safaricom.co.ke, https://sandbox.safaricom.co.ke, or the "
+        "local sandbox (`hotspot sandbox mpesa`).",
+    )
+    mpesa_consumer_key: str = _setting("", "Daraja app consumer key (generated for the sandbox).")
+    mpesa_consumer_secret: str = _setting(
+        "", "Daraja app consumer secret (generated for the sandbox).", secret=True
+    )
+    mpesa_shortcode: str = _setting("174379", "Paybill or head-office shortcode.")
+    mpesa_passkey: str = _setting(
+        "", "Lipa na M-Pesa Online passkey (generated for the sandbox).", secret=True
+    )
+    mpesa_transaction_type: str = _setting(
+        "CustomerPayBillOnline", "CustomerPayBillOnline (paybill) or CustomerBuyGoodsOnline (till)."
+    )
+    mpesa_till_number: str = _setting("", "Till number (PartyB) for CustomerBuyGoodsOnline.")
+    mpesa_timeout: float = _setting(10.0, "Seconds to wait for Daraja before giving up.")
+    mpesa_callback_token: str = _setting(
+        "", "Secret path segment of the M-Pesa callback URLs (generated).", secret=True
+    )
+    mpesa_query_first_delay: int = _setting(
+        10, "Seconds before a payment with no callback is first queried (then 20, 40, 80 ...)."
+    )
+    mpesa_payment_window: int = _setting(
+        300, "Seconds after which a payment still unsettled is marked expired."
+    )
+    sandbox_mpesa_port: int = _setting(8089, "Port of the local Daraja sandbox.")
+    sandbox_mpesa_delay: float = _setting(
+        2.0, "Seconds the local sandbox waits before approving (the customer entering the PIN)."
+    )
+    credentials_cache_ttl: int = _setting(
+        300, "Seconds the portal's auto-login credentials stay cached in Redis."
     )
     default_region: str = _setting("KE", "Region for phone numbers written without +country.")
     currency: str = _setting("KES", "Currency of package prices.")
@@ -161,7 +201,15 @@ class Settings:
         return settings.with_changes(**ensure_generated_secrets(settings))
 
 
-GENERATED_SECRETS = ("postgres_password", "postgres_superuser_password", "radius_db_password")
+GENERATED_SECRETS = (
+    "postgres_password",
+    "postgres_superuser_password",
+    "radius_db_password",
+    "mpesa_consumer_key",
+    "mpesa_consumer_secret",
+    "mpesa_passkey",
+    "mpesa_callback_token",
+)
 
 
 def ensure_generated_secrets(settings: Settings) -> dict[str, str]:

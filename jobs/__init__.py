@@ -1,1 +1,14 @@
-"""rq jobs and their schedule (the Background-work issue fills this in)."""
+"""rq jobs: small functions taking ids, safe to run twice. The schedule lives in `jobs.schedule`."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from hotspot.services import Services
+from hotspot.settings import Settings
+
+
+@cache
+def services() -> Services:
+    """Built once per worker process from the environment, like the API's."""
+    return Services(Settings.from_env())

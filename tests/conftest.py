@@ -12,20 +12,27 @@ import secrets
 import shutil
 import socket
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
+import requests
 from psycopg import sql
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.serving import make_server
 
 from hotspot import db
+from hotspot.app import create_app
 from hotspot.models import Nas
+from hotspot.sandbox.mpesa import MpesaSandbox, SandboxConfig, create_sandbox_app
 from hotspot.seed import seed_demo
+from hotspot.services import Services
 from hotspot.settings import Settings
 from hotspot.stack import Stack, free_port
 
@@ -171,3 +178,83 @@ def session(stack: StackUnderTest) -> Iterator[Session]:
 def committed(stack: StackUnderTest) -> sessionmaker[Session]:
     """For tests whose rows another process (FreeRADIUS, the CLI) must see."""
     return stack.sessions
+
+
+class ServerThread:
+    """A WSGI app served over real HTTP on 127.0.0.1 from a background thread."""
+
+    def __init__(self, app: Any) -> None:
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@dataclass
+class MpesaSandboxUnderTest:
+    url: str
+    sandbox: MpesaSandbox
+
+    def next_outcome(self, outcome: str, phone: str | None = None) -> None:
+        response = requests.post(
+            f"{self.url}/sandbox/next-outcome",
+            json={"outcome": outcome, "phone": phone},
+            timeout=5,
+        )
+        response.raise_for_status()
+
+
+@dataclass
+class ApiUnderTest:
+    url: str
+    services: Services
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def callback_url(self) -> str:
+        return f"{self.url}/api/callbacks/stk/{self.settings.mpesa_callback_token}"
+
+    def c2b_url(self, step: str) -> str:
+        return f"{self.url}/api/callbacks/c2b/{self.settings.mpesa_callback_token}/{step}"
+
+
+@pytest.fixture(scope="session")
+def mpesa(stack: StackUnderTest) -> Iterator[MpesaSandboxUnderTest]:
+    s = stack.settings
+    app = create_sandbox_app(
+        SandboxConfig(
+            consumer_key=s.mpesa_consumer_key,
+            consumer_secret=s.mpesa_consumer_secret,
+            shortcode=s.mpesa_shortcode,
+            passkey=s.mpesa_passkey,
+            callback_delay=0.05,
+        )
+    )
+    server = ServerThread(app)
+    yield MpesaSandboxUnderTest(server.url, app.extensions["mpesa_sandbox"])
+    server.stop()
+    app.extensions["mpesa_sandbox"].close()
+
+
+def start_api(settings: Settings) -> tuple[ServerThread, Services]:
+    """The API on a free port; the server is bound before the app learns its own URL."""
+    server = ServerThread(None)
+    settings = settings.with_changes(public_base_url=server.url)
+    app = create_app(settings)
+    server.server.app = app
+    return server, app.extensions["hotspot"]
+
+
+@pytest.fixture(scope="session")
+def api(stack: StackUnderTest, mpesa: MpesaSandboxUnderTest) -> Iterator[ApiUnderTest]:
+    server, services = start_api(stack.settings.with_changes(mpesa_base_url=mpesa.url))
+    yield ApiUnderTest(server.url, services)
+    server.stop()
+    services.close()

@@ -7,12 +7,27 @@ from typing import cast
 from flask import current_app
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotspot.notify import Notifier
+from hotspot.payments import Gateway
+from hotspot.services import Services
 from hotspot.settings import Settings
 
 
+def services() -> Services:
+    return cast(Services, current_app.extensions["hotspot"])
+
+
 def settings() -> Settings:
-    return cast(Settings, current_app.extensions["hotspot"]["settings"])
+    return services().settings
 
 
 def sessions() -> sessionmaker[Session]:
-    return cast(sessionmaker[Session], current_app.extensions["hotspot"]["sessions"])
+    return services().sessions
+
+
+def notifier() -> Notifier:
+    return services().notifier
+
+
+def gateway() -> Gateway:
+    return services().gateway

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 
+from hotspot.errors import InvalidInputError
 from hotspot.models import Package
 from hotspot.packages import active_packages
+from hotspot.vouchers import redeem
 from hotspot.web import sessions
 
 portal = Blueprint("portal", __name__, url_prefix="/api")
@@ -30,3 +33,18 @@ def package_json(package: Package) -> dict[str, Any]:
 def list_packages() -> Any:
     with sessions()() as session:
         return jsonify(packages=[package_json(p) for p in active_packages(session)])
+
+
+@portal.post("/vouchers/redeem")
+def redeem_voucher() -> Any:
+    body = request.get_json(silent=True)
+    code = body.get("code") if isinstance(body, dict) else None
+    if not isinstance(code, str) or not code.strip():
+        raise InvalidInputError("code is required")
+    with sessions().begin() as session:
+        credentials = redeem(session, code, dt.datetime.now(dt.UTC))
+    return jsonify(
+        username=credentials.username,
+        password=credentials.password,
+        expires_at=credentials.expires_at.isoformat(),
+    )

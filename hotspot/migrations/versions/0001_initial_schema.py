@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 02:52:27.192015
+Create Date: 2026-11-23 03:04:49.537901
 """
 
 from collections.abc import Sequence
@@ -16,7 +16,14 @@ down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-ENUM_TYPES = ("user_status", "payment_status", "session_status", "sms_status", "voucher_status")
+ENUM_TYPES = (
+    "user_status",
+    "payment_status",
+    "payment_method",
+    "session_status",
+    "sms_status",
+    "voucher_status",
+)
 
 
 def upgrade() -> None:
@@ -216,6 +223,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("credit", sa.Numeric(precision=12, scale=2), server_default="0", nullable=False),
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
@@ -250,16 +258,25 @@ def upgrade() -> None:
     op.create_table(
         "payments",
         sa.Column("id", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "method",
+            sa.Enum("stk", "c2b", name="payment_method"),
+            server_default="stk",
+            nullable=False,
+        ),
         sa.Column("package_id", sa.Integer(), nullable=True),
         sa.Column("user_id", sa.BigInteger(), nullable=True),
         sa.Column("phone", sa.Text(), nullable=True),
         sa.Column("amount", sa.Numeric(precision=12, scale=2), nullable=False),
+        sa.Column("amount_paid", sa.Numeric(precision=12, scale=2), nullable=True),
         sa.Column(
             "status",
-            sa.Enum("pending", "paid", "failed", "expired", name="payment_status"),
+            sa.Enum("pending", "paid", "failed", "expired", "unmatched", name="payment_status"),
             server_default="pending",
             nullable=False,
         ),
+        sa.Column("portal_token_hash", sa.Text(), nullable=True),
+        sa.Column("bill_ref_number", sa.Text(), nullable=True),
         sa.Column("checkout_request_id", sa.Text(), nullable=True),
         sa.Column("merchant_request_id", sa.Text(), nullable=True),
         sa.Column("mpesa_receipt", sa.Text(), nullable=True),

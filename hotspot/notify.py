@@ -1,0 +1,136 @@
+"""What happens after a payment commits: Redis cache, status events, background jobs.
+
+The database is the source of truth; everything here is best effort. With Redis down a payment
+still completes, the credentials endpoint reads the database and the SSE stream polls it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from rq import Queue
+
+from hotspot.payments import AfterCommit, query_delay
+from hotspot.provisioning import Credentials
+
+log = logging.getLogger(__name__)
+
+QUEUE = "default"
+
+
+def credentials_key(payment_id: int) -> str:
+    return f"hotspot:payment:{payment_id}:credentials"
+
+
+def status_channel(payment_id: int) -> str:
+    return f"hotspot:payment:{payment_id}:status"
+
+
+def connect(url: str) -> redis.Redis:
+    """Short timeouts: a Redis outage must cost a request milliseconds, not seconds."""
+    return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+
+
+@dataclass
+class Notifier:
+    redis: redis.Redis
+    credentials_ttl: int
+
+    def queue(self) -> Queue:
+        return Queue(QUEUE, connection=self.redis)
+
+    def cache_credentials(self, payment_id: int, credentials: Credentials) -> None:
+        payload = {
+            "username": credentials.username,
+            "password": credentials.password,
+            "expires_at": credentials.expires_at.isoformat(),
+        }
+        self._try(
+            "cache credentials",
+            lambda: self.redis.set(
+                credentials_key(payment_id), json.dumps(payload), ex=self.credentials_ttl
+            ),
+        )
+
+    def cached_credentials(self, payment_id: int) -> Credentials | None:
+        raw = self._try(
+            "read cached credentials", lambda: self.redis.get(credentials_key(payment_id))
+        )
+        if not isinstance(raw, bytes | str):
+            return None
+        data = json.loads(raw)
+        return Credentials(
+            data["username"], data["password"], dt.datetime.fromisoformat(data["expires_at"])
+        )
+
+    def publish_status(self, payment_id: int, event: dict[str, Any]) -> None:
+        self._try(
+            "publish status",
+            lambda: self.redis.publish(status_channel(payment_id), json.dumps(event)),
+        )
+
+    def enqueue(self, func: str, *args: Any, job_id: str) -> None:
+        """A job with a stable id: enqueueing the same work twice keeps one job."""
+        self._try("enqueue " + func, lambda: self.queue().enqueue(func, *args, job_id=job_id))
+
+    def enqueue_in(self, delay: dt.timedelta, func: str, *args: Any, job_id: str) -> None:
+        self._try(
+            "schedule " + func,
+            lambda: self.queue().enqueue_in(delay, func, *args, job_id=job_id),
+        )
+
+    def subscribe(self, payment_id: int) -> StatusSubscription:
+        """Subscribed before the caller reads the current status, so no change slips between.
+
+        Raises redis.RedisError when Redis is unreachable: the caller then polls the database.
+        """
+        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+        pubsub.subscribe(status_channel(payment_id))
+        return StatusSubscription(pubsub)
+
+    @staticmethod
+    def _try(what: str, action: Any) -> Any:
+        try:
+            return action()
+        except redis.RedisError as exc:
+            log.warning("redis unavailable, could not %s: %s", what, exc)
+            return None
+
+
+@dataclass
+class StatusSubscription:
+    pubsub: Any
+
+    def next_event(self, timeout: float) -> dict[str, Any] | None:
+        message = self.pubsub.get_message(timeout=timeout)
+        if message is None or message["type"] != "message":
+            return None
+        event: dict[str, Any] = json.loads(message["data"])
+        return event
+
+    def close(self) -> None:
+        self.pubsub.close()
+
+
+def dispatch(after: AfterCommit, notifier: Notifier, query_first_delay: int) -> None:
+    """Runs the side effects a committed transaction collected; each is safe to repeat."""
+    for payment_id, status in after.status_changes:
+        notifier.publish_status(payment_id, {"id": payment_id, "status": status.value})
+    for payment_id, credentials in after.provisioned:
+        notifier.cache_credentials(payment_id, credentials)
+        notifier.enqueue(
+            "jobs.sms.send_credentials", payment_id, job_id=f"sms-credentials-{payment_id}"
+        )
+    for payment_id in after.to_query:
+        notifier.enqueue_in(
+            query_delay(query_first_delay, 0),
+            "jobs.payments.reconcile_payment",
+            payment_id,
+            0,
+            job_id=f"reconcile-{payment_id}-0",
+        )

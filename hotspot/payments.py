@@ -1,0 +1,624 @@
+"""Payments: STK push initiation, settlement by callback or query, C2B paybill money.
+
+Money taken must become access exactly once. Every step is a `payment_events` row; a payment row
+is locked while it is settled; uniqueness of the CheckoutRequestID, the M-Pesa receipt and the
+credentials-per-payment row makes a second provisioning fail at commit whatever raced.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import ipaddress
+import json
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotspot.daraja import GatewayError, StkPushAccepted, StkQueryResult, result_message
+from hotspot.db import transaction
+from hotspot.errors import InvalidInputError, NotFoundError
+from hotspot.models import (
+    HotspotCredential,
+    HotspotUser,
+    Package,
+    Payment,
+    PaymentEvent,
+    PaymentMethod,
+    PaymentStatus,
+)
+from hotspot.phones import normalize_phone
+from hotspot.provisioning import Credentials, constraint_of, provision_purchase
+
+ACCOUNT_REFERENCE = "HOTSPOT"
+
+
+class Gateway(Protocol):
+    """What payments need from M-Pesa (the Daraja client, or anything speaking like it)."""
+
+    def stk_push(
+        self, *, phone: str, amount: int, account_reference: str, description: str,
+        callback_url: str,
+    ) -> StkPushAccepted: ...  # fmt: skip
+
+    def stk_query(self, checkout_request_id: str) -> StkQueryResult: ...
+
+
+@dataclass
+class AfterCommit:
+    """Side effects to run once the transaction is committed (Redis, jobs)."""
+
+    status_changes: list[tuple[int, PaymentStatus]] = field(default_factory=list)
+    provisioned: list[tuple[int, Credentials]] = field(default_factory=list)
+    to_query: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Initiated:
+    payment: Payment
+    package: Package
+    portal_token: str
+
+
+# --- the audit trail ---------------------------------------------------------------------------
+
+
+def record(session: Session, payment_id: int | None, kind: str, **detail: Any) -> None:
+    session.add(PaymentEvent(payment_id=payment_id, kind=kind, detail=_jsonable(detail)))
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+# --- initiation --------------------------------------------------------------------------------
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_matches(payment: Payment, token: str | None) -> bool:
+    if not token or payment.portal_token_hash is None:
+        return False
+    return hmac.compare_digest(payment.portal_token_hash, hash_token(token))
+
+
+def amount_due(session: Session, package: Package, phone: str) -> Decimal:
+    """The price less the phone account's credit, in whole shillings (M-Pesa's unit), at least 1."""
+    credit = session.scalar(select(HotspotUser.credit).where(HotspotUser.phone == phone))
+    due = package.price - (credit or Decimal(0))
+    return max(due.to_integral_value(rounding="ROUND_CEILING"), Decimal(1))
+
+
+def create_payment(
+    session: Session,
+    *,
+    package_id: Any,
+    phone: Any,
+    mac: Any = None,
+    ip: Any = None,
+    region: str,
+) -> Initiated:
+    """Checks the request and stores the payment as pending, before M-Pesa is asked anything."""
+    if not isinstance(package_id, int) or isinstance(package_id, bool):
+        raise InvalidInputError("package_id must be an integer")
+    if not isinstance(phone, str):
+        raise InvalidInputError("phone is required")
+    package = session.get(Package, package_id)
+    if package is None or not package.is_active:
+        raise NotFoundError(f"no package with id {package_id}")
+    normalized = normalize_phone(phone, region)
+    if not normalized.startswith("+254"):
+        raise InvalidInputError("M-Pesa needs a Kenyan number (+254…)")
+    token = secrets.token_urlsafe(24)
+    payment = Payment(
+        method=PaymentMethod.STK,
+        package_id=package.id,
+        phone=normalized,
+        amount=amount_due(session, package, normalized),
+        status=PaymentStatus.PENDING,
+        portal_token_hash=hash_token(token),
+        mac=_optional_text(mac, "mac"),
+        ip=_optional_ip(ip),
+    )
+    session.add(payment)
+    session.flush()
+    record(session, payment.id, "initiated", package=package.name, amount=payment.amount)
+    return Initiated(payment, package, token)
+
+
+def _optional_text(value: Any, name: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > 64:
+        raise InvalidInputError(f"{name} must be a short string")
+    return value
+
+
+def _optional_ip(value: Any) -> str | None:
+    text = _optional_text(value, "ip")
+    if text is None:
+        return None
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise InvalidInputError(f"ip {text!r} is not an IP address") from None
+
+
+def start_stk_push(
+    sessions: sessionmaker[Session],
+    gateway: Gateway,
+    initiated: Initiated,
+    callback_url: str,
+    after: AfterCommit,
+) -> Payment:
+    """Asks M-Pesa to prompt the phone; a gateway failure fails the payment with the reason."""
+    payment = initiated.payment
+    try:
+        accepted = gateway.stk_push(
+            phone=(payment.phone or "").lstrip("+"),
+            amount=int(payment.amount),
+            account_reference=ACCOUNT_REFERENCE,
+            description=initiated.package.name[:13],
+            callback_url=callback_url,
+        )
+    except GatewayError as exc:
+        with transaction(sessions) as session:
+            locked = lock(session, payment.id)
+            record(session, payment.id, "stk_push_failed", reason=str(exc), raw=exc.raw)
+            if locked.status is PaymentStatus.PENDING:
+                locked.status = PaymentStatus.FAILED
+                locked.failure_reason = str(exc)
+                after.status_changes.append((payment.id, locked.status))
+            return locked
+    with transaction(sessions) as session:
+        locked = lock(session, payment.id)
+        locked.checkout_request_id = accepted.checkout_request_id
+        locked.merchant_request_id = accepted.merchant_request_id
+        record(session, payment.id, "stk_push", request=accepted.request, response=accepted.raw)
+        session.flush()
+        after.to_query.append(payment.id)
+        for orphan in orphan_callbacks(session, accepted.checkout_request_id):
+            # The callback outran our own bookkeeping of the push: settle with it now.
+            apply_callback(session, locked, orphan, after)
+        return locked
+
+
+def lock(session: Session, payment_id: int) -> Payment:
+    payment = session.get(Payment, payment_id, with_for_update=True, populate_existing=True)
+    if payment is None:
+        raise NotFoundError(f"no payment {payment_id}")
+    return payment
+
+
+# --- STK callbacks -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StkCallback:
+    merchant_request_id: str
+    checkout_request_id: str
+    result_code: str
+    result_desc: str
+    amount: Decimal | None
+    receipt: str | None
+    phone: str | None
+    raw: dict[str, Any]
+
+
+def parse_stk_callback(body: bytes) -> StkCallback:
+    """Reads Daraja's callback; metadata items by Name, since their order is not promised."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInputError("body is not JSON") from None
+    callback = data.get("Body", {}).get("stkCallback") if isinstance(data, dict) else None
+    if not isinstance(callback, dict):
+        raise InvalidInputError("missing Body.stkCallback")
+    for name in ("MerchantRequestID", "CheckoutRequestID", "ResultCode"):
+        if callback.get(name) in (None, ""):
+            raise InvalidInputError(f"missing Body.stkCallback.{name}")
+    items: dict[str, Any] = {}
+    metadata = callback.get("CallbackMetadata") or {}
+    for item in metadata.get("Item") or [] if isinstance(metadata, dict) else []:
+        if isinstance(item, dict) and "Name" in item:
+            items[str(item["Name"])] = item.get("Value")
+    result_code = str(callback["ResultCode"])
+    amount = _decimal(items.get("Amount")) if "Amount" in items else None
+    receipt = items.get("MpesaReceiptNumber")
+    if result_code == "0" and (amount is None or not receipt):
+        raise InvalidInputError("a successful callback needs Amount and MpesaReceiptNumber items")
+    return StkCallback(
+        merchant_request_id=str(callback["MerchantRequestID"]),
+        checkout_request_id=str(callback["CheckoutRequestID"]),
+        result_code=result_code,
+        result_desc=str(callback.get("ResultDesc") or ""),
+        amount=amount,
+        receipt=str(receipt) if receipt else None,
+        phone=str(items["PhoneNumber"]) if items.get("PhoneNumber") else None,
+        raw=data,
+    )
+
+
+def _decimal(value: Any) -> Decimal:
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise InvalidInputError(f"amount {value!r} is not a number") from None
+    if not amount.is_finite():
+        raise InvalidInputError(f"amount {value!r} is not a number")
+    return amount
+
+
+def handle_stk_callback(sessions: sessionmaker[Session], body: bytes, after: AfterCommit) -> None:
+    """Settles the payment a callback names; raises InvalidInputError (→ 400) for bad ones.
+
+    Whatever is rejected is still kept, raw, in the audit trail.
+    """
+    try:
+        callback = parse_stk_callback(body)
+    except InvalidInputError as exc:
+        with transaction(sessions) as session:
+            record(session, None, "callback_rejected", reason=str(exc), raw=_raw_text(body))
+        raise
+    with transaction(sessions) as session:
+        payment = session.scalar(
+            select(Payment)
+            .where(Payment.checkout_request_id == callback.checkout_request_id)
+            .with_for_update()
+        )
+        if payment is None:
+            record(
+                session,
+                None,
+                "orphan_callback",
+                checkout_request_id=callback.checkout_request_id,
+                raw=callback.raw,
+            )
+            rejection: InvalidInputError | None = InvalidInputError(
+                f"unknown CheckoutRequestID {callback.checkout_request_id!r}"
+            )
+        else:
+            record(session, payment.id, "callback", raw=callback.raw)
+            rejection = apply_callback(session, payment, callback, after)
+    if rejection is not None:
+        raise rejection
+
+
+def apply_callback(
+    session: Session, payment: Payment, callback: StkCallback, after: AfterCommit
+) -> InvalidInputError | None:
+    """Settles with one callback; a forged or inconsistent one is recorded and changes nothing."""
+    try:
+        with session.begin_nested():
+            settle_from_callback(session, payment, callback, after)
+    except InvalidInputError as exc:
+        record(session, payment.id, "callback_rejected", reason=str(exc))
+        return exc
+    return None
+
+
+def orphan_callbacks(session: Session, checkout_request_id: str) -> list[StkCallback]:
+    rows = session.scalars(
+        select(PaymentEvent.detail).where(
+            PaymentEvent.kind == "orphan_callback",
+            PaymentEvent.payment_id.is_(None),
+            PaymentEvent.detail["checkout_request_id"].astext == checkout_request_id,
+        )
+    )
+    return [parse_stk_callback(json.dumps(detail["raw"]).encode()) for detail in rows]
+
+
+def settle_from_callback(
+    session: Session, payment: Payment, callback: StkCallback, after: AfterCommit
+) -> None:
+    if (
+        callback.result_code == "0"
+        and callback.amount is not None
+        and callback.amount < payment.amount
+    ):
+        raise InvalidInputError(f"amount {callback.amount} is below the {payment.amount} asked for")
+    settle(
+        session,
+        payment,
+        result_code=callback.result_code,
+        result_desc=callback.result_desc,
+        receipt=callback.receipt,
+        amount_paid=callback.amount,
+        source="callback",
+        after=after,
+    )
+
+
+def settle(
+    session: Session,
+    payment: Payment,
+    *,
+    result_code: str,
+    result_desc: str,
+    receipt: str | None,
+    amount_paid: Decimal | None,
+    source: str,
+    after: AfterCommit,
+) -> None:
+    """Applies M-Pesa's verdict to a locked payment. A success provisions once, even after the
+    payment was marked failed or expired (the money was taken); nothing undoes a success."""
+    now = dt.datetime.now(dt.UTC)
+    if payment.status is PaymentStatus.PAID:
+        record(session, payment.id, f"duplicate_{source}", result_code=result_code)
+        return
+    if result_code != "0":
+        record(session, payment.id, f"failed_by_{source}", result_code=result_code)
+        if payment.status is PaymentStatus.PENDING:
+            payment.status = PaymentStatus.FAILED
+            payment.result_code = result_code
+            payment.failure_reason = result_message(result_code)
+            payment.updated_at = now
+            after.status_changes.append((payment.id, payment.status))
+        return
+    package = session.get_one(Package, payment.package_id)
+    payment.status = PaymentStatus.PAID
+    payment.result_code = "0"
+    payment.failure_reason = None
+    payment.mpesa_receipt = receipt
+    payment.amount_paid = amount_paid if amount_paid is not None else payment.amount
+    payment.paid_at = now
+    payment.updated_at = now
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        if constraint_of(exc) == "uq_payments_mpesa_receipt":
+            raise InvalidInputError(
+                f"receipt {receipt} was already used by another payment"
+            ) from None
+        raise
+    credentials = provision_purchase(session, payment, package, now)
+    record(
+        session,
+        payment.id,
+        "provisioned",
+        source=source,
+        receipt=receipt,
+        username=credentials.username if credentials else None,
+        expires_at=credentials.expires_at if credentials else None,
+    )
+    after.status_changes.append((payment.id, payment.status))
+    if credentials is not None:
+        after.provisioned.append((payment.id, credentials))
+
+
+def _raw_text(body: bytes) -> str:
+    return body.decode("utf-8", errors="replace")[:20_000]
+
+
+# --- reconciliation by STK query ---------------------------------------------------------------
+
+
+def reconcile(
+    sessions: sessionmaker[Session],
+    gateway: Gateway,
+    payment_id: int,
+    *,
+    window: dt.timedelta,
+    after: AfterCommit,
+) -> dt.timedelta | None:
+    """Queries one pending payment: None once it is settled, else the time left in its window."""
+    with sessions() as session:
+        payment = session.get(Payment, payment_id)
+        if payment is None or payment.status is not PaymentStatus.PENDING:
+            return None
+        checkout_request_id = payment.checkout_request_id
+        created_at = payment.created_at
+    result: StkQueryResult | None = None
+    error: str | None = None
+    if checkout_request_id is not None:
+        try:
+            result = gateway.stk_query(checkout_request_id)
+        except GatewayError as exc:
+            error = str(exc)
+    with transaction(sessions) as session:
+        payment = lock(session, payment_id)
+        record(
+            session,
+            payment_id,
+            "query",
+            pending=result.pending if result else None,
+            result_code=result.result_code if result else None,
+            error=error,
+            raw=result.raw if result else None,
+        )
+        if payment.status is not PaymentStatus.PENDING:
+            return None
+        if result is not None and not result.pending and result.result_code is not None:
+            settle(
+                session,
+                payment,
+                result_code=result.result_code,
+                result_desc=result.result_desc or "",
+                receipt=None,
+                amount_paid=None,
+                source="query",
+                after=after,
+            )
+            return None
+        if dt.datetime.now(dt.UTC) - created_at >= window:
+            payment.status = PaymentStatus.EXPIRED
+            payment.failure_reason = "No answer from M-Pesa in time. You were not charged."
+            payment.updated_at = dt.datetime.now(dt.UTC)
+            record(session, payment_id, "expired")
+            after.status_changes.append((payment_id, payment.status))
+            return None
+    return window - (dt.datetime.now(dt.UTC) - created_at)
+
+
+def query_delay(first: int, attempt: int) -> dt.timedelta:
+    """10 s, then 20, 40, 80 … after each unanswered query."""
+    return dt.timedelta(seconds=first * 2**attempt)
+
+
+# --- C2B paybill -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class C2BPayment:
+    trans_id: str
+    amount: Decimal
+    bill_ref: str
+    raw: dict[str, Any]
+
+
+def parse_c2b(body: bytes) -> C2BPayment:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInputError("body is not JSON") from None
+    if not isinstance(data, dict):
+        raise InvalidInputError("body is not a JSON object")
+    for name in ("TransID", "TransAmount", "BillRefNumber"):
+        if data.get(name) in (None, ""):
+            raise InvalidInputError(f"missing {name}")
+    amount = _decimal(data["TransAmount"])
+    if amount <= 0:
+        raise InvalidInputError("TransAmount must be positive")
+    return C2BPayment(str(data["TransID"]), amount, str(data["BillRefNumber"]).strip(), data)
+
+
+def find_account(session: Session, reference: str, region: str) -> HotspotUser | None:
+    """BillRefNumber as customers type it: their username or their phone number.
+
+    The payer's MSISDN is hashed or masked by Safaricom, so it is never used.
+    """
+    user = session.scalar(
+        select(HotspotUser).where(HotspotUser.username == reference.lower()).with_for_update()
+    )
+    if user is not None:
+        return user
+    try:
+        phone = normalize_phone(reference, region)
+    except InvalidInputError:
+        return None
+    return session.scalar(select(HotspotUser).where(HotspotUser.phone == phone).with_for_update())
+
+
+def validate_c2b(sessions: sessionmaker[Session], body: bytes, region: str) -> tuple[str, str]:
+    """Daraja's validation call: (ResultCode, ResultDesc); money for nobody is refused."""
+    try:
+        payment = parse_c2b(body)
+    except InvalidInputError as exc:
+        code = "C2B00013" if "Amount" in str(exc) else "C2B00016"
+        return code, f"Rejected: {exc}"
+    with sessions() as session:
+        if find_account(session, payment.bill_ref, region) is None:
+            return "C2B00012", "Rejected: unknown account"
+    return "0", "Accepted"
+
+
+def confirm_c2b(
+    sessions: sessionmaker[Session], body: bytes, region: str, after: AfterCommit
+) -> None:
+    """Money has moved: it becomes a renewal, credit, or an unmatched payment — never lost."""
+    try:
+        c2b = parse_c2b(body)
+    except InvalidInputError as exc:
+        with transaction(sessions) as session:
+            record(session, None, "c2b_rejected", reason=str(exc), raw=_raw_text(body))
+        raise
+    try:
+        with transaction(sessions) as session:
+            _confirm(session, c2b, region, after)
+    except IntegrityError as exc:
+        if constraint_of(exc) != "uq_payments_mpesa_receipt":
+            raise
+        with transaction(sessions) as session:  # a repeat of a confirmation we already hold
+            existing = session.scalar(
+                select(Payment.id).where(Payment.mpesa_receipt == c2b.trans_id)
+            )
+            record(session, existing, "duplicate_c2b", raw=c2b.raw)
+
+
+def _confirm(session: Session, c2b: C2BPayment, region: str, after: AfterCommit) -> None:
+    existing = session.scalar(select(Payment).where(Payment.mpesa_receipt == c2b.trans_id))
+    if existing is not None:
+        record(session, existing.id, "duplicate_c2b", raw=c2b.raw)
+        return
+    user = find_account(session, c2b.bill_ref, region)
+    now = dt.datetime.now(dt.UTC)
+    payment = Payment(
+        method=PaymentMethod.C2B,
+        amount=c2b.amount,
+        amount_paid=c2b.amount,
+        mpesa_receipt=c2b.trans_id,
+        bill_ref_number=c2b.bill_ref,
+        status=PaymentStatus.PAID if user else PaymentStatus.UNMATCHED,
+        user_id=user.id if user else None,
+        phone=user.phone if user else None,
+        package_id=user.package_id if user else None,
+        paid_at=now,
+        result_code="0",
+    )
+    session.add(payment)
+    session.flush()
+    record(session, payment.id, "c2b_confirmation", raw=c2b.raw)
+    if user is None:
+        record(session, payment.id, "unmatched", reference=c2b.bill_ref)
+        return
+    credentials = provision_purchase(session, payment, user.package, now)
+    record(
+        session,
+        payment.id,
+        "provisioned" if credentials else "credited",
+        username=user.username,
+        credit=user.credit,
+        expires_at=credentials.expires_at if credentials else None,
+    )
+    if credentials is not None:
+        after.provisioned.append((payment.id, credentials))
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def credentials_for(
+    session: Session,
+    payment_id: int,
+    token: str | None,
+    cached: Callable[[int], Credentials | None],
+) -> Credentials:
+    """The portal's auto-login: only with the payment's portal token, only once it is paid."""
+    payment = session.get(Payment, payment_id)
+    if payment is None or not token_matches(payment, token):
+        raise PermissionError("wrong or missing portal token")
+    if payment.status is not PaymentStatus.PAID:
+        raise PaymentNotPaidError(f"payment {payment_id} is {payment.status.value}")
+    hit = cached(payment_id)
+    if hit is not None:
+        return hit
+    row = session.scalar(
+        select(HotspotCredential).where(HotspotCredential.payment_id == payment_id)
+    )
+    if row is None:
+        raise PaymentNotPaidError(f"payment {payment_id} kept as credit: it gave no credentials")
+    return Credentials(row.username, row.password, row.expires_at)
+
+
+class PaymentNotPaidError(Exception):
+    pass
+
+
+def timeline(session: Session, payment_id: int) -> list[PaymentEvent]:
+    return list(
+        session.scalars(
+            select(PaymentEvent)
+            .where(PaymentEvent.payment_id == payment_id)
+            .order_by(PaymentEvent.created_at, PaymentEvent.id)
+        )
+    )

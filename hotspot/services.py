@@ -1,0 +1,56 @@
+"""The long-lived things one process needs, built once from the settings (API and workers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import redis
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotspot.daraja import DarajaClient, DarajaConfig, RedisTokenCache
+from hotspot.db import make_engine, session_factory
+from hotspot.notify import Notifier, connect
+from hotspot.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+
+    @cached_property
+    def engine(self) -> Engine:
+        return make_engine(self.settings.effective_database_url)
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        return session_factory(self.engine)
+
+    @cached_property
+    def redis(self) -> redis.Redis:
+        return connect(self.settings.effective_redis_url)
+
+    @cached_property
+    def notifier(self) -> Notifier:
+        return Notifier(self.redis, self.settings.credentials_cache_ttl)
+
+    @cached_property
+    def gateway(self) -> DarajaClient:
+        """One Daraja client; its OAuth token is shared by every process through Redis."""
+        s = self.settings
+        config = DarajaConfig(
+            base_url=s.mpesa_base_url,
+            consumer_key=s.mpesa_consumer_key,
+            consumer_secret=s.mpesa_consumer_secret,
+            shortcode=s.mpesa_shortcode,
+            passkey=s.mpesa_passkey,
+            transaction_type=s.mpesa_transaction_type,
+            party_b=s.mpesa_till_number or None,
+            timeout=s.mpesa_timeout,
+        )
+        return DarajaClient(config, RedisTokenCache(self.redis))
+
+    def close(self) -> None:
+        self.engine.dispose()
+        self.redis.close()

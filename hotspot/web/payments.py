@@ -1,0 +1,224 @@
+"""Payments for the portal, and the URLs M-Pesa calls back."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import redis
+from flask import Blueprint, Response, abort, jsonify, request, stream_with_context
+
+from hotspot.errors import InvalidInputError
+from hotspot.models import Package, Payment, PaymentStatus
+from hotspot.notify import dispatch
+from hotspot.payments import (
+    AfterCommit,
+    PaymentNotPaidError,
+    confirm_c2b,
+    create_payment,
+    credentials_for,
+    handle_stk_callback,
+    start_stk_push,
+    validate_c2b,
+)
+from hotspot.web import gateway, notifier, sessions, settings
+from hotspot.web.portal import package_json
+
+payments = Blueprint("payments", __name__, url_prefix="/api")
+
+KEEPALIVE_SECONDS = 15.0
+STREAM_LIMIT_SECONDS = 600.0
+
+
+def payment_json(payment: Payment, package: Package | None) -> dict[str, Any]:
+    return {
+        "id": payment.id,
+        "status": payment.status.value,
+        "method": payment.method.value,
+        "amount": str(payment.amount),
+        "currency": package.currency if package else settings().currency,
+        "package": package_json(package) if package else None,
+        "phone": payment.phone,
+        "checkout_request_id": payment.checkout_request_id,
+        "mpesa_receipt": payment.mpesa_receipt,
+        "failure_reason": payment.failure_reason,
+        "created_at": payment.created_at.isoformat(),
+        "paid_at": payment.paid_at.isoformat() if payment.paid_at else None,
+    }
+
+
+def finish(after: AfterCommit) -> None:
+    dispatch(after, notifier(), settings().mpesa_query_first_delay)
+
+
+def json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInputError("the body must be a JSON object")
+    return body
+
+
+@payments.post("/payments")
+def start_payment() -> Any:
+    body = json_body()
+    after = AfterCommit()
+    with sessions().begin() as session:
+        initiated = create_payment(
+            session,
+            package_id=body.get("package_id"),
+            phone=body.get("phone"),
+            mac=body.get("mac"),
+            ip=body.get("ip"),
+            region=settings().default_region,
+        )
+    s = settings()
+    callback_url = f"{s.public_base_url.rstrip('/')}/api/callbacks/stk/{s.mpesa_callback_token}"
+    payment = start_stk_push(sessions(), gateway(), initiated, callback_url, after)
+    finish(after)
+    shown = payment_json(payment, initiated.package)
+    if payment.status is PaymentStatus.FAILED:
+        return jsonify({**shown, "error": payment.failure_reason}), 502
+    shown["portal_token"] = initiated.portal_token
+    return jsonify(shown), 201
+
+
+@payments.get("/payments/<int:payment_id>")
+def show_payment(payment_id: int) -> Any:
+    with sessions()() as session:
+        payment = session.get(Payment, payment_id)
+        if payment is None:
+            abort(404, f"no payment {payment_id}")
+        return jsonify(payment_json(payment, payment.package))
+
+
+@payments.get("/payments/<int:payment_id>/credentials")
+def payment_credentials(payment_id: int) -> Any:
+    with sessions()() as session:
+        try:
+            credentials = credentials_for(
+                session,
+                payment_id,
+                request.headers.get("X-Portal-Token"),
+                notifier().cached_credentials,
+            )
+        except PermissionError as exc:
+            abort(403, str(exc))
+        except PaymentNotPaidError as exc:
+            abort(409, str(exc))
+    return jsonify(
+        username=credentials.username,
+        password=credentials.password,
+        expires_at=credentials.expires_at.isoformat(),
+    )
+
+
+@payments.get("/payments/<int:payment_id>/events")
+def payment_events(payment_id: int) -> Any:
+    """Server-Sent Events: each status change, pushed through Redis pub/sub; closes when final."""
+    with sessions()() as session:
+        if session.get(Payment, payment_id) is None:
+            abort(404, f"no payment {payment_id}")
+    return Response(
+        stream_with_context(status_stream(payment_id)),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+def status_stream(payment_id: int) -> Iterator[str]:
+    try:
+        subscription = notifier().subscribe(payment_id)
+    except redis.RedisError:
+        yield from polled_stream(payment_id)
+        return
+    try:
+        status = current_status(payment_id)
+        yield sse(payment_id, status)
+        deadline = time.monotonic() + STREAM_LIMIT_SECONDS
+        while not status.final and time.monotonic() < deadline:
+            try:
+                event = subscription.next_event(KEEPALIVE_SECONDS)
+            except redis.RedisError:
+                yield from polled_stream(payment_id)
+                return
+            if event is None:
+                # Nothing published: a keep-alive, and a look at the database in case an
+                # event was lost while Redis restarted.
+                yield ": keep-alive\n\n"
+                fresh = current_status(payment_id)
+            else:
+                fresh = PaymentStatus(event["status"])
+            if fresh is not status:
+                status = fresh
+                yield sse(payment_id, status)
+    finally:
+        subscription.close()
+
+
+def polled_stream(payment_id: int) -> Iterator[str]:
+    """Without Redis: the database, once a second."""
+    status = current_status(payment_id)
+    yield sse(payment_id, status)
+    deadline = time.monotonic() + STREAM_LIMIT_SECONDS
+    while not status.final and time.monotonic() < deadline:
+        time.sleep(1)
+        fresh = current_status(payment_id)
+        if fresh is not status:
+            status = fresh
+            yield sse(payment_id, status)
+
+
+def current_status(payment_id: int) -> PaymentStatus:
+    with sessions()() as session:
+        payment = session.get(Payment, payment_id)
+        assert payment is not None
+        return payment.status
+
+
+def sse(payment_id: int, status: PaymentStatus) -> str:
+    data = json.dumps({"id": payment_id, "status": status.value})
+    return f"event: status\ndata: {data}\n\n"
+
+
+# --- M-Pesa calls these ------------------------------------------------------------------------
+
+
+def check_callback_token(token: str) -> None:
+    if not hmac.compare_digest(token, settings().mpesa_callback_token):
+        abort(404)
+
+
+@payments.post("/callbacks/stk/<token>")
+def stk_callback(token: str) -> Any:
+    check_callback_token(token)
+    after = AfterCommit()
+    try:
+        handle_stk_callback(sessions(), request.get_data(), after)
+    except InvalidInputError as exc:
+        return jsonify(error=str(exc)), 400
+    finally:
+        finish(after)
+    return jsonify(ResultCode=0, ResultDesc="Accepted")
+
+
+@payments.post("/callbacks/c2b/<token>/validate")
+def c2b_validate(token: str) -> Any:
+    check_callback_token(token)
+    code, description = validate_c2b(sessions(), request.get_data(), settings().default_region)
+    return jsonify(ResultCode=code, ResultDesc=description)
+
+
+@payments.post("/callbacks/c2b/<token>/confirm")
+def c2b_confirm(token: str) -> Any:
+    check_callback_token(token)
+    after = AfterCommit()
+    try:
+        confirm_c2b(sessions(), request.get_data(), settings().default_region, after)
+    except InvalidInputError as exc:
+        return jsonify(error=str(exc)), 400
+    finally:
+        finish(after)
+    return jsonify(ResultCode=0, ResultDesc="Success")

@@ -1,0 +1,37 @@
+"""Reconciliation: a pending payment with no callback is asked about with STK Query."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hotspot.notify import dispatch
+from hotspot.payments import AfterCommit, query_delay, reconcile
+from jobs import services
+
+MINIMUM = dt.timedelta(seconds=1)
+
+
+def reconcile_payment(payment_id: int, attempt: int = 0) -> str:
+    """Queries once; while M-Pesa is still processing, schedules the next query further out."""
+    s = services()
+    after = AfterCommit()
+    left = reconcile(
+        s.sessions,
+        s.gateway,
+        payment_id,
+        window=dt.timedelta(seconds=s.settings.mpesa_payment_window),
+        after=after,
+    )
+    dispatch(after, s.notifier, s.settings.mpesa_query_first_delay)
+    if left is None:
+        return "settled"
+    next_attempt = attempt + 1
+    s.notifier.enqueue_in(
+        # The last query lands at the end of the window, where it expires the payment.
+        min(query_delay(s.settings.mpesa_query_first_delay, next_attempt), max(left, MINIMUM)),
+        "jobs.payments.reconcile_payment",
+        payment_id,
+        next_attempt,
+        job_id=f"reconcile-{payment_id}-{next_attempt}",
+    )
+    return "pending"

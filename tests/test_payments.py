@@ -1,0 +1,601 @@
+"""Pay and get online: the portal API, M-Pesa's callbacks (from the local Daraja sandbox over
+HTTP) and provisioning, on the real PostgreSQL, Redis and FreeRADIUS."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import time
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import requests
+from pyrad import packet
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotspot.models import (
+    HotspotCredential,
+    HotspotUser,
+    Package,
+    Payment,
+    PaymentEvent,
+    RadiusSession,
+    RadUserGroup,
+)
+from tests.conftest import ApiUnderTest, MpesaSandboxUnderTest, StackUnderTest, start_api
+from tests.test_freeradius import pyrad_login
+
+SETTLE_TIMEOUT = 10.0
+
+
+def random_phone(suffix: str = "") -> str:
+    """A fresh Kenyan mobile number; the sandbox picks outcomes by the last four digits."""
+    digits = f"{secrets.randbelow(10**8):08d}"
+    if suffix:
+        digits = digits[: 8 - len(suffix)] + suffix
+    return "07" + digits
+
+
+def package_id(committed: sessionmaker[Session], name: str) -> int:
+    with committed() as session:
+        return session.scalars(select(Package.id).where(Package.name == name)).one()
+
+
+def pay(api: ApiUnderTest, phone: str, package: int, **extra: Any) -> requests.Response:
+    return requests.post(
+        f"{api.url}/api/payments", json={"package_id": package, "phone": phone, **extra}, timeout=10
+    )
+
+
+def wait_for_status(api: ApiUnderTest, payment_id: int, *wanted: str) -> dict[str, Any]:
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    while True:
+        shown: dict[str, Any] = requests.get(
+            f"{api.url}/api/payments/{payment_id}", timeout=5
+        ).json()
+        if shown["status"] in wanted or time.monotonic() > deadline:
+            return shown
+        time.sleep(0.05)
+
+
+def credentials(api: ApiUnderTest, payment: dict[str, Any], token: str | None) -> requests.Response:
+    headers = {"X-Portal-Token": token} if token is not None else {}
+    return requests.get(
+        f"{api.url}/api/payments/{payment['id']}/credentials", headers=headers, timeout=5
+    )
+
+
+def count(committed: sessionmaker[Session], what: Any, *where: Any) -> int:
+    with committed() as session:
+        return session.scalar(select(func.count()).select_from(what).where(*where)) or 0
+
+
+def success_callback(checkout_request_id: str, amount: Any, receipt: str) -> dict[str, Any]:
+    return {
+        "Body": {
+            "stkCallback": {
+                "MerchantRequestID": "29115-34620561-1",
+                "CheckoutRequestID": checkout_request_id,
+                "ResultCode": 0,
+                "ResultDesc": "The service request is processed successfully.",
+                "CallbackMetadata": {
+                    "Item": [
+                        {"Name": "MpesaReceiptNumber", "Value": receipt},
+                        {"Name": "Balance"},
+                        {"Name": "TransactionDate", "Value": 20191219102115},
+                        {"Name": "PhoneNumber", "Value": 254708374149},
+                        {"Name": "Amount", "Value": amount},
+                    ]
+                },
+            }
+        }
+    }
+
+
+def failure_callback(checkout_request_id: str, code: int, desc: str) -> dict[str, Any]:
+    return {
+        "Body": {
+            "stkCallback": {
+                "MerchantRequestID": "29115-34620561-1",
+                "CheckoutRequestID": checkout_request_id,
+                "ResultCode": code,
+                "ResultDesc": desc,
+            }
+        }
+    }
+
+
+def receipt() -> str:
+    return "T" + secrets.token_hex(5).upper()
+
+
+@pytest.fixture
+def silent_payment(
+    api: ApiUnderTest, mpesa: MpesaSandboxUnderTest, committed: sessionmaker[Session]
+) -> dict[str, Any]:
+    """A pending payment whose callback the test sends itself (the sandbox stays silent)."""
+    phone = random_phone()
+    mpesa.next_outcome("no_callback", phone="+254" + phone[1:])
+    response = pay(api, phone, package_id(committed, "1 Hour"))
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+# --- the happy path ----------------------------------------------------------------------------
+
+
+def test_packages_are_listed(api: ApiUnderTest) -> None:
+    packages = requests.get(f"{api.url}/api/packages", timeout=5).json()["packages"]
+    assert [p["name"] for p in packages][:3] == ["1 Hour", "1 Day", "1 Week"]
+
+
+def test_pay_then_fetch_credentials_that_freeradius_accepts(
+    api: ApiUnderTest, stack: StackUnderTest, committed: sessionmaker[Session]
+) -> None:
+    response = pay(api, random_phone(), package_id(committed, "1 Hour"), mac="AA:BB:CC:00:11:22")
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert created["status"] == "pending"
+    assert created["amount"] == "20.00"
+    assert created["package"]["name"] == "1 Hour"
+    assert created["checkout_request_id"].startswith("ws_CO_")
+    assert wait_for_status(api, created["id"], "paid")["mpesa_receipt"]
+    got = credentials(api, created, created["portal_token"])
+    assert got.status_code == 200
+    user = got.json()
+    reply = pyrad_login(stack, user["username"], user["password"])
+    assert reply.code == packet.AccessAccept
+
+
+@pytest.mark.parametrize("form", ["0{n}", "{n}", "+254{n}", "254{n}"])
+def test_every_usual_phone_form_is_accepted(
+    api: ApiUnderTest, committed: sessionmaker[Session], form: str
+) -> None:
+    national = random_phone()[1:]
+    response = pay(api, form.format(n=national), package_id(committed, "1 Hour"))
+    assert response.status_code == 201, response.text
+    assert response.json()["phone"] == "+254" + national
+
+
+def test_provisioning_writes_user_radius_rows_session_and_credentials(
+    api: ApiUnderTest, committed: sessionmaker[Session]
+) -> None:
+    created = pay(api, random_phone(), package_id(committed, "1 Day")).json()
+    wait_for_status(api, created["id"], "paid")
+    with committed() as session:
+        payment = session.get_one(Payment, created["id"])
+        user = session.get_one(HotspotUser, payment.user_id)
+        assert user.phone == created["phone"]
+        groups = session.scalars(
+            select(RadUserGroup.groupname).where(RadUserGroup.username == user.username)
+        ).all()
+        assert groups == ["1-day"]
+        pending = session.scalars(
+            select(RadiusSession).where(RadiusSession.user_id == user.id)
+        ).one()
+        assert pending.expected_end == user.expires_at
+        assert (
+            session.scalars(
+                select(HotspotCredential.username).where(HotspotCredential.payment_id == payment.id)
+            ).one()
+            == user.username
+        )
+
+
+def test_the_status_stream_pushes_each_change_and_closes(
+    api: ApiUnderTest, mpesa: MpesaSandboxUnderTest, committed: sessionmaker[Session]
+) -> None:
+    phone = random_phone()
+    mpesa.sandbox.reconfigure({"callback_delay": 0.5})
+    try:
+        created = pay(api, phone, package_id(committed, "1 Hour")).json()
+        with requests.get(
+            f"{api.url}/api/payments/{created['id']}/events", stream=True, timeout=10
+        ) as stream:
+            assert stream.headers["Content-Type"].startswith("text/event-stream")
+            events = [
+                json.loads(line.removeprefix("data: "))
+                for line in stream.iter_lines(decode_unicode=True)
+                if line.startswith("data: ")
+            ]
+    finally:
+        mpesa.sandbox.reconfigure({"callback_delay": 0.05})
+    assert [e["status"] for e in events] == ["pending", "paid"]
+
+
+# --- failures ---
+
+
+@pytest.mark.parametrize(
+    ("suffix", "reason"),
+    [
+        ("1032", "cancel"),
+        ("1037", "reach"),
+        ("2001", "PIN"),
+        ("0001", "not enough money"),
+    ],
+)
+def test_each_failure_says_why(
+    api: ApiUnderTest, committed: sessionmaker[Session], suffix: str, reason: str
+) -> None:
+    created = pay(api, random_phone(suffix), package_id(committed, "1 Hour")).json()
+    shown = wait_for_status(api, created["id"], "failed")
+    assert shown["status"] == "failed"
+    assert reason.lower() in shown["failure_reason"].lower()
+    assert credentials(api, created, created["portal_token"]).status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({"package_id": 1, "phone": "0712"}, "not a valid phone number"),
+        ({"package_id": 1, "phone": "+14155552671"}, "Kenyan"),
+        ({"package_id": "one", "phone": "0712345678"}, "package_id"),
+        ({"package_id": 1}, "phone"),
+    ],
+)
+def test_bad_requests_get_422_with_the_reason(
+    api: ApiUnderTest, body: dict[str, Any], reason: str
+) -> None:
+    response = requests.post(f"{api.url}/api/payments", json=body, timeout=5)
+    assert response.status_code == 422
+    assert reason in response.json()["error"]
+
+
+def test_an_unknown_package_is_404(api: ApiUnderTest) -> None:
+    response = pay(api, random_phone(), 999_999)
+    assert response.status_code == 404
+
+
+def test_a_gateway_failure_is_a_failed_payment_with_the_reason(
+    stack: StackUnderTest, committed: sessionmaker[Session]
+) -> None:
+    server, services = start_api(stack.settings.with_changes(mpesa_base_url="http://127.0.0.1:1"))
+    try:
+        response = requests.post(
+            f"{server.url}/api/payments",
+            json={"package_id": package_id(committed, "1 Hour"), "phone": random_phone()},
+            timeout=10,
+        )
+    finally:
+        server.stop()
+        services.close()
+    assert response.status_code == 502
+    assert response.json()["status"] == "failed"
+    assert "M-Pesa" in response.json()["failure_reason"]
+
+
+def test_credentials_need_the_portal_token(
+    api: ApiUnderTest, committed: sessionmaker[Session]
+) -> None:
+    created = pay(api, random_phone(), package_id(committed, "1 Hour")).json()
+    wait_for_status(api, created["id"], "paid")
+    assert credentials(api, created, None).status_code == 403
+    assert credentials(api, created, "not-the-token").status_code == 403
+
+
+def test_credentials_before_payment_are_409(
+    api: ApiUnderTest, silent_payment: dict[str, Any]
+) -> None:
+    got = credentials(api, silent_payment, silent_payment["portal_token"])
+    assert got.status_code == 409
+
+
+# --- callbacks: duplicates, races, forgeries ---
+
+
+def test_a_callback_delivered_three_times_provisions_once(
+    api: ApiUnderTest, committed: sessionmaker[Session]
+) -> None:
+    created = pay(api, random_phone("0003"), package_id(committed, "1 Hour")).json()
+    wait_for_status(api, created["id"], "paid")
+    time.sleep(0.5)  # the sandbox's other two deliveries
+    assert count(committed, HotspotCredential, HotspotCredential.payment_id == created["id"]) == 1
+    duplicates = count(
+        committed,
+        PaymentEvent,
+        PaymentEvent.payment_id == created["id"],
+        PaymentEvent.kind == "duplicate_callback",
+    )
+    assert duplicates == 2
+
+
+def test_a_thousand_concurrent_identical_callbacks_provision_once(
+    api: ApiUnderTest, silent_payment: dict[str, Any], committed: sessionmaker[Session]
+) -> None:
+    body = success_callback(silent_payment["checkout_request_id"], 20, receipt())
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        statuses = list(
+            pool.map(
+                lambda _: requests.post(api.callback_url, json=body, timeout=30).status_code,
+                range(1000),
+            )
+        )
+    assert set(statuses) == {200}
+    payment_id = silent_payment["id"]
+    assert count(committed, HotspotCredential, HotspotCredential.payment_id == payment_id) == 1
+    assert (
+        count(committed, RadiusSession, RadiusSession.user_id == user_of(committed, payment_id))
+        == 1
+    )
+
+
+def user_of(committed: sessionmaker[Session], payment_id: int) -> int | None:
+    with committed() as session:
+        return session.get_one(Payment, payment_id).user_id
+
+
+def test_a_success_after_a_failure_still_provisions(
+    api: ApiUnderTest, silent_payment: dict[str, Any]
+) -> None:
+    checkout = silent_payment["checkout_request_id"]
+    failed = requests.post(
+        api.callback_url, json=failure_callback(checkout, 1037, "DS timeout"), timeout=5
+    )
+    assert failed.status_code == 200
+    assert wait_for_status(api, silent_payment["id"], "failed")["status"] == "failed"
+    paid = requests.post(
+        api.callback_url, json=success_callback(checkout, 20, receipt()), timeout=5
+    )
+    assert paid.status_code == 200
+    assert wait_for_status(api, silent_payment["id"], "paid")["status"] == "paid"
+
+
+def test_a_wrong_secret_path_is_404_and_changes_nothing(
+    api: ApiUnderTest, silent_payment: dict[str, Any]
+) -> None:
+    body = success_callback(silent_payment["checkout_request_id"], 20, receipt())
+    response = requests.post(f"{api.url}/api/callbacks/stk/guessed", json=body, timeout=5)
+    assert response.status_code == 404
+    assert wait_for_status(api, silent_payment["id"], "paid")["status"] == "pending"
+
+
+def test_an_unknown_checkout_request_id_is_400_and_kept(
+    api: ApiUnderTest, committed: sessionmaker[Session]
+) -> None:
+    checkout = "ws_CO_" + secrets.token_hex(8)
+    response = requests.post(
+        api.callback_url, json=success_callback(checkout, 20, receipt()), timeout=5
+    )
+    assert response.status_code == 400
+    assert "unknown CheckoutRequestID" in response.json()["error"]
+    kept = count(
+        committed,
+        PaymentEvent,
+        PaymentEvent.kind == "orphan_callback",
+        PaymentEvent.detail["checkout_request_id"].astext == checkout,
+    )
+    assert kept == 1
+
+
+def test_an_amount_below_the_price_provisions_nothing(
+    api: ApiUnderTest, silent_payment: dict[str, Any], committed: sessionmaker[Session]
+) -> None:
+    body = success_callback(silent_payment["checkout_request_id"], 1, receipt())
+    response = requests.post(api.callback_url, json=body, timeout=5)
+    assert response.status_code == 400
+    assert "below" in response.json()["error"]
+    assert wait_for_status(api, silent_payment["id"], "paid")["status"] == "pending"
+
+
+def test_another_payments_receipt_provisions_nothing(
+    api: ApiUnderTest, mpesa: MpesaSandboxUnderTest, committed: sessionmaker[Session]
+) -> None:
+    first = pay(api, random_phone(), package_id(committed, "1 Hour")).json()
+    used = wait_for_status(api, first["id"], "paid")["mpesa_receipt"]
+    phone = random_phone()
+    mpesa.next_outcome("no_callback", phone="+254" + phone[1:])
+    second = pay(api, phone, package_id(committed, "1 Hour")).json()
+    body = success_callback(second["checkout_request_id"], 20, used)
+    response = requests.post(api.callback_url, json=body, timeout=5)
+    assert response.status_code == 400
+    assert "already used" in response.json()["error"]
+    assert wait_for_status(api, second["id"], "paid")["status"] == "pending"
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"{not json", "not JSON"),
+        (b'{"Body": {}}', "stkCallback"),
+        (b'{"Body": {"stkCallback": {"MerchantRequestID": "x", "ResultCode": 0}}}', "Checkout"),
+    ],
+)
+def test_malformed_callbacks_are_400_and_kept_for_audit(
+    api: ApiUnderTest, committed: sessionmaker[Session], raw: bytes, reason: str
+) -> None:
+    before = count(committed, PaymentEvent, PaymentEvent.kind == "callback_rejected")
+    response = requests.post(
+        api.callback_url, data=raw, headers={"Content-Type": "application/json"}, timeout=5
+    )
+    assert response.status_code == 400
+    assert reason in response.json()["error"]
+    assert count(committed, PaymentEvent, PaymentEvent.kind == "callback_rejected") == before + 1
+
+
+# --- renewals ---
+
+
+def test_paying_again_extends_the_same_user_from_its_expiry(
+    api: ApiUnderTest, committed: sessionmaker[Session]
+) -> None:
+    phone = random_phone()
+    first = pay(api, phone, package_id(committed, "1 Hour")).json()
+    wait_for_status(api, first["id"], "paid")
+    one = credentials(api, first, first["portal_token"]).json()
+    second = pay(api, phone, package_id(committed, "1 Hour")).json()
+    wait_for_status(api, second["id"], "paid")
+    two = credentials(api, second, second["portal_token"]).json()
+    assert two["username"] == one["username"]
+    gained = dt.datetime.fromisoformat(two["expires_at"]) - dt.datetime.fromisoformat(
+        one["expires_at"]
+    )
+    assert gained == dt.timedelta(hours=1)
+    assert count(committed, HotspotUser, HotspotUser.phone == "+254" + phone[1:]) == 1
+
+
+def test_a_different_package_moves_the_user_to_its_group(
+    api: ApiUnderTest, committed: sessionmaker[Session]
+) -> None:
+    phone = random_phone()
+    first = pay(api, phone, package_id(committed, "1 Hour")).json()
+    wait_for_status(api, first["id"], "paid")
+    second = pay(api, phone, package_id(committed, "1 Week")).json()
+    wait_for_status(api, second["id"], "paid")
+    username = credentials(api, second, second["portal_token"]).json()["username"]
+    with committed() as session:
+        groups = session.scalars(
+            select(RadUserGroup.groupname).where(RadUserGroup.username == username)
+        ).all()
+    assert groups == ["1-week"]
+
+
+def test_a_lapsed_user_restarts_from_now(
+    api: ApiUnderTest, committed: sessionmaker[Session]
+) -> None:
+    phone = random_phone()
+    first = pay(api, phone, package_id(committed, "1 Hour")).json()
+    wait_for_status(api, first["id"], "paid")
+    with committed.begin() as session:
+        user = session.scalars(
+            select(HotspotUser).where(HotspotUser.phone == "+254" + phone[1:])
+        ).one()
+        user.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    second = pay(api, phone, package_id(committed, "1 Hour")).json()
+    wait_for_status(api, second["id"], "paid")
+    expires = dt.datetime.fromisoformat(
+        credentials(api, second, second["portal_token"]).json()["expires_at"]
+    )
+    left = expires - dt.datetime.now(dt.UTC)
+    assert dt.timedelta(minutes=59) < left <= dt.timedelta(hours=1)
+
+
+# --- C2B paybill ---
+
+
+def c2b_body(reference: str, amount: str, trans_id: str | None = None) -> dict[str, Any]:
+    return {
+        "TransactionType": "Pay Bill",
+        "TransID": trans_id or receipt(),
+        "TransTime": "20231121121325",
+        "TransAmount": amount,
+        "BusinessShortCode": "600966",
+        "BillRefNumber": reference,
+        "InvoiceNumber": "",
+        "OrgAccountBalance": "25.00",
+        "ThirdPartyTransID": "",
+        "MSISDN": "2547 ***** 126",
+        "FirstName": "NICHOLAS",
+        "MiddleName": "",
+        "LastName": "",
+    }
+
+
+@pytest.fixture
+def paid_user(api: ApiUnderTest, committed: sessionmaker[Session]) -> dict[str, Any]:
+    phone = random_phone()
+    created = pay(api, phone, package_id(committed, "1 Hour")).json()
+    wait_for_status(api, created["id"], "paid")
+    user: dict[str, Any] = credentials(api, created, created["portal_token"]).json()
+    user["phone"] = phone
+    return user
+
+
+def test_c2b_validation_accepts_known_accounts_and_rejects_others(
+    api: ApiUnderTest, paid_user: dict[str, Any]
+) -> None:
+    known = requests.post(
+        api.c2b_url("validate"), json=c2b_body(paid_user["username"], "20.00"), timeout=5
+    ).json()
+    assert known == {"ResultCode": "0", "ResultDesc": "Accepted"}
+    unknown = requests.post(
+        api.c2b_url("validate"), json=c2b_body("nobody-here", "20.00"), timeout=5
+    ).json()
+    assert unknown["ResultCode"] == "C2B00012"
+
+
+def test_c2b_to_a_username_renews_it(
+    api: ApiUnderTest, paid_user: dict[str, Any], committed: sessionmaker[Session]
+) -> None:
+    response = requests.post(
+        api.c2b_url("confirm"), json=c2b_body(paid_user["username"].upper(), "20.00"), timeout=5
+    )
+    assert response.json() == {"ResultCode": 0, "ResultDesc": "Success"}
+    with committed() as session:
+        user = session.scalars(
+            select(HotspotUser).where(HotspotUser.username == paid_user["username"])
+        ).one()
+    assert user.expires_at - dt.datetime.fromisoformat(paid_user["expires_at"]) == dt.timedelta(
+        hours=1
+    )
+
+
+def test_c2b_partial_payments_become_credit_that_counts(
+    api: ApiUnderTest, paid_user: dict[str, Any], committed: sessionmaker[Session]
+) -> None:
+    reference = paid_user["phone"]  # customers may type their phone number
+    requests.post(api.c2b_url("confirm"), json=c2b_body(reference, "15.00"), timeout=5)
+    with committed() as session:
+        user = session.scalars(
+            select(HotspotUser).where(HotspotUser.username == paid_user["username"])
+        ).one()
+        assert user.credit == Decimal("15.00")
+        assert user.expires_at == dt.datetime.fromisoformat(paid_user["expires_at"])
+    requests.post(api.c2b_url("confirm"), json=c2b_body(reference, "10.00"), timeout=5)
+    with committed() as session:
+        user = session.scalars(
+            select(HotspotUser).where(HotspotUser.username == paid_user["username"])
+        ).one()
+        assert user.credit == Decimal("5.00")
+        assert user.expires_at > dt.datetime.fromisoformat(paid_user["expires_at"])
+
+
+def test_c2b_credit_lowers_the_next_stk_amount(
+    api: ApiUnderTest, paid_user: dict[str, Any], committed: sessionmaker[Session]
+) -> None:
+    requests.post(api.c2b_url("confirm"), json=c2b_body(paid_user["username"], "15"), timeout=5)
+    created = pay(api, paid_user["phone"], package_id(committed, "1 Hour")).json()
+    assert created["amount"] == "5.00"
+    wait_for_status(api, created["id"], "paid")
+    with committed() as session:
+        credit = session.scalars(
+            select(HotspotUser.credit).where(HotspotUser.username == paid_user["username"])
+        ).one()
+    assert credit == Decimal("0.00")
+
+
+def test_c2b_to_an_unknown_reference_is_kept_unmatched(
+    api: ApiUnderTest, committed: sessionmaker[Session]
+) -> None:
+    trans_id = receipt()
+    response = requests.post(
+        api.c2b_url("confirm"), json=c2b_body("who-is-this", "50.00", trans_id), timeout=5
+    )
+    assert response.status_code == 200
+    with committed() as session:
+        payment = session.scalars(select(Payment).where(Payment.mpesa_receipt == trans_id)).one()
+    assert payment.status.value == "unmatched"
+    assert payment.amount == Decimal("50.00")
+
+
+def test_a_repeated_c2b_confirmation_counts_once(
+    api: ApiUnderTest, paid_user: dict[str, Any], committed: sessionmaker[Session]
+) -> None:
+    body = c2b_body(paid_user["username"], "5.00")
+    for _ in range(3):
+        assert requests.post(api.c2b_url("confirm"), json=body, timeout=5).status_code == 200
+    with committed() as session:
+        credit = session.scalars(
+            select(HotspotUser.credit).where(HotspotUser.username == paid_user["username"])
+        ).one()
+    assert credit == Decimal("5.00")
+
+
+def test_the_openapi_document_is_served(api: ApiUnderTest) -> None:
+    spec = requests.get(f"{api.url}/api/openapi.json", timeout=5).json()
+    assert "/api/payments/{id}/credentials" in spec["paths"]
