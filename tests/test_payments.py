@@ -198,11 +198,8 @@ def test_the_status_stream_pushes_each_change_and_closes(
             f"{api.url}/api/payments/{created['id']}/events", stream=True, timeout=10
         ) as stream:
             assert stream.headers["Content-Type"].startswith("text/event-stream")
-            events = [
-                json.loads(line.removeprefix("data: "))
-                for line in stream.iter_lines(decode_unicode=True)
-                if line.startswith("data: ")
-            ]
+            lines = [line.decode() for line in stream.iter_lines()]
+            events = [json.loads(line[6:]) for line in lines if line.startswith("data: ")]
     finally:
         mpesa.sandbox.reconfigure({"callback_delay": 0.05})
     assert [e["status"] for e in events] == ["pending", "paid"]
