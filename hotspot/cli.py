@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import datetime as dt
 import json
+import logging
 import signal
 import sys
 import time
@@ -279,6 +280,7 @@ def sandbox_group() -> None:
 def sandbox_mpesa(ctx: Context, port: int | None, delay: float | None) -> None:
     """A Daraja stand-in on 127.0.0.1 using this deployment's M-Pesa credentials."""
     s = ctx.settings
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     serve(
         SandboxConfig(
             consumer_key=s.mpesa_consumer_key,

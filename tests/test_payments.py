@@ -26,6 +26,7 @@ from hotspot.models import (
     RadiusSession,
     RadUserGroup,
 )
+from hotspot.payments import AfterCommit, query_delay, reconcile, settle
 from tests.conftest import ApiUnderTest, MpesaSandboxUnderTest, StackUnderTest, start_api
 from tests.test_freeradius import pyrad_login
 
@@ -596,3 +597,94 @@ def test_a_repeated_c2b_confirmation_counts_once(
 def test_the_openapi_document_is_served(api: ApiUnderTest) -> None:
     spec = requests.get(f"{api.url}/api/openapi.json", timeout=5).json()
     assert "/api/payments/{id}/credentials" in spec["paths"]
+
+
+# --- reconciliation ---
+
+
+def test_a_lost_callback_is_recovered_by_the_query(
+    api: ApiUnderTest, silent_payment: dict[str, Any]
+) -> None:
+    time.sleep(0.2)  # the sandbox's customer has answered; only the query knows
+    after = AfterCommit()
+    left = reconcile(
+        api.services.sessions,
+        api.services.gateway,
+        silent_payment["id"],
+        window=dt.timedelta(minutes=5),
+        after=after,
+    )
+    assert left is None
+    assert wait_for_status(api, silent_payment["id"], "paid")["status"] == "paid"
+    assert [status.value for _, status in after.status_changes] == ["paid"]
+    assert len(after.provisioned) == 1
+
+
+def test_a_query_never_overturns_a_callbacks_success(
+    api: ApiUnderTest, mpesa: MpesaSandboxUnderTest, committed: sessionmaker[Session]
+) -> None:
+    created = pay(api, random_phone(), package_id(committed, "1 Hour")).json()
+    wait_for_status(api, created["id"], "paid")
+    mpesa.sandbox.reconfigure({})  # the sandbox's query says success too; force a failure:
+    with committed.begin() as session:
+        payment = session.get_one(Payment, created["id"])
+        settle(
+            session,
+            payment,
+            result_code="1032",
+            result_desc="Request cancelled by user",
+            receipt=None,
+            amount_paid=None,
+            source="query",
+            after=AfterCommit(),
+        )
+    assert wait_for_status(api, created["id"], "paid")["status"] == "paid"
+
+
+def test_a_payment_unanswered_past_its_window_expires(
+    api: ApiUnderTest, committed: sessionmaker[Session]
+) -> None:
+    with committed.begin() as session:
+        payment = Payment(
+            package_id=package_id(committed, "1 Hour"),
+            phone="+254700000009",
+            amount=Decimal(20),
+            checkout_request_id=None,
+        )
+        session.add(payment)
+        session.flush()
+        payment_id = payment.id
+    after = AfterCommit()
+    left = reconcile(
+        api.services.sessions, api.services.gateway, payment_id, window=dt.timedelta(0), after=after
+    )
+    assert left is None
+    shown = wait_for_status(api, payment_id, "expired")
+    assert shown["status"] == "expired"
+    assert "not charged" in shown["failure_reason"]
+
+
+def test_the_query_schedule_doubles(api: ApiUnderTest) -> None:
+    assert [query_delay(10, n).total_seconds() for n in range(5)] == [10, 20, 40, 80, 160]
+
+
+# --- Redis down ---
+
+
+def test_with_redis_down_payment_completes_and_credentials_come_from_the_database(
+    stack: StackUnderTest, mpesa: MpesaSandboxUnderTest, committed: sessionmaker[Session]
+) -> None:
+    server, services = start_api(
+        stack.settings.with_changes(mpesa_base_url=mpesa.url, redis_url="redis://127.0.0.1:1/0")
+    )
+    try:
+        api = ApiUnderTest(server.url, services)
+        created = pay(api, random_phone(), package_id(committed, "1 Hour")).json()
+        assert wait_for_status(api, created["id"], "paid")["status"] == "paid"
+        got = credentials(api, created, created["portal_token"])
+        assert got.status_code == 200
+        with requests.get(f"{api.url}/api/payments/{created['id']}/events", timeout=10) as stream:
+            assert '"status": "paid"' in stream.text
+    finally:
+        server.stop()
+        services.close()

@@ -15,12 +15,11 @@ What a push ends in is chosen, in this order, by:
 
 Control endpoints: `POST /sandbox/config {"callback_delay", "default_outcome"}`,
 `POST /sandbox/expire-token` (as if the hour had passed) and `GET /sandbox/payments` (everything
-received and sent). Run it with `python -m hotspot.sandbox.mpesa --help`.
+received and sent). Run it with `hotspot sandbox mpesa`.
 """
 
 from __future__ import annotations
 
-import argparse
 import base64
 import logging
 import re
@@ -508,33 +507,3 @@ def serve(config: SandboxConfig) -> None:
     finally:
         server.server_close()
         app.extensions["mpesa_sandbox"].close()
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--consumer-key", required=True)
-    parser.add_argument("--consumer-secret", required=True)
-    parser.add_argument("--shortcode", default="174379")
-    parser.add_argument("--passkey", required=True)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8089)
-    parser.add_argument("--callback-delay", type=float, default=2.0)
-    parser.add_argument("--default-outcome", choices=list(OUTCOMES), default="success")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    serve(
-        SandboxConfig(
-            consumer_key=args.consumer_key,
-            consumer_secret=args.consumer_secret,
-            shortcode=args.shortcode,
-            passkey=args.passkey,
-            host=args.host,
-            port=args.port,
-            callback_delay=args.callback_delay,
-            default_outcome=args.default_outcome,
-        )
-    )
-
-
-if __name__ == "__main__":
-    main()
