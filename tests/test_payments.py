@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -28,7 +30,7 @@ from hotspot.models import (
 )
 from hotspot.payments import AfterCommit, query_delay, reconcile, settle
 from tests.conftest import ApiUnderTest, MpesaSandboxUnderTest, StackUnderTest, start_api
-from tests.test_freeradius import pyrad_login
+from tests.test_freeradius import pyrad_login, radclient
 
 SETTLE_TIMEOUT = 10.0
 
@@ -688,3 +690,38 @@ def test_with_redis_down_payment_completes_and_credentials_come_from_the_databas
     finally:
         server.stop()
         services.close()
+
+
+# --- end to end ---
+
+
+def test_pay_then_radclient_logs_in_with_the_credentials(
+    api: ApiUnderTest, stack: StackUnderTest, committed: sessionmaker[Session]
+) -> None:
+    created = pay(api, random_phone(), package_id(committed, "1 Hour")).json()
+    wait_for_status(api, created["id"], "paid")
+    user = credentials(api, created, created["portal_token"]).json()
+    reply = radclient(
+        stack, "auth", {"User-Name": user["username"], "User-Password": user["password"]}
+    )
+    assert "Received Access-Accept" in reply
+
+
+def test_the_timeline_reconstructs_a_payment(
+    api: ApiUnderTest, stack: StackUnderTest, committed: sessionmaker[Session]
+) -> None:
+    created = pay(api, random_phone("0003"), package_id(committed, "1 Hour")).json()
+    wait_for_status(api, created["id"], "paid")
+    time.sleep(0.3)
+    result = subprocess.run(
+        [sys.executable, "-m", "hotspot", "payments", "show", str(created["id"])],
+        env=stack.env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    kinds = [line.split()[1] for line in result.stdout.splitlines()[1:]]
+    assert kinds[:4] == ["initiated", "stk_push", "callback", "provisioned"]
+    assert kinds.count("duplicate_callback") == 2
