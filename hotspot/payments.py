@@ -59,6 +59,11 @@ class AfterCommit:
     provisioned: list[tuple[int, Credentials]] = field(default_factory=list)
     to_query: list[int] = field(default_factory=list)
 
+    def discard(self, payment_id: int) -> None:
+        """Forgets what a rolled-back settlement of this payment collected."""
+        self.status_changes = [c for c in self.status_changes if c[0] != payment_id]
+        self.provisioned = [p for p in self.provisioned if p[0] != payment_id]
+
 
 @dataclass(frozen=True)
 class Initiated:
@@ -300,10 +305,17 @@ def apply_callback(
     try:
         with session.begin_nested():
             settle_from_callback(session, payment, callback, after)
+    except IntegrityError as exc:
+        if constraint_of(exc) != "uq_payments_mpesa_receipt":
+            raise
+        rejection = InvalidInputError(f"receipt {callback.receipt} was already used")
     except InvalidInputError as exc:
-        record(session, payment.id, "callback_rejected", reason=str(exc))
-        return exc
-    return None
+        rejection = exc
+    else:
+        return None
+    after.discard(payment.id)
+    record(session, payment.id, "callback_rejected", reason=str(rejection))
+    return rejection
 
 
 def orphan_callbacks(session: Session, checkout_request_id: str) -> list[StkCallback]:
@@ -372,15 +384,6 @@ def settle(
     payment.amount_paid = amount_paid if amount_paid is not None else payment.amount
     payment.paid_at = now
     payment.updated_at = now
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:
-        if constraint_of(exc) == "uq_payments_mpesa_receipt":
-            raise InvalidInputError(
-                f"receipt {receipt} was already used by another payment"
-            ) from None
-        raise
     credentials = provision_purchase(session, payment, package, now)
     record(
         session,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -48,10 +49,13 @@ def radius_expiration(expires_at: dt.datetime) -> str:
     return f"{utc.day:02d} {MONTHS[utc.month - 1]} {utc.year} {utc:%H:%M:%S}"
 
 
-def write_radius_rows(session: Session, user: HotspotUser, package: Package, password: str) -> None:
-    """radcheck + radusergroup for one user, replacing whatever was there."""
-    session.execute(delete(RadCheck).where(RadCheck.username == user.username))
-    session.execute(delete(RadUserGroup).where(RadUserGroup.username == user.username))
+def write_radius_rows(
+    session: Session, user: HotspotUser, package: Package, password: str, *, replace: bool = True
+) -> None:
+    """radcheck + radusergroup for one user, replacing whatever was there (`replace`)."""
+    if replace:
+        session.execute(delete(RadCheck).where(RadCheck.username == user.username))
+        session.execute(delete(RadUserGroup).where(RadUserGroup.username == user.username))
     session.add_all(
         [
             RadCheck(
@@ -85,31 +89,30 @@ def create_user(
 def new_user(
     session: Session, package: Package, *, phone: str | None, now: dt.datetime
 ) -> tuple[HotspotUser, str]:
-    """Usernames are random; a clash with an existing one (rare) is retried with a new draw."""
-    if phone is not None:
-        owner = session.scalar(select(HotspotUser.username).where(HotspotUser.phone == phone))
-        if owner is not None:
-            raise ConflictError(f"phone {phone} already has the account {owner}")
+    """Usernames are random; a clash with an existing one (rare) is redrawn. A clash on the
+    phone means the phone already has its account (one phone, one account)."""
     password = random_code(PASSWORD_LENGTH)
     for _ in range(10):
-        user = HotspotUser(
-            username=random_code(USERNAME_LENGTH),
-            phone=phone,
-            package_id=package.id,
-            status=UserStatus.ACTIVE,
-            expires_at=end_of_validity(now, package),
+        user = session.scalar(
+            pg_insert(HotspotUser)
+            .values(
+                username=random_code(USERNAME_LENGTH),
+                phone=phone,
+                package_id=package.id,
+                status=UserStatus.ACTIVE,
+                expires_at=end_of_validity(now, package),
+            )
+            .on_conflict_do_nothing()
+            .returning(HotspotUser)
         )
-        try:
-            with session.begin_nested():
-                session.add(user)
-                session.flush()
-        except IntegrityError as exc:
-            if constraint_of(exc) == "uq_hotspot_users_phone":
-                raise ConflictError(f"phone {phone} already has an account") from None
-            continue
-        write_radius_rows(session, user, package, password)
-        session.flush()
-        return user, password
+        if user is not None:
+            write_radius_rows(session, user, package, password, replace=False)
+            session.flush()
+            return user, password
+        if phone is not None:
+            owner = session.scalar(select(HotspotUser.username).where(HotspotUser.phone == phone))
+            if owner is not None:
+                raise ConflictError(f"phone {phone} already has the account {owner}")
     raise ConflictError("could not draw a free username; try again")
 
 

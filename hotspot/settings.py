@@ -119,6 +119,24 @@ class Settings:
     sandbox_mpesa_delay: float = _setting(
         2.0, "Seconds the local sandbox waits before approving (the customer entering the PIN)."
     )
+    sms_username: str = _setting("sandbox", "Africa's Talking username.")
+    sms_api_key: str = _setting(
+        "", "Africa's Talking API key (generated for the local SMS sandbox).", secret=True
+    )
+    sms_sender_id: str = _setting("", "Alphanumeric sender ID or shortcode (empty: AT's default).")
+    sms_base_url: str = _setting(
+        "http://127.0.0.1:8090/version1",
+        "Africa's Talking API base (https://api.africastalking.com/version1 in production, or "
+        "the local sandbox, `hotspot sandbox sms`).",
+    )
+    sms_template: str = _setting(
+        "WiFi login: username {username} password {password}, valid until {expires_at}.",
+        "Credentials SMS; {username}, {password}, {expires_at} and {package} are filled in.",
+    )
+    sms_timezone_offset_hours: int = _setting(
+        3, "Offset from UTC for times shown to customers (3: East Africa Time)."
+    )
+    sandbox_sms_port: int = _setting(8090, "Port of the local Africa's Talking SMS sandbox.")
     credentials_cache_ttl: int = _setting(
         300, "Seconds the portal's auto-login credentials stay cached in Redis."
     )
@@ -209,6 +227,7 @@ GENERATED_SECRETS = (
     "mpesa_consumer_secret",
     "mpesa_passkey",
     "mpesa_callback_token",
+    "sms_api_key",
 )
 
 

@@ -369,6 +369,26 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
         return int(probe.getsockname()[1])
 
 
+def isolated_environ(state_dir: Path) -> dict[str, str]:
+    """Settings for a stack of its own beside any other (tests, benchmarks): free ports, plus
+    the external servers the environment names."""
+    environ = {
+        "HOTSPOT_STATE_DIR": str(state_dir),
+        "HOTSPOT_API_PORT": str(free_port()),
+        "HOTSPOT_POSTGRES_PORT": str(free_port()),
+        "HOTSPOT_REDIS_PORT": str(free_port()),
+        "HOTSPOT_RADIUS_AUTH_PORT": str(free_port(socket.SOCK_DGRAM)),
+        "HOTSPOT_RADIUS_ACCT_PORT": str(free_port(socket.SOCK_DGRAM)),
+        "HOTSPOT_SANDBOX_MPESA_PORT": str(free_port()),
+        "HOTSPOT_SANDBOX_SMS_PORT": str(free_port()),
+        "HOTSPOT_RADIUS_REJECT_DELAY": "0",
+    }
+    for name in ("HOTSPOT_DATABASE_URL", "HOTSPOT_REDIS_URL"):
+        if os.environ.get(name):
+            environ[name] = os.environ[name]
+    return environ
+
+
 def redis_answers(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -34,7 +33,7 @@ from hotspot.sandbox.mpesa import MpesaSandbox, SandboxConfig, create_sandbox_ap
 from hotspot.seed import seed_demo
 from hotspot.services import Services
 from hotspot.settings import Settings
-from hotspot.stack import Stack, free_port
+from hotspot.stack import Stack, isolated_environ
 
 NAS_SECRET = secrets.token_urlsafe(12)
 
@@ -87,25 +86,8 @@ class StackUnderTest:
         }
 
 
-def stack_environ(state_dir: Path) -> dict[str, str]:
-    """Settings for a stack of its own: free ports, plus the servers the environment names."""
-    environ = {
-        "HOTSPOT_STATE_DIR": str(state_dir),
-        "HOTSPOT_API_PORT": str(free_port()),
-        "HOTSPOT_POSTGRES_PORT": str(free_port()),
-        "HOTSPOT_REDIS_PORT": str(free_port()),
-        "HOTSPOT_RADIUS_AUTH_PORT": str(free_port(socket.SOCK_DGRAM)),
-        "HOTSPOT_RADIUS_ACCT_PORT": str(free_port(socket.SOCK_DGRAM)),
-        "HOTSPOT_RADIUS_REJECT_DELAY": "0",
-    }
-    for name in ("HOTSPOT_DATABASE_URL", "HOTSPOT_REDIS_URL"):
-        if os.environ.get(name):
-            environ[name] = os.environ[name]
-    return environ
-
-
 def make_test_settings(state_dir: Path) -> Settings:
-    return Settings.from_env(stack_environ(state_dir), dotenv=None)
+    return Settings.from_env(isolated_environ(state_dir), dotenv=None)
 
 
 @pytest.fixture(scope="session")

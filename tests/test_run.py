@@ -19,8 +19,8 @@ import pytest
 from pyrad import packet
 
 from hotspot.seed import DEMO_NAS_SECRET
+from hotspot.stack import isolated_environ
 from radius.client import login, make_client
-from tests.conftest import stack_environ
 
 READY_TIMEOUT = 90
 
@@ -29,7 +29,7 @@ READY_TIMEOUT = 90
 def run_env() -> Iterator[dict[str, str]]:
     state = Path(tempfile.mkdtemp(prefix="hotspot-run-"))
     state.chmod(0o755)
-    env = {**stack_environ(state), "PATH": os.environ["PATH"], "HOTSPOT_API_WORKERS": "1"}
+    env = {**isolated_environ(state), "PATH": os.environ["PATH"], "HOTSPOT_API_WORKERS": "1"}
     yield env
     shutil.rmtree(state, ignore_errors=True)
 

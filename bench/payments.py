@@ -1,0 +1,298 @@
+"""bench/payments: how fast money becomes access.
+
+Starts a private stack (PostgreSQL, Redis, FreeRADIUS) and the API under gunicorn (2 workers),
+creates pending STK payments, then plays M-Pesa: 50 concurrent clients POST success callbacks.
+
+    .venv/bin/python -m bench.payments [--payments 3000] [--clients 50]
+
+Prints: provisioned payments per second, callback response time p50/p99, callback → SSE event
+p50/p99 (the portal's live status), callback → first possible Access-Accept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import secrets
+import shutil
+import signal
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+
+from pyrad import packet
+from sqlalchemy import insert, select
+
+from hotspot import db
+from hotspot.models import HotspotCredential, Package, Payment, PaymentStatus
+from hotspot.seed import DEMO_NAS_SECRET, seed_demo
+from hotspot.settings import Settings
+from hotspot.stack import Stack, isolated_environ
+from radius.client import login, make_client
+
+FAST = os.environ.get("BENCH_FAST") == "1"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def callback_body(checkout_request_id: str, amount: int) -> bytes:
+    items = [
+        {"Name": "Amount", "Value": amount},
+        {"Name": "MpesaReceiptNumber", "Value": "B" + secrets.token_hex(5).upper()},
+        {"Name": "TransactionDate", "Value": 20261123101010},
+        {"Name": "PhoneNumber", "Value": 254700000000},
+    ]
+    return json.dumps(
+        {
+            "Body": {
+                "stkCallback": {
+                    "MerchantRequestID": "bench",
+                    "CheckoutRequestID": checkout_request_id,
+                    "ResultCode": 0,
+                    "ResultDesc": "The service request is processed successfully.",
+                    "CallbackMetadata": {"Item": items},
+                }
+            }
+        }
+    ).encode()
+
+
+class Client(threading.local):
+    """One keep-alive HTTP connection per thread, as a real load generator keeps."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.conn: http.client.HTTPConnection | None = None
+
+    def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        for _ in range(2):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            try:
+                self.conn.request("POST", path, body, {"Content-Type": "application/json"})
+                response = self.conn.getresponse()
+                return response.status, response.read()
+            except (ConnectionError, http.client.HTTPException):
+                self.conn.close()
+                self.conn = None
+        raise RuntimeError("the API closed the connection twice")
+
+
+@contextmanager
+def bench_stack() -> Iterator[tuple[Settings, Stack]]:
+    state = Path(tempfile.mkdtemp(prefix="hotspot-bench-"))
+    state.chmod(0o755)
+    environ = isolated_environ(state)
+    settings = Settings.from_env(environ, dotenv=None)
+    stack = Stack(settings, fast=FAST, say=lambda _: None)
+    try:
+        stack.start_databases()
+        db.upgrade(settings)
+        with db.transaction(
+            db.session_factory(db.make_engine(settings.effective_database_url))
+        ) as s:
+            seed_demo(s, interim_interval=60, currency="KES")
+        stack.start_freeradius()
+        yield settings, stack
+    finally:
+        stack.stop()
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def start_api(settings: Settings, stack: Stack, workers: int) -> None:
+    env = {
+        **os.environ,
+        "HOTSPOT_STATE_DIR": str(settings.state_dir),
+        "HOTSPOT_DATABASE_URL": settings.effective_database_url,
+        "HOTSPOT_REDIS_URL": settings.effective_redis_url,
+        "HOTSPOT_API_PORT": str(settings.api_port),
+    }
+    stack.spawn(
+        "api",
+        [
+            sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{settings.api_port}",
+            "--workers", str(workers), "--threads", "32", "hotspot.wsgi:app",
+        ],
+        env=env,
+        stop_signal=signal.SIGINT,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", settings.api_port, timeout=1)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("the API did not start")
+        time.sleep(0.1)
+
+
+def pending_payments(settings: Settings, count: int) -> tuple[list[str], int]:
+    """Pending STK payments as initiation leaves them (a CheckoutRequestID each)."""
+    engine = db.make_engine(settings.effective_database_url)
+    with engine.begin() as conn:
+        package = conn.execute(select(Package.id, Package.price).where(Package.name == "1 Hour"))
+        package_id, price = package.one()
+        ids = [f"ws_CO_bench_{secrets.token_hex(8)}" for _ in range(count)]
+        conn.execute(
+            insert(Payment),
+            [
+                {
+                    "package_id": package_id,
+                    "phone": f"+2547{secrets.randbelow(10**8):08d}",
+                    "amount": Decimal(price),
+                    "status": PaymentStatus.PENDING,
+                    "checkout_request_id": checkout,
+                }
+                for checkout in ids
+            ],
+        )
+    engine.dispose()
+    return ids, int(price)
+
+
+def payment_ids(settings: Settings, checkouts: list[str]) -> list[int]:
+    engine = db.make_engine(settings.effective_database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Payment.checkout_request_id, Payment.id).where(
+                Payment.checkout_request_id.in_(checkouts)
+            )
+        )
+        by_checkout = {str(checkout): int(payment_id) for checkout, payment_id in rows}
+    engine.dispose()
+    return [by_checkout[c] for c in checkouts]
+
+
+def throughput(settings: Settings, clients: int, count: int) -> tuple[float, list[float]]:
+    checkouts, price = pending_payments(settings, count)
+    path = f"/api/callbacks/stk/{settings.mpesa_callback_token}"
+    client = Client(settings.api_port)
+    latencies: list[float] = []
+
+    def one(checkout: str) -> None:
+        started = time.perf_counter()
+        status, body = client.post(path, callback_body(checkout, price))
+        latencies.append(time.perf_counter() - started)
+        if status != 200:
+            raise RuntimeError(f"callback answered {status}: {body[:200]!r}")
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        list(pool.map(one, checkouts))
+    elapsed = time.perf_counter() - started
+    return count / elapsed, latencies
+
+
+def event_latency(settings: Settings, samples: int, concurrency: int) -> list[float]:
+    """Callback sent → `paid` read from an open SSE stream of that payment."""
+    checkouts, price = pending_payments(settings, samples)
+    ids = payment_ids(settings, checkouts)
+    path = f"/api/callbacks/stk/{settings.mpesa_callback_token}"
+    client = Client(settings.api_port)
+    latencies: list[float] = []
+
+    def one(pair: tuple[str, int]) -> None:
+        checkout, payment_id = pair
+        stream = http.client.HTTPConnection("127.0.0.1", settings.api_port, timeout=30)
+        stream.request("GET", f"/api/payments/{payment_id}/events")
+        response = stream.getresponse()
+        response.readline()  # "event: status" of the current (pending) status
+        response.readline()
+        response.readline()
+        sent = time.perf_counter()
+        client.post(path, callback_body(checkout, price))
+        while b"paid" not in response.readline():
+            pass
+        latencies.append(time.perf_counter() - sent)
+        stream.close()
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        list(pool.map(one, zip(checkouts, ids, strict=True)))
+    return latencies
+
+
+def access_latency(settings: Settings, samples: int) -> list[float]:
+    """Callback sent → an Access-Request with the new credentials gets Access-Accept."""
+    checkouts, price = pending_payments(settings, samples)
+    ids = payment_ids(settings, checkouts)
+    path = f"/api/callbacks/stk/{settings.mpesa_callback_token}"
+    client = Client(settings.api_port)
+    radius = make_client(
+        "127.0.0.1",
+        DEMO_NAS_SECRET,
+        auth_port=settings.radius_auth_port,
+        acct_port=settings.radius_acct_port,
+    )
+    engine = db.make_engine(settings.effective_database_url)
+    latencies: list[float] = []
+    for checkout, payment_id in zip(checkouts, ids, strict=True):
+        sent = time.perf_counter()
+        client.post(path, callback_body(checkout, price))
+        with engine.connect() as conn:
+            username, password = conn.execute(
+                select(HotspotCredential.username, HotspotCredential.password).where(
+                    HotspotCredential.payment_id == payment_id
+                )
+            ).one()
+        reply = login(radius, username, password)
+        if reply.code != packet.AccessAccept:
+            raise RuntimeError(f"{username} was rejected")
+        latencies.append(time.perf_counter() - sent)
+    engine.dispose()
+    return latencies
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--payments", type=int, default=3000)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--samples", type=int, default=300)
+    args = parser.parse_args()
+    with bench_stack() as (settings, stack):
+        start_api(settings, stack, args.workers)
+        throughput(settings, args.clients, 200)  # warm-up: connections, caches
+        rate, callback = throughput(settings, args.clients, args.payments)
+        events = event_latency(settings, args.samples, concurrency=20)
+        access = access_latency(settings, min(args.samples, 200))
+    rows: list[tuple[str, str, str]] = [
+        ("provisioned payments / s", f"{rate:.0f}", "≥ 300"),
+        ("callback response p50", ms(statistics.median(callback)), ""),
+        ("callback response p99", ms(percentile(callback, 0.99)), "≤ 50 ms"),
+        ("callback → SSE event p50", ms(statistics.median(events)), ""),
+        ("callback → SSE event p99", ms(percentile(events, 0.99)), "≤ 50 ms"),
+        ("callback → Access-Accept p50", ms(statistics.median(access)), ""),
+        ("callback → Access-Accept p99", ms(percentile(access, 0.99)), ""),
+    ]
+    print(
+        f"\nbench/payments: {args.payments} callbacks, {args.clients} clients, "
+        f"gunicorn {args.workers} workers x 32 threads, {os.cpu_count()} cores\n"
+    )
+    print(f"| {'measure':<30} | {'result':>10} | {'target':>8} |")
+    print(f"|{'-' * 32}|{'-' * 12}|{'-' * 10}|")
+    for name, value, target in rows:
+        print(f"| {name:<30} | {value:>10} | {target:>8} |")
+
+
+if __name__ == "__main__":
+    main()
