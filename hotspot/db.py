@@ -11,7 +11,7 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotspot.models import RADIUS_READ_TABLES, RADIUS_WRITE_TABLES
+from hotspot.models import RADIUS_READ_TABLES, RADIUS_SEQUENCES, RADIUS_WRITE_TABLES
 from hotspot.settings import Settings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -79,7 +79,7 @@ def grant_radius_role(conn: Connection, role: str, password: str) -> None:
         f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {ident}",
         f"GRANT SELECT ON {', '.join(RADIUS_READ_TABLES)} TO {ident}",
         f"GRANT INSERT, UPDATE ON {', '.join(RADIUS_WRITE_TABLES)} TO {ident}",
-        f"GRANT USAGE ON SEQUENCE radacct_radacctid_seq, radpostauth_id_seq TO {ident}",
+        f"GRANT USAGE ON SEQUENCE {', '.join(RADIUS_SEQUENCES)} TO {ident}",
     ):
         conn.execute(text(statement))
 

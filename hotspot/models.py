@@ -71,6 +71,8 @@ class Nas(Base):
     server: Mapped[str | None] = mapped_column(Text)
     community: Mapped[str | None] = mapped_column(Text)
     description: Mapped[str | None] = mapped_column(Text)
+    # Ours, not stock (the stock queries name their columns): where Disconnect/CoA go.
+    coa_port: Mapped[int] = mapped_column(Integer, server_default="3799")
 
 
 class NasReload(Base):
@@ -154,6 +156,7 @@ class RadAcct(Base):
             postgresql_where=text("acctstoptime IS NULL"),
         ),
         Index("radacct_calss_idx", "class"),
+        Index("radacct_sync_seq_idx", "sync_seq"),
     )
 
     radacctid: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -185,6 +188,9 @@ class RadAcct(Base):
     framedinterfaceid: Mapped[str | None] = mapped_column(Text)
     delegatedipv6prefix: Mapped[str | None] = mapped_column(INET)
     class_: Mapped[str | None] = mapped_column("class", Text)
+    # Ours: a trigger stamps every insert and update from a sequence, so the accounting sync
+    # reads only what changed since its watermark, whatever clock the NAS has.
+    sync_seq: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class RadPostAuth(Base):
@@ -217,6 +223,7 @@ RADIUS_READ_TABLES = (
     "radpostauth",
 )
 RADIUS_WRITE_TABLES = ("radacct", "radpostauth", "nasreload")
+RADIUS_SEQUENCES = ("radacct_radacctid_seq", "radpostauth_id_seq", "radacct_sync_seq")
 
 
 # --- Our domain ----------------------------------------------------------------------------------
@@ -225,6 +232,7 @@ RADIUS_WRITE_TABLES = ("radacct", "radpostauth", "nasreload")
 class UserStatus(enum.StrEnum):
     ACTIVE = "active"
     EXPIRED = "expired"
+    CAPPED = "capped"  # used its package's data
     DISABLED = "disabled"
 
 
@@ -311,6 +319,9 @@ class HotspotUser(Base):
     )
     expires_at: Mapped[dt.datetime] = mapped_column(Timestamp)
     credit: Mapped[Decimal] = mapped_column(Money, server_default="0")
+    data_used_bytes: Mapped[int] = mapped_column(
+        BigInteger, server_default="0", doc="since the last purchase, counted by the sync"
+    )
     created_at: Mapped[dt.datetime] = _now()
     updated_at: Mapped[dt.datetime] = _now()
 
@@ -402,6 +413,8 @@ class RadiusSession(Base):
     nas_ip: Mapped[str | None] = mapped_column(INET)
     framed_ip: Mapped[str | None] = mapped_column(INET)
     mac: Mapped[str | None] = mapped_column(Text)
+    nas_port_id: Mapped[str | None] = mapped_column(Text)
+    terminate_cause: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
     stopped_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
     last_update_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
@@ -423,6 +436,8 @@ class SessionDisconnection(Base):
     result: Mapped[str] = mapped_column(Text)
     error_cause: Mapped[int | None] = mapped_column(Integer)
     attempt: Mapped[int] = mapped_column(Integer, server_default="1")
+    nas_ip: Mapped[str | None] = mapped_column(INET)
+    detail: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = _now()
 
 
@@ -451,6 +466,16 @@ class Voucher(Base):
     redeemed_by: Mapped[int | None] = mapped_column(ForeignKey("hotspot_users.id"))
     redeemed_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
     created_at: Mapped[dt.datetime] = _now()
+
+
+class SyncWatermark(Base):
+    """How far a periodic job has read (e.g. the accounting sync's last radacct sync_seq)."""
+
+    __tablename__ = "sync_watermarks"
+
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    updated_at: Mapped[dt.datetime] = _now()
 
 
 class SmsMessage(Base):

@@ -137,6 +137,25 @@ class Settings:
         3, "Offset from UTC for times shown to customers (3: East Africa Time)."
     )
     sandbox_sms_port: int = _setting(8090, "Port of the local Africa's Talking SMS sandbox.")
+    accounting_sync_interval: int = _setting(
+        30, "Seconds between accounting syncs (radacct → sessions, usage, data caps)."
+    )
+    stale_session_grace: int = _setting(
+        60, "A session is stale after 2 × Acct-Interim-Interval plus this many seconds unheard."
+    )
+    expiry_sweep_interval: int = _setting(
+        30, "Seconds between sweeps for expired users whose expiry job was missed."
+    )
+    disconnect_timeout: float = _setting(
+        2.0, "Seconds to wait for a NAS to answer a Disconnect-Request."
+    )
+    disconnect_retry_delays: str = _setting(
+        "5,15,30,60", "Seconds between Disconnect-Request attempts after a timeout or NAK."
+    )
+    nas_sim_coa_port: int = _setting(3799, "Port the NAS simulator listens on for Disconnect/CoA.")
+    worker_heartbeat_ttl: int = _setting(
+        60, "Seconds a worker or scheduler heartbeat stays valid in Redis."
+    )
     credentials_cache_ttl: int = _setting(
         300, "Seconds the portal's auto-login credentials stay cached in Redis."
     )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 03:04:49.537901
+Create Date: 2026-11-23 03:21:57.696714
 """
 
 from collections.abc import Sequence
@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("server", sa.Text(), nullable=True),
         sa.Column("community", sa.Text(), nullable=True),
         sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("coa_port", sa.Integer(), server_default="3799", nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_nas")),
     )
     op.create_index("nas_nasname", "nas", ["nasname"], unique=False)
@@ -113,6 +114,7 @@ def upgrade() -> None:
         sa.Column("framedinterfaceid", sa.Text(), nullable=True),
         sa.Column("delegatedipv6prefix", postgresql.INET(), nullable=True),
         sa.Column("class", sa.Text(), nullable=True),
+        sa.Column("sync_seq", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("radacctid", name=op.f("pk_radacct")),
         sa.UniqueConstraint("acctuniqueid", name=op.f("uq_radacct_acctuniqueid")),
     )
@@ -141,6 +143,7 @@ def upgrade() -> None:
     op.create_index(
         "radacct_start_user_idx", "radacct", ["acctstarttime", "username"], unique=False
     )
+    op.create_index("radacct_sync_seq_idx", "radacct", ["sync_seq"], unique=False)
     op.create_table(
         "radcheck",
         sa.Column("username", sa.Text(), server_default="", nullable=False),
@@ -211,6 +214,18 @@ def upgrade() -> None:
     )
     op.create_index("radusergroup_username", "radusergroup", ["username"], unique=False)
     op.create_table(
+        "sync_watermarks",
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("position", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_sync_watermarks")),
+    )
+    op.create_table(
         "hotspot_users",
         sa.Column("id", sa.BigInteger(), nullable=False),
         sa.Column("username", sa.Text(), nullable=False),
@@ -218,12 +233,13 @@ def upgrade() -> None:
         sa.Column("package_id", sa.Integer(), nullable=False),
         sa.Column(
             "status",
-            sa.Enum("active", "expired", "disabled", name="user_status"),
+            sa.Enum("active", "expired", "capped", "disabled", name="user_status"),
             server_default="active",
             nullable=False,
         ),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("credit", sa.Numeric(precision=12, scale=2), server_default="0", nullable=False),
+        sa.Column("data_used_bytes", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
@@ -328,6 +344,8 @@ def upgrade() -> None:
         sa.Column("nas_ip", postgresql.INET(), nullable=True),
         sa.Column("framed_ip", postgresql.INET(), nullable=True),
         sa.Column("mac", sa.Text(), nullable=True),
+        sa.Column("nas_port_id", sa.Text(), nullable=True),
+        sa.Column("terminate_cause", sa.Text(), nullable=True),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("stopped_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_update_at", sa.DateTime(timezone=True), nullable=True),
@@ -516,6 +534,8 @@ def upgrade() -> None:
         sa.Column("result", sa.Text(), nullable=False),
         sa.Column("error_cause", sa.Integer(), nullable=True),
         sa.Column("attempt", sa.Integer(), server_default="1", nullable=False),
+        sa.Column("nas_ip", postgresql.INET(), nullable=True),
+        sa.Column("detail", sa.Text(), nullable=True),
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
@@ -546,9 +566,27 @@ def upgrade() -> None:
         ["user_id"],
         unique=False,
     )
+    # Every radacct insert/update gets the next sync_seq: the accounting sync's watermark.
+    op.execute("CREATE SEQUENCE radacct_sync_seq")
+    op.execute(
+        """
+        CREATE FUNCTION radacct_stamp_sync_seq() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            NEW.sync_seq := nextval('radacct_sync_seq');
+            RETURN NEW;
+        END $$
+        """
+    )
+    op.execute(
+        "CREATE TRIGGER radacct_sync_seq BEFORE INSERT OR UPDATE ON radacct "
+        "FOR EACH ROW EXECUTE FUNCTION radacct_stamp_sync_seq()"
+    )
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER radacct_sync_seq ON radacct")
+    op.execute("DROP FUNCTION radacct_stamp_sync_seq()")
+    op.execute("DROP SEQUENCE radacct_sync_seq")
     op.drop_index(op.f("ix_session_disconnections_user_id"), table_name="session_disconnections")
     op.drop_index(op.f("ix_session_disconnections_session_id"), table_name="session_disconnections")
     op.drop_table("session_disconnections")
@@ -577,6 +615,7 @@ def downgrade() -> None:
     )
     op.drop_index("ix_hotspot_users_status_expires_at", table_name="hotspot_users")
     op.drop_table("hotspot_users")
+    op.drop_table("sync_watermarks")
     op.drop_index("radusergroup_username", table_name="radusergroup")
     op.drop_table("radusergroup")
     op.drop_index("radreply_username", table_name="radreply")
@@ -590,6 +629,7 @@ def downgrade() -> None:
     op.drop_table("radgroupcheck")
     op.drop_index("radcheck_username", table_name="radcheck")
     op.drop_table("radcheck")
+    op.drop_index("radacct_sync_seq_idx", table_name="radacct")
     op.drop_index("radacct_start_user_idx", table_name="radacct")
     op.drop_index("radacct_calss_idx", table_name="radacct")
     op.drop_index(
