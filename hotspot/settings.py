@@ -141,7 +141,7 @@ class Settings:
         30, "Seconds between accounting syncs (radacct → sessions, usage, data caps)."
     )
     stale_session_grace: int = _setting(
-        60, "A session is stale after 2 × Acct-Interim-Interval plus this many seconds unheard."
+        60, "A session is stale after twice Acct-Interim-Interval plus this many seconds unheard."
     )
     expiry_sweep_interval: int = _setting(
         30, "Seconds between sweeps for expired users whose expiry job was missed."
