@@ -13,6 +13,7 @@ from hotspot.services import Services
 from hotspot.settings import Settings
 from hotspot.web.payments import payments
 from hotspot.web.portal import portal
+from hotspot.web.sms import sms
 
 OPENAPI = Path(__file__).resolve().parent / "web" / "openapi.json"
 
@@ -22,6 +23,7 @@ def create_app(settings: Settings) -> Flask:
     app.extensions["hotspot"] = Services(settings)
     app.register_blueprint(portal)
     app.register_blueprint(payments)
+    app.register_blueprint(sms)
 
     @app.get("/api/openapi.json")
     def openapi() -> Any:

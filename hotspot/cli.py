@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 import redis
-from rq import Worker
+from rq import SimpleWorker
 from sqlalchemy.orm import Session
 
 from hotspot import db, vouchers
@@ -31,10 +31,13 @@ from hotspot.packages import active_packages, package_by_name
 from hotspot.payments import timeline
 from hotspot.phones import normalize_phone
 from hotspot.provisioning import create_user
+from hotspot.sandbox import sms as sms_sandbox
 from hotspot.sandbox.mpesa import SandboxConfig, serve
 from hotspot.seed import seed_demo
 from hotspot.settings import GENERATED_SECRETS, PREFIX, Settings, write_env_file
 from hotspot.stack import RunLock, Stack, StackError
+from jobs.expiry import disconnect_user
+from jobs.schedule import cron
 
 USAGE_ERROR = 2
 
@@ -205,6 +208,16 @@ def users_create(ctx: Context, package_name: str, phone: str | None, as_json: bo
             click.echo(f"{key}: {value}")
 
 
+@users_group.command("disconnect")
+@click.argument("username")
+def users_disconnect(username: str) -> None:
+    """Send a Disconnect-Request for each of the user's open sessions now."""
+    count = disconnect_user(username, "admin")
+    click.echo(
+        f"{count} session(s) of {username}: Disconnect-Request sent (see session_disconnections)"
+    )
+
+
 @cli.group("vouchers")
 def vouchers_group() -> None:
     """Printed voucher codes."""
@@ -263,9 +276,21 @@ def payments_show(ctx: Context, payment_id: int) -> None:
 @cli.command("worker")
 @pass_context
 def worker(ctx: Context) -> None:
-    """Run an rq worker with the scheduler (delayed jobs such as payment queries)."""
+    """Run an rq worker with rq's scheduler of delayed jobs (expiries, queries, retries).
+
+    Jobs run in the worker process itself (no fork per job): they reuse its database pool,
+    which is what lets an expiry job start within milliseconds of being due.
+    """
     connection = redis.Redis.from_url(ctx.settings.effective_redis_url)
-    Worker([QUEUE], connection=connection).work(with_scheduler=True)
+    SimpleWorker([QUEUE], connection=connection).work(with_scheduler=True)
+
+
+@cli.command("scheduler")
+@pass_context
+def scheduler(ctx: Context) -> None:
+    """Enqueue the periodic jobs (accounting sync, expiry sweep, heartbeat) at their intervals."""
+    connection = redis.Redis.from_url(ctx.settings.effective_redis_url)
+    cron(ctx.settings, connection).start()  # type: ignore[no-untyped-call]
 
 
 @cli.group("sandbox")
@@ -293,6 +318,29 @@ def sandbox_mpesa(ctx: Context, port: int | None, delay: float | None) -> None:
     )
 
 
+@sandbox_group.command("sms")
+@click.option("--port", type=int, default=None, help="Default: HOTSPOT_SANDBOX_SMS_PORT.")
+@click.option(
+    "--delivery-reports/--no-delivery-reports",
+    default=True,
+    help="POST a delivery report for each message to HOTSPOT_PUBLIC_BASE_URL.",
+)
+@pass_context
+def sandbox_sms(ctx: Context, port: int | None, delivery_reports: bool) -> None:
+    """An Africa's Talking SMS stand-in on 127.0.0.1 using this deployment's SMS credentials."""
+    s = ctx.settings
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    report_url = f"{s.public_base_url.rstrip('/')}/api/sms/delivery-report"
+    sms_sandbox.serve(
+        sms_sandbox.SmsSandboxConfig(
+            username=s.sms_username,
+            api_key=s.sms_api_key,
+            port=port if port is not None else s.sandbox_sms_port,
+            delivery_report_url=report_url if delivery_reports else "",
+        )
+    )
+
+
 # --- the whole stack ---------------------------------------------------------------------------
 
 
@@ -307,9 +355,14 @@ def sandbox_mpesa(ctx: Context, port: int | None, delay: float | None) -> None:
 def run(ctx: Context, seed: bool, demo: bool) -> None:
     """Start PostgreSQL, Redis, FreeRADIUS and the API; Ctrl-C stops them all."""
     settings = ctx.settings
-    if demo and settings.mpesa_base_url == Settings().mpesa_base_url:
+    defaults = Settings()
+    if demo and settings.mpesa_base_url == defaults.mpesa_base_url:
         settings = settings.with_changes(
             mpesa_base_url=f"http://127.0.0.1:{settings.sandbox_mpesa_port}"
+        )
+    if demo and settings.sms_base_url == defaults.sms_base_url:
+        settings = settings.with_changes(
+            sms_base_url=f"http://127.0.0.1:{settings.sandbox_sms_port}/version1"
         )
     lock = RunLock(settings.state_dir)
     lock.acquire()
@@ -326,7 +379,9 @@ def run(ctx: Context, seed: bool, demo: bool) -> None:
         write_env_file(runtime_env, runtime_values(settings))
         if demo:
             stack.spawn("sandbox-mpesa", [sys.executable, "-m", "hotspot", "sandbox", "mpesa"])
+            stack.spawn("sandbox-sms", [sys.executable, "-m", "hotspot", "sandbox", "sms"])
         stack.spawn("worker", [sys.executable, "-m", "hotspot", "worker"])
+        stack.spawn("scheduler", [sys.executable, "-m", "hotspot", "scheduler"])
         api = stack.spawn(
             "api",
             [

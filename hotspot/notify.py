@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
-from rq import Queue
+from rq import Queue, Retry
 
 from hotspot.payments import AfterCommit, query_delay
 from hotspot.provisioning import Credentials
@@ -74,9 +74,18 @@ class Notifier:
             lambda: self.redis.publish(status_channel(payment_id), json.dumps(event)),
         )
 
-    def enqueue(self, func: str, *args: Any, job_id: str) -> None:
+    def enqueue(self, func: str, *args: Any, job_id: str, retry: Retry | None = None) -> None:
         """A job with a stable id: enqueueing the same work twice keeps one job."""
-        self._try("enqueue " + func, lambda: self.queue().enqueue(func, *args, job_id=job_id))
+        self._try(
+            "enqueue " + func,
+            lambda: self.queue().enqueue(func, *args, job_id=job_id, retry=retry),
+        )
+
+    def enqueue_at(self, when: dt.datetime, func: str, *args: Any, job_id: str) -> None:
+        self._try(
+            "schedule " + func,
+            lambda: self.queue().enqueue_at(when, func, *args, job_id=job_id),
+        )
 
     def enqueue_in(self, delay: dt.timedelta, func: str, *args: Any, job_id: str) -> None:
         self._try(
@@ -124,7 +133,19 @@ def dispatch(after: AfterCommit, notifier: Notifier, query_first_delay: int) -> 
     for payment_id, credentials in after.provisioned:
         notifier.cache_credentials(payment_id, credentials)
         notifier.enqueue(
-            "jobs.sms.send_credentials", payment_id, job_id=f"sms-credentials-{payment_id}"
+            "jobs.sms.send_credentials",
+            payment_id,
+            job_id=f"sms-credentials-{payment_id}",
+            # send_credentials raises only when Africa's Talking did not take the message.
+            retry=Retry(max=5, interval=[10, 30, 60, 120, 300]),
+        )
+    for credentials in after.expiries:
+        # The expiry job re-checks the expiry, so an extension never disconnects early.
+        notifier.enqueue_at(
+            credentials.expires_at,
+            "jobs.expiry.expire_user",
+            credentials.user_id,
+            job_id=f"expire-{credentials.user_id}-{int(credentials.expires_at.timestamp())}",
         )
     for payment_id in after.to_query:
         notifier.enqueue_in(

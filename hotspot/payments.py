@@ -58,11 +58,14 @@ class AfterCommit:
     status_changes: list[tuple[int, PaymentStatus]] = field(default_factory=list)
     provisioned: list[tuple[int, Credentials]] = field(default_factory=list)
     to_query: list[int] = field(default_factory=list)
+    expiries: list[Credentials] = field(default_factory=list)
 
     def discard(self, payment_id: int) -> None:
         """Forgets what a rolled-back settlement of this payment collected."""
+        dropped = {c.user_id for i, c in self.provisioned if i == payment_id}
         self.status_changes = [c for c in self.status_changes if c[0] != payment_id]
         self.provisioned = [p for p in self.provisioned if p[0] != payment_id]
+        self.expiries = [c for c in self.expiries if c.user_id not in dropped]
 
 
 @dataclass(frozen=True)
@@ -397,6 +400,7 @@ def settle(
     after.status_changes.append((payment.id, payment.status))
     if credentials is not None:
         after.provisioned.append((payment.id, credentials))
+        after.expiries.append(credentials)
 
 
 def _raw_text(body: bytes) -> str:
@@ -585,6 +589,7 @@ def _confirm(session: Session, c2b: C2BPayment, region: str, after: AfterCommit)
     )
     if credentials is not None:
         after.provisioned.append((payment.id, credentials))
+        after.expiries.append(credentials)
 
 
 # --- reading -----------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ class Credentials:
     username: str
     password: str
     expires_at: dt.datetime
+    user_id: int | None = None
 
 
 def radius_expiration(expires_at: dt.datetime) -> str:
@@ -83,7 +84,7 @@ def create_user(
 ) -> Credentials:
     """A user valid for the package's duration from `now`, all rows in the caller's transaction."""
     user, password = new_user(session, package, phone=phone, now=now)
-    return Credentials(user.username, password, user.expires_at)
+    return Credentials(user.username, password, user.expires_at, user.id)
 
 
 def new_user(
@@ -141,7 +142,7 @@ def extend_user(
     user.updated_at = now
     password = current_password(session, user.username)
     write_radius_rows(session, user, package, password)
-    return Credentials(user.username, password, user.expires_at)
+    return Credentials(user.username, password, user.expires_at, user.id)
 
 
 def account_for(session: Session, payment: Payment) -> HotspotUser | None:
@@ -178,7 +179,7 @@ def provision_purchase(
     if user is None:
         try:
             user, password = new_user(session, package, phone=payment.phone, now=now)
-            credentials = Credentials(user.username, password, user.expires_at)
+            credentials = Credentials(user.username, password, user.expires_at, user.id)
         except ConflictError:
             # Another payment of this phone created the account a moment ago: renew it instead.
             user = account_for(session, payment)

@@ -59,4 +59,4 @@ def redeem(session: Session, code: str, now: dt.datetime) -> Credentials:
     package = session.get_one(Package, voucher.package_id)
     user, password = new_user(session, package, phone=None, now=now)
     voucher.redeemed_by = user.id
-    return Credentials(user.username, password, user.expires_at)
+    return Credentials(user.username, password, user.expires_at, user.id)

@@ -134,7 +134,8 @@ def silent_payment(
 
 def test_packages_are_listed(api: ApiUnderTest) -> None:
     packages = requests.get(f"{api.url}/api/packages", timeout=5).json()["packages"]
-    assert [p["name"] for p in packages][:3] == ["1 Hour", "1 Day", "1 Week"]
+    demo = [p["name"] for p in packages if not p["name"].startswith("test ")]
+    assert demo == ["1 Hour", "1 Day", "1 Week"]
 
 
 def test_pay_then_fetch_credentials_that_freeradius_accepts(

@@ -9,9 +9,11 @@ from flask import Blueprint, jsonify, request
 
 from hotspot.errors import InvalidInputError
 from hotspot.models import Package
+from hotspot.notify import dispatch
 from hotspot.packages import active_packages
+from hotspot.payments import AfterCommit
 from hotspot.vouchers import redeem
-from hotspot.web import sessions
+from hotspot.web import notifier, sessions, settings
 
 portal = Blueprint("portal", __name__, url_prefix="/api")
 
@@ -43,6 +45,7 @@ def redeem_voucher() -> Any:
         raise InvalidInputError("code is required")
     with sessions().begin() as session:
         credentials = redeem(session, code, dt.datetime.now(dt.UTC))
+    dispatch(AfterCommit(expiries=[credentials]), notifier(), settings().mpesa_query_first_delay)
     return jsonify(
         username=credentials.username,
         password=credentials.password,

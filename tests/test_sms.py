@@ -1,0 +1,644 @@
+"""Credentials by SMS through the Africa's Talking SDK, over real HTTP to the local AT sandbox,
+on the real PostgreSQL and Redis: at most once per payment, whatever fails or dies."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import redis
+import requests
+from rq import Queue, Retry, SimpleWorker
+from rq.job import JobStatus
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+import jobs
+from hotspot.app import create_app
+from hotspot.db import transaction
+from hotspot.models import (
+    HotspotCredential,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    SmsMessage,
+    SmsStatus,
+)
+from hotspot.provisioning import provision_purchase
+from hotspot.sandbox.sms import SmsSandbox, SmsSandboxConfig, create_sms_sandbox_app
+from hotspot.sms import (
+    HELD_BY_ANOTHER_RUN,
+    Outgoing,
+    SmsError,
+    SmsGateway,
+    SmsPermanentError,
+    SmsTransientError,
+    SmsUnknownOutcomeError,
+    credentials_text,
+    customer_time,
+    send_once,
+)
+from jobs.sms import credentials_key, send_credentials
+from tests.conftest import ServerThread, StackUnderTest
+from tests.factories import make_package
+
+UTC = dt.UTC
+# Stored as the credentials' expiry, so the text is known: 14:05 in Nairobi.
+EXPIRES = dt.datetime(2026, 11, 24, 11, 5, 59, tzinfo=UTC)
+WAIT = 15.0
+
+
+def random_phone(suffix: str = "") -> str:
+    """A fresh +2547… number; the sandbox picks outcomes by the last four digits."""
+    digits = f"{secrets.randbelow(10**8):08d}"
+    return "+2547" + digits[: 8 - len(suffix)] + suffix
+
+
+@dataclass
+class SmsSandboxUnderTest:
+    url: str
+    sandbox: SmsSandbox
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/version1"
+
+    def next_outcome(self, outcome: str, phone: str | None = None) -> None:
+        response = requests.post(
+            f"{self.url}/sandbox/next-outcome", json={"outcome": outcome, "phone": phone}, timeout=5
+        )
+        response.raise_for_status()
+
+    def configure(self, **changes: Any) -> None:
+        requests.post(f"{self.url}/sandbox/config", json=changes, timeout=5).raise_for_status()
+
+    def messages(self) -> list[dict[str, Any]]:
+        listing: dict[str, Any] = requests.get(f"{self.url}/messages", timeout=5).json()
+        messages: list[dict[str, Any]] = listing["messages"]
+        return messages
+
+    def accepted(self) -> list[dict[str, Any]]:
+        return [m for m in self.messages() if m["status_code"] == 101]
+
+
+@pytest.fixture
+def at(stack: StackUnderTest) -> Iterator[SmsSandboxUnderTest]:
+    """A fresh AT sandbox per test, so every count below is this test's own."""
+    s = stack.settings
+    app = create_sms_sandbox_app(SmsSandboxConfig(username=s.sms_username, api_key=s.sms_api_key))
+    server = ServerThread(app)
+    sandbox: SmsSandbox = app.extensions["sms_sandbox"]
+    yield SmsSandboxUnderTest(server.url, sandbox)
+    sandbox.close()
+    server.stop()
+
+
+@pytest.fixture
+def job_env(
+    stack: StackUnderTest, at: SmsSandboxUnderTest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """Jobs read their settings from the environment, as an rq worker does."""
+    s = stack.settings
+    for name, value in {
+        "HOTSPOT_STATE_DIR": str(s.state_dir),
+        "HOTSPOT_DATABASE_URL": s.effective_database_url,
+        "HOTSPOT_REDIS_URL": s.effective_redis_url,
+        "HOTSPOT_SMS_BASE_URL": at.base_url,
+        "HOTSPOT_SMS_API_KEY": s.sms_api_key,
+    }.items():
+        monkeypatch.setenv(name, value)
+    jobs.services.cache_clear()
+    yield
+    if jobs.services.cache_info().currsize:
+        jobs.services().close()
+    jobs.services.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def api_url(stack: StackUnderTest) -> Iterator[str]:
+    """The API as `start_api` serves it, with the delivery-report blueprint."""
+    server = ServerThread(None)
+    app = create_app(stack.settings.with_changes(public_base_url=server.url))
+    server.server.app = app
+    yield server.url
+    server.stop()
+    app.extensions["hotspot"].close()
+
+
+def purchase(committed: sessionmaker[Session], phone: str | None) -> int:
+    """A paid payment provisioned the real way; its credentials expire at EXPIRES."""
+    now = dt.datetime.now(UTC)
+    with transaction(committed) as session:
+        package = make_package(session)
+        payment = Payment(
+            method=PaymentMethod.STK,
+            package_id=package.id,
+            phone=phone,
+            amount=package.price,
+            amount_paid=package.price,
+            status=PaymentStatus.PAID,
+            paid_at=now,
+        )
+        session.add(payment)
+        session.flush()
+        assert provision_purchase(session, payment, package, now) is not None
+        session.execute(
+            update(HotspotCredential)
+            .where(HotspotCredential.payment_id == payment.id)
+            .values(expires_at=EXPIRES)
+        )
+        return payment.id
+
+
+def credential_of(committed: sessionmaker[Session], payment_id: int) -> HotspotCredential:
+    with committed() as session:
+        return session.scalars(
+            select(HotspotCredential).where(HotspotCredential.payment_id == payment_id)
+        ).one()
+
+
+def sms_row(committed: sessionmaker[Session], payment_id: int) -> SmsMessage:
+    with committed() as session:
+        return session.scalars(
+            select(SmsMessage).where(SmsMessage.idempotency_key == credentials_key(payment_id))
+        ).one()
+
+
+def expected_text(committed: sessionmaker[Session], payment_id: int) -> str:
+    c = credential_of(committed, payment_id)
+    return (
+        f"WiFi login: username {c.username} password {c.password}, valid until 24 Nov 2026 14:05."
+    )
+
+
+def wait_for(check: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + WAIT
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+# --- the message ---------------------------------------------------------------------------
+
+
+def test_the_expiry_is_shown_in_the_customers_zone() -> None:
+    assert customer_time(EXPIRES, 3) == "24 Nov 2026 14:05"
+    assert customer_time(dt.datetime(2026, 12, 31, 23, 30, tzinfo=UTC), 3) == "1 Jan 2027 02:30"
+    assert customer_time(EXPIRES, 0) == "24 Nov 2026 11:05"
+
+
+def test_a_template_that_cannot_be_filled_in_says_so() -> None:
+    with pytest.raises(ValueError, match="HOTSPOT_SMS_TEMPLATE"):
+        credentials_text(
+            "{user}", username="u", password="p", expires_at=EXPIRES, package="x", offset_hours=3
+        )
+
+
+# --- sending once --------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("job_env")
+def test_credentials_are_sent_once_with_ats_answer_recorded(
+    committed: sessionmaker[Session], at: SmsSandboxUnderTest
+) -> None:
+    phone = random_phone()
+    payment_id = purchase(committed, phone)
+
+    outcome = send_credentials(payment_id)
+
+    [received] = at.messages()
+    assert received["to"] == phone
+    assert received["message"] == expected_text(committed, payment_id)
+    assert outcome == f"sent: {received['message_id']}"
+    assert received["message_id"].startswith("ATXid_")
+    row = sms_row(committed, payment_id)
+    assert row.status is SmsStatus.SENT
+    assert row.provider_status_code == 101
+    assert row.provider_message_id == received["message_id"]
+    assert row.cost == "KES 0.8000"
+    assert row.sent_at is not None
+    assert row.error is None
+    assert (row.phone, row.body, row.purpose) == (phone, received["message"], "credentials")
+
+    assert send_credentials(payment_id) == "already sent"
+    assert len(at.messages()) == 1
+
+
+@pytest.mark.usefixtures("job_env")
+def test_the_template_may_name_the_package(
+    committed: sessionmaker[Session], at: SmsSandboxUnderTest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Read when the job first builds its services, so setting it after job_env is in time.
+    monkeypatch.setenv("HOTSPOT_SMS_TEMPLATE", "{package}: {username}/{password} to {expires_at}")
+    payment_id = purchase(committed, random_phone())
+
+    send_credentials(payment_id)
+
+    c = credential_of(committed, payment_id)
+    with committed() as session:
+        package = session.get_one(Payment, payment_id).package
+    assert package is not None
+    expected = f"{package.name}: {c.username}/{c.password} to 24 Nov 2026 14:05"
+    assert [m["message"] for m in at.messages()] == [expected]
+
+
+@pytest.mark.usefixtures("job_env")
+def test_concurrent_runs_send_once(
+    committed: sessionmaker[Session], at: SmsSandboxUnderTest
+) -> None:
+    payment_id = purchase(committed, random_phone())
+    at.configure(response_delay=0.5)  # both runs overlap while AT "thinks"
+    jobs.services()
+    outcomes: list[str] = []
+    runs = [
+        threading.Thread(target=lambda: outcomes.append(send_credentials(payment_id)))
+        for _ in range(2)
+    ]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join()
+
+    assert len(at.messages()) == 1
+    assert sorted(o.split(":")[0] for o in outcomes) == ["outcome unknown", "sent"]
+    row = sms_row(committed, payment_id)
+    # The run that sent overwrote the other's "unknown" note with what AT answered.
+    assert (row.status, row.error) == (SmsStatus.SENT, None)
+
+
+@pytest.mark.usefixtures("job_env")
+def test_a_claim_left_by_a_dead_run_is_not_resent(
+    committed: sessionmaker[Session], at: SmsSandboxUnderTest
+) -> None:
+    phone = random_phone()
+    payment_id = purchase(committed, phone)
+    # As a worker killed right after AT accepted leaves it: claimed, nothing recorded.
+    with transaction(committed) as session:
+        session.add(
+            SmsMessage(
+                idempotency_key=credentials_key(payment_id),
+                phone=phone,
+                purpose="credentials",
+                body=expected_text(committed, payment_id),
+                status=SmsStatus.CLAIMED,
+            )
+        )
+
+    assert send_credentials(payment_id) == HELD_BY_ANOTHER_RUN
+    assert send_credentials(payment_id) == HELD_BY_ANOTHER_RUN
+
+    assert at.messages() == []
+    row = sms_row(committed, payment_id)
+    assert row.status is SmsStatus.CLAIMED
+    assert row.error == HELD_BY_ANOTHER_RUN
+
+
+@pytest.mark.usefixtures("job_env")
+@pytest.mark.parametrize(
+    ("outcome", "reason"),
+    [("server_error", "refused the request"), ("gateway_error", "502 RejectedByGateway")],
+)
+def test_a_transient_failure_raises_and_a_later_run_sends_once(
+    committed: sessionmaker[Session], at: SmsSandboxUnderTest, outcome: str, reason: str
+) -> None:
+    payment_id = purchase(committed, random_phone())
+    at.next_outcome(outcome)
+
+    with pytest.raises(SmsTransientError, match=reason):
+        send_credentials(payment_id)
+    row = sms_row(committed, payment_id)
+    assert row.status is SmsStatus.CLAIMED
+    assert row.error is not None
+    assert row.error.startswith("retrying: ")
+
+    assert send_credentials(payment_id).startswith("sent: ATXid_")
+    assert send_credentials(payment_id) == "already sent"
+    assert [m["outcome"] for m in at.messages()] == [outcome, "success"]
+    assert sms_row(committed, payment_id).status is SmsStatus.SENT
+
+
+@pytest.mark.usefixtures("job_env")
+@pytest.mark.parametrize(
+    ("suffix", "outcome", "reason"),
+    [("0403", None, "403 InvalidPhoneNumber"), ("", "blacklisted", "406 UserInBlacklist")],
+)
+def test_a_permanent_failure_is_recorded_and_not_retried(
+    committed: sessionmaker[Session],
+    at: SmsSandboxUnderTest,
+    suffix: str,
+    outcome: str | None,
+    reason: str,
+) -> None:
+    payment_id = purchase(committed, random_phone(suffix))
+    if outcome is not None:
+        at.next_outcome(outcome)
+
+    assert send_credentials(payment_id) == f"failed: {reason}"
+
+    row = sms_row(committed, payment_id)
+    assert (row.status, row.error) == (SmsStatus.FAILED, reason)
+    assert row.provider_status_code == int(reason[:3])
+    assert row.provider_message_id is None
+    assert send_credentials(payment_id) == "already failed"
+    assert len(at.messages()) == 1
+
+
+def test_a_timeout_after_sending_is_never_resent(
+    stack: StackUnderTest, committed: sessionmaker[Session], at: SmsSandboxUnderTest
+) -> None:
+    s = stack.settings
+    impatient = SmsGateway(s.sms_username, s.sms_api_key, at.base_url, timeout=(2.0, 0.2))
+    outgoing = Outgoing(
+        key=f"test:{secrets.token_hex(8)}", purpose="test", phone=random_phone(), body="hello"
+    )
+    at.configure(response_delay=0.6)
+
+    first = send_once(committed, impatient, outgoing)
+    at.configure(response_delay=0)
+    second = send_once(committed, impatient, outgoing)
+
+    assert first.startswith("outcome unknown: no usable answer")
+    assert second == first
+    assert len(at.accepted()) == 1
+    with committed() as session:
+        row = session.scalars(
+            select(SmsMessage).where(SmsMessage.idempotency_key == outgoing.key)
+        ).one()
+    assert (row.status, row.error) == (SmsStatus.CLAIMED, first)
+
+
+@pytest.mark.usefixtures("job_env")
+def test_nothing_is_sent_without_credentials_or_phone(
+    committed: sessionmaker[Session], at: SmsSandboxUnderTest
+) -> None:
+    no_phone = purchase(committed, None)
+    with transaction(committed) as session:
+        package = make_package(session)
+        credit = Payment(
+            method=PaymentMethod.C2B,
+            package_id=package.id,
+            phone=random_phone(),
+            amount=package.price,
+            status=PaymentStatus.PAID,
+        )
+        session.add(credit)
+        session.flush()
+        credit_only = credit.id
+
+    assert send_credentials(no_phone).startswith("nothing to send: account ")
+    assert send_credentials(credit_only).startswith("nothing to send: payment ")
+    assert at.messages() == []
+
+
+# --- the API key ---------------------------------------------------------------------------
+
+
+def echo_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """Misbehaves in the way its first path segment names, quoting back the apiKey it got."""
+    key = environ.get("HTTP_APIKEY", "")
+    mode = environ["PATH_INFO"].split("/")[1]
+    if mode == "slow":
+        time.sleep(0.5)
+    status, mimetype, body = {
+        "fail": ("500 Internal Server Error", "text/plain", f"boom for {key}"),
+        "garbage": ("201 Created", "text/plain", f"<ok key='{key}'/>"),
+        "odd": ("201 Created", "application/json", f'{{"SMSMessageData": {{"k": "{key}"}}}}'),
+        "empty": (
+            "201 Created",
+            "application/json",
+            f'{{"SMSMessageData": {{"Message": "InvalidSenderId {key}", "Recipients": []}}}}',
+        ),
+        "slow": ("201 Created", "application/json", "{}"),
+    }[mode]
+    start_response(status, [("Content-Type", mimetype)])
+    return [body.encode()]
+
+
+@pytest.fixture(scope="module")
+def echo() -> Iterator[str]:
+    server = ServerThread(echo_app)
+    yield server.url
+    server.stop()
+
+
+@pytest.mark.parametrize(
+    ("where", "error"),
+    [
+        ("echo:fail", SmsTransientError),
+        ("echo:garbage", SmsUnknownOutcomeError),
+        ("echo:odd", SmsUnknownOutcomeError),
+        ("echo:empty", SmsPermanentError),
+        ("echo:slow", SmsUnknownOutcomeError),
+        ("closed", SmsTransientError),
+        ("wrong-key", SmsTransientError),
+    ],
+)
+def test_the_api_key_never_appears_in_errors(
+    at: SmsSandboxUnderTest, echo: str, where: str, error: type[SmsError]
+) -> None:
+    key = secrets.token_urlsafe(24)
+    if where.startswith("echo:"):
+        base = f"{echo}/{where.removeprefix('echo:')}/version1"
+    elif where == "closed":
+        base = "http://127.0.0.1:9/version1"  # discard port: nothing listens
+    else:
+        base = at.base_url
+    gateway = SmsGateway("sandbox", key, base, timeout=(2.0, 0.2))
+
+    with pytest.raises(error) as caught:
+        gateway.send(random_phone(), "hi")
+
+    assert key not in repr(gateway)
+    shown = "".join(traceback.format_exception(caught.value))
+    assert key not in shown
+    if where.startswith("echo:") and where != "echo:slow":
+        assert "***" in str(caught.value)  # the echoed key, redacted
+
+
+@pytest.mark.usefixtures("job_env")
+def test_the_api_key_is_not_logged_or_stored(
+    stack: StackUnderTest,
+    committed: sessionmaker[Session],
+    at: SmsSandboxUnderTest,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level("DEBUG")
+    payment_id = purchase(committed, random_phone())
+    at.next_outcome("server_error")
+    with pytest.raises(SmsTransientError) as caught:
+        send_credentials(payment_id)
+    send_credentials(payment_id)
+
+    key = stack.settings.sms_api_key
+    assert key not in caplog.text
+    assert key not in "".join(traceback.format_exception(caught.value))
+    assert key not in repr(sms_row(committed, payment_id).__dict__)
+
+
+# --- delivery reports ----------------------------------------------------------------------
+
+
+def report(api_url: str, **form: str) -> requests.Response:
+    return requests.post(f"{api_url}/api/sms/delivery-report", data=form, timeout=5)
+
+
+@pytest.fixture
+def sent(committed: sessionmaker[Session], at: SmsSandboxUnderTest, job_env: None) -> SmsMessage:
+    payment_id = purchase(committed, random_phone())
+    send_credentials(payment_id)
+    return sms_row(committed, payment_id)
+
+
+def reread(committed: sessionmaker[Session], row: SmsMessage) -> SmsMessage:
+    with committed() as session:
+        return session.get_one(SmsMessage, row.id)
+
+
+def test_a_success_report_marks_the_message_delivered(
+    api_url: str, committed: sessionmaker[Session], sent: SmsMessage
+) -> None:
+    assert sent.provider_message_id is not None
+    answer = report(
+        api_url,
+        id=sent.provider_message_id,
+        status="Success",
+        phoneNumber=sent.phone,
+        networkCode="99999",
+    )
+
+    assert answer.status_code == 200
+    assert answer.json() == {"id": sent.provider_message_id, "status": "delivered"}
+    assert reread(committed, sent).status is SmsStatus.DELIVERED
+    # Repeated or late reports change nothing.
+    report(api_url, id=sent.provider_message_id, status="Failed", failureReason="DeliveryFailure")
+    assert reread(committed, sent).status is SmsStatus.DELIVERED
+
+
+def test_a_failure_report_keeps_the_reason(
+    api_url: str, committed: sessionmaker[Session], sent: SmsMessage
+) -> None:
+    assert sent.provider_message_id is not None
+    buffered = report(api_url, id=sent.provider_message_id, status="Buffered")
+    assert buffered.json()["status"] == "sent"
+
+    answer = report(
+        api_url,
+        id=sent.provider_message_id,
+        status="Failed",
+        phoneNumber=sent.phone,
+        networkCode="63902",
+        failureReason="UserIsInactive",
+        retryCount="0",
+    )
+
+    assert answer.json()["status"] == "failed"
+    row = reread(committed, sent)
+    assert (row.status, row.error) == (SmsStatus.FAILED, "Failed: UserIsInactive")
+
+
+def test_a_report_for_an_unknown_message_is_404(api_url: str) -> None:
+    answer = report(api_url, id="ATXid_nobody", status="Success")
+    assert answer.status_code == 404
+    assert "ATXid_nobody" in answer.json()["error"]
+
+
+@pytest.mark.parametrize(
+    "form",
+    [{}, {"id": "ATXid_1"}, {"status": "Success"}, {"id": "ATXid_\x00", "status": "Success"}],
+)
+def test_a_malformed_report_is_400(api_url: str, form: dict[str, str]) -> None:
+    answer = report(api_url, **form)
+    assert answer.status_code == 400
+    assert answer.json()["error"]
+
+
+def test_a_json_report_is_400(api_url: str) -> None:
+    answer = requests.post(
+        f"{api_url}/api/sms/delivery-report", json={"id": "x", "status": "Success"}, timeout=5
+    )
+    assert answer.status_code == 400
+
+
+@pytest.mark.usefixtures("job_env")
+def test_the_sandbox_reports_delivery_to_the_api(
+    api_url: str, committed: sessionmaker[Session], at: SmsSandboxUnderTest
+) -> None:
+    at.configure(
+        delivery_report_url=f"{api_url}/api/sms/delivery-report", delivery_report_delay=0.2
+    )
+    payment_id = purchase(committed, random_phone())
+
+    send_credentials(payment_id)
+
+    wait_for(lambda: sms_row(committed, payment_id).status is SmsStatus.DELIVERED, "the report")
+    [message] = at.messages()
+    assert message["delivery_report"]["status"] == 200
+
+
+# --- a real rq worker, and one killed mid-job ---------------------------------------------
+
+
+@pytest.mark.usefixtures("job_env")
+def test_an_rq_worker_retries_a_transient_failure_and_sends_once(
+    stack: StackUnderTest, committed: sessionmaker[Session], at: SmsSandboxUnderTest
+) -> None:
+    payment_id = purchase(committed, random_phone())
+    at.next_outcome("server_error")
+    connection = redis.Redis.from_url(stack.settings.effective_redis_url)
+    queue = Queue(f"test-sms-{secrets.token_hex(4)}", connection=connection)
+    job = queue.enqueue(
+        "jobs.sms.send_credentials",
+        payment_id,
+        job_id=f"sms-credentials-{payment_id}",
+        retry=Retry(max=2, interval=0),  # production waits 10 s first; here it is re-run at once
+    )
+
+    SimpleWorker([queue], connection=connection).work(burst=True)
+
+    assert job.get_status(refresh=True) is JobStatus.FINISHED
+    assert str(job.return_value()).startswith("sent: ATXid_")
+    assert [m["outcome"] for m in at.messages()] == ["server_error", "success"]
+    assert sms_row(committed, payment_id).status is SmsStatus.SENT
+    connection.close()
+
+
+@pytest.mark.usefixtures("job_env")
+def test_a_worker_killed_after_at_accepted_causes_no_second_sms(
+    committed: sessionmaker[Session], at: SmsSandboxUnderTest
+) -> None:
+    payment_id = purchase(committed, random_phone())
+    at.configure(response_delay=5.0)  # AT has the message; the worker waits for the answer
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"from jobs.sms import send_credentials; send_credentials({payment_id})",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: bool(at.messages()) or worker.poll() is not None, "AT to get it")
+        assert worker.poll() is None, "the worker ended before it could be killed"
+        worker.send_signal(signal.SIGKILL)
+        assert worker.wait(timeout=5) == -signal.SIGKILL
+    finally:
+        worker.kill()
+    at.configure(response_delay=0)
+    row = sms_row(committed, payment_id)
+    assert (row.status, row.error, row.provider_message_id) == (SmsStatus.CLAIMED, None, None)
+
+    assert send_credentials(payment_id) == HELD_BY_ANOTHER_RUN
+
+    assert len(at.messages()) == 1
+    assert sms_row(committed, payment_id).error == HELD_BY_ANOTHER_RUN
