@@ -1,0 +1,169 @@
+"""Ending access: expiry, data caps, admin disconnects, and the record of every attempt.
+
+Open sessions are read from `radacct` itself (its partial index on open rows per user), not from
+our synced copy, so a session that began a second ago is disconnected too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from hotspot.errors import NotFoundError
+from hotspot.models import (
+    HotspotUser,
+    Nas,
+    RadAcct,
+    RadCheck,
+    RadiusSession,
+    SessionDisconnection,
+    SessionStatus,
+    UserStatus,
+)
+from radius.disconnect import Answer, DisconnectResult, SessionOnNas
+
+STALE_CAUSE = "Stale-Session"
+
+
+@dataclass(frozen=True)
+class OpenSession:
+    """An open radacct session and the NAS to send its Disconnect-Request to."""
+
+    acct_unique_id: str
+    target: SessionOnNas
+
+
+def block_user(session: Session, user: HotspotUser, status: UserStatus) -> None:
+    """From now FreeRADIUS rejects the user's logins (an explicit Auth-Type := Reject, which a
+    renewal's rewrite of radcheck removes); the account stays so the customer can buy again."""
+    user.status = status
+    blocked = session.scalar(
+        select(RadCheck.id).where(
+            RadCheck.username == user.username, RadCheck.attribute == "Auth-Type"
+        )
+    )
+    if blocked is None:
+        session.add(
+            RadCheck(username=user.username, attribute="Auth-Type", op=":=", value="Reject")
+        )
+
+
+def expire_if_due(session: Session, user_id: int, now: dt.datetime) -> list[OpenSession] | None:
+    """Expires the user if its time is really up (a renewal may have moved it since the job was
+    scheduled); returns the sessions to disconnect, or None when it is not due."""
+    user = session.get(HotspotUser, user_id, with_for_update=True)
+    if user is None or user.expires_at > now:
+        return None
+    if user.status is UserStatus.ACTIVE:
+        block_user(session, user, UserStatus.EXPIRED)
+    return open_sessions(session, user.username)
+
+
+def users_due(session: Session, now: dt.datetime, limit: int = 10_000) -> list[int]:
+    return list(
+        session.scalars(
+            select(HotspotUser.id)
+            .where(HotspotUser.status == UserStatus.ACTIVE, HotspotUser.expires_at <= now)
+            .order_by(HotspotUser.expires_at)
+            .limit(limit)
+        )
+    )
+
+
+def open_sessions(session: Session, username: str) -> list[OpenSession]:
+    rows = session.execute(
+        select(RadAcct, Nas)
+        .join(Nas, Nas.nasname == func.host(RadAcct.nasipaddress))
+        .where(RadAcct.username == username, RadAcct.acctstoptime.is_(None))
+    ).all()
+    return [open_session(acct, nas) for acct, nas in rows]
+
+
+def open_session_by_id(session: Session, acct_unique_id: str) -> OpenSession | None:
+    row = session.execute(
+        select(RadAcct, Nas)
+        .join(Nas, Nas.nasname == func.host(RadAcct.nasipaddress))
+        .where(RadAcct.acctuniqueid == acct_unique_id, RadAcct.acctstoptime.is_(None))
+    ).first()
+    return open_session(*row) if row is not None else None
+
+
+def open_session(acct: RadAcct, nas: Nas) -> OpenSession:
+    return OpenSession(
+        acct_unique_id=acct.acctuniqueid,
+        target=SessionOnNas(
+            nas_ip=str(acct.nasipaddress),
+            coa_port=nas.coa_port,
+            secret=nas.secret,
+            username=acct.username or "",
+            acct_session_id=acct.acctsessionid,
+            framed_ip=str(acct.framedipaddress) if acct.framedipaddress else None,
+        ),
+    )
+
+
+def user_by_name(session: Session, username: str) -> HotspotUser:
+    user = session.scalar(select(HotspotUser).where(HotspotUser.username == username))
+    if user is None:
+        raise NotFoundError(f"no user {username!r}")
+    return user
+
+
+def record_attempt(
+    session: Session,
+    found: OpenSession,
+    *,
+    reason: str,
+    result: DisconnectResult,
+    attempt: int,
+    final: bool,
+    now: dt.datetime,
+) -> str:
+    """One `session_disconnections` row per attempt; what the answer means for the session.
+
+    ACK: the session is marked ended (the NAS's Accounting-Stop brings the final counters).
+    NAK 503: the NAS has no such session, so it is closed as stale on our side and in radacct.
+    Anything else is retried by the caller; `final` marks the attempt after which it gives up.
+    """
+    ours = session.scalar(
+        select(RadiusSession).where(RadiusSession.acct_unique_id == found.acct_unique_id)
+    )
+    if result.answer is Answer.ACK:
+        outcome = "disconnected"
+    elif result.session_gone:
+        outcome = "stale"
+        session.execute(
+            update(RadAcct)
+            .where(RadAcct.acctuniqueid == found.acct_unique_id, RadAcct.acctstoptime.is_(None))
+            .values(acctstoptime=now, acctterminatecause=STALE_CAUSE)
+        )
+    else:
+        outcome = "failed" if final else "retry"
+    if ours is not None and outcome in ("disconnected", "stale"):
+        ours.status = SessionStatus.CLOSED
+        ours.stopped_at = ours.stopped_at or now
+        ours.terminate_cause = ours.terminate_cause or (
+            "Admin-Reset" if outcome == "disconnected" else STALE_CAUSE
+        )
+    session.add(
+        SessionDisconnection(
+            session_id=ours.id if ours is not None else None,
+            user_id=ours.user_id if ours is not None else user_id_of(session, found),
+            reason=reason,
+            result="failed" if outcome == "failed" else result.answer.value,
+            error_cause=result.error_cause,
+            attempt=attempt,
+            nas_ip=found.target.nas_ip,
+            detail=f"{found.target.username} {found.target.acct_session_id or ''}".strip(),
+        )
+    )
+    return outcome
+
+
+def user_id_of(session: Session, found: OpenSession) -> int | None:
+    return session.scalar(
+        select(HotspotUser.id).where(HotspotUser.username == found.target.username)
+    )

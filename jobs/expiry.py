@@ -1,0 +1,94 @@
+"""Expiry to the second, and Disconnect-Requests with retries.
+
+A job is scheduled at each user's `expires_at`; a sweep every 30 s catches whatever was missed
+(scheduler down, Redis flushed). Both end in the same place, and are safe to run twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hotspot.db import transaction
+from hotspot.sessions import (
+    OpenSession,
+    expire_if_due,
+    open_session_by_id,
+    open_sessions,
+    record_attempt,
+    user_by_name,
+    users_due,
+)
+from jobs import services
+from radius.disconnect import disconnect
+
+
+def expire_user(user_id: int) -> str:
+    s = services()
+    with transaction(s.sessions) as session:
+        found = expire_if_due(session, user_id, dt.datetime.now(dt.UTC))
+    if found is None:
+        return "not due"
+    for each in found:
+        disconnect_now(each, "expired", attempt=1)
+    return f"expired, {len(found)} session(s) disconnected"
+
+
+def sweep() -> int:
+    """Expires every active user whose time is up."""
+    s = services()
+    with s.sessions() as session:
+        due = users_due(session, dt.datetime.now(dt.UTC))
+    for user_id in due:
+        expire_user(user_id)
+    return len(due)
+
+
+def disconnect_user(username: str, reason: str) -> int:
+    """Every open session of the user (the admin's "disconnect now", data caps)."""
+    s = services()
+    with s.sessions() as session:
+        found = open_sessions(session, user_by_name(session, username).username)
+    for each in found:
+        disconnect_now(each, reason, attempt=1)
+    return len(found)
+
+
+def disconnect_session(acct_unique_id: str, reason: str, attempt: int) -> str:
+    """A retry: the session may have ended meanwhile, then there is nothing to do."""
+    s = services()
+    with s.sessions() as session:
+        found = open_session_by_id(session, acct_unique_id)
+    if found is None:
+        return "already closed"
+    return disconnect_now(found, reason, attempt)
+
+
+def disconnect_now(found: OpenSession, reason: str, attempt: int) -> str:
+    s = services()
+    delays = retry_delays(s.settings.disconnect_retry_delays)
+    result = disconnect(found.target, timeout=s.settings.disconnect_timeout)
+    final = attempt > len(delays)
+    with transaction(s.sessions) as session:
+        outcome = record_attempt(
+            session,
+            found,
+            reason=reason,
+            result=result,
+            attempt=attempt,
+            final=final,
+            now=dt.datetime.now(dt.UTC),
+        )
+    if outcome == "retry":
+        s.notifier.enqueue_in(
+            dt.timedelta(seconds=delays[attempt - 1]),
+            "jobs.expiry.disconnect_session",
+            found.acct_unique_id,
+            reason,
+            attempt + 1,
+            job_id=f"disconnect-{found.acct_unique_id}-{attempt + 1}",
+        )
+    return outcome
+
+
+def retry_delays(setting: str) -> list[float]:
+    return [float(part) for part in setting.split(",") if part.strip()]
