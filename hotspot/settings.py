@@ -277,13 +277,11 @@ def _parse(f: dataclasses.Field[Any], raw: str) -> Any:
         if lowered not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
             raise ValueError(f"{PREFIX}{f.name.upper()}: expected a boolean, got {raw!r}")
         return lowered in {"1", "true", "yes", "on"}
-    if kind is int:
+    if kind in (int, float):
         try:
-            return int(raw)
+            return kind(raw)
         except ValueError:
-            raise ValueError(
-                f"{PREFIX}{f.name.upper()}: expected an integer, got {raw!r}"
-            ) from None
+            raise ValueError(f"{PREFIX}{f.name.upper()}: expected a number, got {raw!r}") from None
     if isinstance(default, Path):
         return Path(raw)
     return raw

@@ -36,6 +36,12 @@ def test_environment_overrides_defaults(tmp_path: Path) -> None:
     assert not settings.private_postgres
 
 
+def test_numbers_are_parsed_as_numbers(tmp_path: Path) -> None:
+    settings = settings_from(tmp_path, HOTSPOT_DISCONNECT_TIMEOUT="0.5", HOTSPOT_API_PORT="81")
+    assert settings.disconnect_timeout == 0.5
+    assert settings.api_port == 81
+
+
 def test_a_malformed_number_names_the_variable(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="HOTSPOT_API_PORT"):
         settings_from(tmp_path, HOTSPOT_API_PORT="eighty")
