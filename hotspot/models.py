@@ -496,3 +496,36 @@ class SmsMessage(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = _now()
     sent_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+
+
+class AdminRole(enum.StrEnum):
+    ADMIN = "admin"  # reads and writes
+    VIEWER = "viewer"  # reads only
+
+
+class AdminToken(Base):
+    """A bearer token for the admin API; only its SHA-256 is stored."""
+
+    __tablename__ = "admin_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    role: Mapped[AdminRole] = mapped_column(_enum(AdminRole, "admin_role"))
+    token_hash: Mapped[str] = mapped_column(Text, unique=True)
+    created_at: Mapped[dt.datetime] = _now()
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+
+
+class AuditEntry(Base):
+    """Who changed what, when: every write through the admin API."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_created_at", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    actor: Mapped[str] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(Text)
+    target: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    created_at: Mapped[dt.datetime] = _now()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 03:21:57.696714
+Create Date: 2026-11-23 03:33:52.653877
 """
 
 from collections.abc import Sequence
@@ -23,10 +23,49 @@ ENUM_TYPES = (
     "session_status",
     "sms_status",
     "voucher_status",
+    "admin_role",
 )
 
 
 def upgrade() -> None:
+    op.create_table(
+        "admin_tokens",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("role", sa.Enum("admin", "viewer", name="admin_role"), nullable=False),
+        sa.Column("token_hash", sa.Text(), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_admin_tokens")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_admin_tokens_token_hash")),
+    )
+    op.create_table(
+        "audit_log",
+        sa.Column("id", sa.BigInteger(), nullable=False),
+        sa.Column("actor", sa.Text(), nullable=False),
+        sa.Column("action", sa.Text(), nullable=False),
+        sa.Column("target", sa.Text(), nullable=True),
+        sa.Column(
+            "detail",
+            postgresql.JSONB(astext_type=sa.Text()),
+            server_default=sa.text("'{}'::jsonb"),
+            nullable=False,
+        ),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
+    )
+    op.create_index("ix_audit_log_created_at", "audit_log", ["created_at"], unique=False)
     op.create_table(
         "nas",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -650,5 +689,8 @@ def downgrade() -> None:
     op.drop_table("nasreload")
     op.drop_index("nas_nasname", table_name="nas")
     op.drop_table("nas")
+    op.drop_index("ix_audit_log_created_at", table_name="audit_log")
+    op.drop_table("audit_log")
+    op.drop_table("admin_tokens")
     for enum_name in ENUM_TYPES:
         sa.Enum(name=enum_name).drop(op.get_bind(), checkfirst=True)
