@@ -46,6 +46,11 @@ def create_app(settings: Settings) -> Flask:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:
-        return jsonify(error=error.description), error.code or 500
+        response = jsonify(error=error.description)
+        response.status_code = error.code or 500
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     return app

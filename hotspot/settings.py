@@ -156,6 +156,18 @@ class Settings:
     worker_heartbeat_ttl: int = _setting(
         60, "Seconds a worker or scheduler heartbeat stays valid in Redis."
     )
+    rate_limit_payments_per_phone: str = _setting(
+        "5/600", "Payment initiations allowed per phone: COUNT/SECONDS."
+    )
+    rate_limit_payments_per_ip: str = _setting(
+        "20/600", "Payment initiations allowed per client IP: COUNT/SECONDS."
+    )
+    rate_limit_vouchers_per_ip: str = _setting(
+        "10/600", "Voucher redemption attempts allowed per client IP: COUNT/SECONDS."
+    )
+    rate_limit_lookups_per_ip: str = _setting(
+        "60/60", "Session look-ups (returning customers) allowed per client IP: COUNT/SECONDS."
+    )
     credentials_cache_ttl: int = _setting(
         300, "Seconds the portal's auto-login credentials stay cached in Redis."
     )

@@ -86,8 +86,20 @@ class StackUnderTest:
         }
 
 
+UNLIMITED = "1000000/1"
+
+
 def make_test_settings(state_dir: Path) -> Settings:
-    return Settings.from_env(isolated_environ(state_dir), dotenv=None)
+    """Rate limits out of the way: the suite pays from one IP all day (tests/test_limits.py
+    checks the limits with their own API)."""
+    environ = {
+        **isolated_environ(state_dir),
+        "HOTSPOT_RATE_LIMIT_PAYMENTS_PER_PHONE": UNLIMITED,
+        "HOTSPOT_RATE_LIMIT_PAYMENTS_PER_IP": UNLIMITED,
+        "HOTSPOT_RATE_LIMIT_VOUCHERS_PER_IP": UNLIMITED,
+        "HOTSPOT_RATE_LIMIT_LOOKUPS_PER_IP": UNLIMITED,
+    }
+    return Settings.from_env(environ, dotenv=None)
 
 
 @pytest.fixture(scope="session")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import cast
 
-from flask import current_app
+from flask import current_app, request
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.exceptions import TooManyRequests
 
 from hotspot.notify import Notifier
 from hotspot.payments import Gateway
+from hotspot.ratelimit import Limit, hit
 from hotspot.services import Services
 from hotspot.settings import Settings
 
@@ -31,3 +33,14 @@ def notifier() -> Notifier:
 
 def gateway() -> Gateway:
     return services().gateway
+
+
+def rate_limit(name: str, subject: str, setting: str) -> None:
+    """429 with Retry-After once `subject` (a phone, an IP) used up its attempts."""
+    wait = hit(services().redis, name, subject, Limit.parse(setting))
+    if wait is not None:
+        raise TooManyRequests(f"too many attempts; try again in {wait} s", retry_after=wait)
+
+
+def client_ip() -> str:
+    return request.remote_addr or "unknown"

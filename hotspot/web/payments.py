@@ -24,7 +24,8 @@ from hotspot.payments import (
     start_stk_push,
     validate_c2b,
 )
-from hotspot.web import gateway, notifier, sessions, settings
+from hotspot.phones import normalize_phone
+from hotspot.web import client_ip, gateway, notifier, rate_limit, sessions, settings
 from hotspot.web.portal import package_json
 
 payments = Blueprint("payments", __name__, url_prefix="/api")
@@ -64,6 +65,15 @@ def json_body() -> dict[str, Any]:
 @payments.post("/payments")
 def start_payment() -> Any:
     body = json_body()
+    s = settings()
+    rate_limit("payments-ip", client_ip(), s.rate_limit_payments_per_ip)
+    if isinstance(body.get("phone"), str):
+        try:
+            phone = normalize_phone(body["phone"], s.default_region)
+        except InvalidInputError:
+            pass  # create_payment says what is wrong with it
+        else:
+            rate_limit("payments-phone", phone, s.rate_limit_payments_per_phone)
     after = AfterCommit()
     with sessions().begin() as session:
         initiated = create_payment(
@@ -72,9 +82,8 @@ def start_payment() -> Any:
             phone=body.get("phone"),
             mac=body.get("mac"),
             ip=body.get("ip"),
-            region=settings().default_region,
+            region=s.default_region,
         )
-    s = settings()
     callback_url = f"{s.public_base_url.rstrip('/')}/api/callbacks/stk/{s.mpesa_callback_token}"
     payment = start_stk_push(sessions(), gateway(), initiated, callback_url, after)
     finish(after)

@@ -13,7 +13,7 @@ from hotspot.notify import dispatch
 from hotspot.packages import active_packages
 from hotspot.payments import AfterCommit
 from hotspot.vouchers import redeem
-from hotspot.web import notifier, sessions, settings
+from hotspot.web import client_ip, notifier, rate_limit, sessions, settings
 
 portal = Blueprint("portal", __name__, url_prefix="/api")
 
@@ -39,6 +39,7 @@ def list_packages() -> Any:
 
 @portal.post("/vouchers/redeem")
 def redeem_voucher() -> Any:
+    rate_limit("vouchers-ip", client_ip(), settings().rate_limit_vouchers_per_ip)
     body = request.get_json(silent=True)
     code = body.get("code") if isinstance(body, dict) else None
     if not isinstance(code, str) or not code.strip():

@@ -1,0 +1,81 @@
+"""Rate limits on the public endpoints: 429 with Retry-After."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import requests
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotspot.models import Package
+from hotspot.ratelimit import Limit
+from tests.conftest import ApiUnderTest, MpesaSandboxUnderTest, StackUnderTest, start_api
+from tests.test_payments import random_phone
+
+
+@pytest.fixture
+def limited_api(stack: StackUnderTest, mpesa: MpesaSandboxUnderTest) -> Iterator[ApiUnderTest]:
+    settings = stack.settings.with_changes(
+        mpesa_base_url=mpesa.url,
+        rate_limit_payments_per_phone="2/600",
+        rate_limit_payments_per_ip="4/600",
+        rate_limit_vouchers_per_ip="3/600",
+    )
+    server, services = start_api(settings)
+    for key in services.redis.scan_iter("hotspot:ratelimit:*"):
+        services.redis.delete(key)  # the rest of the suite counts too, unlimited
+    yield ApiUnderTest(server.url, services)
+    server.stop()
+    services.close()
+
+
+def one_hour(committed: sessionmaker[Session]) -> int:
+    with committed() as session:
+        return session.scalars(select(Package.id).where(Package.name == "1 Hour")).one()
+
+
+def test_a_phone_gets_a_few_prompts_then_429(
+    limited_api: ApiUnderTest, committed: sessionmaker[Session]
+) -> None:
+    phone = random_phone()
+    body = {"package_id": one_hour(committed), "phone": phone}
+    codes = [
+        requests.post(f"{limited_api.url}/api/payments", json=body, timeout=10).status_code
+        for _ in range(3)
+    ]
+    assert codes == [201, 201, 429]
+
+
+def test_an_ip_gets_a_few_prompts_then_429_with_retry_after(
+    limited_api: ApiUnderTest, committed: sessionmaker[Session]
+) -> None:
+    responses = [
+        requests.post(
+            f"{limited_api.url}/api/payments",
+            json={"package_id": one_hour(committed), "phone": random_phone()},
+            timeout=10,
+        )
+        for _ in range(5)
+    ]
+    assert [r.status_code for r in responses] == [201, 201, 201, 201, 429]
+    limited = responses[-1]
+    assert 0 < int(limited.headers["Retry-After"]) <= 600
+    assert "too many attempts" in limited.json()["error"]
+
+
+def test_voucher_guessing_is_limited_per_ip(limited_api: ApiUnderTest) -> None:
+    codes = [
+        requests.post(
+            f"{limited_api.url}/api/vouchers/redeem", json={"code": "guess12345"}, timeout=5
+        ).status_code
+        for _ in range(4)
+    ]
+    assert codes == [404, 404, 404, 429]
+
+
+@pytest.mark.parametrize("text", ["5", "a/b", "0/10", "5/0"])
+def test_malformed_limits_are_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="rate limit"):
+        Limit.parse(text)
