@@ -9,8 +9,10 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from hotspot.errors import ConflictError, HotspotError, NotFoundError
+from hotspot.logs import log_requests
 from hotspot.services import Services
 from hotspot.settings import Settings
+from hotspot.web.health import health
 from hotspot.web.payments import payments
 from hotspot.web.portal import portal
 from hotspot.web.sms import sms
@@ -21,6 +23,8 @@ OPENAPI = Path(__file__).resolve().parent / "web" / "openapi.json"
 def create_app(settings: Settings) -> Flask:
     app = Flask(__name__)
     app.extensions["hotspot"] = Services(settings)
+    log_requests(app, hidden=[settings.mpesa_callback_token])
+    app.register_blueprint(health)
     app.register_blueprint(portal)
     app.register_blueprint(payments)
     app.register_blueprint(sms)
@@ -28,10 +32,6 @@ def create_app(settings: Settings) -> Flask:
     @app.get("/api/openapi.json")
     def openapi() -> Any:
         return app.response_class(OPENAPI.read_bytes(), mimetype="application/json")
-
-    @app.get("/healthz")
-    def healthz() -> Any:
-        return jsonify(status="ok")
 
     @app.errorhandler(HotspotError)
     def domain_error(error: HotspotError) -> Any:

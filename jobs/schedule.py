@@ -10,11 +10,12 @@ from typing import Any
 import redis
 from rq.cron import CronScheduler
 
+from hotspot.health import SCHEDULER_HEARTBEAT_KEY
 from hotspot.notify import QUEUE
 from hotspot.settings import Settings
 from jobs import services
 
-HEARTBEAT_KEY = "hotspot:heartbeat:scheduler"
+HEARTBEAT_KEY = SCHEDULER_HEARTBEAT_KEY
 HEARTBEAT_INTERVAL = 10
 
 

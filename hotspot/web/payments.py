@@ -12,6 +12,7 @@ import redis
 from flask import Blueprint, Response, abort, jsonify, request, stream_with_context
 
 from hotspot.errors import InvalidInputError
+from hotspot.metrics import observe_provisioning
 from hotspot.models import Package, Payment, PaymentStatus
 from hotspot.notify import dispatch
 from hotspot.payments import (
@@ -25,7 +26,7 @@ from hotspot.payments import (
     validate_c2b,
 )
 from hotspot.phones import normalize_phone
-from hotspot.web import client_ip, gateway, notifier, rate_limit, sessions, settings
+from hotspot.web import client_ip, gateway, notifier, rate_limit, services, sessions, settings
 from hotspot.web.portal import package_json
 
 payments = Blueprint("payments", __name__, url_prefix="/api")
@@ -203,9 +204,12 @@ def check_callback_token(token: str) -> None:
 @payments.post("/callbacks/stk/<token>")
 def stk_callback(token: str) -> Any:
     check_callback_token(token)
+    started = time.perf_counter()
     after = AfterCommit()
     try:
         handle_stk_callback(sessions(), request.get_data(), after)
+        if after.provisioned:
+            observe_provisioning(services().redis, time.perf_counter() - started)
     except InvalidInputError as exc:
         return jsonify(error=str(exc)), 400
     finally:

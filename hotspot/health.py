@@ -1,0 +1,102 @@
+"""Readiness: every part the service needs, named when it fails."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import cast
+
+import redis
+from rq import Queue, Worker
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.orm import Session
+
+from hotspot.models import Nas
+from hotspot.notify import QUEUE
+from hotspot.settings import Settings
+from radius.status import status_server
+
+SCHEDULER_HEARTBEAT_KEY = "hotspot:heartbeat:scheduler"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def check_database(engine: Engine) -> Check:
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        return Check("postgresql", False, type(exc).__name__)
+    return Check("postgresql", True, "ok")
+
+
+def check_redis(client: redis.Redis) -> Check:
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        return Check("redis", False, type(exc).__name__)
+    return Check("redis", True, "ok")
+
+
+def check_freeradius(session: Session, settings: Settings) -> Check:
+    """A Status-Server from 127.0.0.1, which must be a NAS client to be answered."""
+    secret = session.scalar(select(Nas.secret).where(Nas.nasname == "127.0.0.1"))
+    if secret is None:
+        return Check("freeradius", False, "no nas entry for 127.0.0.1 to probe with")
+    host = settings.radius_listen_address
+    if host in ("0.0.0.0", "*", ""):  # noqa: S104 - listening everywhere: probe locally
+        host = "127.0.0.1"
+    if status_server(host, settings.radius_auth_port, secret):
+        return Check("freeradius", True, "ok")
+    return Check("freeradius", False, "no answer to Status-Server")
+
+
+def check_workers(client: redis.Redis, ttl: int) -> Check:
+    try:
+        workers = Worker.all(connection=client)
+    except redis.RedisError as exc:
+        return Check("worker", False, type(exc).__name__)
+    alive = [w for w in workers if w.last_heartbeat is not None]
+    if not alive:
+        return Check("worker", False, "no rq worker registered")
+    return Check("worker", True, f"{len(alive)} worker(s)")
+
+
+def check_scheduler(client: redis.Redis) -> Check:
+    """The periodic jobs' heartbeat, written by a worker: proves cron → queue → worker."""
+    try:
+        raw = client.get(SCHEDULER_HEARTBEAT_KEY)
+    except redis.RedisError as exc:
+        return Check("scheduler", False, type(exc).__name__)
+    if raw is None:
+        return Check("scheduler", False, "no heartbeat from the periodic jobs")
+    age = time.time() - float(cast(bytes, raw))
+    return Check("scheduler", True, f"heartbeat {age:.0f} s ago")
+
+
+def queue_depth(client: redis.Redis) -> int | None:
+    try:
+        return int(Queue(QUEUE, connection=client).count)
+    except redis.RedisError:
+        return None
+
+
+def readiness(
+    engine: Engine, session: Session, client: redis.Redis, settings: Settings
+) -> list[Check]:
+    database = check_database(engine)
+    checks = [database, check_redis(client)]
+    if database.ok:
+        checks.append(check_freeradius(session, settings))
+    checks += [check_workers(client, settings.worker_heartbeat_ttl), check_scheduler(client)]
+    return checks
+
+
+def count_by(session: Session, column: object) -> dict[str, int]:
+    rows = session.execute(select(column, func.count()).group_by(column))  # type: ignore[call-overload]
+    return {str(getattr(key, "value", key)): int(n) for key, n in rows}

@@ -1,0 +1,41 @@
+"""Is it alive, is it ready, how is it doing (for load balancers and Prometheus)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify
+
+from hotspot.health import queue_depth, readiness
+from hotspot.metrics import render
+from hotspot.web import services
+
+health = Blueprint("health", __name__)
+
+
+@health.get("/healthz")
+def healthz() -> Any:
+    return jsonify(status="ok")
+
+
+@health.get("/readyz")
+def readyz() -> Any:
+    s = services()
+    with s.sessions() as session:
+        checks = readiness(s.engine, session, s.redis, s.settings)
+    failing = [c.name for c in checks if not c.ok]
+    body = {
+        "status": "ready" if not failing else "not ready",
+        "failing": failing,
+        "checks": {c.name: {"ok": c.ok, "detail": c.detail} for c in checks},
+        "queue_depth": queue_depth(s.redis),
+    }
+    return jsonify(body), 200 if not failing else 503
+
+
+@health.get("/metrics")
+def metrics() -> Any:
+    s = services()
+    with s.sessions() as session:
+        text = render(session, s.redis)
+    return Response(text, mimetype="text/plain; version=0.0.4")

@@ -1,0 +1,94 @@
+"""Health, readiness, metrics and logs an operator can watch."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+import pytest
+import requests
+from rq import SimpleWorker
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotspot.health import SCHEDULER_HEARTBEAT_KEY
+from hotspot.logs import JsonFormatter
+from hotspot.notify import QUEUE
+from tests.conftest import ApiUnderTest, StackUnderTest, start_api
+from tests.test_payments import package_id, pay, random_phone, wait_for_status
+
+
+def test_healthz_says_the_process_is_alive(api: ApiUnderTest) -> None:
+    assert requests.get(f"{api.url}/healthz", timeout=5).json() == {"status": "ok"}
+
+
+def test_readyz_names_what_is_not_ready(api: ApiUnderTest) -> None:
+    api.services.redis.delete(SCHEDULER_HEARTBEAT_KEY)
+    response = requests.get(f"{api.url}/readyz", timeout=10)
+    body = response.json()
+    assert body["checks"]["postgresql"]["ok"]
+    assert body["checks"]["redis"]["ok"]
+    assert body["checks"]["freeradius"]["ok"], body  # Status-Server answered
+    assert response.status_code == 503
+    assert "scheduler" in body["failing"]
+
+
+def test_readyz_is_ready_when_every_part_answers(api: ApiUnderTest) -> None:
+    api.services.redis.set(SCHEDULER_HEARTBEAT_KEY, str(time.time()))
+    worker = SimpleWorker([QUEUE], connection=api.services.redis, name="readyz-test")
+    worker.register_birth()  # type: ignore[no-untyped-call]
+    worker.heartbeat()
+    try:
+        response = requests.get(f"{api.url}/readyz", timeout=10)
+    finally:
+        worker.register_death()  # type: ignore[no-untyped-call]
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == "ready"
+
+
+def test_readyz_reports_redis_down(stack: StackUnderTest) -> None:
+    server, services = start_api(stack.settings.with_changes(redis_url="redis://127.0.0.1:1/0"))
+    try:
+        response = requests.get(f"{server.url}/readyz", timeout=10)
+    finally:
+        server.stop()
+        services.close()
+    assert response.status_code == 503
+    assert "redis" in response.json()["failing"]
+
+
+def test_metrics_speak_prometheus(api: ApiUnderTest, committed: sessionmaker[Session]) -> None:
+    created = pay(api, random_phone(), package_id(committed, "1 Hour")).json()
+    wait_for_status(api, created["id"], "paid")
+    text = requests.get(f"{api.url}/metrics", timeout=10).text
+    assert 'hotspot_payments{status="paid"}' in text
+    assert "hotspot_provisioning_latency_seconds_count" in text
+    assert "hotspot_queue_depth" in text
+    assert "hotspot_accounting_sync_lag_seconds" in text
+    count = next(
+        line
+        for line in text.splitlines()
+        if line.startswith("hotspot_provisioning_latency_seconds_count")
+    )
+    assert int(count.split()[-1]) >= 1
+
+
+def test_every_response_carries_a_request_id(api: ApiUnderTest) -> None:
+    mine = requests.get(f"{api.url}/healthz", headers={"X-Request-Id": "abc123"}, timeout=5)
+    assert mine.headers["X-Request-Id"] == "abc123"
+    fresh = requests.get(f"{api.url}/healthz", timeout=5)
+    assert len(fresh.headers["X-Request-Id"]) == 32
+
+
+def test_request_logs_are_json_without_the_callback_token(
+    api: ApiUnderTest, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="hotspot.request"):
+        requests.post(api.callback_url, data=b"{}", timeout=5)
+    [record] = [r for r in caplog.records if r.name == "hotspot.request"]
+    line = json.loads(JsonFormatter().format(record))
+    token = api.settings.mpesa_callback_token
+    assert line["path"] == "/api/callbacks/stk/***"
+    assert line["status"] == 400
+    assert token not in json.dumps(line)
+    assert line["request_id"]
