@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -40,7 +41,7 @@ def test_a_phone_gets_a_few_prompts_then_429(
     limited_api: ApiUnderTest, committed: sessionmaker[Session]
 ) -> None:
     phone = random_phone()
-    body = {"package_id": one_hour(committed), "phone": phone}
+    body: dict[str, Any] = {"package_id": one_hour(committed), "phone": phone}
     codes = [
         requests.post(f"{limited_api.url}/api/payments", json=body, timeout=10).status_code
         for _ in range(3)
