@@ -33,11 +33,13 @@ from hotspot.phones import normalize_phone
 from hotspot.provisioning import create_user
 from hotspot.sandbox import sms as sms_sandbox
 from hotspot.sandbox.mpesa import SandboxConfig, serve
-from hotspot.seed import seed_demo
+from hotspot.seed import DEMO_NAS_ADDRESS, DEMO_NAS_SECRET, seed_demo
 from hotspot.settings import GENERATED_SECRETS, PREFIX, Settings, write_env_file
 from hotspot.stack import RunLock, Stack, StackError
 from jobs.expiry import disconnect_user
 from jobs.schedule import cron
+from radius.nas_sim import connect_address, parse_login
+from radius.nas_sim import run as run_nas_sim
 
 USAGE_ERROR = 2
 
@@ -136,6 +138,7 @@ def seed_demo_data(ctx: Context) -> None:
             session,
             interim_interval=ctx.settings.acct_interim_interval,
             currency=ctx.settings.currency,
+            coa_port=ctx.settings.nas_sim_coa_port,
         )
 
 
@@ -341,6 +344,81 @@ def sandbox_sms(ctx: Context, port: int | None, delivery_reports: bool) -> None:
     )
 
 
+# --- the simulated NAS ---
+
+
+@cli.command("nas-sim")
+@click.option("--server", default=None, help="FreeRADIUS address (default: its listen address).")
+@click.option("--auth-port", type=int, default=None, help="Default: HOTSPOT_RADIUS_AUTH_PORT.")
+@click.option("--acct-port", type=int, default=None, help="Default: HOTSPOT_RADIUS_ACCT_PORT.")
+@click.option(
+    "--secret",
+    default=DEMO_NAS_SECRET,
+    show_default=True,
+    help="The NAS's secret in the nas table.",
+)
+@click.option(
+    "--coa-port", type=int, default=None, help="Disconnect/CoA port (HOTSPOT_NAS_SIM_COA_PORT)."
+)
+@click.option("--nas-ip", default=DEMO_NAS_ADDRESS, show_default=True, help="NAS-IP-Address.")
+@click.option("--nas-identifier", default="nas-sim", show_default=True)
+@click.option(
+    "--interim",
+    "interim_interval",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds between Interim-Updates (default: the Access-Accept's; 5 with --demo).",
+)
+@click.option(
+    "--login",
+    "logins",
+    multiple=True,
+    metavar="USER:PASSWORD",
+    help="Log this user in and keep it online (repeatable).",
+)
+@click.option(
+    "--accounting-on/--no-accounting-on",
+    default=True,
+    help="Send Accounting-On first (FreeRADIUS closes this NAS's open sessions).",
+)
+@click.option("--demo", is_flag=True, help="Fake customers buy packages, log in and browse.")
+@click.option("--customers", type=click.IntRange(1, 100), default=4, show_default=True)
+@pass_context
+def nas_sim(
+    ctx: Context,
+    *,
+    server: str | None,
+    auth_port: int | None,
+    acct_port: int | None,
+    secret: str,
+    coa_port: int | None,
+    nas_ip: str,
+    nas_identifier: str,
+    interim_interval: float | None,
+    logins: tuple[str, ...],
+    accounting_on: bool,
+    demo: bool,
+    customers: int,
+) -> None:
+    """A simulated MikroTik hotspot NAS talking to FreeRADIUS; Ctrl-C stops it."""
+    s = ctx.settings
+    run_nas_sim(
+        server=server or connect_address(s.radius_listen_address),
+        secret=secret,
+        auth_port=auth_port or s.radius_auth_port,
+        acct_port=acct_port or s.radius_acct_port,
+        coa_port=coa_port if coa_port is not None else s.nas_sim_coa_port,
+        nas_ip=nas_ip,
+        nas_identifier=nas_identifier,
+        interim_interval=interim_interval,
+        accounting_on=accounting_on,
+        logins=[parse_login(item) for item in logins],
+        demo=demo,
+        api_url=f"http://{connect_address(s.api_host)}:{s.api_port}",
+        customers=customers,
+    )
+
+
 # --- the whole stack ---------------------------------------------------------------------------
 
 
@@ -399,6 +477,8 @@ def run(ctx: Context, seed: bool, demo: bool) -> None:
             stop_signal=signal.SIGINT,
         )
         wait_for_http(f"http://{settings.api_host}:{settings.api_port}/healthz", api.alive)
+        if demo:
+            stack.spawn("nas-sim", [sys.executable, "-m", "hotspot", "nas-sim", "--demo"])
         click.echo(
             f"\nready: API on http://{settings.api_host}:{settings.api_port} "
             f"(logs in {stack.log_dir}).\n"

@@ -33,7 +33,9 @@ DEMO_PACKAGES = (
 )
 
 
-def seed_demo(session: Session, *, interim_interval: int, currency: str) -> None:
+def seed_demo(
+    session: Session, *, interim_interval: int, currency: str, coa_port: int = 3799
+) -> None:
     if session.scalar(select(Nas).where(Nas.nasname == DEMO_NAS_ADDRESS)) is None:
         session.add(
             Nas(
@@ -41,6 +43,7 @@ def seed_demo(session: Session, *, interim_interval: int, currency: str) -> None
                 shortname="demo",
                 type="other",
                 secret=DEMO_NAS_SECRET,
+                coa_port=coa_port,
                 description="demo NAS (nas-sim, radclient)",
             )
         )
