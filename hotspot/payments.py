@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from hotspot.daraja import GatewayError, StkPushAccepted, StkQueryResult, result_message
 from hotspot.db import transaction
@@ -60,12 +60,12 @@ class AfterCommit:
     to_query: list[int] = field(default_factory=list)
     expiries: list[Credentials] = field(default_factory=list)
 
-    def discard(self, payment_id: int) -> None:
-        """Forgets what a rolled-back settlement of this payment collected."""
-        dropped = {c.user_id for i, c in self.provisioned if i == payment_id}
-        self.status_changes = [c for c in self.status_changes if c[0] != payment_id]
-        self.provisioned = [p for p in self.provisioned if p[0] != payment_id]
-        self.expiries = [c for c in self.expiries if c.user_id not in dropped]
+    def clear(self) -> None:
+        """Forgets what a rolled-back transaction collected."""
+        self.status_changes.clear()
+        self.provisioned.clear()
+        self.to_query.clear()
+        self.expiries.clear()
 
 
 @dataclass(frozen=True)
@@ -196,7 +196,12 @@ def start_stk_push(
         after.to_query.append(payment.id)
         for orphan in orphan_callbacks(session, accepted.checkout_request_id):
             # The callback outran our own bookkeeping of the push: settle with it now.
-            apply_callback(session, locked, orphan, after)
+            try:
+                with session.begin_nested():
+                    apply_callback(session, locked, orphan, after)
+            except IntegrityError:
+                after.clear()
+                record(session, payment.id, "callback_rejected", reason="receipt already used")
         return locked
 
 
@@ -277,48 +282,61 @@ def handle_stk_callback(sessions: sessionmaker[Session], body: bytes, after: Aft
         with transaction(sessions) as session:
             record(session, None, "callback_rejected", reason=str(exc), raw=_raw_text(body))
         raise
-    with transaction(sessions) as session:
-        payment = session.scalar(
-            select(Payment)
-            .where(Payment.checkout_request_id == callback.checkout_request_id)
-            .with_for_update()
-        )
-        if payment is None:
-            record(
-                session,
-                None,
-                "orphan_callback",
-                checkout_request_id=callback.checkout_request_id,
-                raw=callback.raw,
+    try:
+        with transaction(sessions) as session:
+            rejection = settle_with_callback(session, callback, after)
+    except IntegrityError as exc:
+        if constraint_of(exc) != "uq_payments_mpesa_receipt":
+            raise
+        # Rare (a forged or replayed receipt), so the happy path pays no savepoint for it:
+        # the whole settlement rolled back, and the rejection is recorded on its own.
+        after.clear()
+        rejection = InvalidInputError(f"receipt {callback.receipt} was already used")
+        with transaction(sessions) as session:
+            payment_id = session.scalar(
+                select(Payment.id).where(
+                    Payment.checkout_request_id == callback.checkout_request_id
+                )
             )
-            rejection: InvalidInputError | None = InvalidInputError(
-                f"unknown CheckoutRequestID {callback.checkout_request_id!r}"
-            )
-        else:
-            record(session, payment.id, "callback", raw=callback.raw)
-            rejection = apply_callback(session, payment, callback, after)
+            record(session, payment_id, "callback", raw=callback.raw)
+            record(session, payment_id, "callback_rejected", reason=str(rejection))
     if rejection is not None:
         raise rejection
+
+
+def settle_with_callback(
+    session: Session, callback: StkCallback, after: AfterCommit
+) -> InvalidInputError | None:
+    payment = session.scalar(
+        select(Payment)
+        .options(joinedload(Payment.package))
+        .where(Payment.checkout_request_id == callback.checkout_request_id)
+        .with_for_update(of=Payment)
+    )
+    if payment is None:
+        record(
+            session,
+            None,
+            "orphan_callback",
+            checkout_request_id=callback.checkout_request_id,
+            raw=callback.raw,
+        )
+        return InvalidInputError(f"unknown CheckoutRequestID {callback.checkout_request_id!r}")
+    record(session, payment.id, "callback", raw=callback.raw)
+    return apply_callback(session, payment, callback, after)
 
 
 def apply_callback(
     session: Session, payment: Payment, callback: StkCallback, after: AfterCommit
 ) -> InvalidInputError | None:
-    """Settles with one callback; a forged or inconsistent one is recorded and changes nothing."""
+    """Settles with one callback; an inconsistent one is recorded and changes nothing (its
+    checks come before any write)."""
     try:
-        with session.begin_nested():
-            settle_from_callback(session, payment, callback, after)
-    except IntegrityError as exc:
-        if constraint_of(exc) != "uq_payments_mpesa_receipt":
-            raise
-        rejection = InvalidInputError(f"receipt {callback.receipt} was already used")
+        settle_from_callback(session, payment, callback, after)
     except InvalidInputError as exc:
-        rejection = exc
-    else:
-        return None
-    after.discard(payment.id)
-    record(session, payment.id, "callback_rejected", reason=str(rejection))
-    return rejection
+        record(session, payment.id, "callback_rejected", reason=str(exc))
+        return exc
+    return None
 
 
 def orphan_callbacks(session: Session, checkout_request_id: str) -> list[StkCallback]:
@@ -379,7 +397,7 @@ def settle(
             payment.updated_at = now
             after.status_changes.append((payment.id, payment.status))
         return
-    package = session.get_one(Package, payment.package_id)
+    package = payment.package or session.get_one(Package, payment.package_id)
     payment.status = PaymentStatus.PAID
     payment.result_code = "0"
     payment.failure_reason = None
