@@ -201,6 +201,7 @@ def start_stk_push(
                     apply_callback(session, locked, orphan, after)
             except IntegrityError:
                 after.clear()
+                after.to_query.append(payment.id)
                 record(session, payment.id, "callback_rejected", reason="receipt already used")
         return locked
 
