@@ -12,6 +12,7 @@ from hotspot.errors import ConflictError, HotspotError, NotFoundError
 from hotspot.logs import log_requests
 from hotspot.services import Services
 from hotspot.settings import Settings
+from hotspot.web.admin import admin
 from hotspot.web.health import health
 from hotspot.web.payments import payments
 from hotspot.web.portal import portal
@@ -28,6 +29,7 @@ def create_app(settings: Settings) -> Flask:
     app.register_blueprint(portal)
     app.register_blueprint(payments)
     app.register_blueprint(sms)
+    app.register_blueprint(admin)
 
     @app.get("/api/openapi.json")
     def openapi() -> Any:

@@ -23,6 +23,7 @@ from rq import SimpleWorker
 from sqlalchemy.orm import Session
 
 from hotspot import db, vouchers
+from hotspot.admin_cli import tokens_group
 from hotspot.errors import HotspotError, NotFoundError
 from hotspot.freeradius import FreeRadiusConfigError, check_raddb, render_raddb
 from hotspot.models import Payment
@@ -72,6 +73,9 @@ pass_context = click.make_pass_decorator(Context, ensure=True)
 @click.group()
 def cli() -> None:
     """Hotspot AAA and billing backend."""
+
+
+cli.add_command(tokens_group)
 
 
 def main() -> None:
