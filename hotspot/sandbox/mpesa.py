@@ -35,7 +35,8 @@ from urllib.parse import urlsplit
 import requests
 from flask import Flask, request
 from flask.typing import ResponseReturnValue
-from werkzeug.serving import make_server
+
+from hotspot.sandbox import add_control_endpoints, serve_forever
 
 log = logging.getLogger(__name__)
 
@@ -459,25 +460,7 @@ def create_sandbox_app(config: SandboxConfig) -> Flask:
     def query() -> ResponseReturnValue:
         return sandbox.stk_query()
 
-    @app.post("/sandbox/next-outcome")
-    def next_outcome() -> ResponseReturnValue:
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            return {"error": "send a JSON object"}, 400
-        try:
-            return sandbox.set_next_outcome(body.get("outcome"), body.get("phone"))
-        except ValueError as exc:
-            return {"error": str(exc)}, 400
-
-    @app.post("/sandbox/config")
-    def change_config() -> ResponseReturnValue:
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            return {"error": "send a JSON object"}, 400
-        try:
-            return sandbox.reconfigure(body)
-        except ValueError as exc:
-            return {"error": str(exc)}, 400
+    add_control_endpoints(app, sandbox)
 
     @app.post("/sandbox/expire-token")
     def expire_token() -> ResponseReturnValue:
@@ -494,16 +477,10 @@ def create_sandbox_app(config: SandboxConfig) -> Flask:
 def serve(config: SandboxConfig) -> None:
     """Runs the sandbox in the foreground until Ctrl-C."""
     app = create_sandbox_app(config)
-    server = make_server(config.host, config.port, app, threaded=True)
-    log.info(
-        "M-Pesa sandbox on http://%s:%s (shortcode %s)",
-        *server.server_address[:2],
-        config.shortcode,
+    serve_forever(
+        app,
+        app.extensions["mpesa_sandbox"],
+        config.host,
+        config.port,
+        f"M-Pesa sandbox (shortcode {config.shortcode})",
     )
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-        app.extensions["mpesa_sandbox"].close()

@@ -34,7 +34,8 @@ from urllib.parse import urlsplit
 import requests
 from flask import Flask, Response, request
 from flask.typing import ResponseReturnValue
-from werkzeug.serving import make_server
+
+from hotspot.sandbox import add_control_endpoints, serve_forever
 
 log = logging.getLogger(__name__)
 
@@ -334,25 +335,7 @@ def create_sms_sandbox_app(config: SmsSandboxConfig) -> Flask:
     def messages() -> ResponseReturnValue:
         return sandbox.listing()
 
-    @app.post("/sandbox/next-outcome")
-    def next_outcome() -> ResponseReturnValue:
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            return {"error": "send a JSON object"}, 400
-        try:
-            return sandbox.set_next_outcome(body.get("outcome"), body.get("phone"))
-        except ValueError as exc:
-            return {"error": str(exc)}, 400
-
-    @app.post("/sandbox/config")
-    def change_config() -> ResponseReturnValue:
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            return {"error": "send a JSON object"}, 400
-        try:
-            return sandbox.reconfigure(body)
-        except ValueError as exc:
-            return {"error": str(exc)}, 400
+    add_control_endpoints(app, sandbox)
 
     return app
 
@@ -360,16 +343,10 @@ def create_sms_sandbox_app(config: SmsSandboxConfig) -> Flask:
 def serve(config: SmsSandboxConfig) -> None:
     """Runs the sandbox in the foreground until Ctrl-C."""
     app = create_sms_sandbox_app(config)
-    server = make_server(config.host, config.port, app, threaded=True)
-    log.info(
-        "SMS sandbox on http://%s:%s/version1 (username %s)",
-        *server.server_address[:2],
-        config.username,
+    serve_forever(
+        app,
+        app.extensions["sms_sandbox"],
+        config.host,
+        config.port,
+        f"SMS sandbox (username {config.username})",
     )
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-        app.extensions["sms_sandbox"].close()
