@@ -497,6 +497,9 @@ def run(ctx: Context, seed: bool, demo: bool) -> None:
     except KeyboardInterrupt:
         click.echo("\nstopping")
     finally:
+        # A second Ctrl-C (or make passing the signal on) must not cut the shutdown short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stack.stop()
         runtime_env.unlink(missing_ok=True)
         lock.release()
