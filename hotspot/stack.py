@@ -7,6 +7,7 @@ us, and we stop them in reverse order.
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
 import functools
 import os
@@ -29,6 +30,7 @@ from hotspot.freeradius import RaddbParams, check_raddb, freeradius_binary, rend
 from hotspot.settings import PRIVATE_DB_NAME, PRIVATE_DB_USER, Settings
 
 POSTGRES_SUPERUSER = "postgres"
+PR_SET_PDEATHSIG = 1
 STARTUP_TIMEOUT = 30.0
 
 
@@ -106,6 +108,7 @@ class Stack:
             user=user,
             group=user,
             env=env,
+            preexec_fn=die_with_parent,  # noqa: PLW1509 - spawned from one thread
         )
         child = Child(name, process, log, stop_signal)
         self.children.append(child)
@@ -334,6 +337,13 @@ class RunLock:
         if self.handle is not None:
             self.handle.close()
             self.handle = None
+
+
+def die_with_parent() -> None:
+    """Runs in the child before exec: should `hotspot run` itself be killed outright, the
+    kernel stops its children too, instead of leaving them holding the stack's ports."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def ensure_role(conn: psycopg.Connection[object], role: str, password: str) -> None:
