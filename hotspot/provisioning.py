@@ -24,6 +24,7 @@ from hotspot.models import (
     SessionStatus,
     UserStatus,
 )
+from hotspot.sessions import block_user
 
 USERNAME_LENGTH = 6
 PASSWORD_LENGTH = 6
@@ -133,15 +134,19 @@ def extend_user(
     session: Session, user: HotspotUser, package: Package, now: dt.datetime
 ) -> Credentials:
     """A renewal: a valid user gets the package's time added to its expiry, a lapsed one restarts
-    from now, and a different package moves the user to that package's group."""
+    from now, and a different package moves the user to that package's group. A purchase brings
+    a fresh data allowance; an account an operator disabled stays blocked."""
     still_valid = user.status is not UserStatus.EXPIRED and user.expires_at > now
     user.expires_at = end_of_validity(user.expires_at if still_valid else now, package)
     user.package = package
-    if user.status is UserStatus.EXPIRED:
+    user.data_used_bytes = 0
+    if user.status in (UserStatus.EXPIRED, UserStatus.CAPPED):
         user.status = UserStatus.ACTIVE
     user.updated_at = now
     password = current_password(session, user.username)
     write_radius_rows(session, user, package, password)
+    if user.status is UserStatus.DISABLED:
+        block_user(session, user, UserStatus.DISABLED)
     return Credentials(user.username, password, user.expires_at, user.id)
 
 

@@ -62,6 +62,17 @@ def expire_if_due(session: Session, user_id: int, now: dt.datetime) -> list[Open
     return open_sessions(session, user.username)
 
 
+def cap_user(session: Session, user_id: int) -> list[OpenSession]:
+    """A user at its data cap: blocked (status capped) and its open sessions to disconnect. For
+    NASes that ignore Mikrotik-Total-Limit; the next purchase lifts the block."""
+    user = session.get(HotspotUser, user_id, with_for_update=True)
+    if user is None:
+        return []
+    if user.status is UserStatus.ACTIVE:
+        block_user(session, user, UserStatus.CAPPED)
+    return open_sessions(session, user.username)
+
+
 def users_due(session: Session, now: dt.datetime, limit: int = 10_000) -> list[int]:
     return list(
         session.scalars(

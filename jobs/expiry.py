@@ -11,6 +11,7 @@ import datetime as dt
 from hotspot.db import transaction
 from hotspot.sessions import (
     OpenSession,
+    cap_user,
     expire_if_due,
     open_session_by_id,
     open_sessions,
@@ -41,6 +42,17 @@ def sweep() -> int:
     for user_id in due:
         expire_user(user_id)
     return len(due)
+
+
+def enforce_data_caps(user_ids: list[int]) -> int:
+    """Blocks each user at its data cap and disconnects its sessions; returns how many."""
+    s = services()
+    for user_id in user_ids:
+        with transaction(s.sessions) as session:
+            found = cap_user(session, user_id)
+        for each in found:
+            disconnect_now(each, "data cap", attempt=1)
+    return len(user_ids)
 
 
 def disconnect_user(username: str, reason: str) -> int:
