@@ -11,6 +11,7 @@ from sqlalchemy import text
 from hotspot.accounting import SyncResult, sync_accounting
 from hotspot.db import transaction
 from jobs import services
+from jobs.expiry import enforce_data_caps
 
 
 class SyncSummary(TypedDict):
@@ -56,7 +57,10 @@ def sync_accounting_job() -> SyncSummary:
         results.append(result)
         if not result.more or result.held_back or time.monotonic() >= budget:
             break
-    return summary(results)
+    done = summary(results)
+    # For NASes that ignore Mikrotik-Total-Limit: block and disconnect whoever used its cap.
+    enforce_data_caps(done["capped_user_ids"])
+    return done
 
 
 def summary(results: list[SyncResult]) -> SyncSummary:

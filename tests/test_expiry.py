@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotspot.models import HotspotUser, Nas, RadAcct, SessionDisconnection
 from jobs import services
+from jobs.accounting import sync_accounting_job
 from jobs.expiry import disconnect_user, sweep
 from radius.nas_sim import NasSimulator, SimSession
 from tests.conftest import ApiUnderTest, StackUnderTest
@@ -221,3 +222,24 @@ def test_a_dead_nas_is_retried_then_recorded_as_failed(
     assert [a.attempt for a in attempts] == [1, 2, 3]
     assert session.live  # the NAS never heard us; the session stays open on it
     nas.logout(session)
+
+
+@pytest.mark.usefixtures("in_process_jobs")
+def test_a_session_past_its_data_cap_is_disconnected_and_the_user_blocked(
+    api: ApiUnderTest, nas: NasSimulator, committed: sessionmaker[Session]
+) -> None:
+    user = buy(api, committed, data_cap_bytes=1_000_000)
+    session = online(nas, user)
+    nas.add_traffic(session, input_octets=200_000, output_octets=900_000)
+    assert nas.interim(session)
+    summary = sync_accounting_job()
+    assert user_id(committed, user["username"]) in summary["capped_user_ids"]
+    assert session.wait_closed(timeout=5)
+    [attempt] = disconnections(committed, user["username"])
+    assert (attempt.reason, attempt.result) == ("data cap", "ack")
+    assert not nas.login(user["username"], user["password"]).accepted
+
+
+def user_id(committed: sessionmaker[Session], username: str) -> int:
+    with committed() as session:
+        return session.scalars(select(HotspotUser.id).where(HotspotUser.username == username)).one()
