@@ -140,12 +140,12 @@ def dispatch(after: AfterCommit, notifier: Notifier, query_first_delay: int) -> 
             retry=Retry(max=5, interval=[10, 30, 60, 120, 300]),
         )
     for credentials in after.expiries:
-        # The expiry job re-checks the expiry, so an extension never disconnects early.
+        # The expiry job decides by expires_at when it runs: an extension never cuts early.
+        # One job per second of expiry, whoever's: a busy second is one batch.
         notifier.enqueue_at(
             credentials.expires_at,
-            "jobs.expiry.expire_user",
-            credentials.user_id,
-            job_id=f"expire-{credentials.user_id}-{int(credentials.expires_at.timestamp())}",
+            "jobs.expiry.expire_due",
+            job_id=f"expire-at-{int(credentials.expires_at.timestamp())}",
         )
     for payment_id in after.to_query:
         notifier.enqueue_in(

@@ -22,7 +22,7 @@ HEARTBEAT_INTERVAL = 10
 def periodic_jobs(settings: Settings) -> list[tuple[str, int]]:
     return [
         ("jobs.accounting.sync_accounting_job", settings.accounting_sync_interval),
-        ("jobs.expiry.sweep", settings.expiry_sweep_interval),
+        ("jobs.expiry.expire_due", settings.expiry_sweep_interval),
         ("jobs.schedule.heartbeat", HEARTBEAT_INTERVAL),
     ]
 

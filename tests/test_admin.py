@@ -462,8 +462,8 @@ def test_extend_moves_the_expiration_and_schedules_the_expiry(
     expires_at = dt.datetime.fromisoformat(extended["expires_at"])
     assert expires_at == user.expires_at + dt.timedelta(days=2)
     assert radcheck(committed, user.username, "Expiration") == [radius_expiration(expires_at)]
-    scheduled = job(api, f"expire-{user.user_id}-{int(expires_at.timestamp())}")
-    assert scheduled.func_name == "jobs.expiry.expire_user"
+    scheduled = job(api, f"expire-at-{int(expires_at.timestamp())}")
+    assert scheduled.func_name == "jobs.expiry.expire_due"
 
     until = (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).replace(microsecond=0)
     local = until.astimezone(dt.timezone(dt.timedelta(hours=3))).isoformat()
@@ -567,7 +567,7 @@ def test_an_unmatched_c2b_payment_is_resolved_onto_an_account_once(
     by_user = viewer.ok("GET", "/payments", params={"username": user.username})["payments"]
     assert [p["id"] for p in by_user] == [payment_id]
     assert job(api, f"sms-credentials-{payment_id}").func_name == "jobs.sms.send_credentials"
-    assert job(api, f"expire-{user.user_id}-{int(expires_at.timestamp())}")
+    assert job(api, f"expire-at-{int(expires_at.timestamp())}")
 
     entry = audit_entries(admin, target=f"payment:{payment_id}")[0]
     assert entry["action"] == "payment.resolve"
