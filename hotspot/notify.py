@@ -21,6 +21,7 @@ from hotspot.provisioning import Credentials
 log = logging.getLogger(__name__)
 
 QUEUE = "default"
+SCHEDULER_TICK = dt.timedelta(seconds=1)  # how often rq's scheduler looks for due jobs
 
 
 def credentials_key(payment_id: int) -> str:
@@ -142,10 +143,12 @@ def dispatch(after: AfterCommit, notifier: Notifier, query_first_delay: int) -> 
     for credentials in after.expiries:
         # The expiry job decides by expires_at when it runs: an extension never cuts early.
         # One job per second of expiry, whoever's: a busy second is one batch.
+        at = credentials.expires_at.timestamp()
         notifier.enqueue_at(
-            credentials.expires_at,
+            credentials.expires_at - SCHEDULER_TICK,
             "jobs.expiry.expire_due",
-            job_id=f"expire-at-{int(credentials.expires_at.timestamp())}",
+            at,
+            job_id=f"expire-at-{int(at)}",
         )
     for payment_id in after.to_query:
         notifier.enqueue_in(

@@ -7,6 +7,7 @@ A job is scheduled at each user's `expires_at`; a sweep every 30 s catches whate
 from __future__ import annotations
 
 import datetime as dt
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from hotspot.db import transaction
@@ -25,10 +26,16 @@ from radius.disconnect import disconnect
 DISCONNECT_THREADS = 32
 
 
-def expire_due() -> str:
-    """Scheduled at every second in which some user's time ends, and as the 30 s sweep that
-    catches whatever was missed (scheduler down, Redis flushed); safe to run any number of
-    times."""
+def expire_due(at: float | None = None) -> str:
+    """Scheduled for every second in which some user's time ends, and run as the 30 s sweep
+    that catches whatever was missed (scheduler down, Redis flushed); safe to run any number of
+    times.
+
+    rq's scheduler looks for due jobs once a second, so the job is scheduled a second early
+    and waits here for the exact moment `at` (a Unix time): the cut lands on the second.
+    """
+    if at is not None:
+        time.sleep(max(0.0, at - time.time()))
     s = services()
     with transaction(s.sessions) as session:
         found = expire_due_sessions(session, dt.datetime.now(dt.UTC))

@@ -1,0 +1,204 @@
+"""bench/expiry: how close to the second sessions are cut when packages end.
+
+Starts a private stack (PostgreSQL, Redis, FreeRADIUS), a NAS simulator and `hotspot worker`
+processes; logs N users in through FreeRADIUS, their packages ending spread over a window; each
+purchase schedules its expiry as provisioning does. Measures, per session, the lag from
+`expires_at` to the Disconnect-Request arriving at the NAS.
+
+    .venv/bin/python -m bench.expiry [--sessions 10000] [--window 60] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import func, insert, select, update
+
+from hotspot import db
+from hotspot.models import HotspotUser, Nas, Package, RadCheck, RadUserGroup, UserStatus
+from hotspot.notify import Notifier, connect, dispatch
+from hotspot.payments import AfterCommit
+from hotspot.provisioning import Credentials, radius_expiration
+from hotspot.seed import DEMO_NAS_SECRET, seed_demo
+from hotspot.settings import Settings
+from hotspot.stack import Stack, isolated_environ
+from radius.nas_sim import NasSimulator
+
+LEAD = 30.0  # seconds between the end of the logins and the first expiry
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+@contextmanager
+def bench_stack() -> Iterator[tuple[Settings, Stack]]:
+    state = Path(tempfile.mkdtemp(prefix="hotspot-bench-expiry-"))
+    state.chmod(0o755)
+    settings = Settings.from_env(isolated_environ(state), dotenv=None)
+    stack = Stack(settings, say=lambda _: None)
+    try:
+        stack.start_databases()
+        db.upgrade(settings)
+        yield settings, stack
+    finally:
+        stack.stop()
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def create_users(settings: Settings, count: int, first: dt.datetime, window: float) -> list[str]:
+    """Users straight into the tables (as provisioning writes them), expiries spread evenly."""
+    engine = db.make_engine(settings.effective_database_url)
+    names = [f"b{n:07d}" for n in range(count)]
+    with db.transaction(db.session_factory(engine)) as session:
+        package = session.scalars(select(Package).where(Package.name == "1 Hour")).one()
+        ends = [first + dt.timedelta(seconds=window * n / count) for n in range(count)]
+        ends = [end.replace(microsecond=0) for end in ends]
+        session.execute(
+            insert(HotspotUser),
+            [
+                {"username": u, "package_id": package.id, "expires_at": end}
+                for u, end in zip(names, ends, strict=True)
+            ],
+        )
+        rows = []
+        for u, end in zip(names, ends, strict=True):
+            rows += [
+                {"username": u, "attribute": "Cleartext-Password", "op": ":=", "value": "pw"},
+                {
+                    "username": u,
+                    "attribute": "Expiration",
+                    "op": ":=",
+                    "value": radius_expiration(end),
+                },
+            ]
+        session.execute(insert(RadCheck), rows)
+        session.execute(
+            insert(RadUserGroup),
+            [{"username": u, "groupname": package.group_name, "priority": 1} for u in names],
+        )
+        ids = {
+            str(u): int(i) for u, i in session.execute(select(HotspotUser.username, HotspotUser.id))
+        }
+    notifier = Notifier(connect(settings.effective_redis_url), settings.credentials_cache_ttl)
+    after = AfterCommit(
+        expiries=[Credentials(u, "pw", end, ids[u]) for u, end in zip(names, ends, strict=True)]
+    )
+    dispatch(after, notifier, settings.mpesa_query_first_delay)
+    engine.dispose()
+    return names
+
+
+def start_workers(settings: Settings, stack: Stack, count: int) -> None:
+    env = {
+        **os.environ,
+        "HOTSPOT_STATE_DIR": str(settings.state_dir),
+        "HOTSPOT_DATABASE_URL": settings.effective_database_url,
+        "HOTSPOT_REDIS_URL": settings.effective_redis_url,
+        "HOTSPOT_LOG_LEVEL": "WARNING",
+    }
+    for n in range(count):
+        stack.spawn(f"worker-{n}", [sys.executable, "-m", "hotspot", "worker"], env=env)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--sessions", type=int, default=10_000)
+    parser.add_argument("--window", type=float, default=60.0)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    with bench_stack() as (settings, stack):
+        engine = db.make_engine(settings.effective_database_url)
+        with db.transaction(db.session_factory(engine)) as session:
+            seed_demo(session, interim_interval=3600, currency="KES")
+        nas = NasSimulator(
+            "127.0.0.1",
+            DEMO_NAS_SECRET,
+            auth_port=settings.radius_auth_port,
+            acct_port=settings.radius_acct_port,
+            coa_port=0,
+            interim_interval=0,
+            enforce_session_timeout=False,
+            timeout=5.0,
+        )
+        with engine.begin() as conn:
+            conn.execute(update(Nas).values(coa_port=nas.coa_port))
+        stack.start_freeradius()
+        login_time = args.sessions / 250 + 10  # a generous estimate of the logins' duration
+        first = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=login_time + LEAD)
+        names = create_users(settings, args.sessions, first, args.window)
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            results = list(pool.map(lambda u: nas.login(u, "pw", chap=False), names))
+        rejected = sum(1 for r in results if not r.accepted)
+        logins = time.monotonic() - started
+        if dt.datetime.now(dt.UTC) > first:
+            raise SystemExit("the logins took longer than planned; lower --sessions")
+        start_workers(settings, stack, args.workers)
+        ends = dict(session_ends(settings, names))
+        deadline = time.monotonic() + (first - dt.datetime.now(dt.UTC)).total_seconds()
+        deadline += args.window + 60
+        while len(nas.received) < len(names) - rejected and time.monotonic() < deadline:
+            time.sleep(0.5)
+        lags = [
+            r.received_at - ends[r.attributes["User-Name"][0]].timestamp()
+            for r in nas.received
+            if r.kind == "Disconnect-Request" and r.attributes.get("User-Name")
+        ]
+        missing = len(names) - rejected - len({r.attributes["User-Name"][0] for r in nas.received})
+        with engine.connect() as conn:
+            expired = conn.scalar(
+                select(func.count()).where(HotspotUser.status == UserStatus.EXPIRED)
+            )
+        nas.close()
+        engine.dispose()
+    print(
+        f"\nbench/expiry: {args.sessions} sessions ending within {args.window:.0f} s, "
+        f"{args.workers} worker(s), {os.cpu_count()} cores; logins took {logins:.1f} s "
+        f"({rejected} rejected)\n"
+    )
+    rows = [
+        ("Disconnect-Requests received", f"{len(lags)}", ""),
+        ("sessions never disconnected", f"{missing}", "0"),
+        ("users marked expired", f"{expired}", f"{args.sessions}"),
+        ("lag expires_at → DM p50", f"{statistics.median(lags):.3f} s" if lags else "-", ""),
+        ("lag expires_at → DM p99", f"{percentile(lags, 0.99):.3f} s" if lags else "-", "≤ 1 s"),
+        ("lag expires_at → DM max", f"{max(lags):.3f} s" if lags else "-", ""),
+        ("earliest (must be ≥ 0)", f"{min(lags):.3f} s" if lags else "-", "≥ 0"),
+    ]
+    print(f"| {'measure':<32} | {'result':>10} | {'target':>7} |")
+    print(f"|{'-' * 34}|{'-' * 12}|{'-' * 9}|")
+    for name, value, target in rows:
+        print(f"| {name:<32} | {value:>10} | {target:>7} |")
+
+
+def session_ends(settings: Settings, names: list[str]) -> list[tuple[str, dt.datetime]]:
+    engine = db.make_engine(settings.effective_database_url)
+    with engine.connect() as conn:
+        rows = (
+            conn.execute(
+                select(HotspotUser.username, HotspotUser.expires_at).where(
+                    HotspotUser.username.in_(names)
+                )
+            )
+            .tuples()
+            .all()
+        )
+    engine.dispose()
+    return list(rows)
+
+
+if __name__ == "__main__":
+    main()
