@@ -205,7 +205,7 @@ def test_an_admin_disconnect_ends_every_session_of_the_user(
 def test_a_dead_nas_is_retried_then_recorded_as_failed(
     api: ApiUnderTest, nas: NasSimulator, committed: sessionmaker[Session]
 ) -> None:
-    user = buy(api, committed, duration_seconds=2)
+    user = buy(api, committed, duration_seconds=4)
     session = online(nas, user)
     nas.down = True
     try:
