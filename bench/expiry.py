@@ -187,17 +187,14 @@ def main() -> None:
 def session_ends(settings: Settings, names: list[str]) -> list[tuple[str, dt.datetime]]:
     engine = db.make_engine(settings.effective_database_url)
     with engine.connect() as conn:
-        rows = (
-            conn.execute(
-                select(HotspotUser.username, HotspotUser.expires_at).where(
-                    HotspotUser.username.in_(names)
-                )
+        rows = conn.execute(
+            select(HotspotUser.username, HotspotUser.expires_at).where(
+                HotspotUser.username.in_(names)
             )
-            .tuples()
-            .all()
         )
+        ends = [(str(username), expires_at) for username, expires_at in rows]
     engine.dispose()
-    return list(rows)
+    return ends
 
 
 if __name__ == "__main__":
