@@ -131,7 +131,9 @@ def main() -> None:
             coa_port=0,
             interim_interval=0,
             enforce_session_timeout=False,
+            enforce_data_limit=False,
             timeout=5.0,
+            tick=1.0,
         )
         with engine.begin() as conn:
             conn.execute(update(Nas).values(coa_port=nas.coa_port))

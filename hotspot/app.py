@@ -13,6 +13,7 @@ from hotspot.logs import log_requests
 from hotspot.services import Services
 from hotspot.settings import Settings
 from hotspot.web.admin import admin
+from hotspot.web.captive import captive
 from hotspot.web.health import health
 from hotspot.web.payments import payments
 from hotspot.web.portal import portal
@@ -30,6 +31,7 @@ def create_app(settings: Settings) -> Flask:
     app.register_blueprint(payments)
     app.register_blueprint(sms)
     app.register_blueprint(admin)
+    app.register_blueprint(captive)
 
     @app.get("/api/openapi.json")
     def openapi() -> Any:

@@ -39,6 +39,7 @@ from hotspot.settings import GENERATED_SECRETS, PREFIX, Settings, write_env_file
 from hotspot.stack import RunLock, Stack, StackError
 from jobs.expiry import disconnect_user
 from jobs.schedule import cron
+from radius import nas_sim_http
 from radius.nas_sim import connect_address, parse_login
 from radius.nas_sim import run as run_nas_sim
 
@@ -387,6 +388,18 @@ def sandbox_sms(ctx: Context, port: int | None, delivery_reports: bool) -> None:
 )
 @click.option("--demo", is_flag=True, help="Fake customers buy packages, log in and browse.")
 @click.option("--customers", type=click.IntRange(1, 100), default=4, show_default=True)
+@click.option(
+    "--http-port",
+    type=int,
+    default=None,
+    help="Serve the hotspot's pages (login.html, /login, /status) like a MikroTik, not --demo.",
+)
+@click.option(
+    "--portal-url",
+    default=None,
+    help="Where login.html sends browsers (default: http://127.0.0.1:HOTSPOT_API_PORT/portal).",
+)
+@click.option("--pap-only", is_flag=True, help="login-by=http-pap: hand out no CHAP challenge.")
 @pass_context
 def nas_sim(
     ctx: Context,
@@ -403,9 +416,28 @@ def nas_sim(
     accounting_on: bool,
     demo: bool,
     customers: int,
+    http_port: int | None,
+    portal_url: str | None,
+    pap_only: bool,
 ) -> None:
     """A simulated MikroTik hotspot NAS talking to FreeRADIUS; Ctrl-C stops it."""
     s = ctx.settings
+    if http_port is not None:
+        nas_sim_http.run(
+            server=server or connect_address(s.radius_listen_address),
+            secret=secret,
+            auth_port=auth_port or s.radius_auth_port,
+            acct_port=acct_port or s.radius_acct_port,
+            coa_port=coa_port if coa_port is not None else s.nas_sim_coa_port,
+            nas_ip=nas_ip,
+            nas_identifier=nas_identifier,
+            interim_interval=interim_interval,
+            http_port=http_port,
+            chap=not pap_only,
+            accounting_on=accounting_on,
+            portal_url=portal_url or f"http://{connect_address(s.api_host)}:{s.api_port}/portal",
+        )
+        return
     run_nas_sim(
         server=server or connect_address(s.radius_listen_address),
         secret=secret,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
@@ -188,6 +188,7 @@ def start_stk_push(
                 after.status_changes.append((payment.id, locked.status))
             return locked
     with transaction(sessions) as session:
+        lock_checkout(session, accepted.checkout_request_id)
         locked = lock(session, payment.id)
         locked.checkout_request_id = accepted.checkout_request_id
         locked.merchant_request_id = accepted.merchant_request_id
@@ -204,6 +205,13 @@ def start_stk_push(
                 after.to_query.append(payment.id)
                 record(session, payment.id, "callback_rejected", reason="receipt already used")
         return locked
+
+
+def lock_checkout(session: Session, checkout_request_id: str) -> None:
+    """Serializes the push's bookkeeping and the callbacks of one CheckoutRequestID (until
+    commit): a callback that outruns the bookkeeping is filed as an orphan and committed before
+    the bookkeeping looks for orphans, so it is always found by one side or the other."""
+    session.execute(select(func.pg_advisory_xact_lock(func.hashtext(checkout_request_id))))
 
 
 def lock(session: Session, payment_id: int) -> Payment:
@@ -308,6 +316,7 @@ def handle_stk_callback(sessions: sessionmaker[Session], body: bytes, after: Aft
 def settle_with_callback(
     session: Session, callback: StkCallback, after: AfterCommit
 ) -> InvalidInputError | None:
+    lock_checkout(session, callback.checkout_request_id)
     payment = session.scalar(
         select(Payment)
         .options(joinedload(Payment.package))

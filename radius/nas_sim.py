@@ -940,9 +940,13 @@ class NasSimulator:
     def _matching(self, attributes: dict[str, list[Any]]) -> list[SimSession]:
         """Under the lock: the live sessions matching every session attribute (RFC 5176: all)."""
         wanted = {n: v for n, v in attributes.items() if n in SESSION_IDENTIFICATION}
+        candidates: Iterable[SimSession] = self._sessions.values()
+        if "Acct-Session-Id" in wanted:  # the usual case: straight to it, whatever the NAS holds
+            by_id = (self._sessions.get(str(value)) for value in wanted["Acct-Session-Id"])
+            candidates = [s for s in by_id if s is not None]
         return [
             s
-            for s in self._sessions.values()
+            for s in candidates
             if all(_session_value(s, n) in {_normal(n, x) for x in v} for n, v in wanted.items())
         ]
 

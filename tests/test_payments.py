@@ -726,3 +726,17 @@ def test_the_timeline_reconstructs_a_payment(
     kinds = [line.split()[1] for line in result.stdout.splitlines()[1:]]
     assert kinds[:4] == ["initiated", "stk_push", "callback", "provisioned"]
     assert kinds.count("duplicate_callback") == 2
+
+
+def test_callbacks_that_outrun_the_push_bookkeeping_are_never_lost(
+    api: ApiUnderTest, mpesa: MpesaSandboxUnderTest, committed: sessionmaker[Session]
+) -> None:
+    mpesa.sandbox.reconfigure({"callback_delay": 0})
+    try:
+        created = [
+            pay(api, random_phone(), package_id(committed, "1 Hour")).json() for _ in range(20)
+        ]
+    finally:
+        mpesa.sandbox.reconfigure({"callback_delay": 0.05})
+    statuses = [wait_for_status(api, c["id"], "paid")["status"] for c in created]
+    assert statuses == ["paid"] * 20

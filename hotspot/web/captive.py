@@ -1,0 +1,605 @@
+"""The captive portal's pages (`/portal…`) and the access check it reads
+(`GET /api/hotspot/session`).
+
+The router's login.html sends the browser to `/portal` with its parameters (`mac`, `ip`,
+`link-login-only`, `link-orig`, `chap-id`, `chap-challenge`). Every page carries them in its
+links and the JavaScript keeps them in sessionStorage, so that after a payment, a voucher or a
+typed code the page can post the login form to the router itself (CHAP or PAP) with no typing.
+Pages are English or Swahili: `?lang=` (remembered in a cookie), else the cookie, else the
+browser's Accept-Language.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from flask import Blueprint, Response, abort, jsonify, make_response, redirect, request, url_for
+from flask import render_template as _render_template
+
+from hotspot.daraja import RESULT_MESSAGES
+from hotspot.errors import InvalidInputError
+from hotspot.models import Package
+from hotspot.packages import active_packages
+from hotspot.portal_session import AccessLeft, access_for_mac, access_for_username
+from hotspot.web import sessions
+from hotspot.web.portal import package_json
+
+captive = Blueprint(
+    "captive",
+    __name__,
+    template_folder="templates",
+    static_folder="static/portal",
+    static_url_path="/portal/static",
+)
+
+LANGUAGES = ("en", "sw")
+LANGUAGE_COOKIE = "portal_lang"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+
+# What MikroTik's login.html hands over, carried through every page of the portal.
+ROUTER_PARAMETERS = ("mac", "ip", "link-login-only", "link-orig", "chap-id", "chap-challenge")
+
+# Every form posts to the router, whose address the portal only learns at run time.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "connect-src 'self'; form-action *; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+# M-Pesa's ResultCodes the portal explains with its own words (failure_reason is the API's text).
+FAILURE_KINDS = {
+    "1032": "cancelled",
+    "1037": "unreachable",
+    "2001": "wrong_pin",
+    "1": "insufficient_funds",
+    "1019": "expired",
+}
+# Set by hotspot.payments when the payment window passes without an answer.
+NO_ANSWER_REASON = "No answer from M-Pesa in time. You were not charged."
+
+
+# --- words -----------------------------------------------------------------------------------
+
+STRINGS: dict[str, dict[str, str]] = {
+    "en": {
+        "lang_name": "English",
+        "brand": "WiFi Hotspot",
+        "title_packages": "Get online",
+        "lead_packages": "Pick a package and pay with M-Pesa. You are online in seconds, "
+        "with nothing to type.",
+        "valid": "Valid",
+        "data": "Data",
+        "speed": "Speed",
+        "devices": "Devices",
+        "unlimited": "Unlimited",
+        "buy": "Buy",
+        "have_voucher": "I have a voucher",
+        "have_code": "I already have a code",
+        "no_packages": "No packages are on sale right now.",
+        "not_on_hotspot": "Connect to the WiFi first: this page logs you in through the hotspot.",
+        "router_error": "The hotspot could not log you in: {error}",
+        "reconnect": "Connect again",
+        "already_online": "This device is online: {time} left.",
+        "see_details": "Details",
+        "back": "Back",
+        "pay_title": "Pay with M-Pesa",
+        "phone_label": "M-Pesa phone number",
+        "phone_hint": "For example 0712 345 678",
+        "pay_button": "Pay {price}",
+        "change_package": "Choose another package",
+        "phone_empty": "Enter your phone number.",
+        "sending": "Sending the payment request…",
+        "wait_title": "Check your phone",
+        "wait_text": "We sent an M-Pesa request to {phone}. Enter your M-Pesa PIN to pay {price}.",
+        "wait_step1": "Unlock your phone and look for the M-Pesa pop-up.",
+        "wait_step2": "Check the amount, then enter your PIN.",
+        "wait_step3": "Keep this page open: you will be connected automatically.",
+        "waiting": "Waiting for your payment…",
+        "no_prompt": "No pop-up? Use another number",
+        "paid_title": "Payment received",
+        "connecting": "Connecting you to the internet…",
+        "failed_title": "The payment did not go through",
+        "retry": "Try again",
+        "other_number": "Use another number",
+        "fail_cancelled_title": "Payment cancelled",
+        "fail_cancelled_help": "No money was taken. Tap Try again for a new M-Pesa pop-up.",
+        "fail_unreachable_title": "Phone not reachable",
+        "fail_unreachable_help": "No money was taken. Check that the M-Pesa SIM is in the phone "
+        "and it has network, then tap Try again.",
+        "fail_wrong_pin_title": "Wrong PIN",
+        "fail_wrong_pin_help": "No money was taken. Try again and enter your PIN carefully.",
+        "fail_insufficient_funds_title": "Not enough money",
+        "fail_insufficient_funds_help": "Top up M-Pesa or pick a cheaper package, then try again.",
+        "fail_expired_title": "Request expired",
+        "fail_expired_help": "No money was taken. Try again and answer the pop-up within a minute.",
+        "fail_other_help": "If money was taken, keep the M-Pesa SMS and ask for help.",
+        "network_error": "Could not reach the server. Check the WiFi and try again.",
+        "voucher_title": "Use a voucher",
+        "voucher_label": "Voucher code",
+        "voucher_hint": "The 10 letters and digits printed on your voucher",
+        "voucher_button": "Connect",
+        "voucher_empty": "Enter the code printed on your voucher.",
+        "voucher_invalid": "This code is not valid, or was already used.",
+        "code_title": "Log in with your code",
+        "code_lead": "Use the username and password from your SMS, or from the device you paid on.",
+        "username": "Username",
+        "password": "Password",
+        "login_button": "Log in",
+        "fields_empty": "Enter both the username and the password.",
+        "logging_in": "Logging you in…",
+        "success_title": "You are online",
+        "time_left": "Time left",
+        "data_left": "Data left",
+        "until": "until {when}",
+        "of_total": "of {total}",
+        "no_cap": "No data limit",
+        "package": "Package",
+        "other_device": "Connect another device",
+        "other_device_text": "Log in with these details on another device (your package "
+        "allows {devices} at a time), or to reconnect later. Keep them safe.",
+        "continue": "Continue browsing",
+        "ended": "Your package has ended.",
+        "buy_more": "Buy more time",
+        "unknown_account": "We could not find this account.",
+        "hours_short": "h",
+        "minutes_short": "min",
+        "days": "days",
+        "day": "day",
+    },
+    "sw": {
+        "lang_name": "Kiswahili",
+        "brand": "WiFi Hotspot",
+        "title_packages": "Ingia mtandaoni",
+        "lead_packages": "Chagua kifurushi na ulipe kwa M-Pesa. Utaunganishwa ndani ya sekunde "
+        "chache, bila kuandika chochote.",
+        "valid": "Muda",
+        "data": "Data",
+        "speed": "Kasi",
+        "devices": "Vifaa",
+        "unlimited": "Bila kikomo",
+        "buy": "Nunua",
+        "have_voucher": "Nina vocha",
+        "have_code": "Tayari nina msimbo",
+        "no_packages": "Hakuna vifurushi vinavyouzwa kwa sasa.",
+        "not_on_hotspot": "Unganisha kwenye WiFi kwanza: ukurasa huu unakuingiza kupitia hotspot.",
+        "router_error": "Hotspot imeshindwa kukuingiza: {error}",
+        "reconnect": "Unganisha tena",
+        "already_online": "Kifaa hiki kimeunganishwa: umebakiwa na {time}.",
+        "see_details": "Maelezo",
+        "back": "Rudi",
+        "pay_title": "Lipa kwa M-Pesa",
+        "phone_label": "Namba ya simu ya M-Pesa",
+        "phone_hint": "Kwa mfano 0712 345 678",
+        "pay_button": "Lipa {price}",
+        "change_package": "Chagua kifurushi kingine",
+        "phone_empty": "Weka namba yako ya simu.",
+        "sending": "Tunatuma ombi la malipo…",
+        "wait_title": "Angalia simu yako",
+        "wait_text": "Tumetuma ombi la M-Pesa kwa {phone}. Weka PIN yako ya M-Pesa ili kulipa "
+        "{price}.",
+        "wait_step1": "Fungua simu yako na utafute ujumbe wa M-Pesa unaojitokeza.",
+        "wait_step2": "Hakikisha kiasi ni sahihi, kisha weka PIN yako.",
+        "wait_step3": "Usifunge ukurasa huu: utaunganishwa moja kwa moja.",
+        "waiting": "Tunasubiri malipo yako…",
+        "no_prompt": "Hujapata ujumbe? Tumia namba nyingine",
+        "paid_title": "Malipo yamepokelewa",
+        "connecting": "Tunakuunganisha kwenye intaneti…",
+        "failed_title": "Malipo hayakufanikiwa",
+        "retry": "Jaribu tena",
+        "other_number": "Tumia namba nyingine",
+        "fail_cancelled_title": "Malipo yameghairiwa",
+        "fail_cancelled_help": "Hakuna pesa iliyotolewa. Bonyeza Jaribu tena upate ujumbe mpya "
+        "wa M-Pesa.",
+        "fail_unreachable_title": "Simu haipatikani",
+        "fail_unreachable_help": "Hakuna pesa iliyotolewa. Hakikisha laini ya M-Pesa iko kwenye "
+        "simu na ina mtandao, kisha bonyeza Jaribu tena.",
+        "fail_wrong_pin_title": "PIN si sahihi",
+        "fail_wrong_pin_help": "Hakuna pesa iliyotolewa. Jaribu tena na uweke PIN yako kwa "
+        "uangalifu.",
+        "fail_insufficient_funds_title": "Salio halitoshi",
+        "fail_insufficient_funds_help": "Weka pesa kwenye M-Pesa au uchague kifurushi cha bei "
+        "nafuu, kisha ujaribu tena.",
+        "fail_expired_title": "Muda wa ombi umekwisha",
+        "fail_expired_help": "Hakuna pesa iliyotolewa. Jaribu tena na ujibu ujumbe ndani ya "
+        "dakika moja.",
+        "fail_other_help": "Ikiwa pesa imetolewa, hifadhi SMS ya M-Pesa na uombe msaada.",
+        "network_error": "Imeshindikana kufikia seva. Hakikisha WiFi imeunganishwa, kisha "
+        "ujaribu tena.",
+        "voucher_title": "Tumia vocha",
+        "voucher_label": "Namba ya vocha",
+        "voucher_hint": "Herufi na tarakimu 10 zilizochapishwa kwenye vocha yako",
+        "voucher_button": "Unganisha",
+        "voucher_empty": "Weka namba iliyochapishwa kwenye vocha yako.",
+        "voucher_invalid": "Namba hii si sahihi, au imeshatumika.",
+        "code_title": "Ingia kwa msimbo wako",
+        "code_lead": "Tumia jina la mtumiaji na nenosiri kutoka kwenye SMS yako, au kutoka "
+        "kwenye kifaa ulicholipia.",
+        "username": "Jina la mtumiaji",
+        "password": "Nenosiri",
+        "login_button": "Ingia",
+        "fields_empty": "Weka jina la mtumiaji na nenosiri.",
+        "logging_in": "Tunakuingiza…",
+        "success_title": "Umeunganishwa!",
+        "time_left": "Muda uliobaki",
+        "data_left": "Data iliyobaki",
+        "until": "hadi {when}",
+        "of_total": "kati ya {total}",
+        "no_cap": "Hakuna kikomo cha data",
+        "package": "Kifurushi",
+        "other_device": "Unganisha kifaa kingine",
+        "other_device_text": "Ingia kwa taarifa hizi kwenye kifaa kingine (kifurushi chako "
+        "kinaruhusu {devices} kwa wakati mmoja), au uzitumie kuunganisha tena baadaye. "
+        "Zihifadhi vizuri.",
+        "continue": "Endelea kuvinjari",
+        "ended": "Kifurushi chako kimekwisha.",
+        "buy_more": "Nunua muda zaidi",
+        "unknown_account": "Hatukupata akaunti hii.",
+        "hours_short": "saa",
+        "minutes_short": "dakika",
+        "days": "siku",
+        "day": "siku",
+    },
+}
+
+# The strings the page scripts need.
+SCRIPT_STRINGS = (
+    "phone_empty",
+    "sending",
+    "wait_text",
+    "waiting",
+    "paid_title",
+    "connecting",
+    "failed_title",
+    "network_error",
+    "voucher_empty",
+    "voucher_invalid",
+    "fields_empty",
+    "logging_in",
+    "router_error",
+    "already_online",
+    "until",
+    "hours_short",
+    "minutes_short",
+    "days",
+    "day",
+    "fail_other_help",
+    *(f"fail_{kind}_{part}" for kind in FAILURE_KINDS.values() for part in ("title", "help")),
+)
+
+# Swahili for M-Pesa's failure reasons (hotspot.daraja.RESULT_MESSAGES), by kind.
+FAILURE_REASONS_SW = {
+    "cancelled": "Ulighairi malipo.",
+    "unreachable": "Simu yako haikupatikana. Hakikisha imewashwa na ina mtandao.",
+    "wrong_pin": "PIN ya M-Pesa uliyoweka si sahihi.",
+    "insufficient_funds": "Hakuna pesa za kutosha kwenye akaunti yako ya M-Pesa.",
+    "expired": "Ombi la malipo liliisha muda kabla ya kukamilika.",
+}
+
+
+# Swahili for the API's reasons a phone number is refused (hotspot.phones, hotspot.payments):
+# (pattern of the English reason, what the page says instead).
+PHONE_REASONS_SW = (
+    ("empty", "Weka namba yako ya simu."),
+    ("only digits", "Namba ya simu iwe na tarakimu pekee (na + mwanzoni ukipenda)."),
+    ("not a mobile", "Hii si namba ya simu ya mkononi. Weka namba ya M-Pesa, mfano 0712 345 678."),
+    ("Kenyan", "M-Pesa inahitaji namba ya Kenya (+254…)."),
+    ("not a (valid )?phone number", "Namba hii ya simu si sahihi. Mfano: 0712 345 678."),
+)
+
+
+# Swahili for what RouterOS (or FreeRADIUS through it) says when a login fails, by its English.
+ROUTER_ERRORS_SW = {
+    "invalid username or password": "jina la mtumiaji au nenosiri si sahihi",
+    "radius server is not responding": "seva ya uthibitishaji haijibu, jaribu tena baada ya muda",
+    "chap-missing": "ukurasa ulikaa muda mrefu; fungua upya ukurasa wa WiFi",
+    "you are already logged in - access denied": "akaunti hii tayari inatumika kwenye kifaa "
+    "kingine",
+    "password has expired": "muda wa kifurushi chako umekwisha",
+}
+
+
+def router_error_text(error: str, lang: str) -> str:
+    if lang == "sw":
+        return ROUTER_ERRORS_SW.get(error.strip().lower(), error)
+    return error
+
+
+def choose_language() -> tuple[str, bool]:
+    """The page's language, and whether it was asked for now (then it goes into the cookie)."""
+    asked = request.args.get("lang")
+    if asked in LANGUAGES:
+        return asked, True
+    remembered = request.cookies.get(LANGUAGE_COOKIE)
+    if remembered in LANGUAGES:
+        return remembered, False
+    return request.accept_languages.best_match(LANGUAGES, default="en"), False
+
+
+# --- how packages read ---------------------------------------------------------------------
+
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)([kKmMgG]?)(?:/(\d+(?:\.\d+)?)([kKmMgG]?))?")
+_RATE_UNITS = {"": 1e-6, "k": 1e-3, "m": 1.0, "g": 1e3}
+
+
+def duration_text(seconds: int, lang: str) -> str:
+    """3600 → '1 hour' / 'saa 1'; whole weeks, days, hours or minutes."""
+    units = (
+        (7 * 86400, ("week", "weeks"), "wiki"),
+        (86400, ("day", "days"), "siku"),
+        (3600, ("hour", "hours"), "saa"),
+        (60, ("minute", "minutes"), "dakika"),
+    )
+    for size, (one, many), swahili in units:
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return (
+                f"{swahili} {count}" if lang == "sw" else f"{count} {one if count == 1 else many}"
+            )
+    return f"sekunde {seconds}" if lang == "sw" else f"{seconds} seconds"
+
+
+def data_text(octets: int | None, lang: str) -> str:
+    """Bytes as MikroTik counts them (1 GB = 2^30), or 'Unlimited'."""
+    if octets is None:
+        return STRINGS[lang]["unlimited"]
+    for size, unit in ((2**30, "GB"), (2**20, "MB"), (2**10, "KB")):
+        if octets >= size:
+            value = Decimal(octets) / size
+            shown = f"{value:.0f}" if value == value.to_integral_value() else f"{value:.1f}"
+            return f"{shown} {unit}"
+    return f"{octets} B"
+
+
+def speed_text(rate_limit: str) -> str:
+    """`2M/5M` (upload/download, as the router sees it) → '↓5 ↑2 Mbps'."""
+    match = _RATE.match(rate_limit or "")
+    if match is None:
+        return rate_limit
+    up_number, up_unit, down_number, down_unit = match.groups()
+    if down_number is None:
+        down_number, down_unit = up_number, up_unit
+
+    def mbps(number: str, unit: str) -> str:
+        return f"{float(number) * _RATE_UNITS[unit.lower()]:g}"
+
+    return f"↓{mbps(down_number, down_unit)} ↑{mbps(up_number, up_unit)} Mbps"
+
+
+def clock_text(seconds: int, lang: str) -> str:
+    """Time left as the success page counts it down: '0:59:58', '6 days 23:59:58'."""
+    days, rest = divmod(max(0, seconds), 86400)
+    clock = f"{rest // 3600}:{rest % 3600 // 60:02d}:{rest % 60:02d}"
+    if not days:
+        return clock
+    if lang == "sw":
+        return f"siku {days} {clock}"
+    return f"{days} {'day' if days == 1 else 'days'} {clock}"
+
+
+def devices_text(count: int, lang: str) -> str:
+    if lang == "sw":
+        return f"kifaa {count}" if count == 1 else f"vifaa {count}"
+    return f"{count} device" if count == 1 else f"{count} devices"
+
+
+def price_text(package: Package) -> str:
+    price = package.price
+    shown = f"{price:,.0f}" if price == price.to_integral_value() else f"{price:,.2f}"
+    return f"{package.currency} {shown}"
+
+
+@dataclass(frozen=True)
+class PackageView:
+    id: int
+    name: str
+    price: str
+    duration: str
+    data: str
+    speed: str
+    devices: str
+    device_count: int
+
+
+def package_view(package: Package, lang: str) -> PackageView:
+    return PackageView(
+        id=package.id,
+        name=package.name,
+        price=price_text(package),
+        duration=duration_text(package.duration_seconds, lang),
+        data=data_text(package.data_cap_bytes, lang),
+        speed=speed_text(package.rate_limit),
+        devices=devices_text(package.devices, lang),
+        device_count=package.devices,
+    )
+
+
+# --- rendering ---------------------------------------------------------------------------------
+
+
+def router_parameters() -> dict[str, str]:
+    """The router's parameters present on this request, to carry into every link."""
+    return {name: request.args[name] for name in ROUTER_PARAMETERS if request.args.get(name)}
+
+
+def portal_url(endpoint: str, **values: Any) -> str:
+    """A portal link that keeps the router's parameters."""
+    return url_for(endpoint, **{**router_parameters(), **values})
+
+
+def page(template: str, *, script: Mapping[str, Any] | None = None, **context: Any) -> Response:
+    lang, asked = choose_language()
+    other = "sw" if lang == "en" else "en"
+    args = {**request.args.to_dict(), "lang": other}
+    strings = STRINGS[lang]
+    config = {
+        "lang": lang,
+        "strings": {key: strings[key] for key in SCRIPT_STRINGS},
+        "failureReasons": failure_reasons(),
+        "failureReasonsSw": FAILURE_REASONS_SW,
+        "phoneReasonsSw": PHONE_REASONS_SW,
+        "successUrl": url_for("captive.success"),
+        "portalUrl": url_for("captive.index"),
+        **(script or {}),
+    }
+    response = make_response(
+        _render_template(
+            f"portal/{template}",
+            lang=lang,
+            t=strings,
+            other_lang=other,
+            other_lang_name=STRINGS[other]["lang_name"],
+            switch_url=url_for(
+                request.endpoint or "captive.index", **{**(request.view_args or {}), **args}
+            ),
+            portal_url=portal_url,
+            carry=router_parameters(),
+            config=config,
+            **context,
+        )
+    )
+    if asked:
+        response.set_cookie(
+            LANGUAGE_COOKIE, lang, max_age=LANGUAGE_COOKIE_AGE, samesite="Lax", httponly=True
+        )
+    response.headers.update(SECURITY_HEADERS)
+    response.vary.add("Accept-Language")
+    response.vary.add("Cookie")
+    return response
+
+
+def failure_reasons() -> dict[str, str]:
+    """failure_reason text → kind, for the page to explain it in its own words."""
+    reasons = {RESULT_MESSAGES[code]: kind for code, kind in FAILURE_KINDS.items()}
+    reasons[NO_ANSWER_REASON] = "expired"
+    return reasons
+
+
+# --- pages -------------------------------------------------------------------------------------
+
+
+@captive.get("/portal/")
+def index_with_slash() -> Any:
+    query: dict[str, Any] = request.args.to_dict()
+    return redirect(url_for("captive.index", **query))
+
+
+@captive.get("/portal")
+def index() -> Response:
+    lang, _ = choose_language()
+    with sessions()() as session:
+        packages = [package_view(p, lang) for p in active_packages(session)]
+    error = router_error_text(request.args.get("error", "").strip(), lang)
+    return page("index.html", packages=packages, router_error=error)
+
+
+@captive.get("/portal/pay/<int:package_id>")
+def pay(package_id: int) -> Any:
+    lang, _ = choose_language()
+    with sessions()() as session:
+        package = session.get(Package, package_id)
+        if package is None or not package.is_active:
+            return redirect(portal_url("captive.index"))
+        view = package_view(package, lang)
+    return page("pay.html", package=view, script={"packageId": view.id, "price": view.price})
+
+
+@captive.get("/portal/voucher")
+def voucher() -> Response:
+    return page("voucher.html")
+
+
+@captive.get("/portal/login")
+def code_login() -> Response:
+    return page("code.html")
+
+
+@captive.get("/portal/success")
+def success() -> Response:
+    lang, _ = choose_language()
+    username = request.args.get("u", "").strip()
+    mac = request.args.get("mac", "").strip()
+    access: AccessLeft | None = None
+    now = dt.datetime.now(dt.UTC)
+    with sessions()() as session:
+        try:
+            if username:
+                access = access_for_username(session, username, now)
+            elif mac:
+                access = access_for_mac(session, mac, now)
+        except InvalidInputError:
+            access = None
+        view = package_view(access.package, lang) if access is not None else None
+    return page(
+        "success.html",
+        access=access,
+        package=view,
+        time_left=clock_text(access.seconds_left, lang) if access else "",
+        data_left=data_text(access.data_left_bytes, lang) if access else "",
+        data_total=data_text(access.data_cap_bytes, lang) if access else "",
+        data_share=(
+            100 * access.data_left_bytes // access.data_cap_bytes
+            if access and access.data_left_bytes is not None and access.data_cap_bytes
+            else 100
+        ),
+        script={
+            "username": access.username if access else username,
+            "secondsLeft": access.seconds_left if access else 0,
+            "expiresAt": access.expires_at.isoformat() if access else None,
+        },
+    )
+
+
+# --- the access check --------------------------------------------------------------------------
+
+
+@captive.get("/api/hotspot/session")
+def hotspot_session() -> Any:
+    """A device's (`?mac=`) or a customer's (`?username=`) package, time left and data left."""
+    mac = request.args.get("mac", "").strip()
+    username = request.args.get("username", "").strip()
+    if not mac and not username:
+        raise InvalidInputError("give mac or username")
+    now = dt.datetime.now(dt.UTC)
+    with sessions()() as session:
+        if username:
+            access = access_for_username(session, username, now)
+        else:
+            access = access_for_mac(session, mac, now)
+        if access is None:
+            abort(404, "no access known for this " + ("username" if username else "device"))
+        return jsonify(access_json(access, with_username=bool(username)))
+
+
+def access_json(access: AccessLeft, *, with_username: bool) -> dict[str, Any]:
+    """The username is only echoed to whoever already knows it, not to whoever knows a MAC."""
+    online = access.session
+    shown: dict[str, Any] = {
+        "package": package_json(access.package),
+        "status": access.status.value,
+        "usable": access.usable,
+        "expires_at": access.expires_at.isoformat(),
+        "seconds_left": access.seconds_left,
+        "data_cap_bytes": access.data_cap_bytes,
+        "data_used_bytes": access.data_used_bytes,
+        "data_left_bytes": access.data_left_bytes,
+        "online": online is not None,
+        "session": None
+        if online is None
+        else {
+            "started_at": online.started_at.isoformat() if online.started_at else None,
+            "ip": online.ip,
+            "mac": online.mac,
+        },
+    }
+    if with_username:
+        shown["username"] = access.username
+    return shown

@@ -1,0 +1,492 @@
+"""The simulated NAS's web side, as a MikroTik hotspot serves it to a browser.
+
+A browser that opens `/login.html` (or `/login`, or `/`) is sent on to the captive portal with
+what a MikroTik's login.html hands over: `mac`, `ip`, `link-login-only`, `link-orig`, `chap-id`
+and `chap-challenge`, the last two octal-escaped (`\\371…`) like RouterOS's `$(chap-id)` and
+`$(chap-challenge)`. Every visit draws a fresh CHAP id and challenge, remembered for that client.
+The portal then posts `username`, `password` (the hex MD5 of chap-id + password + challenge, or
+the password itself for PAP) and `dst` to `/login`, which asks RADIUS through the simulator and
+sends the browser to `dst` on an Access-Accept, or back to the portal with `error` on a reject.
+`/status` shows the client's session, `/logout` ends it.
+
+Clients are told apart by a cookie (a real router knows them by MAC and IP); each gets a random
+MAC and an address from the simulator's client network.
+
+PAP logins and their accounting go through `NasSimulator.login`. For CHAP the simulator would
+need the answer the browser computed; until `NasSimulator.login` takes one (`chap_response=`), the
+Access-Request is sent from here and no accounting session is started for it.
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+import logging
+import re
+import secrets
+import signal
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+from urllib.parse import quote_plus, urlencode
+
+from flask import Flask, redirect, request
+from pyrad import packet
+from pyrad.client import Timeout
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.wrappers import Response
+
+from radius.client import make_client
+from radius.nas_sim import NasSimulator, SimSession, random_mac
+
+log = logging.getLogger(__name__)
+
+CLIENT_COOKIE = "nas_sim_client"
+CHAP_DIGEST = re.compile(r"^[0-9a-fA-F]{32}$")
+# RouterOS's own words on its login page.
+INVALID_LOGIN = "invalid username or password"
+RADIUS_DOWN = "RADIUS server is not responding"
+# What the portal gets from login.html, in this order.
+PORTAL_PARAMETERS = (
+    "mac",
+    "ip",
+    "link-login-only",
+    "link-orig",
+    "chap-id",
+    "chap-challenge",
+    "error",
+)
+_CONDITIONAL = re.compile(r"\$\(if ([\w-]+)\)(.*?)(?:\$\(else\)(.*?))?\$\(endif\)", re.DOTALL)
+_VARIABLE = re.compile(r"\$\(([\w-]+)\)")
+
+
+def takes_chap_response(nas: NasSimulator) -> bool:
+    """Whether the simulator's `login` sends a CHAP answer computed elsewhere (the browser)."""
+    return "chap_response" in inspect.signature(nas.login).parameters
+
+
+def mikrotik_escape(data: bytes) -> str:
+    """Bytes as RouterOS writes `$(chap-id)` / `$(chap-challenge)`: every byte `\\ooo`."""
+    return "".join(f"\\{byte:03o}" for byte in data)
+
+
+def render_servlet_page(template: str, variables: Mapping[str, str]) -> str:
+    """RouterOS's servlet-page substitution as far as a login.html needs it: `$(if name)` …
+    [`$(else)` …] `$(endif)` on whether a variable is set, `$(name)`, and `$(name-esc)`
+    URL-escaped (`123&456=1 2` → `123%26456%3D1+2`, as the RouterOS manual shows)."""
+
+    def value(name: str) -> str:
+        if name.endswith("-esc"):
+            return quote_plus(variables.get(name.removesuffix("-esc"), ""))
+        return variables.get(name, "")
+
+    def conditional(match: re.Match[str]) -> str:
+        return match.group(2) if value(match.group(1)) else match.group(3) or ""
+
+    return _VARIABLE.sub(lambda m: value(m.group(1)), _CONDITIONAL.sub(conditional, template))
+
+
+@dataclass
+class HttpClient:
+    """One browser behind the simulated hotspot."""
+
+    token: str
+    mac: str
+    ip: str
+    chap_id: int | None = None
+    challenge: bytes | None = None
+    username: str | None = None
+    session: SimSession | None = None  # the accounting session, when there is one
+    online_since: float | None = None  # time.time() of the last Access-Accept
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    """One POST /login and what RADIUS said."""
+
+    at: float  # time.time() when the answer came
+    monotonic: float
+    username: str
+    mac: str
+    ip: str
+    method: str  # "chap" or "pap"
+    accepted: bool
+    message: str | None
+    accounting: bool  # a session with accounting was started
+
+
+@dataclass
+class HttpNas:
+    """The web side of one NasSimulator. `secret` is the simulator's RADIUS secret (needed to
+    send a CHAP Access-Request from here); `portal_url` is where login.html sends browsers."""
+
+    nas: NasSimulator
+    secret: str
+    portal_url: str
+    chap: bool = True  # login-by=http-chap: login.html hands out a challenge
+    default_orig: str | None = None  # link-orig when the browser asked for nothing
+    login_page: str | None = None  # a login.html to serve (RouterOS variables); None: redirect
+    clients: dict[str, HttpClient] = field(default_factory=dict)
+    logins: list[LoginAttempt] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _changed: threading.Condition = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._changed = threading.Condition(self._lock)
+
+    # --- clients --------------------------------------------------------------------------------
+
+    def client(self, token: str | None) -> tuple[HttpClient, bool]:
+        """The client with this cookie, or a new one (True)."""
+        with self._lock:
+            if token and token in self.clients:
+                return self.clients[token], False
+            client = HttpClient(secrets.token_urlsafe(16), random_mac(), self.nas.new_ip())
+            self.clients[client.token] = client
+            return client, True
+
+    def login_variables(
+        self, client: HttpClient, link_login_only: str, orig: str
+    ) -> dict[str, str]:
+        """What RouterOS gives login.html, with a fresh challenge (empty without http-chap)."""
+        variables = {
+            "mac": client.mac,
+            "ip": client.ip,
+            "link-login-only": link_login_only,
+            "link-login": f"{link_login_only}?{urlencode({'dst': orig})}",
+            "link-orig": orig,
+            "chap-id": "",
+            "chap-challenge": "",
+            "error": "",
+        }
+        with self._lock:
+            if self.chap:
+                client.chap_id = secrets.randbelow(256)
+                client.challenge = secrets.token_bytes(16)
+                variables["chap-id"] = mikrotik_escape(bytes([client.chap_id]))
+                variables["chap-challenge"] = mikrotik_escape(client.challenge)
+            else:
+                client.chap_id = client.challenge = None
+            variables["error"], client.error = client.error or "", None
+        return variables
+
+    def portal_redirect(self, variables: dict[str, str]) -> str:
+        """The portal URL with what login.html hands over (what docs/mikrotik/login.html does)."""
+        params = {name: variables[name] for name in PORTAL_PARAMETERS if variables.get(name)}
+        separator = "&" if "?" in self.portal_url else "?"
+        return f"{self.portal_url}{separator}{urlencode(params)}"
+
+    # --- logins ---------------------------------------------------------------------------------
+
+    def login(self, client: HttpClient, username: str, password: str) -> LoginAttempt:
+        """What the router does with a POST to /login."""
+        with self._lock:
+            chap_id, challenge = client.chap_id, client.challenge
+            client.chap_id = client.challenge = None  # a challenge answers one login
+            previous = client.session
+        if previous is not None and previous.live:
+            self.nas.logout(previous, "User-Request")
+        # login-by=http-chap,http-pap: the hex digest answers the challenge handed out, anything
+        # else is a plain password.
+        use_chap = chap_id is not None and challenge is not None and CHAP_DIGEST.match(password)
+        method = "chap" if use_chap else "pap"
+        if chap_id is not None and challenge is not None and use_chap:
+            accepted, message, session = self._chap(
+                client, username, chap_id, challenge, bytes.fromhex(password)
+            )
+        else:
+            accepted, message, session = self._pap(client, username, password)
+        attempt = LoginAttempt(
+            at=time.time(),
+            monotonic=time.monotonic(),
+            username=username,
+            mac=client.mac,
+            ip=client.ip,
+            method=method,
+            accepted=accepted,
+            message=message,
+            accounting=session is not None,
+        )
+        with self._changed:
+            if accepted:
+                client.username, client.session = username, session
+                client.online_since = attempt.at
+            else:
+                client.error = message or INVALID_LOGIN
+            self.logins.append(attempt)
+            self._changed.notify_all()
+        log.info(
+            "http login %s (%s) from %s %s: %s",
+            username,
+            method,
+            client.mac,
+            client.ip,
+            "accepted" if accepted else f"rejected ({message})",
+        )
+        return attempt
+
+    def _pap(
+        self, client: HttpClient, username: str, password: str
+    ) -> tuple[bool, str | None, SimSession | None]:
+        try:
+            result = self.nas.login(username, password, chap=False, mac=client.mac, ip=client.ip)
+        except Timeout:
+            return False, RADIUS_DOWN, None
+        if not result.accepted:
+            return False, result.reply_message or INVALID_LOGIN, None
+        return True, result.reply_message, result.session
+
+    def _chap(
+        self, client: HttpClient, username: str, chap_id: int, challenge: bytes, digest: bytes
+    ) -> tuple[bool, str | None, SimSession | None]:
+        if takes_chap_response(self.nas):
+            simulator: Any = self.nas  # the keyword is newer than the stubs mypy reads
+            try:
+                result = simulator.login(
+                    username,
+                    "",
+                    chap_response=(chap_id, challenge, digest),
+                    mac=client.mac,
+                    ip=client.ip,
+                )
+            except Timeout:
+                return False, RADIUS_DOWN, None
+            if not result.accepted:
+                return False, result.reply_message or INVALID_LOGIN, None
+            return True, result.reply_message, result.session
+        try:
+            reply = self._chap_request(client, username, chap_id, challenge, digest)
+        except Timeout:
+            return False, RADIUS_DOWN, None
+        message = "".join(str(m) for m in reply.get("Reply-Message", [])) or None
+        if reply.code != packet.AccessAccept:
+            return False, message or INVALID_LOGIN, None
+        return True, message, None
+
+    def _chap_request(
+        self, client: HttpClient, username: str, chap_id: int, challenge: bytes, digest: bytes
+    ) -> Any:
+        """An Access-Request as a MikroTik sends it for an http-chap login."""
+        nas = self.nas
+        radius = make_client(
+            nas.server,
+            self.secret,
+            auth_port=nas.auth_port,
+            acct_port=nas.acct_port,
+            timeout=nas.timeout,
+            retries=nas.retries,
+        )
+        request_packet = radius.CreateAuthPacket(
+            code=packet.AccessRequest, message_authenticator=True
+        )
+        for name, value in (
+            ("User-Name", username),
+            ("CHAP-Password", bytes([chap_id]) + digest),
+            ("CHAP-Challenge", challenge),
+            ("Service-Type", "Login-User"),
+            ("Calling-Station-Id", client.mac),
+            ("Called-Station-Id", nas.called_station_id),
+            ("NAS-Port-Type", "Wireless-802.11"),
+            ("NAS-Port-Id", nas.nas_port_id),
+            ("Acct-Session-Id", secrets.token_hex(4)),
+            ("Framed-IP-Address", client.ip),
+            ("NAS-Identifier", nas.nas_identifier),
+            ("NAS-IP-Address", nas.nas_ip),
+        ):
+            request_packet[name] = value
+        return radius.SendPacket(request_packet)
+
+    def logout(self, client: HttpClient) -> None:
+        with self._lock:
+            session, client.session = client.session, None
+            client.username = client.online_since = None
+        if session is not None and session.live:
+            self.nas.logout(session, "User-Request")
+
+    def wait_for_login(
+        self, since: int = 0, *, accepted: bool | None = True, timeout: float = 10.0
+    ) -> LoginAttempt | None:
+        """The first login attempt from number `since` on (0: the first ever) whose outcome is
+        `accepted` (None: any), waiting up to `timeout` seconds for it."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for attempt in self.logins[since:]:
+                    if accepted is None or attempt.accepted is accepted:
+                        return attempt
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self._changed.wait(left)
+
+
+# --- the web pages -------------------------------------------------------------------------------
+
+
+def create_http_app(nas: HttpNas) -> Flask:
+    app = Flask(__name__)
+    app.extensions["http_nas"] = nas
+
+    def with_cookie(response: Response, client: HttpClient, new: bool) -> Response:
+        if new:
+            response.set_cookie(CLIENT_COOKIE, client.token, httponly=True, samesite="Lax")
+        return response
+
+    def to_portal(client: HttpClient, new: bool) -> Response:
+        orig = request.args.get("dst") or nas.default_orig or f"{request.host_url}status"
+        variables = nas.login_variables(client, f"{request.host_url}login", orig)
+        if nas.login_page is not None:
+            page = render_servlet_page(nas.login_page, variables)
+            return with_cookie(Response(page, mimetype="text/html"), client, new)
+        return with_cookie(redirect(nas.portal_redirect(variables), 302), client, new)
+
+    @app.get("/")
+    @app.get("/login.html")
+    def login_page() -> Response:
+        client, new = nas.client(request.cookies.get(CLIENT_COOKIE))
+        return to_portal(client, new)
+
+    @app.route("/login", methods=["GET", "POST"])
+    def login() -> Response:
+        client, new = nas.client(request.cookies.get(CLIENT_COOKIE))
+        username = request.values.get("username", "").strip()
+        if not username:
+            return to_portal(client, new)
+        attempt = nas.login(client, username, request.values.get("password", ""))
+        if not attempt.accepted:
+            return to_portal(client, new)
+        dst = request.values.get("dst", "")
+        target = dst if dst.startswith(("http://", "https://")) else f"{request.host_url}status"
+        return with_cookie(redirect(target, 302), client, new)
+
+    @app.get("/logout")
+    def logout() -> Response:
+        client, new = nas.client(request.cookies.get(CLIENT_COOKIE))
+        nas.logout(client)
+        return with_cookie(redirect(f"{request.host_url}login.html", 302), client, new)
+
+    @app.get("/status")
+    def status() -> Response:
+        client, new = nas.client(request.cookies.get(CLIENT_COOKIE))
+        return with_cookie(Response(status_page(nas, client), mimetype="text/html"), client, new)
+
+    return app
+
+
+def status_page(nas: HttpNas, client: HttpClient) -> str:
+    """A plain page like RouterOS's status.html: who this client is and its session."""
+    rows: list[tuple[str, str]] = [("MAC", client.mac), ("IP", client.ip)]
+    session = client.session
+    if client.username is None:
+        state = "not logged in"
+    elif session is not None and not session.live:
+        state = f"logged out ({session.terminate_cause})"
+    else:
+        state = "logged in"
+        rows.append(("User", client.username))
+        if client.online_since is not None:
+            rows.append(("Uptime", f"{int(time.time() - client.online_since)} s"))
+    if session is not None and session.live:
+        left = (
+            f"{max(0, session.session_timeout - session.elapsed())} s"
+            if session.session_timeout
+            else "no limit"
+        )
+        rows += [
+            ("Session", session.session_id),
+            ("Session time left", left),
+            ("Rate limit", session.rate_limit or "-"),
+            ("Bytes up / down", f"{session.input_octets} / {session.output_octets}"),
+        ]
+    elif client.username is not None:
+        rows.append(("Accounting", "none (CHAP answer computed by the browser)"))
+    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
+    return (
+        '<!doctype html><html><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>hotspot status</title></head><body><h1 id='state'>{html.escape(state)}</h1>"
+        f"<table>{body}</table><p>{len(nas.nas.sessions())} session(s) on "
+        f"{html.escape(nas.nas.nas_identifier)}. <a href='/logout'>log out</a></p></body></html>"
+    )
+
+
+class HttpNasServer:
+    """The pages served over HTTP from a background thread."""
+
+    def __init__(self, nas: HttpNas, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.nas = nas
+        self.server: BaseWSGIServer = make_server(host, port, create_http_app(nas), threaded=True)
+        self.url = f"http://{host}:{self.server.server_port}"
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, name="nas-sim-http", daemon=True
+        )
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def run(
+    *,
+    server: str,
+    secret: str,
+    auth_port: int,
+    acct_port: int,
+    coa_port: int,
+    http_port: int,
+    portal_url: str,
+    http_host: str = "127.0.0.1",
+    coa_listen_address: str = "127.0.0.1",
+    nas_ip: str = "127.0.0.1",
+    nas_identifier: str = "nas-sim",
+    interim_interval: float | None = None,
+    chap: bool = True,
+    accounting_on: bool = True,
+) -> None:
+    """`hotspot nas-sim --http-port N`: a simulated NAS with its web pages, in the foreground until
+    Ctrl-C or SIGTERM; on exit the remaining sessions are stopped (Admin-Reboot)."""
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(levelname)s %(message)s"
+    )
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+
+        def terminate(signum: int, frame: FrameType | None) -> None:
+            stop.set()
+
+        signal.signal(signal.SIGTERM, terminate)
+    nas = NasSimulator(
+        server,
+        secret,
+        auth_port=auth_port,
+        acct_port=acct_port,
+        nas_ip=nas_ip,
+        nas_identifier=nas_identifier,
+        coa_listen_address=coa_listen_address,
+        coa_port=coa_port,
+        interim_interval=interim_interval,
+    )
+    web: HttpNasServer | None = None
+    try:
+        if accounting_on:
+            try:
+                nas.accounting_on()
+            except Timeout:
+                log.warning("Accounting-On not answered (is FreeRADIUS up?)")
+        web = HttpNasServer(HttpNas(nas, secret, portal_url, chap=chap), http_host, http_port)
+        log.info("hotspot pages on %s/login.html -> portal %s", web.url, portal_url)
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if web is not None:
+            web.close()
+        nas.logout_all("Admin-Reboot")
+        nas.close()
