@@ -43,13 +43,45 @@ def expire_due(at: float | None = None) -> str:
     return f"{len(found)} session(s) disconnected"
 
 
-def disconnect_all(found: list[OpenSession], reason: str) -> None:
-    """Concurrently: a NAS's answer takes a round trip, and a busy second has many sessions."""
+def disconnect_all(found: list[OpenSession], reason: str, attempt: int = 1) -> list[str]:
+    """Disconnect-Requests sent concurrently (each answer is a network round trip, and a busy
+    second has many sessions), then every attempt recorded in one transaction; retries are
+    scheduled for those the NAS did not confirm. Returns each session's outcome."""
+    if not found:
+        return []
+    s = services()
+    timeout = s.settings.disconnect_timeout
     if len(found) == 1:
-        disconnect_now(found[0], reason, attempt=1)
-    elif found:
+        results = [disconnect(found[0].target, timeout=timeout)]
+    else:
         with ThreadPoolExecutor(max_workers=min(DISCONNECT_THREADS, len(found))) as pool:
-            list(pool.map(lambda each: disconnect_now(each, reason, attempt=1), found))
+            results = list(pool.map(lambda each: disconnect(each.target, timeout=timeout), found))
+    delays = retry_delays(s.settings.disconnect_retry_delays)
+    now = dt.datetime.now(dt.UTC)
+    with transaction(s.sessions) as session:
+        outcomes = [
+            record_attempt(
+                session,
+                each,
+                reason=reason,
+                result=result,
+                attempt=attempt,
+                final=attempt > len(delays),
+                now=now,
+            )
+            for each, result in zip(found, results, strict=True)
+        ]
+    for each, outcome in zip(found, outcomes, strict=True):
+        if outcome == "retry":
+            s.notifier.enqueue_in(
+                dt.timedelta(seconds=delays[attempt - 1]),
+                "jobs.expiry.disconnect_session",
+                each.acct_unique_id,
+                reason,
+                attempt + 1,
+                job_id=f"disconnect-{each.acct_unique_id}-{attempt + 1}",
+            )
+    return outcomes
 
 
 def enforce_data_caps(user_ids: list[int]) -> int:
@@ -78,34 +110,7 @@ def disconnect_session(acct_unique_id: str, reason: str, attempt: int) -> str:
         found = open_session_by_id(session, acct_unique_id)
     if found is None:
         return "already closed"
-    return disconnect_now(found, reason, attempt)
-
-
-def disconnect_now(found: OpenSession, reason: str, attempt: int) -> str:
-    s = services()
-    delays = retry_delays(s.settings.disconnect_retry_delays)
-    result = disconnect(found.target, timeout=s.settings.disconnect_timeout)
-    final = attempt > len(delays)
-    with transaction(s.sessions) as session:
-        outcome = record_attempt(
-            session,
-            found,
-            reason=reason,
-            result=result,
-            attempt=attempt,
-            final=final,
-            now=dt.datetime.now(dt.UTC),
-        )
-    if outcome == "retry":
-        s.notifier.enqueue_in(
-            dt.timedelta(seconds=delays[attempt - 1]),
-            "jobs.expiry.disconnect_session",
-            found.acct_unique_id,
-            reason,
-            attempt + 1,
-            job_id=f"disconnect-{found.acct_unique_id}-{attempt + 1}",
-        )
-    return outcome
+    return disconnect_all([found], reason, attempt)[0]
 
 
 def retry_delays(setting: str) -> list[float]:
