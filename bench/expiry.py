@@ -5,7 +5,7 @@ processes; logs N users in through FreeRADIUS, their packages ending spread over
 purchase schedules its expiry as provisioning does. Measures, per session, the lag from
 `expires_at` to the Disconnect-Request arriving at the NAS.
 
-    .venv/bin/python -m bench.expiry [--sessions 10000] [--window 60] [--workers 2]
+    .venv/bin/python -m bench.expiry [--sessions 10000] [--window 60] [--workers 4]
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sessions", type=int, default=10_000)
     parser.add_argument("--window", type=float, default=60.0)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args()
     with bench_stack() as (settings, stack):
         engine = db.make_engine(settings.effective_database_url)

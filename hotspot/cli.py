@@ -494,7 +494,8 @@ def run(ctx: Context, seed: bool, demo: bool) -> None:
         if demo:
             stack.spawn("sandbox-mpesa", [sys.executable, "-m", "hotspot", "sandbox", "mpesa"])
             stack.spawn("sandbox-sms", [sys.executable, "-m", "hotspot", "sandbox", "sms"])
-        stack.spawn("worker", [sys.executable, "-m", "hotspot", "worker"])
+        for n in range(settings.worker_processes):
+            stack.spawn(f"worker-{n}", [sys.executable, "-m", "hotspot", "worker"])
         stack.spawn("scheduler", [sys.executable, "-m", "hotspot", "scheduler"])
         api = stack.spawn(
             "api",

@@ -153,6 +153,9 @@ class Settings:
         "5,15,30,60", "Seconds between Disconnect-Request attempts after a timeout or NAK."
     )
     nas_sim_coa_port: int = _setting(3799, "Port the NAS simulator listens on for Disconnect/CoA.")
+    worker_processes: int = _setting(
+        4, "rq worker processes `hotspot run` starts (expiry at scale needs several)."
+    )
     worker_heartbeat_ttl: int = _setting(
         60, "Seconds a worker or scheduler heartbeat stays valid in Redis."
     )
