@@ -29,7 +29,12 @@ READY_TIMEOUT = 90
 def run_env() -> Iterator[dict[str, str]]:
     state = Path(tempfile.mkdtemp(prefix="hotspot-run-"))
     state.chmod(0o755)
-    env = {**isolated_environ(state), "PATH": os.environ["PATH"], "HOTSPOT_API_WORKERS": "1"}
+    env = {
+        **isolated_environ(state),
+        "PATH": os.environ["PATH"],
+        "HOTSPOT_API_WORKERS": "1",
+        "HOTSPOT_WORKER_PROCESSES": "1",
+    }
     yield env
     shutil.rmtree(state, ignore_errors=True)
 
