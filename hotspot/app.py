@@ -14,6 +14,7 @@ from hotspot.services import Services
 from hotspot.settings import Settings
 from hotspot.web.admin import admin
 from hotspot.web.captive import captive
+from hotspot.web.dashboard import dashboard
 from hotspot.web.health import health
 from hotspot.web.payments import payments
 from hotspot.web.portal import portal
@@ -32,6 +33,7 @@ def create_app(settings: Settings) -> Flask:
     app.register_blueprint(sms)
     app.register_blueprint(admin)
     app.register_blueprint(captive)
+    app.register_blueprint(dashboard)
 
     @app.get("/api/openapi.json")
     def openapi() -> Any:

@@ -32,6 +32,7 @@ from hotspot.packages import active_packages, package_by_name
 from hotspot.payments import timeline
 from hotspot.phones import normalize_phone
 from hotspot.provisioning import create_user
+from hotspot.reports_cli import report_command
 from hotspot.sandbox import sms as sms_sandbox
 from hotspot.sandbox.mpesa import SandboxConfig, serve
 from hotspot.seed import DEMO_NAS_ADDRESS, DEMO_NAS_SECRET, seed_demo
@@ -77,6 +78,7 @@ def cli() -> None:
 
 
 cli.add_command(tokens_group)
+cli.add_command(report_command)
 
 
 def main() -> None:

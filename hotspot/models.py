@@ -157,6 +157,25 @@ class RadAcct(Base):
         ),
         Index("radacct_calss_idx", "class"),
         Index("radacct_sync_seq_idx", "sync_seq"),
+        # Operator reports (migration 0002): a user's first session after a payment, and
+        # usage per day.
+        Index(
+            "radacct_username_start_idx",
+            "username",
+            "acctstarttime",
+            postgresql_include=["nasipaddress"],
+        ),
+        Index(
+            "radacct_start_day_idx",
+            text("((acctstarttime AT TIME ZONE 'UTC')::date)"),
+            "username",
+            postgresql_include=[
+                "acctstarttime",
+                "acctsessiontime",
+                "acctinputoctets",
+                "acctoutputoctets",
+            ],
+        ),
     )
 
     radacctid: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -340,6 +359,12 @@ class Payment(Base):
         CheckConstraint("amount > 0", name="amount_positive"),
         Index("ix_payments_status_created_at", "status", "created_at"),
         Index("ix_payments_phone", "phone"),
+        Index(
+            "ix_payments_paid_day",
+            text("((paid_at AT TIME ZONE 'UTC')::date)"),
+            postgresql_where=text("status = 'paid'"),
+        ),
+        Index("ix_payments_created_day", text("((created_at AT TIME ZONE 'UTC')::date)")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -428,6 +453,13 @@ class SessionDisconnection(Base):
     """One Disconnect-Request attempt and what the NAS answered."""
 
     __tablename__ = "session_disconnections"
+    __table_args__ = (
+        Index(
+            "ix_session_disconnections_failed_day",
+            text("((created_at AT TIME ZONE 'UTC')::date)"),
+            postgresql_where=text("result <> 'ack'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     session_id: Mapped[int | None] = mapped_column(ForeignKey("radius_sessions.id"), index=True)
@@ -480,6 +512,15 @@ class SyncWatermark(Base):
 
 class SmsMessage(Base):
     __tablename__ = "sms_messages"
+    __table_args__ = (
+        Index(
+            "ix_sms_messages_failures_day",
+            text("((created_at AT TIME ZONE 'UTC')::date)"),
+            postgresql_where=text(
+                "status = 'failed' OR (status = 'claimed' AND error IS NOT NULL)"
+            ),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(Text, unique=True)

@@ -17,6 +17,7 @@ from jobs import services
 
 HEARTBEAT_KEY = SCHEDULER_HEARTBEAT_KEY
 HEARTBEAT_INTERVAL = 10
+REPORTS_REFRESH_INTERVAL = 3600  # the rollups hold closed days only
 
 
 def periodic_jobs(settings: Settings) -> list[tuple[str, int]]:
@@ -24,6 +25,7 @@ def periodic_jobs(settings: Settings) -> list[tuple[str, int]]:
         ("jobs.accounting.sync_accounting_job", settings.accounting_sync_interval),
         ("jobs.expiry.expire_due", settings.expiry_sweep_interval),
         ("jobs.schedule.heartbeat", HEARTBEAT_INTERVAL),
+        ("jobs.reports.refresh_reports", REPORTS_REFRESH_INTERVAL),
     ]
 
 
@@ -31,7 +33,11 @@ def cron(settings: Settings, connection: redis.Redis) -> CronScheduler:
     scheduler = CronScheduler(connection=connection, name="hotspot")
     for func, interval in periodic_jobs(settings):
         scheduler.register(
-            import_function(func), queue_name=QUEUE, interval=interval, result_ttl=interval * 2
+            import_function(func),
+            queue_name=QUEUE,
+            interval=interval,
+            result_ttl=interval * 2,
+            job_timeout=max(interval, 600),
         )
     return scheduler
 

@@ -1,0 +1,102 @@
+"""The operator dashboard: `GET /admin/dashboard` (a page) and its data, `…/data.json`.
+
+The page holds no data and needs no token; it asks for an admin or viewer token once, keeps it in
+the tab's sessionStorage and sends it as `Authorization: Bearer` with each data request. The data
+endpoint answers 401 without a live token. Charts are SVG drawn by the page's own script; nothing
+is fetched from anywhere else, and the Content-Security-Policy says so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, make_response, render_template, request, url_for
+from sqlalchemy import text
+
+from hotspot import admin as ops
+from hotspot import reports
+from hotspot.errors import InvalidInputError
+from hotspot.web import sessions
+
+dashboard = Blueprint(
+    "dashboard", __name__, url_prefix="/admin/dashboard", template_folder="templates"
+)
+
+REALM = 'Bearer realm="hotspot-admin"'
+DEFAULT_DAYS = 30
+STATEMENT_TIMEOUT = "15s"  # a year of data answers in a second or two; never hold a worker longer
+
+
+def page_headers(response: Response, nonce: str) -> Response:
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
+        "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@dashboard.get("")
+def page() -> Any:
+    nonce = secrets.token_urlsafe(16)
+    html = render_template("dashboard/index.html", nonce=nonce, data_url=url_for("dashboard.data"))
+    return page_headers(make_response(html), nonce)
+
+
+def unauthorized(reason: str, challenge: str) -> Response:
+    response = jsonify(error=reason)
+    response.status_code = 401
+    response.headers["WWW-Authenticate"] = challenge
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def bearer_token() -> str | None:
+    scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token:
+        return None
+    return token
+
+
+def requested_days() -> reports.Days:
+    """?days=N (the last N days, today included; default 30) or ?from=…&to=… (YYYY-MM-DD)."""
+    first, last = request.args.get("from"), request.args.get("to")
+    if first or last:
+        try:
+            end = dt.date.fromisoformat(last) if last else reports.today()
+            start = dt.date.fromisoformat(first) if first else end - dt.timedelta(days=29)
+        except ValueError:
+            raise InvalidInputError("from and to must be dates, YYYY-MM-DD") from None
+        days = reports.Days(start, end)
+    else:
+        raw = request.args.get("days", str(DEFAULT_DAYS))
+        if not raw.isdigit():
+            raise InvalidInputError("days must be a whole number")
+        days = reports.Days.ending(reports.today(), int(raw))
+    if days.count > reports.MAX_DAYS:
+        raise InvalidInputError(f"at most {reports.MAX_DAYS} days at a time")
+    return days
+
+
+@dashboard.get("/data.json")
+def data() -> Any:
+    token = bearer_token()
+    if token is None:
+        return unauthorized("send the header 'Authorization: Bearer <token>'", REALM)
+    with sessions().begin() as session:
+        if ops.authenticate(session, token) is None:
+            return unauthorized("unknown or revoked token", f'{REALM}, error="invalid_token"')
+    days = requested_days()
+    with sessions().begin() as session:
+        session.execute(text("SET TRANSACTION READ ONLY"))
+        session.execute(text(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'"))
+        body = reports.dashboard(session, days)
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "no-store"
+    return response
