@@ -45,9 +45,12 @@ Stale sessions
 An open radacct row not heard of (acctupdatetime, else acctstarttime) for more than
 2 x interim interval + grace is closed in radacct (acctstoptime = that last time, cause
 `Stale-Session`) and then, through the normal path, in ours. A Stop arriving later finds no open
-row, so the stock queries keep the stale values. For an index-only lookup of stale rows, radacct
-needs ``CREATE INDEX radacct_open_last_seen_idx ON radacct
-((COALESCE(acctupdatetime, acctstarttime))) WHERE acctstoptime IS NULL``.
+row, so the stock queries keep the stale values. The sweep's `acctstoptime IS NULL` lets it use
+the partial indexes on open rows (radacct_bulk_close, radacct_active_user_idx): it costs one look
+at each open row (about 5 ms for 10,000), never a scan of the history. An index on
+``(COALESCE(acctupdatetime, acctstarttime)) WHERE acctstoptime IS NULL`` would make it look at the
+stale rows only, but every Start and Interim-Update would then pay for one more index entry
+(bench/accounting measures both).
 """
 
 from __future__ import annotations
@@ -73,11 +76,11 @@ class SyncResult:
     rows_read: int  # radacct rows read past the watermark (ours or not)
     sessions_created: int  # radius_sessions rows created for sessions with no pending purchase
     sessions_attached: int  # pending sessions (from a purchase) that got their radacct row
-    sessions_updated: int  # sessions whose stored state changed
+    sessions_updated: int  # existing sessions (attached ones included) whose stored state changed
     sessions_closed: int  # sessions that became closed
     stale_closed: int  # open radacct rows closed as Stale-Session
     bytes_added: int  # added to hotspot_users.data_used_bytes (and data_usage_logs)
-    capped_user_ids: tuple[int, ...]  # at or over their data cap, yet active or online
+    capped_user_ids: tuple[int, ...]  # usage grew to or past the data cap, yet active or online
     watermark: int  # the new position
     more: bool  # more changed rows wait past the new watermark (the batch was full)
     held_back: bool  # a radacct writer was still running: the watermark was not moved
@@ -117,9 +120,8 @@ def sync_accounting(
             position,
         )
     rows_read, last_seq = load_batch(session, after=position, upto=horizon, limit=batch_size)
-    created, attached = link_sessions(session)
-    updated, closed, bytes_added = apply_batch(session, now)
-    capped = capped_users(session)
+    attached = attach_pending(session)
+    applied = apply_batch(session, now)
     more = rows_read >= batch_size and rows_after(session, last_seq, horizon)
     if not settled:
         new_position = position
@@ -130,13 +132,13 @@ def sync_accounting(
     save_watermark(session, new_position, now)
     return SyncResult(
         rows_read=rows_read,
-        sessions_created=created,
+        sessions_created=applied.created,
         sessions_attached=attached,
-        sessions_updated=updated,
-        sessions_closed=closed,
+        sessions_updated=applied.updated,
+        sessions_closed=applied.closed,
         stale_closed=stale,
-        bytes_added=bytes_added,
-        capped_user_ids=capped,
+        bytes_added=applied.bytes_added,
+        capped_user_ids=applied.capped_user_ids,
         watermark=new_position,
         more=more,
         held_back=not settled,
@@ -272,7 +274,9 @@ def load_batch(session: Session, *, after: int, upto: int, limit: int) -> tuple[
                    COALESCE(r.acctinputoctets, 0), COALESCE(r.acctoutputoctets, 0),
                    CAST(CASE WHEN r.acctstoptime IS NULL THEN 'active' ELSE 'closed' END
                         AS session_status),
-                   COALESCE(s.user_id, u.id), s.id, s.status,
+                   COALESCE(s.user_id,
+                            (SELECT u.id FROM hotspot_users u WHERE u.username = r.username)),
+                   s.id, s.status,
                    COALESCE(s.input_octets, 0), COALESCE(s.output_octets, 0)
             FROM (
                 SELECT sync_seq, acctuniqueid, acctsessionid, username, nasipaddress,
@@ -284,7 +288,6 @@ def load_batch(session: Session, *, after: int, upto: int, limit: int) -> tuple[
                 ORDER BY sync_seq
                 LIMIT :limit
             ) r
-            LEFT JOIN hotspot_users u ON u.username = r.username
             LEFT JOIN radius_sessions s ON s.acct_unique_id = r.acctuniqueid
             """
         ),
@@ -309,13 +312,14 @@ def rows_after(session: Session, position: int, horizon: int) -> bool:
     )
 
 
-def link_sessions(session: Session) -> tuple[int, int]:
-    """Gives each new radacct session of our users a radius_sessions row.
+def attach_pending(session: Session) -> int:
+    """Points each new radacct session of our users at a pending session, where there is one.
 
     A user's new sessions, oldest first, take the user's pending sessions (made at purchase, no
-    radacct row yet), oldest first; the rest get new rows. Returns (created, attached).
+    radacct row yet), oldest first; the rest will get new rows. Only the batch table is written
+    here: each session row is then written once, by `apply_batch`. Returns how many attached.
     """
-    created, attached = session.execute(
+    attached = session.execute(
         text(
             """
             WITH fresh AS (
@@ -326,73 +330,69 @@ def link_sessions(session: Session) -> tuple[int, int]:
                 FROM acct_sync_batch
                 WHERE session_id IS NULL AND user_id IS NOT NULL
             ), pending AS (
-                SELECT p.id, p.user_id,
+                SELECT p.id, p.user_id, p.status, p.input_octets, p.output_octets,
                        row_number() OVER (PARTITION BY p.user_id ORDER BY p.created_at, p.id) AS rn
                 FROM (SELECT DISTINCT user_id FROM fresh) f
                 JOIN radius_sessions p ON p.user_id = f.user_id AND p.status = 'pending'
                 WHERE p.acct_unique_id IS NULL
             ), matched AS (
-                SELECT pending.id, fresh.acct_unique_id
-                FROM fresh JOIN pending USING (user_id, rn)
-            ), attached AS (
-                UPDATE radius_sessions s SET acct_unique_id = m.acct_unique_id
-                FROM matched m
-                WHERE s.id = m.id
-                RETURNING s.id, s.acct_unique_id, s.status, s.input_octets, s.output_octets,
-                          false AS created
-            ), created AS (
-                INSERT INTO radius_sessions (user_id, status, acct_unique_id)
-                SELECT f.user_id, 'pending', f.acct_unique_id
-                FROM fresh f
-                WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.acct_unique_id = f.acct_unique_id)
-                RETURNING id, acct_unique_id, status, input_octets, output_octets, true AS created
-            ), linked AS (
                 UPDATE acct_sync_batch b
-                SET session_id = l.id, old_status = l.status,
-                    old_input = l.input_octets, old_output = l.output_octets
-                FROM (SELECT * FROM attached UNION ALL SELECT * FROM created) l
-                WHERE b.acct_unique_id = l.acct_unique_id
-                RETURNING l.created
+                SET session_id = pending.id, old_status = pending.status,
+                    old_input = pending.input_octets, old_output = pending.output_octets
+                FROM fresh JOIN pending USING (user_id, rn)
+                WHERE b.acct_unique_id = fresh.acct_unique_id
+                RETURNING 1
             )
-            SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created)
-            FROM linked
+            SELECT count(*) FROM matched
             """
         )
-    ).one()
-    return int(created), int(attached)
+    ).scalar_one()
+    return int(attached)
 
 
-# What each synced column of radius_sessions becomes (`s` our row, `b` the batch row). Closed is
-# final in ours: a session another job closed (an acknowledged Disconnect-Request) stays closed
-# while radacct waits for the NAS's Stop, whose time, cause and counters still come through.
+# What each synced column of radius_sessions becomes: when updated (`s` our row, `b` the batch
+# row), and when created. Closed is final in ours: a session another job closed (an acknowledged
+# Disconnect-Request) stays closed while radacct waits for the NAS's Stop, whose time, cause and
+# counters still come through.
 SESSION_COLUMNS = (
-    ("status", "CASE WHEN s.status = 'closed' THEN s.status ELSE b.status END"),
-    ("acct_session_id", "b.acct_session_id"),
-    ("nas_ip", "b.nas_ip"),
-    ("framed_ip", "b.framed_ip"),
-    ("mac", "b.mac"),
-    ("nas_port_id", "b.nas_port_id"),
-    ("terminate_cause", "COALESCE(b.terminate_cause, s.terminate_cause)"),
-    ("started_at", "b.started_at"),
-    ("stopped_at", "COALESCE(b.stopped_at, s.stopped_at)"),
-    ("last_update_at", "b.last_update_at"),
-    ("input_octets", "GREATEST(b.old_input, b.input_octets)"),
-    ("output_octets", "GREATEST(b.old_output, b.output_octets)"),
+    ("acct_unique_id", "b.acct_unique_id", "b.acct_unique_id"),
+    ("status", "CASE WHEN s.status = 'closed' THEN s.status ELSE b.status END", "b.status"),
+    ("acct_session_id", "b.acct_session_id", "b.acct_session_id"),
+    ("nas_ip", "b.nas_ip", "b.nas_ip"),
+    ("framed_ip", "b.framed_ip", "b.framed_ip"),
+    ("mac", "b.mac", "b.mac"),
+    ("nas_port_id", "b.nas_port_id", "b.nas_port_id"),
+    ("terminate_cause", "COALESCE(b.terminate_cause, s.terminate_cause)", "b.terminate_cause"),
+    ("started_at", "b.started_at", "b.started_at"),
+    ("stopped_at", "COALESCE(b.stopped_at, s.stopped_at)", "b.stopped_at"),
+    ("last_update_at", "b.last_update_at", "b.last_update_at"),
+    ("input_octets", "GREATEST(b.old_input, b.input_octets)", "b.input_octets"),
+    ("output_octets", "GREATEST(b.old_output, b.output_octets)", "b.output_octets"),
 )
+_COLUMNS = ", ".join(column for column, _, _ in SESSION_COLUMNS)
 
 # Built once from the constants above; no value is ever formatted into SQL.
 APPLY_BATCH = f"""
-    WITH changed AS (
+    WITH updated AS (
         UPDATE radius_sessions s SET
-            {", ".join(f"{column} = {value}" for column, value in SESSION_COLUMNS)}
+            {", ".join(f"{column} = {value}" for column, value, _ in SESSION_COLUMNS)}
         FROM acct_sync_batch b
         WHERE s.id = b.session_id
-          AND ({", ".join(f"s.{column}" for column, _ in SESSION_COLUMNS)})
-              IS DISTINCT FROM ({", ".join(value for _, value in SESSION_COLUMNS)})
-        RETURNING s.id, s.user_id,
+          AND ({", ".join(f"s.{column}" for column, _, _ in SESSION_COLUMNS)})
+              IS DISTINCT FROM ({", ".join(value for _, value, _ in SESSION_COLUMNS)})
+        RETURNING s.id, s.user_id, s.status, false AS created,
                   GREATEST(b.input_octets - b.old_input, 0) AS input_delta,
                   GREATEST(b.output_octets - b.old_output, 0) AS output_delta,
                   s.status = 'closed' AND b.old_status IS DISTINCT FROM 'closed' AS closed_now
+    ), created AS (
+        INSERT INTO radius_sessions (user_id, {_COLUMNS})
+        SELECT b.user_id, {", ".join(value for _, _, value in SESSION_COLUMNS)}
+        FROM acct_sync_batch b
+        WHERE b.session_id IS NULL AND b.user_id IS NOT NULL
+        RETURNING id, user_id, status, true AS created, input_octets AS input_delta,
+                  output_octets AS output_delta, status = 'closed' AS closed_now
+    ), changed AS (
+        SELECT * FROM updated UNION ALL SELECT * FROM created
     ), logged AS (
         INSERT INTO data_usage_logs
             (session_id, user_id, input_octets_delta, output_octets_delta, recorded_at)
@@ -406,47 +406,52 @@ APPLY_BATCH = f"""
             FROM changed GROUP BY user_id
         ) t
         WHERE u.id = t.user_id AND t.added > 0
+        RETURNING u.id, u.status, u.package_id, u.data_used_bytes
+    ), capped AS (
+        -- Within this statement radius_sessions still reads as before it: a session this
+        -- batch changed is judged by its new status in `changed`, any other by its row.
+        SELECT used.id
+        FROM used JOIN packages p ON p.id = used.package_id
+        WHERE used.data_used_bytes >= p.data_cap_bytes
+          AND (used.status = 'active'
+               OR EXISTS (SELECT 1 FROM changed c
+                          WHERE c.user_id = used.id AND c.status = 'active')
+               OR EXISTS (SELECT 1 FROM radius_sessions s
+                          WHERE s.user_id = used.id AND s.status = 'active'
+                            AND s.id NOT IN (SELECT c.id FROM changed c
+                                             WHERE c.user_id = used.id)))
     )
-    SELECT count(*), count(*) FILTER (WHERE closed_now),
-           COALESCE(sum(input_delta + output_delta), 0)
+    SELECT count(*) FILTER (WHERE NOT created), count(*) FILTER (WHERE created),
+           count(*) FILTER (WHERE closed_now), COALESCE(sum(input_delta + output_delta), 0),
+           (SELECT COALESCE(array_agg(id ORDER BY id), '{{}}') FROM capped)
     FROM changed
 """  # noqa: S608
 
 
-def apply_batch(session: Session, now: dt.datetime) -> tuple[int, int, int]:
+@dataclass(frozen=True)
+class Applied:
+    updated: int
+    created: int
+    closed: int
+    bytes_added: int
+    capped_user_ids: tuple[int, ...]
+
+
+def apply_batch(session: Session, now: dt.datetime) -> Applied:
     """radacct's state into our sessions; usage deltas into data_usage_logs and the users.
 
-    Only sessions whose stored state differs are written. The delta is radacct's total minus the
-    total we had stored (never negative; a total that went down is not stored either), so a row
-    read twice adds nothing. Returns (sessions updated, sessions closed, bytes added).
+    Sessions we know (or just attached) are updated, only where their stored state differs;
+    the others of our users are created. The delta is radacct's total minus the total we had
+    stored (never negative; a total that went down is not stored either), so a row read twice
+    adds nothing.
+
+    Also returns the users whose usage grew to or past their package's data cap and who are
+    still `active` or online: reported again at every sync that adds to their usage, until the
+    caller blocks them and their sessions end (so a block that failed is retried at the next
+    interim update).
     """
-    updated, closed, added = session.execute(text(APPLY_BATCH), {"now": now}).one()
-    return int(updated), int(closed), int(added)
-
-
-def capped_users(session: Session) -> tuple[int, ...]:
-    """Users of this batch at or over their package's data cap who are active or still online.
-
-    Reported again with every batch of theirs until the caller blocks them (status `capped`)
-    and their sessions end, so a block that failed is retried at the next interim update.
-    """
-    return tuple(
-        session.execute(
-            text(
-                """
-                SELECT u.id
-                FROM hotspot_users u JOIN packages p ON p.id = u.package_id
-                WHERE u.id IN (SELECT user_id FROM acct_sync_batch WHERE user_id IS NOT NULL)
-                  AND p.data_cap_bytes IS NOT NULL
-                  AND u.data_used_bytes >= p.data_cap_bytes
-                  AND (u.status = 'active' OR EXISTS (
-                        SELECT 1 FROM radius_sessions s
-                        WHERE s.user_id = u.id AND s.status = 'active'))
-                ORDER BY u.id
-                """
-            )
-        ).scalars()
-    )
+    updated, created, closed, added, capped = session.execute(text(APPLY_BATCH), {"now": now}).one()
+    return Applied(int(updated), int(created), int(closed), int(added), tuple(capped))
 
 
 def save_watermark(session: Session, position: int, now: dt.datetime) -> None:

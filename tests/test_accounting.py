@@ -199,12 +199,12 @@ def test_a_second_device_gets_a_new_session_and_strangers_are_skipped(
     credentials, user_id, pending_id = purchase(committed, devices=2)
     first, second = secrets.token_hex(4), secrets.token_hex(4)
     accounting(stack, "Start", credentials.username, first, {"Event-Timestamp": epoch(5)})
+    second_device = {"Calling-Station-Id": "11:22:33:44:55:66"}
     accounting(
-        stack,
-        "Start",
-        credentials.username,
-        second,
-        {"Event-Timestamp": epoch(2), "Calling-Station-Id": "11:22:33:44:55:66"},
+        stack, "Start", credentials.username, second, {"Event-Timestamp": epoch(2), **second_device}
+    )
+    accounting(
+        stack, "Interim-Update", credentials.username, second, {**second_device, **octets(7, 8)}
     )
     catch_up(committed)
     catch_up(committed, stale_grace=NO_STALE)
@@ -220,6 +220,7 @@ def test_a_second_device_gets_a_new_session_and_strangers_are_skipped(
         (False, second, "11:22:33:44:55:66"),
     ]
     assert all(s.status is SessionStatus.ACTIVE for s in sessions)
+    assert usage_of(committed, user_id) == (15, [(7, 8)])  # logged with the new session
     with committed() as session:
         strangers = session.scalar(
             select(func.count())
@@ -379,9 +380,11 @@ def test_users_at_their_data_cap_are_reported_while_active_or_online(
     assert capped_id in result.capped_user_ids
     assert below_id not in result.capped_user_ids
 
-    # Blocked by the caller, then the NAS ends the session: no longer reported.
+    # Blocked by the caller: still reported while its session goes on, not once it ended.
     with committed.begin() as session:
         session.get_one(HotspotUser, capped_id).status = UserStatus.CAPPED
+    accounting(stack, "Interim-Update", capped.username, capped_session, octets(4000, 6500))
+    assert capped_id in sync(committed).capped_user_ids
     accounting(stack, "Stop", capped.username, capped_session, octets(4000, 7000))
     result = sync(committed)
     assert capped_id not in result.capped_user_ids

@@ -1,0 +1,560 @@
+"""bench/accounting: the accounting sync, and what our radacct schema costs FreeRADIUS.
+
+Starts a private stack (PostgreSQL, Redis, FreeRADIUS), then:
+
+(b) FreeRADIUS accounting throughput, `radclient -q -s -p 50 -c 1 -f FILE` with thousands of Start
+    and then Interim-Update packets, against our database (as migrated: the sync_seq trigger and
+    its index; plus the optional stale-sweep index; and, to show where the cost is, without the
+    sync_seq index) and against a second database made from the stock schema.sql, served by a
+    second FreeRADIUS from the same rendered config. The targets take turns, several rounds, and
+    the median counts.
+(a) the sync (`jobs.accounting.sync_accounting_job`) with `--history` closed sessions of
+    `--customers` past customers already synced (in radacct, radius_sessions, data_usage_logs):
+    `--sessions` sessions start (each attached to its pending purchase), send three rounds of
+    interim updates and stop; then the watermark is rewound and the stops read again (nothing
+    may change); and the stale sweep's UPDATE with and without the index it wants.
+
+    .venv/bin/python -m bench.accounting [--part a|b|all] [--history 1000000] [--sessions 10000]
+                                         [--packets 5000] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+import jobs
+from bench.payments import bench_stack
+from hotspot.freeradius import RaddbParams, check_raddb, freeradius_binary, render_raddb
+from hotspot.seed import DEMO_NAS_ADDRESS, DEMO_NAS_SECRET
+from hotspot.settings import PRIVATE_DB_NAME, Settings
+from hotspot.stack import STARTUP_TIMEOUT, Stack, free_port
+from jobs.accounting import SyncSummary, sync_accounting_job
+
+STOCK_SCHEMA = Path("/etc/freeradius/3.0/mods-config/sql/main/postgresql/schema.sql")
+STOCK_DB = "radius_stock"
+STOCK_LABEL = "stock schema.sql"
+KINDS = ("Start", "Interim-Update")
+# The index on open rows' last-heard time that the stale sweep wants (see hotspot.accounting).
+STALE_INDEX = "radacct_open_last_seen_idx"
+CREATE_STALE_INDEX = (
+    f"CREATE INDEX IF NOT EXISTS {STALE_INDEX} ON radacct "
+    "((COALESCE(acctupdatetime, acctstarttime))) WHERE acctstoptime IS NULL"
+)
+DROP_STALE_INDEX = f"DROP INDEX IF EXISTS {STALE_INDEX}"
+# The migration's index on the trigger's column: what makes every radacct UPDATE a non-HOT one.
+SEQ_INDEX = "radacct_sync_seq_idx"
+CREATE_SEQ_INDEX = f"CREATE INDEX IF NOT EXISTS {SEQ_INDEX} ON radacct (sync_seq)"
+DROP_SEQ_INDEX = f"DROP INDEX IF EXISTS {SEQ_INDEX}"
+AS_MIGRATED = (DROP_STALE_INDEX, CREATE_SEQ_INDEX)
+TARGET_SYNC_SECONDS = 1.0
+
+Connection = psycopg.Connection[tuple[object, ...]]
+
+
+def connect(stack: Stack, dbname: str = PRIVATE_DB_NAME) -> Connection:
+    return psycopg.connect(stack.superuser_dsn(dbname), autocommit=True)
+
+
+# --- (b) FreeRADIUS accounting throughput ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    label: str
+    acct_port: int
+    setup: tuple[str, ...] = ()  # run on our database before each of its turns
+
+
+def stock_database(stack: Stack, settings: Settings) -> None:
+    """The stock schema.sql in a database of its own; the FreeRADIUS role gets the same rights."""
+    with connect(stack) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(STOCK_DB)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(STOCK_DB)))
+    role = sql.Identifier(settings.radius_db_user)
+    with connect(stack, STOCK_DB) as conn:
+        conn.execute(STOCK_SCHEMA.read_bytes())  # several statements: the simple protocol
+        for statement in (
+            "GRANT CONNECT ON DATABASE {db} TO {role}",
+            "GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}",
+            "GRANT INSERT, UPDATE ON radacct, radpostauth, nasreload TO {role}",
+            "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}",
+        ):
+            conn.execute(sql.SQL(statement).format(db=sql.Identifier(STOCK_DB), role=role))
+        conn.execute(
+            "INSERT INTO nas (nasname, shortname, secret) VALUES (%s, 'bench', %s)",
+            (DEMO_NAS_ADDRESS, DEMO_NAS_SECRET),
+        )
+
+
+def start_stock_freeradius(stack: Stack, settings: Settings) -> int:
+    """A second FreeRADIUS, rendered like ours but reading and writing the stock database."""
+    acct_port = free_port(socket.SOCK_DGRAM)
+    params = RaddbParams(
+        listen_address="127.0.0.1",
+        auth_port=free_port(socket.SOCK_DGRAM),
+        acct_port=acct_port,
+        db_host="127.0.0.1",
+        db_port=settings.postgres_port,
+        db_name=STOCK_DB,
+        db_user=settings.radius_db_user,
+        db_password=settings.radius_db_password,
+        reject_delay=0,
+        log_dir=stack.log_dir / "radius-stock",
+        debian_raddb=settings.freeradius_raddb,
+    )
+    raddb = render_raddb(settings.state_dir / "raddb-stock", params)
+    check_raddb(raddb)
+    child = stack.spawn(
+        "freeradius-stock",
+        [freeradius_binary(), "-f", "-d", str(raddb), "-l", "stdout"],
+        env={**os.environ, "TZ": "UTC"},
+    )
+    log = stack.log_dir / "freeradius-stock.log"
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while b"Ready to process requests" not in log.read_bytes():
+        if not child.alive() or time.monotonic() > deadline:
+            raise stack.fail_with_log(child, "the stock FreeRADIUS did not start")
+        time.sleep(0.05)
+    return acct_port
+
+
+def packet_file(directory: Path, kind: str, prefix: str, count: int) -> Path:
+    """`count` Accounting-Requests of one kind, one session each, as a MikroTik sends them."""
+    path = directory / f"{prefix}-{kind}.txt"
+    packets = []
+    for i in range(count):
+        lines = [
+            f"Acct-Status-Type = {kind}",
+            f'User-Name = "{prefix}u{i % 2000}"',
+            f'Acct-Session-Id = "{prefix}{i:08x}"',
+            f"NAS-IP-Address = {DEMO_NAS_ADDRESS}",
+            'NAS-Identifier = "bench"',
+            'NAS-Port-Id = "bridge-hotspot"',
+            'Calling-Station-Id = "AA:BB:CC:DD:EE:FF"',
+            f"Framed-IP-Address = 10.5.{i // 250 % 250}.{i % 250 + 1}",
+        ]
+        if kind == "Interim-Update":
+            lines += [
+                "Acct-Session-Time = 60",
+                f"Acct-Input-Octets = {1000 * i + 17}",
+                "Acct-Input-Gigawords = 1",
+                f"Acct-Output-Octets = {5000 * i + 3}",
+            ]
+        packets.append("\n".join(lines))
+    path.write_text("\n\n".join(packets) + "\n")
+    return path
+
+
+def send(path: Path, acct_port: int, count: int) -> float:
+    """Packets per second for one file; fails loudly if any packet went unanswered."""
+    started = time.perf_counter()
+    result = subprocess.run(
+        ["radclient", "-q", "-s", "-p", "50", "-c", "1", "-t", "5", "-f", str(path),
+         f"127.0.0.1:{acct_port}", "acct", DEMO_NAS_SECRET],
+        capture_output=True,
+        text=True,
+        check=False,
+    )  # fmt: skip
+    elapsed = time.perf_counter() - started
+    lost = re.search(r"Lost\s*:\s*(\d+)", result.stdout)
+    if result.returncode != 0 or (lost is not None and int(lost.group(1)) > 0):
+        raise RuntimeError(f"radclient against port {acct_port}: {result.stdout}{result.stderr}")
+    return count / elapsed
+
+
+def throughput(
+    ours: Connection, targets: list[Target], packets: int, rounds: int
+) -> dict[tuple[str, str], float]:
+    """Median packets/s per (target, packet kind); the targets take turns in every round."""
+    rates: dict[tuple[str, str], list[float]] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-acct-") as tmp:
+        directory = Path(tmp)
+        for number, target in enumerate(targets):  # warm-up: connection pools, caches
+            send(packet_file(directory, "Start", f"warm{number}", 500), target.acct_port, 500)
+        for round_no in range(rounds):
+            for number, target in enumerate(targets):
+                for statement in target.setup:
+                    ours.execute(statement)
+                prefix = f"r{round_no}t{number}"  # new sessions: every Start inserts
+                for kind in KINDS:
+                    path = packet_file(directory, kind, prefix, packets)
+                    rate = send(path, target.acct_port, packets)
+                    rates.setdefault((target.label, kind), []).append(rate)
+    return {key: statistics.median(values) for key, values in rates.items()}
+
+
+# --- (a) the sync --------------------------------------------------------------------------
+
+
+@contextmanager
+def job_environment(settings: Settings) -> Iterator[None]:
+    """The job builds its services from the environment, as in an rq worker."""
+    saved = dict(os.environ)
+    os.environ.update(
+        {
+            "HOTSPOT_STATE_DIR": str(settings.state_dir),
+            "HOTSPOT_DATABASE_URL": settings.effective_database_url,
+            "HOTSPOT_REDIS_URL": settings.effective_redis_url,
+        }
+    )
+    jobs.services.cache_clear()
+    try:
+        yield
+    finally:
+        if jobs.services.cache_info().currsize:
+            jobs.services().close()
+        jobs.services.cache_clear()
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def timed_sync() -> tuple[float, SyncSummary]:
+    started = time.perf_counter()
+    result = sync_accounting_job()
+    return time.perf_counter() - started, result
+
+
+def make_history(conn: Connection, rows: int, customers: int) -> float:
+    """A month of closed sessions of past customers, already synced: radacct (written through
+    the trigger, as FreeRADIUS writes), their radius_sessions, usage logs and the watermark."""
+    started = time.perf_counter()
+    conn.execute(
+        """
+        INSERT INTO hotspot_users (username, package_id, status, expires_at)
+        SELECT 'hist' || g, (SELECT id FROM packages WHERE name = '1 Hour'), 'expired',
+               now() - interval '1 day'
+        FROM generate_series(0, %s - 1) g
+        """,
+        (customers,),
+    )
+    conn.execute(
+        """
+        INSERT INTO radacct (acctsessionid, acctuniqueid, username, nasipaddress, nasportid,
+            acctstarttime, acctupdatetime, acctstoptime, acctsessiontime, acctinputoctets,
+            acctoutputoctets, callingstationid, acctterminatecause, framedipaddress)
+        SELECT to_hex(g), 'hist-' || g, 'hist' || (g %% %s), '10.0.0.1', 'bridge-hotspot',
+               now() - interval '30 days' + g * interval '2 seconds',
+               now() - interval '30 days' + g * interval '2 seconds' + interval '1 hour',
+               now() - interval '30 days' + g * interval '2 seconds' + interval '1 hour',
+               3600, g * 1000, g * 5000, 'AA:BB:CC:DD:EE:FF', 'User-Request',
+               '10.5.0.0'::inet + (g %% 60000)
+        FROM generate_series(1::bigint, %s) g
+        """,
+        (customers, rows),
+    )
+    conn.execute(
+        """
+        INSERT INTO radius_sessions (user_id, status, acct_unique_id, acct_session_id, nas_ip,
+            framed_ip, mac, nas_port_id, terminate_cause, started_at, stopped_at, last_update_at,
+            input_octets, output_octets)
+        SELECT u.id, 'closed', r.acctuniqueid, r.acctsessionid, r.nasipaddress,
+               r.framedipaddress, r.callingstationid, r.nasportid, r.acctterminatecause,
+               r.acctstarttime, r.acctstoptime, r.acctupdatetime, r.acctinputoctets,
+               r.acctoutputoctets
+        FROM radacct r JOIN hotspot_users u ON u.username = r.username
+        """
+    )
+    conn.execute(
+        """
+        INSERT INTO data_usage_logs
+            (session_id, user_id, input_octets_delta, output_octets_delta, recorded_at)
+        SELECT id, user_id, input_octets, output_octets, stopped_at FROM radius_sessions
+        """
+    )
+    conn.execute(
+        """
+        INSERT INTO sync_watermarks (name, position)
+        SELECT 'radacct', last_value FROM radacct_sync_seq
+        ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position
+        """
+    )
+    conn.execute("VACUUM ANALYZE")
+    conn.execute("CHECKPOINT")  # the load's dirty pages are not the sync's to write
+    return time.perf_counter() - started
+
+
+def make_users(conn: Connection, cohort: str, count: int) -> None:
+    """`count` customers of the 1 Hour package, each with the pending session of a purchase."""
+    conn.execute(
+        """
+        WITH users AS (
+            INSERT INTO hotspot_users (username, package_id, status, expires_at)
+            SELECT %(cohort)s || g, (SELECT id FROM packages WHERE name = '1 Hour'), 'active',
+                   now() + interval '1 hour'
+            FROM generate_series(1, %(count)s) g
+            RETURNING id, expires_at
+        )
+        INSERT INTO radius_sessions (user_id, status, expected_end)
+        SELECT id, 'pending', expires_at FROM users
+        """,
+        {"cohort": cohort, "count": count},
+    )
+    conn.execute("ANALYZE")  # as autovacuum would have by the time they log in
+
+
+def watermark(conn: Connection) -> int:
+    row = conn.execute("SELECT position FROM sync_watermarks WHERE name = 'radacct'").fetchone()
+    return int(str(row[0])) if row is not None else 0
+
+
+def rewind(conn: Connection, position: int) -> None:
+    conn.execute("UPDATE sync_watermarks SET position = %s WHERE name = 'radacct'", (position,))
+
+
+def start_sessions(conn: Connection, cohort: str, count: int) -> None:
+    """`count` Starts; then ANALYZE, as autovacuum will have done by the sessions' first interim
+    (the stale sweep's plan depends on knowing how many rows are open)."""
+    conn.execute(
+        """
+        INSERT INTO radacct (acctsessionid, acctuniqueid, username, nasipaddress, nasportid,
+            acctstarttime, acctupdatetime, acctsessiontime, acctinputoctets, acctoutputoctets,
+            callingstationid, framedipaddress)
+        SELECT to_hex(g), %(cohort)s || '-' || g, %(cohort)s || g, %(nas)s, 'bridge-hotspot',
+               now(), now(), 0, 0, 0, 'AA:BB:CC:DD:EE:FF', '10.6.0.0'::inet + g
+        FROM generate_series(1, %(count)s) g
+        """,
+        {"cohort": cohort, "nas": DEMO_NAS_ADDRESS, "count": count},
+    )
+    conn.execute("ANALYZE radacct")
+
+
+def interim_sessions(conn: Connection, cohort: str, count: int, step: int) -> None:
+    conn.execute(
+        """
+        UPDATE radacct r SET acctupdatetime = now(), acctsessiontime = 60 * %(step)s,
+               acctinputoctets = %(step)s * (2000000 + g),
+               acctoutputoctets = %(step)s * (10000000 + g)
+        FROM generate_series(1, %(count)s) g
+        WHERE r.acctuniqueid = %(cohort)s || '-' || g
+        """,
+        {"cohort": cohort, "step": step, "count": count},
+    )
+
+
+def stop_sessions(conn: Connection, cohort: str, count: int) -> None:
+    conn.execute(
+        """
+        UPDATE radacct r SET acctstoptime = now(), acctupdatetime = now(),
+               acctterminatecause = 'User-Request', acctinputoctets = acctinputoctets + 1
+        FROM generate_series(1, %(count)s) g
+        WHERE r.acctuniqueid = %(cohort)s || '-' || g
+        """,
+        {"cohort": cohort, "count": count},
+    )
+
+
+def stale_sweep_ms(conn: Connection, repeat: int = 20) -> float:
+    """Server time of the stale sweep's UPDATE when nothing is stale (the usual case), median."""
+    timings = []
+    for _ in range(repeat):
+        with conn.transaction(force_rollback=True):
+            plan = conn.execute(
+                """
+                EXPLAIN (ANALYZE)
+                UPDATE radacct SET acctstoptime = COALESCE(acctupdatetime, acctstarttime),
+                       acctterminatecause = 'Stale-Session'
+                WHERE acctstoptime IS NULL
+                  AND COALESCE(acctupdatetime, acctstarttime) < now() - interval '1 day'
+                """
+            ).fetchall()
+        found = re.search(r"Execution Time: ([\d.]+) ms", "\n".join(str(row[0]) for row in plan))
+        if found is None:
+            raise RuntimeError(f"no execution time in {plan}")
+        timings.append(float(found.group(1)))
+    return statistics.median(timings)
+
+
+# --- report --------------------------------------------------------------------------------
+
+
+def table(title: str, header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
+    widths = [max(len(header[i]), *(len(row[i]) for row in rows)) for i in range(len(header))]
+    print(f"\n{title}\n")
+    print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |")
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in rows:
+        cells = [
+            cell.ljust(w) if i == 0 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        print("| " + " | ".join(cells) + " |")
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms"
+
+
+Timed = tuple[float, SyncSummary]
+
+
+@dataclass
+class SyncFigures:
+    history_s: float
+    idle: Timed
+    start: Timed
+    interims: list[Timed]
+    stop: Timed
+    again: Timed  # the stops read again after rewinding the watermark
+    sweep_with_index_ms: float
+    sweep_without_index_ms: float
+
+
+def measure_sync(ours: Connection, settings: Settings, args: argparse.Namespace) -> SyncFigures:
+    """One cohort of sessions through their life, each step synced by the job and timed."""
+    history_s = make_history(ours, args.history, args.customers)
+    make_users(ours, "bench", args.sessions)
+    ours.execute("CHECKPOINT")  # the setup's dirty pages are not the sync's to write
+    with job_environment(settings):
+        timed_sync()  # warm: the job's engine and connection
+        idle = timed_sync()
+        start_sessions(ours, "bench", args.sessions)
+        start = timed_sync()
+        interims = []
+        for step in (1, 2, 3):
+            interim_sessions(ours, "bench", args.sessions, step)
+            interims.append(timed_sync())
+        without_index_ms = stale_sweep_ms(ours)
+        ours.execute(CREATE_STALE_INDEX)
+        with_index_ms = stale_sweep_ms(ours)
+        ours.execute(DROP_STALE_INDEX)
+        before_stop = watermark(ours)
+        stop_sessions(ours, "bench", args.sessions)
+        stop = timed_sync()
+        rewind(ours, before_stop)
+        again = timed_sync()
+    return SyncFigures(
+        history_s, idle, start, interims, stop, again, with_index_ms, without_index_ms
+    )
+
+
+def report_sync(figures: SyncFigures, args: argparse.Namespace) -> None:
+    n = args.sessions
+    start_s, started = figures.start
+    stop_s, stopped = figures.stop
+    again_s, again = figures.again
+    table(
+        f"(a) accounting sync (jobs.accounting.sync_accounting_job, batches of 5,000); history: "
+        f"{args.history:,} synced sessions of {args.customers:,} customers in radacct, "
+        f"radius_sessions and data_usage_logs (made in {figures.history_s:.0f} s); "
+        f"target ≤ {TARGET_SYNC_SECONDS:.0f} s per {n:,} changed sessions",
+        ("measure", "time", "note"),
+        [
+            ("sync with nothing changed", ms(figures.idle[0]), ""),
+            (f"{n:,} sessions start", ms(start_s), f"{started['sessions_attached']:,} attached"),
+            *(
+                (
+                    f"{n:,} interim updates, round {i + 1}",
+                    ms(seconds),
+                    f"+{result['bytes_added'] / 2**20:,.0f} MiB",
+                )
+                for i, (seconds, result) in enumerate(figures.interims)
+            ),
+            (f"{n:,} sessions stop", ms(stop_s), f"{stopped['sessions_closed']:,} closed"),
+            (
+                f"the same {n:,} stops read again (rewound)",
+                ms(again_s),
+                f"+{again['bytes_added']} bytes",
+            ),
+            (
+                f"stale sweep, {n:,} open rows, as migrated",
+                f"{figures.sweep_without_index_ms:.2f} ms",
+                "server time",
+            ),
+            (
+                f"stale sweep, {n:,} open rows, + {STALE_INDEX}",
+                f"{figures.sweep_with_index_ms:.2f} ms",
+                "server time",
+            ),
+        ],
+    )
+
+
+def report_throughput(
+    rates: dict[tuple[str, str], float], targets: list[Target], args: argparse.Namespace
+) -> None:
+    stock = {kind: rates[(STOCK_LABEL, kind)] for kind in KINDS}
+    rows = []
+    for target in targets:
+        row = [target.label]
+        for kind in KINDS:
+            rate = rates[(target.label, kind)]
+            row += [f"{rate:,.0f}", f"{rate / stock[kind] - 1:+.1%}"]
+        rows.append(tuple(row))
+    table(
+        f"(b) FreeRADIUS accounting, radclient -p 50, {args.packets:,} packets per run, "
+        f"median of {args.rounds} rounds",
+        ("schema", "Start / s", "vs stock", "Interim / s", "vs stock"),
+        rows,
+    )
+
+
+def load() -> str:
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--history", type=int, default=1_000_000, help="radacct rows")
+    parser.add_argument("--customers", type=int, default=50_000, help="past customers")
+    parser.add_argument("--sessions", type=int, default=10_000, help="changed sessions")
+    parser.add_argument("--packets", type=int, default=5000, help="per radclient run")
+    parser.add_argument("--rounds", type=int, default=3, help="radclient runs per target")
+    parser.add_argument("--part", choices=("a", "b", "all"), default="all")
+    args = parser.parse_args()
+    load_before = load()
+    rates: dict[tuple[str, str], float] = {}
+    targets: list[Target] = []
+    figures: SyncFigures | None = None
+    with bench_stack() as (settings, stack):
+        if not settings.private_postgres:
+            raise SystemExit("bench/accounting needs the private PostgreSQL (unset DATABASE_URL)")
+        ours = connect(stack)
+        if args.part in ("b", "all"):
+            stock_database(stack, settings)
+            targets = [
+                Target("ours (as migrated)", settings.radius_acct_port, AS_MIGRATED),
+                Target(
+                    f"ours + {STALE_INDEX}",
+                    settings.radius_acct_port,
+                    (CREATE_STALE_INDEX, CREATE_SEQ_INDEX),
+                ),
+                Target(
+                    f"ours - {SEQ_INDEX} (diagnostic)",
+                    settings.radius_acct_port,
+                    (DROP_STALE_INDEX, DROP_SEQ_INDEX),
+                ),
+                Target(STOCK_LABEL, start_stock_freeradius(stack, settings)),
+            ]
+            rates = throughput(ours, targets, args.packets, args.rounds)
+            ours.execute("DELETE FROM radacct")
+        if args.part in ("a", "all"):
+            for statement in AS_MIGRATED:
+                ours.execute(statement)
+            figures = measure_sync(ours, settings, args)
+        ours.close()
+    print(
+        f"\nbench/accounting: {os.cpu_count()} cores, load average {load_before} before and "
+        f"{load()} after (other work on the machine skews every figure)"
+    )
+    if figures is not None:
+        report_sync(figures, args)
+    if rates:
+        report_throughput(rates, targets, args)
+
+
+if __name__ == "__main__":
+    main()
