@@ -80,3 +80,22 @@ def test_voucher_guessing_is_limited_per_ip(limited_api: ApiUnderTest) -> None:
 def test_malformed_limits_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="rate limit"):
         Limit.parse(text)
+
+
+def test_session_lookups_are_limited_per_ip(
+    stack: StackUnderTest, mpesa: MpesaSandboxUnderTest
+) -> None:
+    server, services = start_api(stack.settings.with_changes(rate_limit_lookups_per_ip="2/600"))
+    try:
+        for key in services.redis.scan_iter("hotspot:ratelimit:lookups-ip:*"):
+            services.redis.delete(key)
+        codes = [
+            requests.get(
+                f"{server.url}/api/hotspot/session", params={"username": "nobody"}, timeout=5
+            ).status_code
+            for _ in range(3)
+        ]
+    finally:
+        server.stop()
+        services.close()
+    assert codes == [404, 404, 429]

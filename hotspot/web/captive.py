@@ -26,7 +26,7 @@ from hotspot.errors import InvalidInputError
 from hotspot.models import Package
 from hotspot.packages import active_packages
 from hotspot.portal_session import AccessLeft, access_for_mac, access_for_username
-from hotspot.web import sessions
+from hotspot.web import client_ip, rate_limit, sessions, settings
 from hotspot.web.portal import package_json
 
 captive = Blueprint(
@@ -564,6 +564,7 @@ def success() -> Response:
 @captive.get("/api/hotspot/session")
 def hotspot_session() -> Any:
     """A device's (`?mac=`) or a customer's (`?username=`) package, time left and data left."""
+    rate_limit("lookups-ip", client_ip(), settings().rate_limit_lookups_per_ip)
     mac = request.args.get("mac", "").strip()
     username = request.args.get("username", "").strip()
     if not mac and not username:
