@@ -14,11 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import cast
 
 import pytest
 import requests
-from flask import Flask
 from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy.orm import Session
 
@@ -35,20 +33,9 @@ from hotspot.models import (
     PaymentStatus,
     RadAcct,
 )
-from hotspot.web.dashboard import dashboard
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import ServerThread, StackUnderTest, start_api
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "dashboard"
 NASES = (("192.0.2.21", "campus-main"), ("192.0.2.22", "library"), ("192.0.2.23", "hostel"))
 PACKAGES = (
@@ -173,9 +160,6 @@ def site(stack: StackUnderTest) -> Iterator[Dashboard]:
             revoke_token(session, revoked_id)
         engine.dispose()
         server, services = start_api(settings)
-        app = cast(Flask, server.server.app)
-        if "dashboard" not in app.blueprints:  # until hotspot/app.py registers it
-            app.register_blueprint(dashboard)
         yield Dashboard(server.url, token, revoked)
         services.close()
     finally:

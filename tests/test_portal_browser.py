@@ -39,24 +39,13 @@ from hotspot.models import HotspotUser, Package
 from hotspot.provisioning import Credentials
 from hotspot.services import Services
 from hotspot.vouchers import generate
-from hotspot.web.captive import captive
 from radius.nas_sim import NasSimulator
 from radius.nas_sim_http import HttpNas, HttpNasServer, mikrotik_escape, render_servlet_page
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import MpesaSandboxUnderTest, StackUnderTest, start_api
 from tests.factories import make_package, make_user
 from tests.test_payments import random_phone
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PHONE: ViewportSize = {"width": 360, "height": 780}
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts" / "portal"
@@ -120,8 +109,6 @@ def portal(stack: StackUnderTest, quick_mpesa: MpesaSandboxUnderTest) -> Iterato
     """The API with the portal pages, on a free port."""
     server, services = start_api(stack.settings.with_changes(mpesa_base_url=quick_mpesa.url))
     app = cast(Flask, server.server.app)
-    if "captive" not in app.blueprints:  # until hotspot.app registers it
-        app.register_blueprint(captive)
     clock = CallbackClock(app)
     server.server.app = clock
     yield Portal(server.url, services, clock)
