@@ -35,7 +35,7 @@ from hotspot.services import Services
 from hotspot.settings import Settings
 from hotspot.stack import Stack, isolated_environ
 
-NAS_SECRET = secrets.token_urlsafe(12)
+NAS_SECRET = secrets.token_hex(12)  # no leading "-": radclient takes it on its command line
 
 
 @dataclass
