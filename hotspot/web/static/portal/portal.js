@@ -139,6 +139,7 @@
   function payPage() {
     var form = $('pay-form'), phone = $('phone'), error = $('phone-error'), button = $('pay-button');
     var buttonText = button.textContent, lastPhone = '', current = null, watcher = null;
+    button.disabled = false; // the page ships it disabled until this script runs
 
     function show(step) {
       ['step-phone', 'step-wait', 'step-failed', 'step-paid'].forEach(function (id) { $(id).hidden = id !== step; });
@@ -286,6 +287,7 @@
   /* --- /portal/voucher -------------------------------------------------------------------- */
   function voucherPage() {
     var form = $('voucher-form'), input = $('code'), error = $('code-error'), button = $('voucher-button');
+    button.disabled = false;
     input.addEventListener('input', function () { fieldError(error, input, ''); });
     form.addEventListener('submit', function (event) {
       event.preventDefault();
@@ -313,6 +315,7 @@
   /* --- /portal/login ---------------------------------------------------------------------- */
   function codePage() {
     var form = $('code-form'), user = $('username'), pass = $('password'), error = $('code-error');
+    $('code-button').disabled = false;
     [user, pass].forEach(function (input) {
       input.addEventListener('input', function () { fieldError(error, null, ''); });
     });
