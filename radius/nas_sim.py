@@ -1245,6 +1245,21 @@ def run_demo_customer(
         stop.wait(rng.uniform(*timing.pause_seconds))
 
 
+def foreground() -> threading.Event:
+    """For a simulator run as a command: log steps on stdout; the Event is set on SIGTERM."""
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(levelname)s %(message)s"
+    )
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+
+        def terminate(signum: int, frame: FrameType | None) -> None:
+            stop.set()
+
+        signal.signal(signal.SIGTERM, terminate)
+    return stop
+
+
 def run(
     *,
     server: str,
@@ -1268,16 +1283,7 @@ def run(
     online, and with `demo` runs `customers` fake customers buying through the API at `api_url`
     (Interim-Updates every 5 s unless `interim_interval` says otherwise). On exit the remaining
     sessions are stopped (Admin-Reboot)."""
-    logging.basicConfig(
-        level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(levelname)s %(message)s"
-    )
-    stop = threading.Event()
-    if threading.current_thread() is threading.main_thread():
-
-        def terminate(signum: int, frame: FrameType | None) -> None:
-            stop.set()
-
-        signal.signal(signal.SIGTERM, terminate)
+    stop = foreground()
     nas = NasSimulator(
         server,
         secret,

@@ -24,13 +24,10 @@ import inspect
 import logging
 import re
 import secrets
-import signal
-import sys
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import FrameType
 from typing import Any
 from urllib.parse import quote_plus, urlencode
 
@@ -41,7 +38,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Response
 
 from radius.client import make_client
-from radius.nas_sim import NasSimulator, SimSession, random_mac
+from radius.nas_sim import NasSimulator, SimSession, foreground, random_mac
 
 log = logging.getLogger(__name__)
 
@@ -451,16 +448,7 @@ def run(
 ) -> None:
     """`hotspot nas-sim --http-port N`: a simulated NAS with its web pages, in the foreground until
     Ctrl-C or SIGTERM; on exit the remaining sessions are stopped (Admin-Reboot)."""
-    logging.basicConfig(
-        level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(levelname)s %(message)s"
-    )
-    stop = threading.Event()
-    if threading.current_thread() is threading.main_thread():
-
-        def terminate(signum: int, frame: FrameType | None) -> None:
-            stop.set()
-
-        signal.signal(signal.SIGTERM, terminate)
+    stop = foreground()
     nas = NasSimulator(
         server,
         secret,
