@@ -13,18 +13,14 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from pathlib import Path
 
 from sqlalchemy import func, insert, select, update
 
+from bench import percentile, private_stack
 from hotspot import db
 from hotspot.models import HotspotUser, Nas, Package, RadCheck, RadUserGroup, UserStatus
 from hotspot.notify import Notifier, connect, dispatch
@@ -32,30 +28,10 @@ from hotspot.payments import AfterCommit
 from hotspot.provisioning import Credentials, radius_expiration
 from hotspot.seed import DEMO_NAS_SECRET, seed_demo
 from hotspot.settings import Settings
-from hotspot.stack import Stack, isolated_environ
+from hotspot.stack import Stack
 from radius.nas_sim import NasSimulator
 
 LEAD = 30.0  # seconds between the end of the logins and the first expiry
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-@contextmanager
-def bench_stack() -> Iterator[tuple[Settings, Stack]]:
-    state = Path(tempfile.mkdtemp(prefix="hotspot-bench-expiry-"))
-    state.chmod(0o755)
-    settings = Settings.from_env(isolated_environ(state), dotenv=None)
-    stack = Stack(settings, say=lambda _: None)
-    try:
-        stack.start_databases()
-        db.upgrade(settings)
-        yield settings, stack
-    finally:
-        stack.stop()
-        shutil.rmtree(state, ignore_errors=True)
 
 
 def create_users(settings: Settings, count: int, first: dt.datetime, window: float) -> list[str]:
@@ -119,7 +95,7 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=60.0)
     parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args()
-    with bench_stack() as (settings, stack):
+    with private_stack("hotspot-bench-expiry-") as (settings, stack):
         engine = db.make_engine(settings.effective_database_url)
         with db.transaction(db.session_factory(engine)) as session:
             seed_demo(session, interim_interval=3600, currency="KES")

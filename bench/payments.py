@@ -16,35 +16,28 @@ import http.client
 import json
 import os
 import secrets
-import shutil
 import signal
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from decimal import Decimal
-from pathlib import Path
 
 from pyrad import packet
 from sqlalchemy import insert, select
 
+from bench import percentile, private_stack
 from hotspot import db
 from hotspot.models import HotspotCredential, Package, Payment, PaymentStatus
 from hotspot.seed import DEMO_NAS_SECRET, seed_demo
 from hotspot.settings import Settings
-from hotspot.stack import Stack, isolated_environ
+from hotspot.stack import Stack
 from radius.client import login, make_client
 
 FAST = os.environ.get("BENCH_FAST") == "1"
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def callback_body(checkout_request_id: str, amount: int) -> bytes:
@@ -92,23 +85,14 @@ class Client(threading.local):
 
 @contextmanager
 def bench_stack() -> Iterator[tuple[Settings, Stack]]:
-    state = Path(tempfile.mkdtemp(prefix="hotspot-bench-"))
-    state.chmod(0o755)
-    environ = isolated_environ(state)
-    settings = Settings.from_env(environ, dotenv=None)
-    stack = Stack(settings, fast=FAST, say=lambda _: None)
-    try:
-        stack.start_databases()
-        db.upgrade(settings)
-        with db.transaction(
-            db.session_factory(db.make_engine(settings.effective_database_url))
-        ) as s:
-            seed_demo(s, interim_interval=60, currency="KES")
+    """The private stack with the demo packages and FreeRADIUS."""
+    with private_stack("hotspot-bench-", fast=FAST) as (settings, stack):
+        engine = db.make_engine(settings.effective_database_url)
+        with db.transaction(db.session_factory(engine)) as session:
+            seed_demo(session, interim_interval=60, currency="KES")
+        engine.dispose()
         stack.start_freeradius()
         yield settings, stack
-    finally:
-        stack.stop()
-        shutil.rmtree(state, ignore_errors=True)
 
 
 def start_api(settings: Settings, stack: Stack, workers: int) -> None:
