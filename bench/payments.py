@@ -95,7 +95,7 @@ def bench_stack() -> Iterator[tuple[Settings, Stack]]:
         yield settings, stack
 
 
-def start_api(settings: Settings, stack: Stack, workers: int) -> None:
+def start_api(settings: Settings, stack: Stack, workers: int, threads: int) -> None:
     env = {
         **os.environ,
         "HOTSPOT_STATE_DIR": str(settings.state_dir),
@@ -107,7 +107,7 @@ def start_api(settings: Settings, stack: Stack, workers: int) -> None:
         "api",
         [
             sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{settings.api_port}",
-            "--workers", str(workers), "--threads", "32", "hotspot.wsgi:app",
+            "--workers", str(workers), "--threads", str(threads), "hotspot.wsgi:app",
         ],
         env=env,
         stop_signal=signal.SIGINT,
@@ -251,10 +251,11 @@ def main() -> None:
     parser.add_argument("--payments", type=int, default=3000)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=32)
     parser.add_argument("--samples", type=int, default=300)
     args = parser.parse_args()
     with bench_stack() as (settings, stack):
-        start_api(settings, stack, args.workers)
+        start_api(settings, stack, args.workers, args.threads)
         throughput(settings, args.clients, 200)  # warm-up: connections, caches
         rate, callback = throughput(settings, args.clients, args.payments)
         events = event_latency(settings, args.samples, concurrency=20)

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import cast
 
 import redis
+from redis.client import Pipeline
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -24,18 +25,13 @@ LATENCY_KEY = "hotspot:metrics:provisioning_latency"
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
-def observe_provisioning(client: redis.Redis, seconds: float) -> None:
-    """One provisioning's latency (callback received → committed); best effort."""
-    try:
-        pipe = client.pipeline()
-        for bound in BUCKETS:
-            if seconds <= bound:
-                pipe.hincrby(LATENCY_KEY, f"le:{bound}", 1)
-        pipe.hincrby(LATENCY_KEY, "count", 1)
-        pipe.hincrbyfloat(LATENCY_KEY, "sum", seconds)
-        pipe.execute()
-    except redis.RedisError:
-        pass
+def observe_provisioning(pipe: Pipeline, seconds: float) -> None:
+    """One provisioning's latency (callback received → committed), added to the caller's batch."""
+    for bound in BUCKETS:
+        if seconds <= bound:
+            pipe.hincrby(LATENCY_KEY, f"le:{bound}", 1)
+    pipe.hincrby(LATENCY_KEY, "count", 1)
+    pipe.hincrbyfloat(LATENCY_KEY, "sum", seconds)
 
 
 def render(session: Session, client: redis.Redis) -> str:

@@ -9,10 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import redis
+from redis.client import Pipeline
 from rq import Queue, Retry
 
 from hotspot.payments import AfterCommit, query_delay
@@ -42,21 +45,21 @@ class Notifier:
     redis: redis.Redis
     credentials_ttl: int
 
+    @cached_property
     def queue(self) -> Queue:
+        """One per notifier: a Queue asks Redis for its version once, on first use."""
         return Queue(QUEUE, connection=self.redis)
 
-    def cache_credentials(self, payment_id: int, credentials: Credentials) -> None:
-        payload = {
-            "username": credentials.username,
-            "password": credentials.password,
-            "expires_at": credentials.expires_at.isoformat(),
-        }
-        self._try(
-            "cache credentials",
-            lambda: self.redis.set(
-                credentials_key(payment_id), json.dumps(payload), ex=self.credentials_ttl
-            ),
-        )
+    def batch(self, what: str, commands: Callable[[Pipeline], None]) -> None:
+        """Commands sent to Redis in one round trip, applied all together (MULTI/EXEC)."""
+
+        def run() -> None:
+            with self.redis.pipeline() as pipe:
+                pipe.multi()
+                commands(pipe)
+                pipe.execute()
+
+        self._try(what, run)
 
     def cached_credentials(self, payment_id: int) -> Credentials | None:
         raw = self._try(
@@ -69,29 +72,17 @@ class Notifier:
             data["username"], data["password"], dt.datetime.fromisoformat(data["expires_at"])
         )
 
-    def publish_status(self, payment_id: int, event: dict[str, Any]) -> None:
-        self._try(
-            "publish status",
-            lambda: self.redis.publish(status_channel(payment_id), json.dumps(event)),
-        )
-
     def enqueue(self, func: str, *args: Any, job_id: str, retry: Retry | None = None) -> None:
         """A job with a stable id: enqueueing the same work twice keeps one job."""
         self._try(
             "enqueue " + func,
-            lambda: self.queue().enqueue(func, *args, job_id=job_id, retry=retry),
-        )
-
-    def enqueue_at(self, when: dt.datetime, func: str, *args: Any, job_id: str) -> None:
-        self._try(
-            "schedule " + func,
-            lambda: self.queue().enqueue_at(when, func, *args, job_id=job_id),
+            lambda: self.queue.enqueue(func, *args, job_id=job_id, retry=retry),
         )
 
     def enqueue_in(self, delay: dt.timedelta, func: str, *args: Any, job_id: str) -> None:
         self._try(
             "schedule " + func,
-            lambda: self.queue().enqueue_in(delay, func, *args, job_id=job_id),
+            lambda: self.queue.enqueue_in(delay, func, *args, job_id=job_id),
         )
 
     def subscribe(self, payment_id: int) -> StatusSubscription:
@@ -127,34 +118,67 @@ class StatusSubscription:
         self.pubsub.close()
 
 
-def dispatch(after: AfterCommit, notifier: Notifier, query_first_delay: int) -> None:
-    """Runs the side effects a committed transaction collected; each is safe to repeat."""
+def dispatch(
+    after: AfterCommit,
+    notifier: Notifier,
+    query_first_delay: int,
+    also: Callable[[Pipeline], None] | None = None,
+) -> None:
+    """Runs the side effects a committed transaction collected, in one round trip to Redis;
+    each is safe to repeat. `also` adds the caller's own commands to that round trip."""
+    if after.status_changes or after.provisioned or after.expiries or after.to_query:
+        notifier.batch(
+            "run after-commit side effects",
+            lambda pipe: side_effects(pipe, after, notifier, query_first_delay, also),
+        )
+
+
+def side_effects(
+    pipe: Pipeline,
+    after: AfterCommit,
+    notifier: Notifier,
+    delay: int,
+    also: Callable[[Pipeline], None] | None,
+) -> None:
+    queue = notifier.queue
     for payment_id, status in after.status_changes:
-        notifier.publish_status(payment_id, {"id": payment_id, "status": status.value})
+        pipe.publish(
+            status_channel(payment_id), json.dumps({"id": payment_id, "status": status.value})
+        )
     for payment_id, credentials in after.provisioned:
-        notifier.cache_credentials(payment_id, credentials)
-        notifier.enqueue(
+        cached = {
+            "username": credentials.username,
+            "password": credentials.password,
+            "expires_at": credentials.expires_at.isoformat(),
+        }
+        pipe.set(credentials_key(payment_id), json.dumps(cached), ex=notifier.credentials_ttl)
+        queue.enqueue(
             "jobs.sms.send_credentials",
             payment_id,
             job_id=f"sms-credentials-{payment_id}",
             # send_credentials raises only when Africa's Talking did not take the message.
             retry=Retry(max=5, interval=[10, 30, 60, 120, 300]),
+            pipeline=pipe,
         )
     for credentials in after.expiries:
         # The expiry job decides by expires_at when it runs: an extension never cuts early.
         # One job per second of expiry, whoever's: a busy second is one batch.
         at = credentials.expires_at.timestamp()
-        notifier.enqueue_at(
+        queue.enqueue_at(
             credentials.expires_at - SCHEDULER_TICK,
             "jobs.expiry.expire_due",
             at,
             job_id=f"expire-at-{int(at)}",
+            pipeline=pipe,
         )
     for payment_id in after.to_query:
-        notifier.enqueue_in(
-            query_delay(query_first_delay, 0),
+        queue.enqueue_in(
+            query_delay(delay, 0),
             "jobs.payments.reconcile_payment",
             payment_id,
             0,
             job_id=f"reconcile-{payment_id}-0",
+            pipeline=pipe,
         )
+    if also is not None:
+        also(pipe)

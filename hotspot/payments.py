@@ -16,9 +16,9 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
@@ -79,7 +79,15 @@ class Initiated:
 
 
 def record(session: Session, payment_id: int | None, kind: str, **detail: Any) -> None:
-    session.add(PaymentEvent(payment_id=payment_id, kind=kind, detail=_jsonable(detail)))
+    """Written at once, in order, with plain SQL: the trail is append-only, nothing reads it back
+    in the same transaction, and a callback should not pay the ORM's bookkeeping for it."""
+    session.execute(
+        PAYMENT_EVENTS.insert(),
+        {"payment_id": payment_id, "kind": kind, "detail": _jsonable(detail)},
+    )
+
+
+PAYMENT_EVENTS = cast(Table, PaymentEvent.__table__)
 
 
 def _jsonable(value: Any) -> Any:
@@ -316,13 +324,11 @@ def handle_stk_callback(sessions: sessionmaker[Session], body: bytes, after: Aft
 def settle_with_callback(
     session: Session, callback: StkCallback, after: AfterCommit
 ) -> InvalidInputError | None:
-    lock_checkout(session, callback.checkout_request_id)
-    payment = session.scalar(
-        select(Payment)
-        .options(joinedload(Payment.package))
-        .where(Payment.checkout_request_id == callback.checkout_request_id)
-        .with_for_update(of=Payment)
-    )
+    payment = locked_by_checkout(session, callback.checkout_request_id)
+    if payment is None:
+        # Not visible yet: the push's bookkeeping may be committing it right now.
+        lock_checkout(session, callback.checkout_request_id)
+        payment = locked_by_checkout(session, callback.checkout_request_id)
     if payment is None:
         record(
             session,
@@ -334,6 +340,17 @@ def settle_with_callback(
         return InvalidInputError(f"unknown CheckoutRequestID {callback.checkout_request_id!r}")
     record(session, payment.id, "callback", raw=callback.raw)
     return apply_callback(session, payment, callback, after)
+
+
+def locked_by_checkout(session: Session, checkout_request_id: str) -> Payment | None:
+    """The payment a CheckoutRequestID names, locked. A committed row is found without the
+    advisory lock: its bookkeeping is done, and the row lock serializes the rest."""
+    return session.scalar(
+        select(Payment)
+        .options(joinedload(Payment.package))
+        .where(Payment.checkout_request_id == checkout_request_id)
+        .with_for_update(of=Payment)
+    )
 
 
 def apply_callback(

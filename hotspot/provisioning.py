@@ -6,22 +6,18 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import delete, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hotspot.codes import random_code
 from hotspot.errors import ConflictError, InvalidInputError
 from hotspot.models import (
-    HotspotCredential,
     HotspotUser,
     Package,
     Payment,
     RadCheck,
-    RadiusSession,
     RadUserGroup,
-    SessionStatus,
     UserStatus,
 )
 from hotspot.sessions import block_user
@@ -51,29 +47,24 @@ def radius_expiration(expires_at: dt.datetime) -> str:
     return f"{utc.day:02d} {MONTHS[utc.month - 1]} {utc.year} {utc:%H:%M:%S}"
 
 
-def write_radius_rows(
-    session: Session, user: HotspotUser, package: Package, password: str, *, replace: bool = True
-) -> None:
-    """radcheck + radusergroup for one user, replacing whatever was there (`replace`)."""
-    if replace:
-        session.execute(delete(RadCheck).where(RadCheck.username == user.username))
-        session.execute(delete(RadUserGroup).where(RadUserGroup.username == user.username))
+def radius_checks(password: str, expires_at: dt.datetime, devices: int) -> list[tuple[str, str]]:
+    """The `radcheck` rows (attribute, value; all `:=`) that make FreeRADIUS accept a user."""
+    return [
+        ("Cleartext-Password", password),
+        ("Expiration", radius_expiration(expires_at)),
+        ("Simultaneous-Use", str(devices)),
+    ]
+
+
+def write_radius_rows(session: Session, user: HotspotUser, package: Package, password: str) -> None:
+    """radcheck + radusergroup for an existing user, replacing whatever was there."""
+    session.execute(delete(RadCheck).where(RadCheck.username == user.username))
+    session.execute(delete(RadUserGroup).where(RadUserGroup.username == user.username))
     session.add_all(
         [
-            RadCheck(
-                username=user.username, attribute="Cleartext-Password", op=":=", value=password
-            ),
-            RadCheck(
-                username=user.username,
-                attribute="Expiration",
-                op=":=",
-                value=radius_expiration(user.expires_at),
-            ),
-            RadCheck(
-                username=user.username,
-                attribute="Simultaneous-Use",
-                op=":=",
-                value=str(package.devices),
+            *(
+                RadCheck(username=user.username, attribute=attribute, op=":=", value=value)
+                for attribute, value in radius_checks(password, user.expires_at, package.devices)
             ),
             RadUserGroup(username=user.username, groupname=package.group_name, priority=1),
         ]
@@ -84,33 +75,61 @@ def create_user(
     session: Session, package: Package, *, phone: str | None, now: dt.datetime
 ) -> Credentials:
     """A user valid for the package's duration from `now`, all rows in the caller's transaction."""
-    user, password = new_user(session, package, phone=phone, now=now)
-    return Credentials(user.username, password, user.expires_at, user.id)
+    return new_user(session, package, phone=phone, now=now)
+
+
+# The user and the rows FreeRADIUS reads, in one statement: a payment callback is on the clock.
+INSERT_USER = text(
+    """
+    WITH new_user AS (
+        INSERT INTO hotspot_users (username, phone, package_id, expires_at, credit)
+        VALUES (:username, :phone, :package_id, :expires_at, :credit)
+        ON CONFLICT DO NOTHING
+        RETURNING id, username
+    ), checks AS (
+        INSERT INTO radcheck (username, attribute, op, value)
+        SELECT new_user.username, item.attribute, ':=', item.value
+        FROM new_user, unnest(CAST(:attributes AS text[]), CAST(:values AS text[]))
+            AS item (attribute, value)
+    ), groups AS (
+        INSERT INTO radusergroup (username, groupname, priority)
+        SELECT username, :groupname, 1 FROM new_user
+    )
+    SELECT id FROM new_user
+    """
+)
 
 
 def new_user(
-    session: Session, package: Package, *, phone: str | None, now: dt.datetime
-) -> tuple[HotspotUser, str]:
+    session: Session,
+    package: Package,
+    *,
+    phone: str | None,
+    now: dt.datetime,
+    credit: Decimal = Decimal(0),
+) -> Credentials:
     """Usernames are random; a clash with an existing one (rare) is redrawn. A clash on the
     phone means the phone already has its account (one phone, one account)."""
     password = random_code(PASSWORD_LENGTH)
+    expires_at = end_of_validity(now, package)
+    checks = radius_checks(password, expires_at, package.devices)
     for _ in range(10):
-        user = session.scalar(
-            pg_insert(HotspotUser)
-            .values(
-                username=random_code(USERNAME_LENGTH),
-                phone=phone,
-                package_id=package.id,
-                status=UserStatus.ACTIVE,
-                expires_at=end_of_validity(now, package),
-            )
-            .on_conflict_do_nothing()
-            .returning(HotspotUser)
+        username = random_code(USERNAME_LENGTH)
+        user_id = session.scalar(
+            INSERT_USER,
+            {
+                "username": username,
+                "phone": phone,
+                "package_id": package.id,
+                "expires_at": expires_at,
+                "credit": credit,
+                "attributes": [attribute for attribute, _ in checks],
+                "values": [value for _, value in checks],
+                "groupname": package.group_name,
+            },
         )
-        if user is not None:
-            write_radius_rows(session, user, package, password, replace=False)
-            session.flush()
-            return user, password
+        if user_id is not None:
+            return Credentials(username, password, expires_at, user_id)
         if phone is not None:
             owner = session.scalar(select(HotspotUser.username).where(HotspotUser.phone == phone))
             if owner is not None:
@@ -170,6 +189,13 @@ def provision_purchase(
     as credit on the account. The credentials row is unique per payment, so a second
     provisioning of the same payment fails at commit whatever the callers checked.
     """
+    with session.no_autoflush:  # the caller's changes to the payment are written once, later
+        return _provision(session, payment, package, now)
+
+
+def _provision(
+    session: Session, payment: Payment, package: Package, now: dt.datetime
+) -> Credentials | None:
     paid = payment.amount_paid if payment.amount_paid is not None else payment.amount
     user = account_for(session, payment)
     available = paid + (user.credit if user is not None else Decimal(0))
@@ -181,38 +207,47 @@ def provision_purchase(
         user.credit = available
         payment.user_id = user.id
         return None
+    credentials = None
     if user is None:
         try:
-            user, password = new_user(session, package, phone=payment.phone, now=now)
-            credentials = Credentials(user.username, password, user.expires_at, user.id)
+            credentials = new_user(
+                session, package, phone=payment.phone, now=now, credit=available - package.price
+            )
         except ConflictError:
             # Another payment of this phone created the account a moment ago: renew it instead.
             user = account_for(session, payment)
             if user is None:
                 raise
-            credentials = extend_user(session, user, package, now)
-    else:
+            available += user.credit
+    if credentials is None:
+        assert user is not None
         credentials = extend_user(session, user, package, now)
-    user.credit = available - package.price
-    payment.user_id = user.id
-    session.add_all(
-        [
-            HotspotCredential(
-                user_id=user.id,
-                payment_id=payment.id,
-                username=credentials.username,
-                password=credentials.password,
-                expires_at=credentials.expires_at,
-            ),
-            RadiusSession(
-                user_id=user.id,
-                status=SessionStatus.PENDING,
-                expected_end=credentials.expires_at,
-            ),
-        ]
+        user.credit = available - package.price
+    payment.user_id = credentials.user_id
+    session.execute(
+        RECORD_PURCHASE,
+        {
+            "user_id": credentials.user_id,
+            "payment_id": payment.id,
+            "username": credentials.username,
+            "password": credentials.password,
+            "expires_at": credentials.expires_at,
+        },
     )
-    session.flush()
     return credentials
+
+
+# The credentials the portal shows for this payment (unique per payment: a second provisioning
+# of it fails at commit) and the session expected from the purchase.
+RECORD_PURCHASE = text(
+    """
+    WITH credentials AS (
+        INSERT INTO hotspot_credentials (user_id, payment_id, username, password, expires_at)
+        VALUES (:user_id, :payment_id, :username, :password, :expires_at)
+    )
+    INSERT INTO radius_sessions (user_id, expected_end) VALUES (:user_id, :expires_at)
+    """
+)
 
 
 def constraint_of(exc: IntegrityError) -> str | None:

@@ -57,6 +57,6 @@ def redeem(session: Session, code: str, now: dt.datetime) -> Credentials:
         # The same answer for unknown and used codes: it must not reveal which codes exist.
         raise NotFoundError("this code is not valid, or was already used")
     package = session.get_one(Package, voucher.package_id)
-    user, password = new_user(session, package, phone=None, now=now)
-    voucher.redeemed_by = user.id
-    return Credentials(user.username, password, user.expires_at, user.id)
+    credentials = new_user(session, package, phone=None, now=now)
+    voucher.redeemed_by = credentials.user_id
+    return credentials

@@ -5,11 +5,13 @@ from __future__ import annotations
 import hmac
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import redis
 from flask import Blueprint, Response, abort, jsonify, request, stream_with_context
+from redis.client import Pipeline
 
 from hotspot.errors import InvalidInputError
 from hotspot.metrics import observe_provisioning
@@ -26,7 +28,7 @@ from hotspot.payments import (
     validate_c2b,
 )
 from hotspot.phones import normalize_phone
-from hotspot.web import client_ip, gateway, notifier, rate_limit, services, sessions, settings
+from hotspot.web import client_ip, gateway, notifier, rate_limit, sessions, settings
 from hotspot.web.portal import package_json
 
 payments = Blueprint("payments", __name__, url_prefix="/api")
@@ -52,8 +54,8 @@ def payment_json(payment: Payment, package: Package | None) -> dict[str, Any]:
     }
 
 
-def finish(after: AfterCommit) -> None:
-    dispatch(after, notifier(), settings().mpesa_query_first_delay)
+def finish(after: AfterCommit, also: Callable[[Pipeline], None] | None = None) -> None:
+    dispatch(after, notifier(), settings().mpesa_query_first_delay, also)
 
 
 def json_body() -> dict[str, Any]:
@@ -208,12 +210,11 @@ def stk_callback(token: str) -> Any:
     after = AfterCommit()
     try:
         handle_stk_callback(sessions(), request.get_data(), after)
-        if after.provisioned:
-            observe_provisioning(services().redis, time.perf_counter() - started)
     except InvalidInputError as exc:
         return jsonify(error=str(exc)), 400
     finally:
-        finish(after)
+        elapsed = time.perf_counter() - started
+        finish(after, partial(observe_provisioning, seconds=elapsed) if after.provisioned else None)
     return jsonify(ResultCode=0, ResultDesc="Accepted")
 
 
