@@ -31,7 +31,7 @@ from hotspot.notify import QUEUE
 from hotspot.packages import active_packages, package_by_name
 from hotspot.payments import timeline
 from hotspot.phones import normalize_phone
-from hotspot.provisioning import create_user
+from hotspot.provisioning import new_user
 from hotspot.reports_cli import report_command
 from hotspot.sandbox import sms as sms_sandbox
 from hotspot.sandbox.mpesa import SandboxConfig, serve
@@ -205,7 +205,7 @@ def users_create(ctx: Context, package_name: str, phone: str | None, as_json: bo
     normalized = normalize_phone(phone, ctx.settings.default_region) if phone else None
     with ctx.transaction() as session:
         package = package_by_name(session, package_name)
-        credentials = create_user(session, package, phone=normalized, now=dt.datetime.now(dt.UTC))
+        credentials = new_user(session, package, phone=normalized, now=dt.datetime.now(dt.UTC))
     shown = {
         "username": credentials.username,
         "password": credentials.password,

@@ -26,11 +26,12 @@ BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
 def observe_provisioning(pipe: Pipeline, seconds: float) -> None:
-    """One provisioning's latency (callback received → committed), added to the caller's batch."""
-    for bound in BUCKETS:
-        if seconds <= bound:
-            pipe.hincrby(LATENCY_KEY, f"le:{bound}", 1)
-    pipe.hincrby(LATENCY_KEY, "count", 1)
+    """One provisioning's latency (callback received → committed), added to the caller's batch.
+
+    Only the narrowest bucket is counted (two commands per callback); the scrape adds them up
+    into Prometheus's cumulative buckets."""
+    bucket = next((f"le:{bound}" for bound in BUCKETS if seconds <= bound), "le:+Inf")
+    pipe.hincrby(LATENCY_KEY, bucket, 1)
     pipe.hincrbyfloat(LATENCY_KEY, "sum", seconds)
 
 
@@ -101,11 +102,9 @@ def latency_histogram(client: redis.Redis) -> Iterable[str]:
         f"# HELP {name} From M-Pesa's callback to the committed provisioning.",
         f"# TYPE {name} histogram",
     ]
-    lines += [f'{name}_bucket{{le="{b}"}} {data.get(f"le:{b}", "0")}' for b in BUCKETS]
-    count = data.get("count", "0")
-    lines += [
-        f'{name}_bucket{{le="+Inf"}} {count}',
-        f"{name}_sum {float(data.get('sum', '0')):.6f}",
-        f"{name}_count {count}",
-    ]
+    count = 0
+    for bound in (*BUCKETS, "+Inf"):
+        count += int(data.get(f"le:{bound}", "0"))
+        lines.append(f'{name}_bucket{{le="{bound}"}} {count}')
+    lines += [f"{name}_sum {float(data.get('sum', '0')):.6f}", f"{name}_count {count}"]
     return lines

@@ -45,21 +45,26 @@ class Notifier:
     redis: redis.Redis
     credentials_ttl: int
 
+    # The expiry second most recently scheduled from this process: a busy second's payments all
+    # end in the same second (same package), and its one job needs scheduling once.
+    last_expiry_second: int | None = None
+
     @cached_property
     def queue(self) -> Queue:
         """One per notifier: a Queue asks Redis for its version once, on first use."""
         return Queue(QUEUE, connection=self.redis)
 
-    def batch(self, what: str, commands: Callable[[Pipeline], None]) -> None:
+    def batch(self, what: str, commands: Callable[[Pipeline], None]) -> bool:
         """Commands sent to Redis in one round trip, applied all together (MULTI/EXEC)."""
 
-        def run() -> None:
+        def run() -> bool:
             with self.redis.pipeline() as pipe:
                 pipe.multi()
                 commands(pipe)
                 pipe.execute()
+            return True
 
-        self._try(what, run)
+        return bool(self._try(what, run))
 
     def cached_credentials(self, payment_id: int) -> Credentials | None:
         raw = self._try(
@@ -127,17 +132,30 @@ def dispatch(
     """Runs the side effects a committed transaction collected, in one round trip to Redis;
     each is safe to repeat. `also` adds the caller's own commands to that round trip."""
     if after.status_changes or after.provisioned or after.expiries or after.to_query:
-        notifier.batch(
+        seconds = {int(credentials.expires_at.timestamp()) for credentials in after.expiries}
+        seconds.discard(notifier.last_expiry_second or 0)
+        done = notifier.batch(
             "run after-commit side effects",
-            lambda pipe: side_effects(pipe, after, notifier, query_first_delay, also),
+            lambda pipe: side_effects(
+                pipe,
+                after=after,
+                notifier=notifier,
+                delay=query_first_delay,
+                expiry_seconds=seconds,
+                also=also,
+            ),
         )
+        if done and seconds:
+            notifier.last_expiry_second = max(seconds)
 
 
 def side_effects(
     pipe: Pipeline,
+    *,
     after: AfterCommit,
     notifier: Notifier,
     delay: int,
+    expiry_seconds: set[int],
     also: Callable[[Pipeline], None] | None,
 ) -> None:
     queue = notifier.queue
@@ -160,15 +178,15 @@ def side_effects(
             retry=Retry(max=5, interval=[10, 30, 60, 120, 300]),
             pipeline=pipe,
         )
-    for credentials in after.expiries:
+    for second in expiry_seconds:
         # The expiry job decides by expires_at when it runs: an extension never cuts early.
         # One job per second of expiry, whoever's: a busy second is one batch.
-        at = credentials.expires_at.timestamp()
+        at = dt.datetime.fromtimestamp(second, dt.UTC)
         queue.enqueue_at(
-            credentials.expires_at - SCHEDULER_TICK,
+            at - SCHEDULER_TICK,
             "jobs.expiry.expire_due",
-            at,
-            job_id=f"expire-at-{int(at)}",
+            float(second),
+            job_id=f"expire-at-{second}",
             pipeline=pipe,
         )
     for payment_id in after.to_query:

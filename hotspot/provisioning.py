@@ -71,13 +71,6 @@ def write_radius_rows(session: Session, user: HotspotUser, package: Package, pas
     )
 
 
-def create_user(
-    session: Session, package: Package, *, phone: str | None, now: dt.datetime
-) -> Credentials:
-    """A user valid for the package's duration from `now`, all rows in the caller's transaction."""
-    return new_user(session, package, phone=phone, now=now)
-
-
 # The user and the rows FreeRADIUS reads, in one statement: a payment callback is on the clock.
 INSERT_USER = text(
     """
@@ -108,8 +101,10 @@ def new_user(
     now: dt.datetime,
     credit: Decimal = Decimal(0),
 ) -> Credentials:
-    """Usernames are random; a clash with an existing one (rare) is redrawn. A clash on the
-    phone means the phone already has its account (one phone, one account)."""
+    """A user valid for the package's duration from `now`, all rows in the caller's transaction.
+
+    Usernames are random; a clash with an existing one (rare) is redrawn. A clash on the phone
+    means the phone already has its account (one phone, one account)."""
     password = random_code(PASSWORD_LENGTH)
     expires_at = end_of_validity(now, package)
     checks = radius_checks(password, expires_at, package.devices)

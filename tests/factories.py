@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from hotspot.models import Package
 from hotspot.packages import create_package
-from hotspot.provisioning import Credentials, create_user
+from hotspot.provisioning import Credentials, new_user
 
 GIB = 2**30
 
@@ -47,4 +47,4 @@ def make_user(
     devices: int = 1,
 ) -> Credentials:
     package = package or make_package(session, duration_seconds=duration_seconds, devices=devices)
-    return create_user(session, package, phone=phone, now=now or dt.datetime.now(dt.UTC))
+    return new_user(session, package, phone=phone, now=now or dt.datetime.now(dt.UTC))
