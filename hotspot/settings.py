@@ -62,9 +62,9 @@ class Settings:
     redis_port: int = _setting(6389, "Port of the private Redis (127.0.0.1).")
     api_host: str = _setting("127.0.0.1", "Address the API (gunicorn) listens on.")
     api_port: int = _setting(8000, "Port the API listens on.")
-    api_workers: int = _setting(2, "gunicorn worker processes.")
+    api_workers: int = _setting(4, "gunicorn worker processes.")
     api_threads: int = _setting(
-        32, "Threads per gunicorn worker (each open payment event stream holds one)."
+        16, "Threads per gunicorn worker (each open payment event stream holds one)."
     )
     public_base_url: str = _setting(
         "http://127.0.0.1:8000", "Base URL at which M-Pesa reaches this API (callbacks)."
