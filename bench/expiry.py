@@ -16,13 +16,22 @@ import os
 import statistics
 import sys
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Engine, func, insert, select, update
 
 from bench import percentile, private_stack
 from hotspot import db
-from hotspot.models import HotspotUser, Nas, Package, RadCheck, RadUserGroup, UserStatus
+from hotspot.models import (
+    HotspotUser,
+    Nas,
+    Package,
+    RadCheck,
+    RadUserGroup,
+    SessionDisconnection,
+    UserStatus,
+)
 from hotspot.notify import Notifier, connect, dispatch
 from hotspot.payments import AfterCommit
 from hotspot.provisioning import Credentials, radius_expiration
@@ -136,6 +145,7 @@ def main() -> None:
             if r.kind == "Disconnect-Request" and r.attributes.get("User-Name")
         ]
         missing = len(names) - rejected - len({r.attributes["User-Name"][0] for r in nas.received})
+        recorded = recorded_results(engine, len(lags))
         with engine.connect() as conn:
             expired = conn.scalar(
                 select(func.count()).where(HotspotUser.status == UserStatus.EXPIRED)
@@ -151,6 +161,8 @@ def main() -> None:
         ("Disconnect-Requests received", f"{len(lags)}", ""),
         ("sessions never disconnected", f"{missing}", "0"),
         ("users marked expired", f"{expired}", f"{args.sessions}"),
+        ("attempts recorded as ACK", f"{recorded['ack']}", f"{args.sessions - rejected}"),
+        ("attempts recorded otherwise", f"{recorded.total() - recorded['ack']}", "0"),
         ("lag expires_at → DM p50", f"{statistics.median(lags):.3f} s" if lags else "-", ""),
         ("lag expires_at → DM p99", f"{percentile(lags, 0.99):.3f} s" if lags else "-", "≤ 1 s"),
         ("lag expires_at → DM max", f"{max(lags):.3f} s" if lags else "-", ""),
@@ -160,6 +172,23 @@ def main() -> None:
     print(f"|{'-' * 34}|{'-' * 12}|{'-' * 9}|")
     for name, value, target in rows:
         print(f"| {name:<32} | {value:>10} | {target:>7} |")
+
+
+def recorded_results(engine: Engine, expected: int) -> Counter[str]:
+    """Results of the Disconnect attempts, once as many are recorded as requests arrived (the
+    workers record a moment after the answers) or 15 s passed."""
+    deadline = time.monotonic() + 15
+    while True:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(SessionDisconnection.result, func.count()).group_by(
+                    SessionDisconnection.result
+                )
+            )
+            results = Counter({str(result): int(count) for result, count in rows})
+        if results.total() >= expected or time.monotonic() > deadline:
+            return results
+        time.sleep(0.5)
 
 
 def session_ends(settings: Settings, names: list[str]) -> list[tuple[str, dt.datetime]]:

@@ -7,6 +7,7 @@ our synced copy, so a session that began a second ago is disconnected too.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, insert, select, update
@@ -26,6 +27,8 @@ from hotspot.models import (
 from radius.disconnect import Answer, DisconnectResult, SessionOnNas
 
 STALE_CAUSE = "Stale-Session"
+# Outcomes of an attempt that end the session, and the Acct-Terminate-Cause we give it.
+TERMINATE_CAUSES = {"disconnected": "Admin-Reset", "stale": STALE_CAUSE}
 
 
 @dataclass(frozen=True)
@@ -139,58 +142,90 @@ def user_by_name(session: Session, username: str) -> HotspotUser:
     return user
 
 
-def record_attempt(
+def record_attempts(
     session: Session,
-    found: OpenSession,
+    attempts: Sequence[tuple[OpenSession, DisconnectResult]],
     *,
     reason: str,
-    result: DisconnectResult,
     attempt: int,
     final: bool,
     now: dt.datetime,
-) -> str:
-    """One `session_disconnections` row per attempt; what the answer means for the session.
+) -> list[str]:
+    """One `session_disconnections` row per attempt, in a few set-based statements (a busy
+    second has many); what each answer means for its session.
 
     ACK: the session is marked ended (the NAS's Accounting-Stop brings the final counters).
     NAK 503: the NAS has no such session, so it is closed as stale on our side and in radacct.
     Anything else is retried by the caller; `final` marks the attempt after which it gives up.
     """
-    ours = session.scalar(
-        select(RadiusSession).where(RadiusSession.acct_unique_id == found.acct_unique_id)
-    )
-    if result.answer is Answer.ACK:
-        outcome = "disconnected"
-    elif result.session_gone:
-        outcome = "stale"
+    outcomes = [outcome_of(result, final) for _, result in attempts]
+    ended: dict[str, list[str]] = {}
+    for (found, _), outcome in zip(attempts, outcomes, strict=True):
+        if outcome in TERMINATE_CAUSES:
+            ended.setdefault(outcome, []).append(found.acct_unique_id)
+    if "stale" in ended:
         session.execute(
             update(RadAcct)
-            .where(RadAcct.acctuniqueid == found.acct_unique_id, RadAcct.acctstoptime.is_(None))
+            .where(RadAcct.acctuniqueid.in_(ended["stale"]), RadAcct.acctstoptime.is_(None))
             .values(acctstoptime=now, acctterminatecause=STALE_CAUSE)
         )
-    else:
-        outcome = "failed" if final else "retry"
-    if ours is not None and outcome in ("disconnected", "stale"):
-        ours.status = SessionStatus.CLOSED
-        ours.stopped_at = ours.stopped_at or now
-        ours.terminate_cause = ours.terminate_cause or (
-            "Admin-Reset" if outcome == "disconnected" else STALE_CAUSE
+    for outcome, acct_unique_ids in ended.items():
+        session.execute(
+            update(RadiusSession)
+            .where(RadiusSession.acct_unique_id.in_(acct_unique_ids))
+            .values(
+                status=SessionStatus.CLOSED,
+                stopped_at=func.coalesce(RadiusSession.stopped_at, now),
+                terminate_cause=func.coalesce(
+                    RadiusSession.terminate_cause, TERMINATE_CAUSES[outcome]
+                ),
+            )
         )
-    session.add(
-        SessionDisconnection(
-            session_id=ours.id if ours is not None else None,
-            user_id=ours.user_id if ours is not None else user_id_of(session, found),
-            reason=reason,
-            result="failed" if outcome == "failed" else result.answer.value,
-            error_cause=result.error_cause,
-            attempt=attempt,
-            nas_ip=found.target.nas_ip,
-            detail=f"{found.target.username} {found.target.acct_session_id or ''}".strip(),
+    ours = {
+        str(acct_unique_id): (int(session_id), int(user_id))
+        for acct_unique_id, session_id, user_id in session.execute(
+            select(RadiusSession.acct_unique_id, RadiusSession.id, RadiusSession.user_id).where(
+                RadiusSession.acct_unique_id.in_([found.acct_unique_id for found, _ in attempts])
+            )
         )
+    }
+    users = user_ids(
+        session, [f.target.username for f, _ in attempts if f.acct_unique_id not in ours]
     )
-    return outcome
+    rows = []
+    for (found, result), outcome in zip(attempts, outcomes, strict=True):
+        session_id, user_id = ours.get(
+            found.acct_unique_id, (None, users.get(found.target.username))
+        )
+        rows.append(
+            {
+                "session_id": session_id,
+                "user_id": user_id,
+                "reason": reason,
+                "result": "failed" if outcome == "failed" else result.answer.value,
+                "error_cause": result.error_cause,
+                "attempt": attempt,
+                "nas_ip": found.target.nas_ip,
+                "detail": f"{found.target.username} {found.target.acct_session_id or ''}".strip(),
+            }
+        )
+    session.execute(insert(SessionDisconnection), rows)
+    return outcomes
 
 
-def user_id_of(session: Session, found: OpenSession) -> int | None:
-    return session.scalar(
-        select(HotspotUser.id).where(HotspotUser.username == found.target.username)
+def outcome_of(result: DisconnectResult, final: bool) -> str:
+    if result.answer is Answer.ACK:
+        return "disconnected"
+    if result.session_gone:
+        return "stale"
+    return "failed" if final else "retry"
+
+
+def user_ids(session: Session, usernames: list[str]) -> dict[str, int]:
+    """For sessions the accounting sync has not copied yet."""
+    if not usernames:
+        return {}
+    rows = session.execute(
+        select(HotspotUser.username, HotspotUser.id).where(HotspotUser.username.in_(usernames))
     )
+    return {str(username): int(user_id) for username, user_id in rows}

@@ -7,23 +7,22 @@ A job is scheduled at each user's `expires_at`; a sweep every 30 s catches whate
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from hotspot.db import transaction
+from hotspot.services import Services
 from hotspot.sessions import (
     OpenSession,
     cap_user,
     open_session_by_id,
     open_sessions,
-    record_attempt,
+    record_attempts,
     user_by_name,
 )
 from hotspot.sessions import expire_due as expire_due_sessions
 from jobs import services
-from radius.disconnect import disconnect
-
-DISCONNECT_THREADS = 32
+from radius.disconnect import SentDisconnects, send_disconnects
 
 
 def expire_due(at: float | None = None) -> str:
@@ -32,45 +31,57 @@ def expire_due(at: float | None = None) -> str:
     times.
 
     rq's scheduler looks for due jobs once a second, so the job is scheduled a second early
-    and waits here for the exact moment `at` (a Unix time): the cut lands on the second.
+    and waits here for the exact moment `at` (a Unix time): the cut lands on the second. The
+    Disconnect-Requests leave at once; their answers are awaited and recorded by a thread of
+    their own, so the worker is free for the next second's job even when a NAS is slow or down.
+    That takes a worker that runs jobs in its own process, as `hotspot worker` does (a forked
+    work horse would exit under the thread); the thread is not a daemon, so a worker told to
+    stop finishes it first.
     """
     if at is not None:
         time.sleep(max(0.0, at - time.time()))
     s = services()
     with transaction(s.sessions) as session:
         found = expire_due_sessions(session, dt.datetime.now(dt.UTC))
-    disconnect_all(found, "expired")
-    return f"{len(found)} session(s) disconnected"
+    if found:
+        threading.Thread(
+            target=settle,
+            args=(s, found, send(s, found), "expired", 1),
+            name="expiry-answers",
+            daemon=False,
+        ).start()
+    return f"{len(found)} session(s) being disconnected"
 
 
 def disconnect_all(found: list[OpenSession], reason: str, attempt: int = 1) -> list[str]:
-    """Disconnect-Requests sent concurrently (each answer is a network round trip, and a busy
-    second has many sessions), then every attempt recorded in one transaction; retries are
-    scheduled for those the NAS did not confirm. Returns each session's outcome."""
+    """Disconnect-Requests for all sessions at once, their answers awaited and recorded;
+    returns each session's outcome."""
     if not found:
         return []
     s = services()
-    timeout = s.settings.disconnect_timeout
-    if len(found) == 1:
-        results = [disconnect(found[0].target, timeout=timeout)]
-    else:
-        with ThreadPoolExecutor(max_workers=min(DISCONNECT_THREADS, len(found))) as pool:
-            results = list(pool.map(lambda each: disconnect(each.target, timeout=timeout), found))
+    return settle(s, found, send(s, found), reason, attempt)
+
+
+def send(s: Services, found: list[OpenSession]) -> SentDisconnects:
+    return send_disconnects([each.target for each in found], timeout=s.settings.disconnect_timeout)
+
+
+def settle(
+    s: Services, found: list[OpenSession], sent: SentDisconnects, reason: str, attempt: int
+) -> list[str]:
+    """Every attempt recorded in one transaction once all answers are in; retries are
+    scheduled for the sessions the NAS did not confirm ended. Returns each one's outcome."""
+    results = sent.results()
     delays = retry_delays(s.settings.disconnect_retry_delays)
-    now = dt.datetime.now(dt.UTC)
     with transaction(s.sessions) as session:
-        outcomes = [
-            record_attempt(
-                session,
-                each,
-                reason=reason,
-                result=result,
-                attempt=attempt,
-                final=attempt > len(delays),
-                now=now,
-            )
-            for each, result in zip(found, results, strict=True)
-        ]
+        outcomes = record_attempts(
+            session,
+            list(zip(found, results, strict=True)),
+            reason=reason,
+            attempt=attempt,
+            final=attempt > len(delays),
+            now=dt.datetime.now(dt.UTC),
+        )
     for each, outcome in zip(found, outcomes, strict=True):
         if outcome == "retry":
             s.notifier.enqueue_in(

@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import select
+import socket
 from typing import Any
 
+from pyrad import client as pyrad_client
 from pyrad import packet
-from pyrad.client import Client
 
 from radius import dictionary
+
+
+class Client(pyrad_client.Client):  # type: ignore[misc]
+    """pyrad's client without SO_REUSEADDR on its socket. With it, Linux may give two client
+    sockets the same port, and an answer then reaches only one of them: the other times out."""
+
+    _socket: socket.socket | None
+
+    def _SocketOpen(self) -> None:  # noqa: N802 (pyrad's name)
+        if not self._socket:
+            family = socket.getaddrinfo(self.server, None)[0][0]
+            self._socket = socket.socket(family, socket.SOCK_DGRAM)
+            self._poll.register(self._socket, select.POLLIN)
 
 
 def make_client(

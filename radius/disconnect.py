@@ -1,16 +1,27 @@
-"""RFC 5176 Disconnect-Request to the NAS that holds a session."""
+"""RFC 5176 Disconnect-Requests to the NASes that hold sessions."""
 
 from __future__ import annotations
 
 import enum
+import ipaddress
+import logging
+import secrets
+import selectors
+import socket
 import time
+from collections import Counter, deque
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from pyrad import packet
-from pyrad.client import Timeout
+from pyrad import packet, tools
 
 from radius import dictionary
-from radius.client import make_client
+
+log = logging.getLogger(__name__)
+
+IDENTIFIERS = 256  # a RADIUS identifier is one octet: requests in flight to one NAS per socket
+RECEIVE_BUFFER = 1 << 20  # a whole window of answers may arrive before it is read
 
 
 class Answer(enum.StrEnum):
@@ -46,27 +57,146 @@ class DisconnectResult:
         return self.answer is Answer.ACK or self.error_cause == SESSION_CONTEXT_NOT_FOUND
 
 
-def disconnect(target: SessionOnNas, *, timeout: float, retries: int = 1) -> DisconnectResult:
-    """One Disconnect-Request (pyrad retransmits it unchanged `retries` times on silence)."""
-    client = make_client(
-        target.nas_ip, target.secret, coa_port=target.coa_port, timeout=timeout, retries=retries
+NO_ANSWER = DisconnectResult(Answer.TIMEOUT)
+
+Destination = tuple[str, int]  # the NAS's address and Disconnect/CoA port
+
+
+@dataclass(frozen=True)
+class _InFlight:
+    index: int  # of the target
+    request: Any  # the pyrad packet, to verify its answer
+    deadline: float  # time.monotonic()
+
+
+class SentDisconnects:
+    """Disconnect-Requests for many sessions at once, from one UDP socket (per address family).
+
+    A busy second's requests all leave within milliseconds instead of queueing behind each
+    other's answers; answers are matched by NAS address and identifier and verified with the
+    secret. At most 256 requests are in flight to one NAS (the identifiers), the others leave as
+    answers come back. The socket gets its own ephemeral port: pyrad's clients set SO_REUSEADDR,
+    with which Linux may give two of them the same port, and one never sees its answer.
+    """
+
+    def __init__(self, targets: Sequence[SessionOnNas], *, timeout: float) -> None:
+        self._targets = targets
+        self._timeout = timeout
+        self._results: list[DisconnectResult | None] = [None] * len(targets)
+        self._waiting: dict[Destination, deque[int]] = {}
+        for index, target in enumerate(targets):
+            self._waiting.setdefault(_destination(target), deque()).append(index)
+        self._in_flight: dict[tuple[Destination, int], _InFlight] = {}  # in order of deadline
+        self._flying: Counter[Destination] = Counter()
+        self._next_id = {
+            destination: secrets.randbelow(IDENTIFIERS) for destination in self._waiting
+        }
+        self._sockets: dict[socket.AddressFamily, socket.socket] = {}
+        for destination in self._waiting:
+            family = _family(destination[0])
+            if family not in self._sockets:
+                sock = socket.socket(family, socket.SOCK_DGRAM)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+                self._sockets[family] = sock
+        self._send_waiting()
+
+    def results(self) -> list[DisconnectResult]:
+        """Each target's answer, in order, once all came or timed out (each request `timeout`
+        after it was sent); the sockets are closed."""
+        try:
+            with selectors.DefaultSelector() as selector:
+                for sock in self._sockets.values():
+                    selector.register(sock, selectors.EVENT_READ, sock)
+                while self._in_flight:
+                    first = next(iter(self._in_flight.values()))
+                    for key, _ in selector.select(max(0.0, first.deadline - time.monotonic())):
+                        self._receive(key.data)
+                    self._time_out(time.monotonic())
+                    self._send_waiting()
+        finally:
+            for sock in self._sockets.values():
+                sock.close()
+        return [result or NO_ANSWER for result in self._results]
+
+    def _send_waiting(self) -> None:
+        for destination, waiting in self._waiting.items():
+            while waiting and self._flying[destination] < IDENTIFIERS:
+                self._send(destination, waiting.popleft())
+
+    def _send(self, destination: Destination, index: int) -> None:
+        identifier = self._next_id[destination]
+        while (destination, identifier) in self._in_flight:
+            identifier = (identifier + 1) % IDENTIFIERS
+        self._next_id[destination] = (identifier + 1) % IDENTIFIERS
+        request = disconnect_request(self._targets[index], identifier)
+        try:
+            self._sockets[_family(destination[0])].sendto(request.RequestPacket(), destination)
+        except OSError as exc:
+            log.warning("Disconnect-Request to %s:%d not sent: %s", *destination, exc)
+            self._results[index] = NO_ANSWER
+            return
+        deadline = time.monotonic() + self._timeout
+        self._in_flight[(destination, identifier)] = _InFlight(index, request, deadline)
+        self._flying[destination] += 1
+
+    def _receive(self, sock: socket.socket) -> None:
+        """Every datagram waiting on the socket; anything not a valid answer is ignored."""
+        while True:
+            try:
+                data, source = sock.recvfrom(4096, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                return
+            except OSError:  # an ICMP error reported on the socket
+                continue
+            if len(data) < 20:
+                continue
+            key = ((str(ipaddress.ip_address(source[0])), int(source[1])), data[1])
+            sent = self._in_flight.get(key)
+            if sent is None:
+                continue
+            try:
+                reply = sent.request.CreateReply(packet=data)
+            except packet.PacketError:
+                continue
+            if sent.request.VerifyReply(reply, data):
+                self._finish(key, result_of(reply))
+
+    def _time_out(self, now: float) -> None:
+        while self._in_flight:
+            key, sent = next(iter(self._in_flight.items()))
+            if sent.deadline > now:
+                return
+            self._finish(key, NO_ANSWER)
+
+    def _finish(self, key: tuple[Destination, int], result: DisconnectResult) -> None:
+        sent = self._in_flight.pop(key)
+        self._flying[key[0]] -= 1
+        self._results[sent.index] = result
+
+
+def send_disconnects(targets: Sequence[SessionOnNas], *, timeout: float) -> SentDisconnects:
+    """One Disconnect-Request per target, sent now; `results()` waits for the answers."""
+    return SentDisconnects(targets, timeout=timeout)
+
+
+def disconnect_request(target: SessionOnNas, identifier: int) -> Any:
+    request = packet.CoAPacket(
+        code=packet.DisconnectRequest,
+        id=identifier,
+        secret=target.secret.encode(),
+        dict=dictionary(),
     )
-    attributes: dict[str, object] = {
-        "User_Name": target.username,
-        "NAS_IP_Address": target.nas_ip,
-        "Event_Timestamp": int(time.time()),
-    }
+    request["User-Name"] = target.username
+    request["NAS-IP-Address"] = target.nas_ip
+    request["Event-Timestamp"] = int(time.time())
     if target.acct_session_id:
-        attributes["Acct_Session_Id"] = target.acct_session_id
+        request["Acct-Session-Id"] = target.acct_session_id
     if target.framed_ip:
-        attributes["Framed_IP_Address"] = target.framed_ip
-    request = client.CreateCoAPacket(code=packet.DisconnectRequest, **attributes)
-    try:
-        reply = client.SendPacket(request)
-    except Timeout:
-        return DisconnectResult(Answer.TIMEOUT)
-    finally:
-        client._CloseSocket()
+        request["Framed-IP-Address"] = target.framed_ip
+    return request
+
+
+def result_of(reply: Any) -> DisconnectResult:
     if reply.code == packet.DisconnectACK:
         return DisconnectResult(Answer.ACK)
     causes = reply.get("Error-Cause") or []
@@ -74,7 +204,18 @@ def disconnect(target: SessionOnNas, *, timeout: float, retries: int = 1) -> Dis
 
 
 def error_cause_number(value: int | str) -> int:
-    """pyrad names the values our dictionary names; the number is what we keep."""
+    """pyrad names the values our dictionary names (and keeps them encoded); the number is
+    what we keep."""
     if isinstance(value, int):
         return value
-    return int(dictionary().attributes["Error-Cause"].values.GetForward(value))
+    attribute = dictionary().attributes["Error-Cause"]
+    return int(tools.DecodeAttr(attribute.type, attribute.values.GetForward(value)))
+
+
+def _destination(target: SessionOnNas) -> Destination:
+    """As the answer's source address reads: the canonical text of the address."""
+    return str(ipaddress.ip_address(target.nas_ip)), target.coa_port
+
+
+def _family(address: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ipaddress.ip_address(address).version == 6 else socket.AF_INET

@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 GIGAWORD = 2**32
 DEFAULT_COA_PORT = 3799
+REPLY_MEMORY = 30.0  # seconds a Disconnect/CoA answer is kept for retransmissions
 
 # RFC 5176 Error-Cause values the simulator answers with.
 ERROR_UNSUPPORTED_ATTRIBUTE = 401
@@ -897,15 +898,16 @@ class NasSimulator:
         with self._received_changed:
             self._received.append(entry)
             self._received_changed.notify_all()
-        log.info(
-            "%s from %s %s -> %s%s%s",
-            entry.kind,
-            received.source[0],
-            _show(attributes),
-            entry.reply_kind or "dropped",
-            f" Error-Cause {error_cause}" if error_cause else "",
-            f" ({note})" if note else "",
-        )
+        if log.isEnabledFor(logging.INFO):  # formatting the attributes nearly doubles the work
+            log.info(
+                "%s from %s %s -> %s%s%s",
+                entry.kind,
+                received.source[0],
+                _show(attributes),
+                entry.reply_kind or "dropped",
+                f" Error-Cause {error_cause}" if error_cause else "",
+                f" ({note})" if note else "",
+            )
         if self.on_dynauth is not None:
             self.on_dynauth(entry)
 
@@ -917,10 +919,15 @@ class NasSimulator:
                 log.warning("could not answer %s: %s", source, exc)
 
     def _remember_reply(self, key: tuple[tuple[str, int], int, bytes], raw: bytes) -> None:
-        """Answers are kept 30 s, so a retransmitted request gets the same answer."""
+        """Answers are kept 30 s, so a retransmitted request gets the same answer. Kept in the
+        order given, the expired ones are dropped from the front: a busy minute's thousands of
+        answers are not copied again on every request."""
         now = time.monotonic()
-        if len(self._replies) > 256:
-            self._replies = {k: v for k, v in self._replies.items() if now - v[0] < 30}
+        while self._replies:
+            oldest = next(iter(self._replies))
+            if now - self._replies[oldest][0] < REPLY_MEMORY:
+                break
+            del self._replies[oldest]
         self._replies[key] = (now, raw)
 
     def _check_request(

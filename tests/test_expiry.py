@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import redis
 import requests
+from rq.job import Job
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,9 +22,17 @@ from hotspot.models import HotspotUser, Nas, RadAcct, SessionDisconnection
 from jobs import services
 from jobs.accounting import sync_accounting_job
 from jobs.expiry import disconnect_user, expire_due
+from radius.disconnect import (
+    IDENTIFIERS,
+    SESSION_CONTEXT_NOT_FOUND,
+    Answer,
+    DisconnectResult,
+    SessionOnNas,
+    send_disconnects,
+)
 from radius.nas_sim import NasSimulator, SimSession
 from tests.conftest import ApiUnderTest, StackUnderTest
-from tests.factories import make_package
+from tests.factories import make_package, make_user
 from tests.test_payments import pay, random_phone, wait_for_status
 
 WORKER_ENV = {
@@ -184,7 +193,7 @@ def test_the_sweep_expires_what_no_job_expired(
             .where(HotspotUser.username == user["username"])
             .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
         )
-    assert expire_due() != "0 session(s) disconnected"
+    assert expire_due() != "0 session(s) being disconnected"
     assert session.wait_closed(timeout=5)
     with committed() as db:
         status = db.scalars(
@@ -250,3 +259,114 @@ def test_a_session_past_its_data_cap_is_disconnected_and_the_user_blocked(
 def user_id(committed: sessionmaker[Session], username: str) -> int:
     with committed() as session:
         return session.scalars(select(HotspotUser.id).where(HotspotUser.username == username)).one()
+
+
+def on_nas(
+    stack: StackUnderTest, nas: NasSimulator, username: str, session_id: str
+) -> SessionOnNas:
+    assert nas.coa_port is not None
+    return SessionOnNas("127.0.0.1", nas.coa_port, stack.nas_secret, username, session_id, None)
+
+
+def test_more_requests_to_one_nas_than_identifiers_each_get_their_own_answer(
+    stack: StackUnderTest, nas: NasSimulator, committed: sessionmaker[Session]
+) -> None:
+    """More Disconnect-Requests to one NAS than RADIUS has identifiers: every one is sent once,
+    and the two live sessions among many the NAS does not know get their ACKs."""
+    with committed.begin() as session:
+        user = make_user(session, devices=2)
+    first, last = (
+        online(nas, {"username": user.username, "password": user.password}) for _ in "ab"
+    )
+    count = IDENTIFIERS + 44
+    ids = [first.session_id, *(f"gone{n:04x}" for n in range(count - 2)), last.session_id]
+    before = len(nas.received)
+    results = send_disconnects(
+        [on_nas(stack, nas, user.username, each) for each in ids], timeout=2
+    ).results()
+    gone = DisconnectResult(Answer.NAK, SESSION_CONTEXT_NOT_FOUND)
+    assert results == [
+        DisconnectResult(Answer.ACK),
+        *[gone] * (count - 2),
+        DisconnectResult(Answer.ACK),
+    ]
+    received = nas.received[before:]
+    assert sorted(r.attributes["Acct-Session-Id"][0] for r in received) == sorted(ids)
+    assert first.wait_closed(timeout=5)
+    assert last.wait_closed(timeout=5)
+
+
+def test_a_dead_nas_costs_one_timeout_whatever_the_number_of_requests(
+    stack: StackUnderTest, nas: NasSimulator
+) -> None:
+    nas.down = True
+    try:
+        started = time.monotonic()
+        results = send_disconnects(
+            [on_nas(stack, nas, "nobody", f"dead{n:04x}") for n in range(20)], timeout=0.5
+        ).results()
+        took = time.monotonic() - started
+    finally:
+        nas.down = False
+    assert results == [DisconnectResult(Answer.TIMEOUT)] * 20
+    assert 0.5 <= took < 1.5
+
+
+@pytest.mark.usefixtures("in_process_jobs")
+def test_the_expiry_job_does_not_wait_for_the_answers(
+    nas: NasSimulator, committed: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker is free for the next second's job while a dead NAS is given its time; the
+    attempt is recorded when that time is up."""
+    monkeypatch.setenv("HOTSPOT_DISCONNECT_TIMEOUT", "2")
+    services.cache_clear()
+    with committed.begin() as db:
+        user = make_user(db)
+    session = online(nas, {"username": user.username, "password": user.password})
+    with committed.begin() as db:
+        db.execute(
+            update(HotspotUser)
+            .where(HotspotUser.username == user.username)
+            .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+        )
+    nas.down = True
+    try:
+        started = time.monotonic()
+        assert expire_due() != "0 session(s) being disconnected"
+        returned = time.monotonic() - started
+        deadline = time.monotonic() + 10
+        while not disconnections(committed, user.username) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        recorded = time.monotonic() - started
+    finally:
+        nas.down = False
+    assert returned < 1
+    assert recorded >= 2
+    first = disconnections(committed, user.username)[0]  # a retry follows
+    assert (first.reason, first.result, first.attempt) == ("expired", "timeout", 1)
+    nas.logout(session)
+
+
+@pytest.mark.usefixtures("in_process_jobs")
+def test_a_session_the_nas_does_not_know_is_closed_as_stale(
+    stack: StackUnderTest, nas: NasSimulator, committed: sessionmaker[Session]
+) -> None:
+    """NAK with Error-Cause 503 (say the NAS rebooted and its Stop was lost): radacct's row is
+    closed as stale, not retried."""
+    with committed.begin() as db:
+        user = make_user(db)
+    address, auth_port, acct_port = stack.radius_address
+    with NasSimulator(  # another simulator logs the session in as the same NAS
+        address, stack.nas_secret, auth_port=auth_port, acct_port=acct_port, listen=False
+    ) as rebooted:
+        assert rebooted.login(user.username, user.password).accepted
+    assert disconnect_user(user.username, "admin") == 1
+    [attempt] = disconnections(committed, user.username)
+    assert (attempt.result, attempt.error_cause) == ("nak", SESSION_CONTEXT_NOT_FOUND)
+    with committed() as db:
+        row = db.scalars(select(RadAcct).where(RadAcct.username == user.username)).one()
+    assert row.acctstoptime is not None
+    assert row.acctterminatecause == "Stale-Session"
+    connection = redis.Redis.from_url(stack.settings.effective_redis_url)
+    assert not Job.exists(f"disconnect-{row.acctuniqueid}-2", connection=connection)
+    connection.close()

@@ -212,6 +212,26 @@ def test_a_disconnect_request_is_acked_and_the_session_stopped_with_admin_reset(
     assert abs(request.received_at - time.time()) < 10
 
 
+def test_the_ack_leaves_before_the_stop_is_answered(
+    stack: StackUnderTest, committed: sessionmaker[Session], make_nas: Callable[..., NasSimulator]
+) -> None:
+    """Like a MikroTik, the simulator answers a busy second's requests as they come: the
+    Accounting-Stop follows the ACK from another thread, however long FreeRADIUS takes."""
+    nas = make_nas(timeout=3.0, retries=1)
+    user = new_user(committed)
+    session = logged_in(nas, user)
+    nas.acct_port = free_port(socket.SOCK_DGRAM)  # from now on accounting goes unanswered
+    started = time.monotonic()
+    code, output = radclient(nas, "disconnect", {"User-Name": user.username}, stack.nas_secret)
+    answered = time.monotonic() - started
+    assert code == 0, output
+    assert "Received Disconnect-ACK" in output
+    assert answered < 2
+    assert session.wait_closed(5)
+    assert session.terminate_cause == "Admin-Reset"
+    assert not session.stop_acknowledged
+
+
 def test_one_disconnect_request_ends_every_session_it_matches(
     stack: StackUnderTest, committed: sessionmaker[Session], nas: NasSimulator
 ) -> None:
