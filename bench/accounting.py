@@ -3,16 +3,18 @@
 Starts a private stack (PostgreSQL, Redis, FreeRADIUS), then:
 
 (b) FreeRADIUS accounting throughput, `radclient -q -s -p 50 -c 1 -f FILE` with thousands of Start
-    and then Interim-Update packets, against our database (as migrated: the sync_seq trigger and
-    its index; plus the optional stale-sweep index; and, to show where the cost is, without the
-    sync_seq index) and against a second database made from the stock schema.sql, served by a
-    second FreeRADIUS from the same rendered config. The targets take turns, several rounds, and
-    the median counts.
+    and then Interim-Update packets, against our database (as migrated: sync_seq stamped on
+    inserts and closes only; plus the optional stale-sweep index; as before migration 0003, every
+    write stamped by a trigger; and, to show where the rest of the cost is, without the usage
+    report's covering index) and against a second database made from the stock schema.sql,
+    served by a second FreeRADIUS from the same rendered config. The targets take turns (in a
+    rotating order), several rounds, and the median counts.
 (a) the sync (`jobs.accounting.sync_accounting_job`) with `--history` closed sessions of
     `--customers` past customers already synced (in radacct, radius_sessions, data_usage_logs):
     `--sessions` sessions start (each attached to its pending purchase), send three rounds of
-    interim updates and stop; then the watermark is rewound and the stops read again (nothing
-    may change); and the stale sweep's UPDATE with and without the index it wants.
+    interim updates (read from the open rows), sync once more with nothing changed (the cost of
+    comparing the open rows) and stop; then the watermark is rewound and the stops read again
+    (nothing may change); and the stale sweep's UPDATE with and without the index it wants.
 
     .venv/bin/python -m bench.accounting [--part a|b|all] [--history 1000000] [--sessions 10000]
                                          [--packets 5000] [--rounds 3]
@@ -55,11 +57,30 @@ CREATE_STALE_INDEX = (
     "((COALESCE(acctupdatetime, acctstarttime))) WHERE acctstoptime IS NULL"
 )
 DROP_STALE_INDEX = f"DROP INDEX IF EXISTS {STALE_INDEX}"
-# The migration's index on the trigger's column: what makes every radacct UPDATE a non-HOT one.
-SEQ_INDEX = "radacct_sync_seq_idx"
-CREATE_SEQ_INDEX = f"CREATE INDEX IF NOT EXISTS {SEQ_INDEX} ON radacct (sync_seq)"
-DROP_SEQ_INDEX = f"DROP INDEX IF EXISTS {SEQ_INDEX}"
-AS_MIGRATED = (DROP_STALE_INDEX, CREATE_SEQ_INDEX)
+# How sync_seq is stamped: as migration 0003 does (the column default on inserts, a trigger on
+# updates that leave a row closed), and as 0001 did (a trigger on every insert and update).
+STAMP_INSERTS_AND_CLOSES = (
+    "DROP TRIGGER IF EXISTS radacct_sync_seq ON radacct",
+    "ALTER TABLE radacct ALTER COLUMN sync_seq SET DEFAULT nextval('radacct_sync_seq')",
+    "CREATE OR REPLACE TRIGGER radacct_sync_seq_closed BEFORE UPDATE ON radacct "
+    "FOR EACH ROW WHEN (NEW.acctstoptime IS NOT NULL) EXECUTE FUNCTION radacct_stamp_sync_seq()",
+)
+STAMP_EVERY_WRITE = (
+    "DROP TRIGGER IF EXISTS radacct_sync_seq_closed ON radacct",
+    "ALTER TABLE radacct ALTER COLUMN sync_seq DROP DEFAULT",
+    "CREATE OR REPLACE TRIGGER radacct_sync_seq BEFORE INSERT OR UPDATE ON radacct "
+    "FOR EACH ROW EXECUTE FUNCTION radacct_stamp_sync_seq()",
+)
+# The usage report's index (migration 0002): it covers the counters an Interim-Update writes, so
+# no Interim-Update can be a HOT update, and each one adds an entry to every index of radacct.
+USAGE_INDEX = "radacct_start_day_idx"
+CREATE_USAGE_INDEX = (
+    f"CREATE INDEX IF NOT EXISTS {USAGE_INDEX} ON radacct "
+    "(((acctstarttime AT TIME ZONE 'UTC')::date), username) "
+    "INCLUDE (acctstarttime, acctsessiontime, acctinputoctets, acctoutputoctets)"
+)
+DROP_USAGE_INDEX = f"DROP INDEX IF EXISTS {USAGE_INDEX}"
+AS_MIGRATED = (DROP_STALE_INDEX, CREATE_USAGE_INDEX, *STAMP_INSERTS_AND_CLOSES)
 TARGET_SYNC_SECONDS = 1.0
 
 Connection = psycopg.Connection[tuple[object, ...]]
@@ -178,15 +199,18 @@ def send(path: Path, acct_port: int, count: int) -> float:
 
 def throughput(
     ours: Connection, targets: list[Target], packets: int, rounds: int
-) -> dict[tuple[str, str], float]:
-    """Median packets/s per (target, packet kind); the targets take turns in every round."""
+) -> dict[tuple[str, str], list[float]]:
+    """Packets/s of each round per (target, packet kind); the targets take turns in every round,
+    each round starting one further down the list (so none always follows the same one)."""
     rates: dict[tuple[str, str], list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-acct-") as tmp:
         directory = Path(tmp)
         for number, target in enumerate(targets):  # warm-up: connection pools, caches
             send(packet_file(directory, "Start", f"warm{number}", 500), target.acct_port, 500)
+        numbered = list(enumerate(targets))
         for round_no in range(rounds):
-            for number, target in enumerate(targets):
+            turn = round_no % len(targets)
+            for number, target in numbered[turn:] + numbered[:turn]:
                 for statement in target.setup:
                     ours.execute(statement)
                 prefix = f"r{round_no}t{number}"  # new sessions: every Start inserts
@@ -194,7 +218,7 @@ def throughput(
                     path = packet_file(directory, kind, prefix, packets)
                     rate = send(path, target.acct_port, packets)
                     rates.setdefault((target.label, kind), []).append(rate)
-    return {key: statistics.median(values) for key, values in rates.items()}
+    return rates
 
 
 # --- (a) the sync --------------------------------------------------------------------------
@@ -229,8 +253,9 @@ def timed_sync() -> tuple[float, SyncSummary]:
 
 
 def make_history(conn: Connection, rows: int, customers: int) -> float:
-    """A month of closed sessions of past customers, already synced: radacct (written through
-    the trigger, as FreeRADIUS writes), their radius_sessions, usage logs and the watermark."""
+    """A month of closed sessions of past customers, already synced: radacct (stamped by the
+    column default, as FreeRADIUS's inserts are), their radius_sessions, usage logs and the
+    watermark."""
     started = time.perf_counter()
     conn.execute(
         """
@@ -407,6 +432,7 @@ class SyncFigures:
     idle: Timed
     start: Timed
     interims: list[Timed]
+    idle_open: Timed  # nothing changed, every session open: the cost of comparing open rows
     stop: Timed
     again: Timed  # the stops read again after rewinding the watermark
     sweep_with_index_ms: float
@@ -427,6 +453,7 @@ def measure_sync(ours: Connection, settings: Settings, args: argparse.Namespace)
         for step in (1, 2, 3):
             interim_sessions(ours, "bench", args.sessions, step)
             interims.append(timed_sync())
+        idle_open = timed_sync()
         without_index_ms = stale_sweep_ms(ours)
         ours.execute(CREATE_STALE_INDEX)
         with_index_ms = stale_sweep_ms(ours)
@@ -437,7 +464,7 @@ def measure_sync(ours: Connection, settings: Settings, args: argparse.Namespace)
         rewind(ours, before_stop)
         again = timed_sync()
     return SyncFigures(
-        history_s, idle, start, interims, stop, again, with_index_ms, without_index_ms
+        history_s, idle, start, interims, idle_open, stop, again, with_index_ms, without_index_ms
     )
 
 
@@ -459,9 +486,15 @@ def report_sync(figures: SyncFigures, args: argparse.Namespace) -> None:
                 (
                     f"{n:,} interim updates, round {i + 1}",
                     ms(seconds),
+                    f"{result['open_rows_read']:,} open rows read, "
                     f"+{result['bytes_added'] / 2**20:,.0f} MiB",
                 )
                 for i, (seconds, result) in enumerate(figures.interims)
+            ),
+            (
+                f"sync with nothing changed, {n:,} sessions open",
+                ms(figures.idle_open[0]),
+                f"{figures.idle_open[1]['open_rows_read']:,} open rows read",
             ),
             (f"{n:,} sessions stop", ms(stop_s), f"{stopped['sessions_closed']:,} closed"),
             (
@@ -484,20 +517,22 @@ def report_sync(figures: SyncFigures, args: argparse.Namespace) -> None:
 
 
 def report_throughput(
-    rates: dict[tuple[str, str], float], targets: list[Target], args: argparse.Namespace
+    rates: dict[tuple[str, str], list[float]], targets: list[Target], args: argparse.Namespace
 ) -> None:
-    stock = {kind: rates[(STOCK_LABEL, kind)] for kind in KINDS}
+    median = {key: statistics.median(values) for key, values in rates.items()}
+    stock = {kind: median[(STOCK_LABEL, kind)] for kind in KINDS}
     rows = []
     for target in targets:
         row = [target.label]
         for kind in KINDS:
-            rate = rates[(target.label, kind)]
-            row += [f"{rate:,.0f}", f"{rate / stock[kind] - 1:+.1%}"]
+            rate = median[(target.label, kind)]
+            rounds = " ".join(f"{value:,.0f}" for value in rates[(target.label, kind)])
+            row += [f"{rate:,.0f}", f"{rate / stock[kind] - 1:+.1%}", rounds]
         rows.append(tuple(row))
     table(
         f"(b) FreeRADIUS accounting, radclient -p 50, {args.packets:,} packets per run, "
         f"median of {args.rounds} rounds",
-        ("schema", "Start / s", "vs stock", "Interim / s", "vs stock"),
+        ("schema", "Start / s", "vs stock", "rounds", "Interim / s", "vs stock", "rounds"),
         rows,
     )
 
@@ -516,7 +551,7 @@ def main() -> None:
     parser.add_argument("--part", choices=("a", "b", "all"), default="all")
     args = parser.parse_args()
     load_before = load()
-    rates: dict[tuple[str, str], float] = {}
+    rates: dict[tuple[str, str], list[float]] = {}
     targets: list[Target] = []
     figures: SyncFigures | None = None
     with bench_stack() as (settings, stack):
@@ -530,12 +565,17 @@ def main() -> None:
                 Target(
                     f"ours + {STALE_INDEX}",
                     settings.radius_acct_port,
-                    (CREATE_STALE_INDEX, CREATE_SEQ_INDEX),
+                    (*AS_MIGRATED, CREATE_STALE_INDEX),
                 ),
                 Target(
-                    f"ours - {SEQ_INDEX} (diagnostic)",
+                    "ours before 0003 (every write stamped)",
                     settings.radius_acct_port,
-                    (DROP_STALE_INDEX, DROP_SEQ_INDEX),
+                    (*AS_MIGRATED, *STAMP_EVERY_WRITE),
+                ),
+                Target(
+                    f"ours - {USAGE_INDEX} (diagnostic)",
+                    settings.radius_acct_port,
+                    (*AS_MIGRATED, DROP_USAGE_INDEX),
                 ),
                 Target(STOCK_LABEL, start_stock_freeradius(stack, settings)),
             ]

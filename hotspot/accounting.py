@@ -1,9 +1,20 @@
 """Accounting sync: what FreeRADIUS wrote to `radacct` becomes our sessions, usage and data caps.
 
 FreeRADIUS writes `radacct` with the stock queries (Start inserts, Interim-Update and Stop update,
-Accounting-On/Off close every open row of a NAS). A trigger stamps every inserted or updated row
-with the next value of the sequence `radacct_sync_seq`, so one sync reads only the rows changed
-since the last one, through the index on `radacct.sync_seq`, however large `radacct` grows.
+Accounting-On/Off close every open row of a NAS). One sync reads two kinds of rows, neither by
+scanning the history, however large `radacct` grows:
+
+- Stamped rows, through the index on `radacct.sync_seq`: those inserted or closed since the last
+  sync. An inserted row takes the next value of the sequence `radacct_sync_seq` (the column's
+  default; the stock queries never list the column), and an update that leaves a row closed (a
+  Stop, Accounting-On/Off, the stale sweep, a late Stop rewriting a closed row) is stamped by the
+  trigger `radacct_sync_seq_closed`, whose `WHEN (NEW.acctstoptime IS NOT NULL)` is false for
+  open rows.
+- Open rows (`acctstoptime IS NULL`, through the stock partial indexes) that differ from what our
+  session of them holds: their Interim-Updates. An Interim-Update changes no indexed column of
+  the sync's and calls no trigger, so the sync costs it nothing (what it still costs more than on
+  the stock schema is the usage report's covering index, see bench/accounting); looking at every
+  open row costs the sync about 20 ms per 10,000 open sessions.
 
 Processing is state-based, so reading a row twice is harmless: our `radius_sessions` row takes
 radacct's current values, and usage is the difference between radacct's 64-bit totals and the
@@ -21,12 +32,14 @@ would skip 100 for ever. So a sync (in a READ COMMITTED transaction, PostgreSQL'
 3. reads the sequence's current value H;
 4. waits until every *other* transaction that held `RowExclusiveLock` on `radacct` at step 4 has
    ended. Any row stamped with a seq <= H was stamped by a transaction that either committed
-   before step 4 or held that lock then (the lock is taken before the trigger runs and released
-   only after the commit is visible), so once they are gone every seq <= H is settled:
-   committed, and visible to our next statement, or rolled back. FreeRADIUS writes with
-   single-statement transactions, so this usually waits for nothing or a few milliseconds;
-5. reads the rows with W < sync_seq <= H (at most `batch_size`, in seq order) and moves the
-   watermark to H, or to the last seq read when the batch was full.
+   before step 4 or held that lock then (the lock is taken when the INSERT or UPDATE statement
+   starts, before the column default or the trigger asks for a seq, and released only after the
+   commit is visible), so once they are gone every seq <= H is settled: committed, and visible
+   to our next statement, or rolled back. FreeRADIUS writes with single-statement transactions,
+   so this usually waits for nothing or a few milliseconds;
+5. reads, in one statement, the rows with W < sync_seq <= H (at most `batch_size`, in seq order)
+   and, to fill the batch, open rows that changed (below); then moves the watermark to H, or to
+   the last seq read when the stamped rows filled the batch.
 
 Transactions that start writing after step 4 get seqs above H and are read next time. If a writer
 is still running after `settle_timeout` (an operator's transaction left open), the visible rows are
@@ -34,6 +47,15 @@ processed anyway but the watermark stays where it was (`held_back` in the result
 and the next sync reads them again: nothing is skipped and nothing is counted twice, but while
 the writer stays open a backlog beyond one batch waits. Unlike an overlap re-read or a time-based
 safety margin, this needs no guess about how long a writer may take.
+
+Open rows need no watermark: every sync compares each open row's committed state with ours, so an
+Interim-Update committed after step 5 is seen by the next sync, whatever order writers commit
+in, and one still uncommitted is simply not seen yet. An applied row no longer differs, so the
+rows left over from a full batch are read by the next. Nothing an open row went through is lost:
+it is compared only once we have its session, that is once its insert (stamped) was read, with
+the values it had then; and when it closes, the closing update is stamped, so the row is read
+past the watermark with its final totals. A row among this batch's stamped rows is not read again
+among the open ones.
 
 Accounting-On/Off
 -----------------
@@ -45,9 +67,11 @@ Stale sessions
 An open radacct row not heard of (acctupdatetime, else acctstarttime) for more than
 2 x interim interval + grace is closed in radacct (acctstoptime = that last time, cause
 `Stale-Session`) and then, through the normal path, in ours. A Stop arriving later finds no open
-row, so the stock queries keep the stale values. The sweep's `acctstoptime IS NULL` lets it use
-the partial indexes on open rows (radacct_bulk_close, radacct_active_user_idx): it costs one look
-at each open row (about 5 ms for 10,000), never a scan of the history. An index on
+row, so the stock queries rewrite the closed row (their last Stop query has no
+`acctstoptime IS NULL`): that stamps it again, and its time, cause and final totals reach ours.
+The sweep's `acctstoptime IS NULL` lets it use the partial indexes on open rows
+(radacct_bulk_close, radacct_active_user_idx): it costs one look at each open row (about 5 ms for
+10,000), never a scan of the history. An index on
 ``(COALESCE(acctupdatetime, acctstarttime)) WHERE acctstoptime IS NULL`` would make it look at the
 stale rows only, but every Start and Interim-Update would then pay for one more index entry
 (bench/accounting measures both).
@@ -73,7 +97,8 @@ SETTLE_POLL = 0.002  # seconds between looks at writers still running
 
 @dataclass(frozen=True)
 class SyncResult:
-    rows_read: int  # radacct rows read past the watermark (ours or not)
+    rows_read: int  # stamped radacct rows read past the watermark (ours or not)
+    open_rows_read: int  # open radacct rows read because they differed from our session
     sessions_created: int  # radius_sessions rows created for sessions with no pending purchase
     sessions_attached: int  # pending sessions (from a purchase) that got their radacct row
     sessions_updated: int  # existing sessions (attached ones included) whose stored state changed
@@ -82,7 +107,7 @@ class SyncResult:
     bytes_added: int  # added to hotspot_users.data_used_bytes (and data_usage_logs)
     capped_user_ids: tuple[int, ...]  # usage grew to or past the data cap, yet active or online
     watermark: int  # the new position
-    more: bool  # more changed rows wait past the new watermark (the batch was full)
+    more: bool  # the batch was full and changed rows may wait: sync again
     held_back: bool  # a radacct writer was still running: the watermark was not moved
 
 
@@ -102,8 +127,10 @@ def sync_accounting(
 ) -> SyncResult:
     """One batch of radacct changes into our tables, in the caller's (READ COMMITTED) transaction.
 
-    The caller commits; until then the watermark row stays locked, so syncs never overlap. While
-    `more` is true in the result, the caller should sync again (in a new transaction).
+    A batch holds `batch_size` rows, stamped ones first, and one more open row if there is one
+    (so that `more` needs no second look). The caller commits; until then the watermark row stays
+    locked, so syncs never overlap. While `more` is true in the result, the caller should sync
+    again (in a new transaction).
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
@@ -119,19 +146,24 @@ def sync_accounting(
             settle_timeout,
             position,
         )
-    rows_read, last_seq = load_batch(session, after=position, upto=horizon, limit=batch_size)
+    loaded = load_batch(session, after=position, upto=horizon, limit=batch_size)
     attached = attach_pending(session)
     applied = apply_batch(session, now)
-    more = rows_read >= batch_size and rows_after(session, last_seq, horizon)
+    stamped_full = loaded.stamped >= batch_size
+    if stamped_full:  # stamped rows may wait past the last one read, and changed open rows
+        more = loaded.open > 0 or rows_after(session, loaded.last_seq, horizon)
+    else:  # every stamped row was read; open ones may wait if the one beyond the batch came
+        more = loaded.stamped + loaded.open > batch_size
     if not settled:
         new_position = position
-    elif more:
-        new_position = last_seq
+    elif stamped_full:
+        new_position = loaded.last_seq
     else:
         new_position = horizon
     save_watermark(session, new_position, now)
     return SyncResult(
-        rows_read=rows_read,
+        rows_read=loaded.stamped,
+        open_rows_read=loaded.open,
         sessions_created=applied.created,
         sessions_attached=attached,
         sessions_updated=applied.updated,
@@ -230,17 +262,116 @@ def wait_for_writers(session: Session, timeout: float) -> bool:
     return True
 
 
-def load_batch(session: Session, *, after: int, upto: int, limit: int) -> tuple[int, int]:
-    """The changed rows, with our user and session when we have them, into `acct_sync_batch`.
+# What each synced column of radius_sessions becomes: when updated (`s` our row, `b` the batch
+# row), and when created. Closed is final in ours: a session another job closed (an acknowledged
+# Disconnect-Request) stays closed while radacct waits for the NAS's Stop, whose time, cause and
+# counters still come through.
+SESSION_COLUMNS = (
+    ("acct_unique_id", "b.acct_unique_id", "b.acct_unique_id"),
+    ("status", "CASE WHEN s.status = 'closed' THEN s.status ELSE b.status END", "b.status"),
+    ("acct_session_id", "b.acct_session_id", "b.acct_session_id"),
+    ("nas_ip", "b.nas_ip", "b.nas_ip"),
+    ("framed_ip", "b.framed_ip", "b.framed_ip"),
+    ("mac", "b.mac", "b.mac"),
+    ("nas_port_id", "b.nas_port_id", "b.nas_port_id"),
+    ("terminate_cause", "COALESCE(b.terminate_cause, s.terminate_cause)", "b.terminate_cause"),
+    ("started_at", "b.started_at", "b.started_at"),
+    ("stopped_at", "COALESCE(b.stopped_at, s.stopped_at)", "b.stopped_at"),
+    ("last_update_at", "b.last_update_at", "b.last_update_at"),
+    ("input_octets", "GREATEST(b.old_input, b.input_octets)", "b.input_octets"),
+    ("output_octets", "GREATEST(b.old_output, b.output_octets)", "b.output_octets"),
+)
+_COLUMNS = ", ".join(column for column, _, _ in SESSION_COLUMNS)
+# Whether updating our session `s` from the batch row `b` would change it.
+SESSION_DIFFERS = (
+    f"({', '.join(f's.{column}' for column, _, _ in SESSION_COLUMNS)}) "
+    f"IS DISTINCT FROM ({', '.join(value for _, value, _ in SESSION_COLUMNS)})"
+)
 
-    Returns how many rows were read and the highest sync_seq among them.
+# radacct's columns the sync reads.
+RADACCT_COLUMNS = (
+    "sync_seq, acctuniqueid, acctsessionid, username, nasipaddress, framedipaddress, "
+    "callingstationid, nasportid, acctterminatecause, acctstarttime, acctupdatetime, "
+    "acctstoptime, acctinputoctets, acctoutputoctets"
+)
+
+# A batch row from `r` (a radacct row) and `s` (our session of it, if any), named as in the batch
+# table, so that SESSION_COLUMNS' values (over `b`) read the same whether from the batch or not.
+BATCH_ROW = """
+    r.sync_seq AS sync_seq,
+    r.acctuniqueid AS acct_unique_id,
+    r.acctsessionid AS acct_session_id,
+    r.nasipaddress AS nas_ip,
+    r.framedipaddress AS framed_ip,
+    NULLIF(r.callingstationid, '') AS mac,
+    NULLIF(r.nasportid, '') AS nas_port_id,
+    NULLIF(r.acctterminatecause, '') AS terminate_cause,
+    r.acctstarttime AS started_at,
+    r.acctstoptime AS stopped_at,
+    COALESCE(r.acctupdatetime, r.acctstarttime) AS last_update_at,
+    COALESCE(r.acctinputoctets, 0) AS input_octets,
+    COALESCE(r.acctoutputoctets, 0) AS output_octets,
+    CAST(CASE WHEN r.acctstoptime IS NULL THEN 'active' ELSE 'closed' END AS session_status)
+        AS status,
+    COALESCE(s.user_id, (SELECT u.id FROM hotspot_users u WHERE u.username = r.username))
+        AS user_id,
+    s.id AS session_id,
+    s.status AS old_status,
+    COALESCE(s.input_octets, 0) AS old_input,
+    COALESCE(s.output_octets, 0) AS old_output
+"""
+
+
+# The stamped rows past the watermark, then, to fill the batch and one more, open rows (through
+# the partial indexes on `acctstoptime IS NULL`) whose session would change, other than the
+# stamped ones. Applied, an open row no longer differs: the next batch reads others.
+LOAD_BATCH = f"""
+    WITH stamped AS MATERIALIZED (
+        SELECT {RADACCT_COLUMNS}
+        FROM radacct
+        WHERE sync_seq > :after AND sync_seq <= :upto
+        ORDER BY sync_seq
+        LIMIT :limit
+    )
+    INSERT INTO acct_sync_batch
+    SELECT true, {BATCH_ROW}
+    FROM stamped r
+    LEFT JOIN radius_sessions s ON s.acct_unique_id = r.acctuniqueid
+    UNION ALL
+    (
+        SELECT false, b.*
+        FROM radacct r
+        JOIN radius_sessions s ON s.acct_unique_id = r.acctuniqueid
+        CROSS JOIN LATERAL (SELECT {BATCH_ROW}) b
+        WHERE r.acctstoptime IS NULL
+          AND r.acctuniqueid NOT IN (SELECT acctuniqueid FROM stamped)
+          AND {SESSION_DIFFERS}
+        LIMIT (SELECT :limit + 1 - count(*) FROM stamped)
+    )
+"""  # noqa: S608
+
+
+@dataclass(frozen=True)
+class Loaded:
+    stamped: int  # rows read past the watermark
+    open: int  # open rows read because they changed
+    last_seq: int  # the highest sync_seq among the stamped rows (0: none)
+
+
+def load_batch(session: Session, *, after: int, upto: int, limit: int) -> Loaded:
+    """The rows to sync, with our user and session when we have them, into `acct_sync_batch`.
+
+    Stamped rows past the watermark (at most `limit`, in seq order), then open rows whose
+    session `apply_batch` would change (its own test, so a row applied is not read again until it
+    changes again) up to `limit` + 1 rows in all. One statement: one snapshot for both.
     """
     session.execute(text("DROP TABLE IF EXISTS pg_temp.acct_sync_batch"))
     session.execute(
         text(
             """
             CREATE TEMPORARY TABLE acct_sync_batch (
-                sync_seq bigint NOT NULL,
+                stamped boolean NOT NULL,
+                sync_seq bigint,
                 acct_unique_id text NOT NULL,
                 acct_session_id text,
                 nas_ip inet,
@@ -263,47 +394,21 @@ def load_batch(session: Session, *, after: int, upto: int, limit: int) -> tuple[
             """
         )
     )
-    session.execute(
-        text(
-            """
-            INSERT INTO acct_sync_batch
-            SELECT r.sync_seq, r.acctuniqueid, r.acctsessionid, r.nasipaddress,
-                   r.framedipaddress, NULLIF(r.callingstationid, ''), NULLIF(r.nasportid, ''),
-                   NULLIF(r.acctterminatecause, ''), r.acctstarttime, r.acctstoptime,
-                   COALESCE(r.acctupdatetime, r.acctstarttime),
-                   COALESCE(r.acctinputoctets, 0), COALESCE(r.acctoutputoctets, 0),
-                   CAST(CASE WHEN r.acctstoptime IS NULL THEN 'active' ELSE 'closed' END
-                        AS session_status),
-                   COALESCE(s.user_id,
-                            (SELECT u.id FROM hotspot_users u WHERE u.username = r.username)),
-                   s.id, s.status,
-                   COALESCE(s.input_octets, 0), COALESCE(s.output_octets, 0)
-            FROM (
-                SELECT sync_seq, acctuniqueid, acctsessionid, username, nasipaddress,
-                       framedipaddress, callingstationid, nasportid, acctterminatecause,
-                       acctstarttime, acctupdatetime, acctstoptime, acctinputoctets,
-                       acctoutputoctets
-                FROM radacct
-                WHERE sync_seq > :after AND sync_seq <= :upto
-                ORDER BY sync_seq
-                LIMIT :limit
-            ) r
-            LEFT JOIN radius_sessions s ON s.acct_unique_id = r.acctuniqueid
-            """
-        ),
-        {"after": after, "upto": upto, "limit": limit},
-    )
+    session.execute(text(LOAD_BATCH), {"after": after, "upto": upto, "limit": limit})
     # A fresh temporary table has no statistics: without those of the join keys, the planner
     # takes the batch for a handful of rows and picks nested loops over whole tables.
     session.execute(text("ANALYZE acct_sync_batch (session_id, user_id)"))
-    count, last = session.execute(
-        text("SELECT count(*), COALESCE(max(sync_seq), 0) FROM acct_sync_batch")
+    stamped, changed, last = session.execute(
+        text(
+            "SELECT count(*) FILTER (WHERE stamped), count(*) FILTER (WHERE NOT stamped), "
+            "COALESCE(max(sync_seq) FILTER (WHERE stamped), 0) FROM acct_sync_batch"
+        )
     ).one()
-    return int(count), int(last)
+    return Loaded(int(stamped), int(changed), int(last))
 
 
 def rows_after(session: Session, position: int, horizon: int) -> bool:
-    """Whether changed rows wait between `position` and `horizon` (a full batch may be all)."""
+    """Whether stamped rows wait between `position` and `horizon` (a full batch may be all)."""
     return bool(
         session.execute(
             text("SELECT EXISTS (SELECT 1 FROM radacct WHERE sync_seq > :p AND sync_seq <= :h)"),
@@ -350,27 +455,6 @@ def attach_pending(session: Session) -> int:
     return int(attached)
 
 
-# What each synced column of radius_sessions becomes: when updated (`s` our row, `b` the batch
-# row), and when created. Closed is final in ours: a session another job closed (an acknowledged
-# Disconnect-Request) stays closed while radacct waits for the NAS's Stop, whose time, cause and
-# counters still come through.
-SESSION_COLUMNS = (
-    ("acct_unique_id", "b.acct_unique_id", "b.acct_unique_id"),
-    ("status", "CASE WHEN s.status = 'closed' THEN s.status ELSE b.status END", "b.status"),
-    ("acct_session_id", "b.acct_session_id", "b.acct_session_id"),
-    ("nas_ip", "b.nas_ip", "b.nas_ip"),
-    ("framed_ip", "b.framed_ip", "b.framed_ip"),
-    ("mac", "b.mac", "b.mac"),
-    ("nas_port_id", "b.nas_port_id", "b.nas_port_id"),
-    ("terminate_cause", "COALESCE(b.terminate_cause, s.terminate_cause)", "b.terminate_cause"),
-    ("started_at", "b.started_at", "b.started_at"),
-    ("stopped_at", "COALESCE(b.stopped_at, s.stopped_at)", "b.stopped_at"),
-    ("last_update_at", "b.last_update_at", "b.last_update_at"),
-    ("input_octets", "GREATEST(b.old_input, b.input_octets)", "b.input_octets"),
-    ("output_octets", "GREATEST(b.old_output, b.output_octets)", "b.output_octets"),
-)
-_COLUMNS = ", ".join(column for column, _, _ in SESSION_COLUMNS)
-
 # Built once from the constants above; no value is ever formatted into SQL.
 APPLY_BATCH = f"""
     WITH updated AS (
@@ -378,8 +462,7 @@ APPLY_BATCH = f"""
             {", ".join(f"{column} = {value}" for column, value, _ in SESSION_COLUMNS)}
         FROM acct_sync_batch b
         WHERE s.id = b.session_id
-          AND ({", ".join(f"s.{column}" for column, _, _ in SESSION_COLUMNS)})
-              IS DISTINCT FROM ({", ".join(value for _, value, _ in SESSION_COLUMNS)})
+          AND {SESSION_DIFFERS}
         RETURNING s.id, s.user_id, s.status, false AS created,
                   GREATEST(b.input_octets - b.old_input, 0) AS input_delta,
                   GREATEST(b.output_octets - b.old_output, 0) AS output_delta,

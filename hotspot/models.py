@@ -207,9 +207,13 @@ class RadAcct(Base):
     framedinterfaceid: Mapped[str | None] = mapped_column(Text)
     delegatedipv6prefix: Mapped[str | None] = mapped_column(INET)
     class_: Mapped[str | None] = mapped_column("class", Text)
-    # Ours: a trigger stamps every insert and update from a sequence, so the accounting sync
-    # reads only what changed since its watermark, whatever clock the NAS has.
-    sync_seq: Mapped[int | None] = mapped_column(BigInteger)
+    # Ours, from a sequence: inserts take it as their default, and a trigger stamps every
+    # update that leaves the row closed (migration 0003), so the accounting sync reads only the
+    # sessions started or ended since its watermark, whatever clock the NAS has. Interim-Updates
+    # leave it alone and call no trigger (the sync reads them from the open rows).
+    sync_seq: Mapped[int | None] = mapped_column(
+        BigInteger, server_default=text("nextval('radacct_sync_seq'::regclass)")
+    )
 
 
 class RadPostAuth(Base):

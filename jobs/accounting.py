@@ -17,7 +17,8 @@ from jobs.expiry import enforce_data_caps
 class SyncSummary(TypedDict):
     """What one run did: `SyncResult` counts summed over its batches."""
 
-    rows_read: int
+    rows_read: int  # stamped radacct rows (inserted or closed) read past the watermark
+    open_rows_read: int  # open radacct rows read because they changed (Interim-Updates)
     sessions_created: int
     sessions_attached: int
     sessions_updated: int
@@ -67,6 +68,7 @@ def summary(results: list[SyncResult]) -> SyncSummary:
     last = results[-1]
     return SyncSummary(
         rows_read=sum(r.rows_read for r in results),
+        open_rows_read=sum(r.open_rows_read for r in results),
         sessions_created=sum(r.sessions_created for r in results),
         sessions_attached=sum(r.sessions_attached for r in results),
         sessions_updated=sum(r.sessions_updated for r in results),

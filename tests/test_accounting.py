@@ -43,7 +43,11 @@ NO_STALE = 10**8  # a grace under which nothing is ever stale
 
 
 def sync(
-    committed: sessionmaker[Session], *, stale_grace: int = GRACE, settle_timeout: float = 2.0
+    committed: sessionmaker[Session],
+    *,
+    stale_grace: int = GRACE,
+    settle_timeout: float = 2.0,
+    batch_size: int = 5000,
 ) -> SyncResult:
     with committed.begin() as session:
         return sync_accounting(
@@ -52,6 +56,7 @@ def sync(
             interim_interval=INTERIM,
             stale_grace=stale_grace,
             settle_timeout=settle_timeout,
+            batch_size=batch_size,
         )
 
 
@@ -265,28 +270,102 @@ def test_syncing_the_same_rows_again_counts_nothing_twice(
     )
 
 
-def test_only_rows_past_the_watermark_are_read(
+def seq_of(committed: sessionmaker[Session], acct_session: str) -> int | None:
+    with committed() as session:
+        return session.scalars(
+            select(RadAcct.sync_seq).where(RadAcct.acctsessionid == acct_session)
+        ).one()
+
+
+def test_rows_are_stamped_when_inserted_and_when_closed_and_read_once_past_the_watermark(
     stack: StackUnderTest, committed: sessionmaker[Session]
 ) -> None:
     credentials, _, _ = purchase(committed)
     acct_session = secrets.token_hex(4)
-    accounting(stack, "Start", credentials.username, acct_session)
     catch_up(committed, stale_grace=NO_STALE)
+    accounting(stack, "Start", credentials.username, acct_session)
+    started = seq_of(committed, acct_session)
+    assert started is not None
+    result = sync(committed, stale_grace=NO_STALE)
+    assert (result.rows_read, result.sessions_attached) == (1, 1)
+    assert result.watermark >= started
     assert sync(committed, stale_grace=NO_STALE).rows_read == 0
 
     accounting(stack, "Interim-Update", credentials.username, acct_session, octets(10, 20))
+    assert seq_of(committed, acct_session) == started
+    catch_up(committed, stale_grace=NO_STALE)
+
+    accounting(stack, "Stop", credentials.username, acct_session, octets(30, 40))
+    stopped = seq_of(committed, acct_session)
+    assert stopped is not None
+    assert stopped > result.watermark
     result = sync(committed, stale_grace=NO_STALE)
-    assert result.rows_read == 1
-    assert result.bytes_added == 30
-    assert result.sessions_updated == 1
-    with committed() as session:
-        assert session.execute(select(func.count()).select_from(RadAcct)).scalar_one() > 1
-        row_seq = session.scalars(
-            select(RadAcct.sync_seq).where(RadAcct.acctsessionid == acct_session)
-        ).one()
-    assert row_seq is not None
-    assert result.watermark >= row_seq
+    assert (result.rows_read, result.sessions_closed, result.bytes_added) == (1, 1, 40)
+    assert result.watermark >= stopped
     assert sync(committed, stale_grace=NO_STALE).rows_read == 0
+
+
+def test_an_interim_update_reaches_our_session_and_usage_from_the_open_row(
+    stack: StackUnderTest, committed: sessionmaker[Session]
+) -> None:
+    """Interim-Updates are not stamped (no trigger call, no indexed column): the sync compares the
+    open rows with our sessions, and reads those that changed, once."""
+    credentials, user_id, _ = purchase(committed)
+    acct_session = secrets.token_hex(4)
+    accounting(stack, "Start", credentials.username, acct_session)
+    catch_up(committed, stale_grace=NO_STALE)
+    before = sync(committed, stale_grace=NO_STALE)
+    assert (before.rows_read, before.open_rows_read) == (0, 0)
+
+    updated = epoch(5)
+    accounting(
+        stack,
+        "Interim-Update",
+        credentials.username,
+        acct_session,
+        {"Event-Timestamp": updated, "Acct-Session-Time": 55, **octets(GIGAWORD + 10, 20)},
+    )
+    result = sync(committed, stale_grace=NO_STALE)
+    assert (result.rows_read, result.open_rows_read) == (0, 1)
+    assert (result.sessions_updated, result.bytes_added) == (1, GIGAWORD + 30)
+    assert result.watermark == before.watermark
+    [ours] = sessions_of(committed, user_id)
+    assert ours.status is SessionStatus.ACTIVE
+    assert (ours.input_octets, ours.output_octets) == (GIGAWORD + 10, 20)
+    assert ours.last_update_at == at(updated)
+    assert usage_of(committed, user_id) == (GIGAWORD + 30, [(GIGAWORD + 10, 20)])
+
+    again = sync(committed, stale_grace=NO_STALE)
+    assert (again.rows_read, again.open_rows_read, again.bytes_added) == (0, 0, 0)
+
+
+def test_a_backlog_larger_than_a_batch_is_read_batch_after_batch(
+    stack: StackUnderTest, committed: sessionmaker[Session]
+) -> None:
+    """Stamped rows first, in seq order; then changed open rows fill the batch, and one more."""
+    credentials, user_id, _ = purchase(committed, devices=4)
+    sessions = [secrets.token_hex(4) for _ in range(4)]
+    catch_up(committed, stale_grace=NO_STALE)
+    for acct_session in sessions:
+        accounting(stack, "Start", credentials.username, acct_session)
+    batches = [sync(committed, stale_grace=NO_STALE, batch_size=2) for _ in range(2)]
+    assert [(b.rows_read, b.open_rows_read, b.more) for b in batches] == [
+        (2, 0, True),
+        (2, 0, False),
+    ]
+    assert batches[0].watermark == seq_of(committed, sessions[1])
+    assert batches[1].watermark >= (seq_of(committed, sessions[3]) or 0)
+
+    for number, acct_session in enumerate(sessions[:3], start=1):
+        accounting(stack, "Interim-Update", credentials.username, acct_session, octets(number, 0))
+    accounting(stack, "Stop", credentials.username, sessions[3], octets(4, 0))
+    batches = [sync(committed, stale_grace=NO_STALE, batch_size=2) for _ in range(2)]
+    assert [(b.rows_read, b.open_rows_read, b.more) for b in batches] == [
+        (1, 2, True),
+        (0, 1, False),
+    ]
+    assert usage_of(committed, user_id)[0] == 1 + 2 + 3 + 4
+    assert sync(committed, stale_grace=NO_STALE, batch_size=2).open_rows_read == 0
 
 
 def test_stale_sessions_are_closed_in_radacct_and_in_ours(
@@ -395,38 +474,93 @@ def test_the_watermark_waits_for_a_writer_that_has_not_committed(
     stack: StackUnderTest, committed: sessionmaker[Session]
 ) -> None:
     """A row stamped with a lower sync_seq that commits after a higher one is not skipped."""
-    credentials, user_id, _ = purchase(committed, devices=2)
-    slow, quick = secrets.token_hex(4), secrets.token_hex(4)
+    credentials, user_id, _ = purchase(committed, devices=3)
+    slow, quick, late = (secrets.token_hex(4) for _ in range(3))
     accounting(stack, "Start", credentials.username, slow)
     accounting(stack, "Start", credentials.username, quick)
     catch_up(committed, stale_grace=NO_STALE)
 
     with stack.engine.connect() as writer:
-        writer.execute(  # takes the lower sync_seq, and does not commit yet
-            text("UPDATE radacct SET acctinputoctets = 111 WHERE acctsessionid = :s"), {"s": slow}
+        writer.execute(  # closes a row: takes the lower sync_seq, and does not commit yet
+            text(
+                "UPDATE radacct SET acctstoptime = now(), acctinputoctets = 111 "
+                "WHERE acctsessionid = :s"
+            ),
+            {"s": slow},
         )
-        accounting(stack, "Interim-Update", credentials.username, quick, octets(222, 0))
+        accounting(stack, "Stop", credentials.username, quick, octets(222, 0))
         held = sync(committed, stale_grace=NO_STALE, settle_timeout=0.2)
         assert held.held_back
         writer.commit()
     assert usage_of(committed, user_id)[0] == 222
+    status = {s.acct_session_id: s.status for s in sessions_of(committed, user_id)}
+    assert status == {slow: SessionStatus.ACTIVE, quick: SessionStatus.CLOSED}
 
     result = sync(committed, stale_grace=NO_STALE)
     assert not result.held_back
     assert result.watermark > held.watermark
     assert usage_of(committed, user_id)[0] == 333
+    assert all(s.status is SessionStatus.CLOSED for s in sessions_of(committed, user_id))
 
     # A writer that commits while the sync waits is simply waited for.
     with stack.engine.connect() as writer:
-        writer.execute(
-            text("UPDATE radacct SET acctinputoctets = 1111 WHERE acctsessionid = :s"), {"s": slow}
+        writer.execute(  # a Start as the stock query writes it, minus what we do not read
+            text(
+                "INSERT INTO radacct (acctsessionid, acctuniqueid, username, nasipaddress, "
+                "acctstarttime, acctupdatetime, acctinputoctets, acctoutputoctets) "
+                "VALUES (:s, :s, :user, '127.0.0.1', now(), now(), 1000, 0)"
+            ),
+            {"s": late, "user": credentials.username},
         )
         timer = threading.Timer(0.2, writer.commit)
         timer.start()
         waited = sync(committed, stale_grace=NO_STALE, settle_timeout=5)
         timer.join()
     assert not waited.held_back
+    assert waited.rows_read == 1
     assert usage_of(committed, user_id)[0] == 1333
+    assert sessions_of(committed, user_id)[-1].acct_session_id == late
+
+
+def test_a_stop_after_the_stale_sweep_still_brings_its_final_totals(
+    stack: StackUnderTest, committed: sessionmaker[Session]
+) -> None:
+    """The stock Stop rewrites a row already closed; that write is stamped like a close."""
+    credentials, user_id, _ = purchase(committed)
+    acct_session = secrets.token_hex(4)
+    accounting(stack, "Start", credentials.username, acct_session, {"Event-Timestamp": epoch(900)})
+    accounting(
+        stack,
+        "Interim-Update",
+        credentials.username,
+        acct_session,
+        {"Event-Timestamp": epoch(800), **octets(100, 200)},
+    )
+    catch_up(committed)
+    [ours] = sessions_of(committed, user_id)
+    assert (ours.status, ours.terminate_cause) == (SessionStatus.CLOSED, "Stale-Session")
+    closed = seq_of(committed, acct_session)
+
+    stopped = epoch(5)
+    accounting(
+        stack,
+        "Stop",
+        credentials.username,
+        acct_session,
+        {
+            "Event-Timestamp": stopped,
+            "Acct-Terminate-Cause": "Lost-Carrier",
+            **octets(1000, 2000),
+        },
+    )
+    assert (seq_of(committed, acct_session) or 0) > (closed or 0)
+    result = sync(committed)
+    assert result.sessions_updated >= 1
+    [ours] = sessions_of(committed, user_id)
+    assert ours.status is SessionStatus.CLOSED
+    assert (ours.stopped_at, ours.terminate_cause) == (at(stopped), "Lost-Carrier")
+    assert (ours.input_octets, ours.output_octets) == (1000, 2000)
+    assert usage_of(committed, user_id) == (3000, [(100, 200), (900, 1800)])
 
 
 @pytest.fixture

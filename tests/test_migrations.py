@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from hotspot import db
 from hotspot.models import Base
@@ -60,3 +60,37 @@ def test_the_models_match_the_migrated_schema(empty_database: Settings) -> None:
             assert compare_metadata(context, Base.metadata) == []
     finally:
         engine.dispose()
+
+
+def sync_seqs(settings: Settings, unique_id: str) -> tuple[int, int, int]:
+    """radacct.sync_seq after a Start (insert), an Interim-Update and a Stop, as the stock queries
+    write them."""
+    engine = db.make_engine(settings.effective_database_url)
+    steps = (
+        "INSERT INTO radacct (acctsessionid, acctuniqueid, nasipaddress, acctstarttime) "
+        "VALUES ('s', :u, '10.0.0.1', now()) RETURNING sync_seq",
+        "UPDATE radacct SET acctinputoctets = 10, acctupdatetime = now() "
+        "WHERE acctuniqueid = :u AND acctstoptime IS NULL RETURNING sync_seq",
+        "UPDATE radacct SET acctstoptime = now(), acctinputoctets = 20 "
+        "WHERE acctuniqueid = :u AND acctstoptime IS NULL RETURNING sync_seq",
+    )
+    try:
+        with engine.begin() as conn:
+            started, updated, stopped = [
+                int(conn.execute(text(step), {"u": unique_id}).scalar_one()) for step in steps
+            ]
+    finally:
+        engine.dispose()
+    return started, updated, stopped
+
+
+def test_radacct_is_stamped_on_inserts_and_closes_and_on_every_write_before_0003(
+    empty_database: Settings,
+) -> None:
+    db.upgrade(empty_database)
+    started, updated, stopped = sync_seqs(empty_database, "head")
+    assert updated == started < stopped
+
+    db.downgrade(empty_database, "0002")
+    started, updated, stopped = sync_seqs(empty_database, "0002")
+    assert started < updated < stopped
