@@ -14,7 +14,7 @@ scanning the history, however large `radacct` grows:
   session of them holds: their Interim-Updates. An Interim-Update changes no indexed column of
   the sync's and calls no trigger, so the sync costs it nothing (what it still costs more than on
   the stock schema is the usage report's covering index, see bench/accounting); looking at every
-  open row costs the sync about 20 ms per 10,000 open sessions.
+  open row costs the sync about 30 ms per 10,000 open sessions.
 
 Processing is state-based, so reading a row twice is harmless: our `radius_sessions` row takes
 radacct's current values, and usage is the difference between radacct's 64-bit totals and the
