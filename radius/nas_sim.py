@@ -309,6 +309,9 @@ class NasSimulator:
         self._socket: socket.socket | None = None
         if listen:
             self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            # A busy second's Disconnect-Requests arrive in one burst: the default buffer
+            # (about 200 requests on loopback) would drop some.
+            self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
             try:
                 self._socket.bind((coa_listen_address, coa_port))
             except OSError:
