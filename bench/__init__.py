@@ -14,14 +14,26 @@ from hotspot.stack import Stack, isolated_environ
 
 
 @contextmanager
-def private_stack(prefix: str, *, fast: bool = False) -> Iterator[tuple[Settings, Stack]]:
-    """PostgreSQL and Redis on free ports under a temporary state dir, migrated; removed after."""
+def private_stack(
+    prefix: str, *, fast: bool = False, postgres_only: bool = False
+) -> Iterator[tuple[Settings, Stack]]:
+    """PostgreSQL and Redis on free ports under a temporary state dir, migrated; removed after.
+
+    `postgres_only`: a private PostgreSQL always, even where HOTSPOT_DATABASE_URL names one (so a
+    bulk load never lands in a configured database), and no Redis."""
     state = Path(tempfile.mkdtemp(prefix=prefix))
     state.chmod(0o755)  # PostgreSQL runs as `postgres` and must reach it
-    settings = Settings.from_env(isolated_environ(state), dotenv=None)
+    environ = isolated_environ(state)
+    if postgres_only:
+        environ.pop("HOTSPOT_DATABASE_URL", None)
+    settings = Settings.from_env(environ, dotenv=None)
     stack = Stack(settings, fast=fast, say=lambda _: None)
     try:
-        stack.start_databases()
+        if postgres_only:
+            stack.log_dir.mkdir(parents=True, exist_ok=True)
+            stack.start_postgres()
+        else:
+            stack.start_databases()
         db.upgrade(settings)
         yield settings, stack
     finally:

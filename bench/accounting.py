@@ -40,10 +40,10 @@ from psycopg import sql
 
 import jobs
 from bench.payments import bench_stack
-from hotspot.freeradius import RaddbParams, check_raddb, freeradius_binary, render_raddb
+from hotspot.freeradius import RaddbParams, render_raddb
 from hotspot.seed import DEMO_NAS_ADDRESS, DEMO_NAS_SECRET
 from hotspot.settings import PRIVATE_DB_NAME, Settings
-from hotspot.stack import STARTUP_TIMEOUT, Stack, free_port
+from hotspot.stack import Stack, free_port
 from jobs.accounting import SyncSummary, sync_accounting_job
 
 STOCK_SCHEMA = Path("/etc/freeradius/3.0/mods-config/sql/main/postgresql/schema.sql")
@@ -137,19 +137,9 @@ def start_stock_freeradius(stack: Stack, settings: Settings) -> int:
         log_dir=stack.log_dir / "radius-stock",
         debian_raddb=settings.freeradius_raddb,
     )
-    raddb = render_raddb(settings.state_dir / "raddb-stock", params)
-    check_raddb(raddb)
-    child = stack.spawn(
-        "freeradius-stock",
-        [freeradius_binary(), "-f", "-d", str(raddb), "-l", "stdout"],
-        env={**os.environ, "TZ": "UTC"},
+    stack.run_freeradius(
+        "freeradius-stock", render_raddb(settings.state_dir / "raddb-stock", params)
     )
-    log = stack.log_dir / "freeradius-stock.log"
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while b"Ready to process requests" not in log.read_bytes():
-        if not child.alive() or time.monotonic() > deadline:
-            raise stack.fail_with_log(child, "the stock FreeRADIUS did not start")
-        time.sleep(0.05)
     return acct_port
 
 

@@ -26,25 +26,22 @@ import datetime as dt
 import math
 import os
 import queue
-import shutil
 import signal
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import psycopg
 
+from bench import private_stack
 from hotspot import db, reports
 from hotspot.seed import DEMO_PACKAGES
 from hotspot.settings import PRIVATE_DB_NAME, Settings
-from hotspot.stack import Stack, isolated_environ
+from hotspot.stack import Stack
 
 TARGET_MS = 500.0
 PAYMENTS = 1_000_000
@@ -650,25 +647,6 @@ def sizes(conn: Connection) -> list[tuple[str, str]]:
     return [(str(name), str(size)) for name, size in rows]
 
 
-@contextmanager
-def postgres_only() -> Iterator[tuple[Settings, Stack]]:
-    """A private PostgreSQL, always: ten million rows never go into a configured database."""
-    state = Path(tempfile.mkdtemp(prefix="hotspot-bench-reports-"))
-    state.chmod(0o755)
-    environ = isolated_environ(state)
-    environ.pop("HOTSPOT_DATABASE_URL", None)
-    settings = Settings.from_env(environ, dotenv=None)
-    stack = Stack(settings, fast=True, say=lambda _: None)
-    try:
-        stack.log_dir.mkdir(parents=True, exist_ok=True)
-        stack.start_postgres()
-        db.upgrade(settings)
-        yield settings, stack
-    finally:
-        stack.stop()
-        shutil.rmtree(state, ignore_errors=True)
-
-
 def stop_on_signal(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
@@ -687,7 +665,11 @@ def main() -> None:
         now=now,
     )
     began = time.perf_counter()
-    with postgres_only() as (settings, stack):
+    # A private PostgreSQL, always: ten million rows never go into a configured database.
+    with private_stack("hotspot-bench-reports-", fast=True, postgres_only=True) as (
+        settings,
+        stack,
+    ):
         phases = load(settings, stack, plan)
         url = settings.effective_database_url.replace("postgresql+psycopg", "postgresql")
         results = []

@@ -22,12 +22,10 @@ CLI_ACTOR = "cli"
 
 @contextmanager
 def transaction() -> Iterator[Session]:
-    engine = db.make_engine(Settings.from_env().effective_database_url)
-    try:
-        with db.transaction(db.session_factory(engine)) as session:
-            yield session
-    finally:
-        engine.dispose()
+    """One transaction on the database the settings name, for a command run outside `hotspot.cli`'s
+    Context (this group and `hotspot report`); the engine is disposed of after."""
+    with db.one_off_transaction(Settings.from_env().effective_database_url) as session:
+        yield session
 
 
 @click.group("tokens")

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, TypedDict
 
 import click
 import redis
@@ -61,12 +61,8 @@ class Context:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        engine = db.make_engine(self.settings.effective_database_url)
-        try:
-            with db.transaction(db.session_factory(engine)) as session:
-                yield session
-        finally:
-            engine.dispose()
+        with db.one_off_transaction(self.settings.effective_database_url) as session:
+            yield session
 
 
 pass_context = click.make_pass_decorator(Context, ensure=True)
@@ -354,6 +350,21 @@ def sandbox_sms(ctx: Context, port: int | None, delivery_reports: bool) -> None:
 # --- the simulated NAS ---
 
 
+class NasSimRadius(TypedDict):
+    """The NAS and RADIUS arguments both simulators take (`nas_sim.run`, `nas_sim_http.run`),
+    resolved once from the options and settings."""
+
+    server: str
+    secret: str
+    auth_port: int
+    acct_port: int
+    coa_port: int
+    nas_ip: str
+    nas_identifier: str
+    interim_interval: float | None
+    accounting_on: bool
+
+
 @cli.command("nas-sim")
 @click.option("--server", default=None, help="FreeRADIUS address (default: its listen address).")
 @click.option("--auth-port", type=int, default=None, help="Default: HOTSPOT_RADIUS_AUTH_PORT.")
@@ -424,23 +435,7 @@ def nas_sim(
 ) -> None:
     """A simulated MikroTik hotspot NAS talking to FreeRADIUS; Ctrl-C stops it."""
     s = ctx.settings
-    if http_port is not None:
-        nas_sim_http.run(
-            server=server or connect_address(s.radius_listen_address),
-            secret=secret,
-            auth_port=auth_port or s.radius_auth_port,
-            acct_port=acct_port or s.radius_acct_port,
-            coa_port=coa_port if coa_port is not None else s.nas_sim_coa_port,
-            nas_ip=nas_ip,
-            nas_identifier=nas_identifier,
-            interim_interval=interim_interval,
-            http_port=http_port,
-            chap=not pap_only,
-            accounting_on=accounting_on,
-            portal_url=portal_url or f"http://{connect_address(s.api_host)}:{s.api_port}/portal",
-        )
-        return
-    run_nas_sim(
+    radius = NasSimRadius(
         server=server or connect_address(s.radius_listen_address),
         secret=secret,
         auth_port=auth_port or s.radius_auth_port,
@@ -450,9 +445,21 @@ def nas_sim(
         nas_identifier=nas_identifier,
         interim_interval=interim_interval,
         accounting_on=accounting_on,
+    )
+    api_url = f"http://{connect_address(s.api_host)}:{s.api_port}"
+    if http_port is not None:
+        nas_sim_http.run(
+            **radius,
+            http_port=http_port,
+            chap=not pap_only,
+            portal_url=portal_url or f"{api_url}/portal",
+        )
+        return
+    run_nas_sim(
+        **radius,
         logins=[parse_login(item) for item in logins],
         demo=demo,
-        api_url=f"http://{connect_address(s.api_host)}:{s.api_port}",
+        api_url=api_url,
         customers=customers,
     )
 

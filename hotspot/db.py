@@ -32,6 +32,18 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
+@contextmanager
+def one_off_transaction(database_url: str) -> Iterator[Session]:
+    """One transaction on an engine of its own, disposed of after: for a command that runs
+    once, not a process that serves many."""
+    engine = make_engine(database_url)
+    try:
+        with transaction(session_factory(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
 def alembic_config(database_url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))

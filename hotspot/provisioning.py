@@ -202,7 +202,6 @@ def _provision(
         user.credit = available
         payment.user_id = user.id
         return None
-    credentials = None
     if user is None:
         try:
             credentials = new_user(
@@ -214,10 +213,14 @@ def _provision(
             if user is None:
                 raise
             available += user.credit
-    if credentials is None:
-        assert user is not None
-        credentials = extend_user(session, user, package, now)
-        user.credit = available - package.price
+        else:
+            return record_purchase(session, payment, credentials)
+    credentials = extend_user(session, user, package, now)
+    user.credit = available - package.price
+    return record_purchase(session, payment, credentials)
+
+
+def record_purchase(session: Session, payment: Payment, credentials: Credentials) -> Credentials:
     payment.user_id = credentials.user_id
     session.execute(
         RECORD_PURCHASE,

@@ -11,8 +11,7 @@ import datetime as dt
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -20,9 +19,9 @@ import click
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from hotspot import db, reports
+from hotspot import reports
+from hotspot.admin_cli import transaction
 from hotspot.reports import Days
-from hotspot.settings import Settings
 
 DEFAULT_DAYS = 30
 FORMATS = ("table", "csv", "json")
@@ -146,19 +145,8 @@ def _columns(cls: type[Any], leave_out: Sequence[str] = ()) -> list[str]:
     return [f.name for f in dataclasses.fields(cls) if f.name not in leave_out]
 
 
-@contextmanager
-def _transaction() -> Iterator[Session]:
-    """One transaction on the database the settings name (as every `hotspot` command)."""
-    engine = db.make_engine(Settings.from_env().effective_database_url)
-    try:
-        with db.transaction(db.session_factory(engine)) as session:
-            yield session
-    finally:
-        engine.dispose()
-
-
 def _read(query: Callable[[Session], Sequence[Any]]) -> Sequence[Any]:
-    with _transaction() as session:
+    with transaction() as session:
         session.execute(text("SET TRANSACTION READ ONLY"))
         return query(session)
 
@@ -175,7 +163,7 @@ def report_command() -> None:
 def report_refresh() -> None:
     """Recompute the rollups of closed days (schedule it hourly or nightly)."""
     started = time.monotonic()
-    with _transaction() as session:
+    with transaction() as session:
         closed = reports.refresh_rollups(session)
     days = sorted({day for day in closed.values() if day is not None})
     held = f"the days before {days[0]}" if days else "no days yet"

@@ -281,23 +281,27 @@ class Stack:
             debian_raddb=self.settings.freeradius_raddb,
         )
 
+    def run_freeradius(self, name: str, raddb: Path) -> Child:
+        """FreeRADIUS on a rendered raddb, checked first, returned once it serves requests."""
+        check_raddb(raddb)
+        child = self.spawn(
+            name,
+            [freeradius_binary(), "-f", "-d", str(raddb), "-l", "stdout"],
+            env={**os.environ, "TZ": "UTC"},
+        )
+        log = self.log_dir / f"{name}.log"
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while b"Ready to process requests" not in log.read_bytes():
+            if not child.alive() or time.monotonic() > deadline:
+                raise self.fail_with_log(child, f"FreeRADIUS ({name}) did not start")
+            time.sleep(0.05)
+        return child
+
     def start_freeradius(self) -> None:
         """Renders our raddb and starts FreeRADIUS; NAS clients are read from `nas` now."""
         for port in (self.settings.radius_auth_port, self.settings.radius_acct_port):
             ensure_port_free(port, "FreeRADIUS", kind=socket.SOCK_DGRAM)
-        raddb = render_raddb(self.state / "raddb", self.raddb_params())
-        check_raddb(raddb)
-        child = self.spawn(
-            "freeradius",
-            [freeradius_binary(), "-f", "-d", str(raddb), "-l", "stdout"],
-            env={**os.environ, "TZ": "UTC"},
-        )
-        log = self.log_dir / "freeradius.log"
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while b"Ready to process requests" not in log.read_bytes():
-            if not child.alive() or time.monotonic() > deadline:
-                raise self.fail_with_log(child, "FreeRADIUS did not start")
-            time.sleep(0.05)
+        self.run_freeradius("freeradius", render_raddb(self.state / "raddb", self.raddb_params()))
         self.say(
             f"FreeRADIUS on {self.settings.radius_listen_address}: auth "
             f"{self.settings.radius_auth_port}, accounting {self.settings.radius_acct_port}"

@@ -75,8 +75,7 @@ class SentDisconnects:
     A busy second's requests all leave within milliseconds instead of queueing behind each
     other's answers; answers are matched by NAS address and identifier and verified with the
     secret. At most 256 requests are in flight to one NAS (the identifiers), the others leave as
-    answers come back. The socket gets its own ephemeral port: pyrad's clients set SO_REUSEADDR,
-    with which Linux may give two of them the same port, and one never sees its answer.
+    answers come back.
     """
 
     def __init__(self, targets: Sequence[SessionOnNas], *, timeout: float) -> None:

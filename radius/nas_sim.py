@@ -1316,7 +1316,7 @@ def run(
     )
     workers: list[threading.Thread] = []
     try:
-        _start_up(nas, accounting_on, logins)
+        start_up(nas, accounting_on, logins)
         for number in range(1, customers + 1 if demo else 1):
             worker = threading.Thread(
                 target=run_demo_customer,
@@ -1335,11 +1335,15 @@ def run(
         log.info("stopping")
         for worker in workers:
             worker.join(timeout=nas.timeout * nas.retries + 2)
-        _shut_down(nas)
+        shut_down(nas)
         log.info("stopped")
 
 
-def _start_up(nas: NasSimulator, accounting_on: bool, logins: Sequence[tuple[str, str]]) -> None:
+def start_up(
+    nas: NasSimulator, accounting_on: bool, logins: Sequence[tuple[str, str]] = ()
+) -> None:
+    """Like a router booting: Accounting-On (FreeRADIUS closes this NAS's stale sessions), then
+    the `logins`; an unanswered request is logged, not raised, so the simulator keeps running."""
     if accounting_on:
         try:
             nas.accounting_on()
@@ -1357,7 +1361,7 @@ def _start_up(nas: NasSimulator, accounting_on: bool, logins: Sequence[tuple[str
             log.warning("%s rejected: %s", username, result.reply_message or "-")
 
 
-def _shut_down(nas: NasSimulator) -> None:
+def shut_down(nas: NasSimulator) -> None:
     """Like a router rebooted by its admin: a Stop for each session."""
     nas.logout_all("Admin-Reboot")
     nas.close()

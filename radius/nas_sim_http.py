@@ -38,7 +38,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Response
 
 from radius.client import make_client
-from radius.nas_sim import NasSimulator, SimSession, foreground, random_mac
+from radius.nas_sim import NasSimulator, SimSession, foreground, random_mac, shut_down, start_up
 
 log = logging.getLogger(__name__)
 
@@ -462,11 +462,7 @@ def run(
     )
     web: HttpNasServer | None = None
     try:
-        if accounting_on:
-            try:
-                nas.accounting_on()
-            except Timeout:
-                log.warning("Accounting-On not answered (is FreeRADIUS up?)")
+        start_up(nas, accounting_on)
         web = HttpNasServer(HttpNas(nas, secret, portal_url, chap=chap), http_host, http_port)
         log.info("hotspot pages on %s/login.html -> portal %s", web.url, portal_url)
         while not stop.wait(0.5):
@@ -476,5 +472,4 @@ def run(
     finally:
         if web is not None:
             web.close()
-        nas.logout_all("Admin-Reboot")
-        nas.close()
+        shut_down(nas)
