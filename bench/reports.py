@@ -582,11 +582,13 @@ LIVE_QUERIES = (
         "GROUP BY 1, 2",
         target=False,
     ),
-    Query(
+    Query(  # radacct read as report_usage_per_user's live part reads it with an empty rollup
         "(usage, all live)",
         "top 20 users over 30 days",
         "SELECT username, sum(acctinputoctets + acctoutputoctets) AS bytes, count(*) "
-        "FROM radacct WHERE (acctstarttime AT TIME ZONE 'UTC')::date >= %(month)s "
+        "FROM radacct WHERE acctstarttime >= (SELECT '-infinity'::timestamptz) "
+        "AND acctstarttime <= 'infinity'::timestamptz "
+        "AND (acctstarttime AT TIME ZONE 'UTC')::date >= %(month)s "
         "GROUP BY username ORDER BY bytes DESC LIMIT 20",
         target=False,
     ),
@@ -640,7 +642,7 @@ def sizes(conn: Connection) -> list[tuple[str, str]]:
     rows = conn.execute(
         "SELECT c.relname, pg_size_pretty(pg_relation_size(c.oid)) FROM pg_class c "
         "WHERE c.relname IN ('radacct', 'payments', 'radacct_username_start_idx', "
-        "'radacct_start_day_idx', 'ix_payments_paid_day', 'ix_payments_created_day', "
+        "'ix_payments_paid_day', 'ix_payments_created_day', "
         "'ix_sms_messages_failures_day', 'ix_session_disconnections_failed_day') "
         "ORDER BY pg_relation_size(c.oid) DESC"
     ).fetchall()

@@ -157,24 +157,14 @@ class RadAcct(Base):
         ),
         Index("radacct_calss_idx", "class"),
         Index("radacct_sync_seq_idx", "sync_seq"),
-        # Operator reports (migration 0002): a user's first session after a payment, and
-        # usage per day.
+        # Operator reports (migration 0002): a user's first session after a payment. Usage per
+        # day reads its live days through radacct_start_user_idx: an index holding the counters
+        # would take an entry on every Interim-Update (0002 had one; 0004 dropped it).
         Index(
             "radacct_username_start_idx",
             "username",
             "acctstarttime",
             postgresql_include=["nasipaddress"],
-        ),
-        Index(
-            "radacct_start_day_idx",
-            text("((acctstarttime AT TIME ZONE 'UTC')::date)"),
-            "username",
-            postgresql_include=[
-                "acctstarttime",
-                "acctsessiontime",
-                "acctinputoctets",
-                "acctoutputoctets",
-            ],
         ),
     )
 

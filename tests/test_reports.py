@@ -1,4 +1,4 @@
-"""The operator views on a small known data set, `hotspot report …` in each format, and 0002.
+"""The operator views on a small known data set, `hotspot report …` in each format, 0002 and 0004.
 
 The data set lives in a database of its own (made and dropped by this module), so the totals are
 exactly the ones below, whatever other tests commit.
@@ -55,12 +55,13 @@ VIEWS = {
 ROLLUPS = set(reports.ROLLUPS)
 INDEXES = {
     "radacct_username_start_idx",
-    "radacct_start_day_idx",
     "ix_payments_paid_day",
     "ix_payments_created_day",
     "ix_sms_messages_failures_day",
     "ix_session_disconnections_failed_day",
 }
+USAGE_INDEX = "radacct_start_day_idx"  # 0002 made it, 0004 dropped it
+INDEXES_0002 = INDEXES | {USAGE_INDEX}
 
 
 def at(day: dt.date, clock: str) -> dt.datetime:
@@ -570,7 +571,7 @@ def schema(settings: Settings) -> tuple[set[str], set[str], set[str]]:
             for table in ("radacct", "payments", "sms_messages", "session_disconnections")
             for index in inspector.get_indexes(table)
         }
-        return views, materialized, indexes & INDEXES
+        return views, materialized, indexes & INDEXES_0002
     finally:
         engine.dispose()
 
@@ -579,7 +580,7 @@ def test_migration_0002_goes_up_and_down(empty_database: Settings) -> None:
     db.upgrade(empty_database, "0001")
     assert schema(empty_database) == (set(), set(), set())
     db.upgrade(empty_database, "0002")
-    assert schema(empty_database) == (VIEWS, ROLLUPS, INDEXES)
+    assert schema(empty_database) == (VIEWS, ROLLUPS, INDEXES_0002)
     engine = db.make_engine(empty_database.effective_database_url)
     try:
         with engine.connect() as conn:  # an empty database: every view answers, with nothing
@@ -592,3 +593,92 @@ def test_migration_0002_goes_up_and_down(empty_database: Settings) -> None:
     assert db.current_revision(empty_database) == "0001"
     db.upgrade(empty_database)
     assert schema(empty_database) == (VIEWS, ROLLUPS, INDEXES)
+
+
+# --- migration 0004 ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("revision", ["head", "0003"])
+def test_usage_counts_a_session_on_its_utc_day_from_the_rollup_or_live(
+    empty_database: Settings, revision: str
+) -> None:
+    """Closed days come from the rollup, the days since its closed_before from radacct (0004: a
+    range on acctstarttime from that day's midnight UTC; before it, the day of each row through
+    0002's index, which 0004's downgrade brings back): a session at 23:59:59 UTC counts on that
+    day and one at 00:00:00 on the next, once each, whatever the session's TimeZone."""
+    db.upgrade(empty_database)
+    if revision != "head":
+        db.downgrade(empty_database, revision)
+    assert schema(empty_database) == (
+        VIEWS,
+        ROLLUPS,
+        INDEXES if revision == "head" else INDEXES_0002,
+    )
+    engine = db.make_engine(empty_database.effective_database_url)
+    try:
+        # One transaction: now(), hence the closed_before of every refresh, stays the same.
+        with Session(engine) as session, session.begin():
+            session.execute(text("SET LOCAL TimeZone = 'Africa/Nairobi'"))  # UTC+3
+            first_live = session.scalar(
+                text("SELECT ((now() AT TIME ZONE 'UTC') - interval '1 day 15 minutes')::date")
+            )
+            assert isinstance(first_live, dt.date)
+            last_closed = first_live - dt.timedelta(days=1)
+
+            def start(day: dt.date, clock: str, username: str, input_bytes: int) -> None:
+                session.execute(
+                    text(
+                        "INSERT INTO radacct (acctsessionid, acctuniqueid, username, "
+                        "nasipaddress, acctstarttime, acctinputoctets) "
+                        "VALUES (:id, :id, :username, '192.0.2.11', :start, :bytes)"
+                    ),
+                    {
+                        "id": secrets.token_hex(8),
+                        "username": username,
+                        "start": at(day, clock),
+                        "bytes": input_bytes,
+                    },
+                )
+
+            def usage_rows() -> list[tuple[Any, ...]]:
+                return [
+                    tuple(row)
+                    for row in session.execute(
+                        text(
+                            "SELECT day, username, sessions, input_bytes "
+                            "FROM report_usage_per_user ORDER BY day, username"
+                        )
+                    )
+                ]
+
+            start(last_closed, "23:59:59", "u1", 1)
+            start(first_live, "00:00:00", "u1", 10)
+            start(last_closed, "20:59:59", "u2", 2)  # 23:59:59 in Nairobi
+            start(last_closed, "21:00:00", "u2", 20)  # the next day's 00:00 in Nairobi
+            expected = [
+                (last_closed, "u1", 1, 1),
+                (last_closed, "u2", 2, 22),
+                (first_live, "u1", 1, 10),
+            ]
+            assert usage_rows() == expected  # never refreshed: every day live
+
+            closed = reports.refresh_rollups(session)
+            assert closed["report_usage_closed"] == first_live
+            assert usage_rows() == expected  # the last closed day from the rollup, once
+
+            # Rows written after the refresh: the closed day shows them after the next one.
+            start(last_closed, "23:59:59", "u1", 100)
+            start(first_live, "00:00:00", "u1", 1000)
+            assert usage_rows() == [
+                (last_closed, "u1", 1, 1),
+                (last_closed, "u2", 2, 22),
+                (first_live, "u1", 2, 1010),
+            ]
+            reports.refresh_rollups(session)
+            assert usage_rows() == [
+                (last_closed, "u1", 2, 101),
+                (last_closed, "u2", 2, 22),
+                (first_live, "u1", 2, 1010),
+            ]
+    finally:
+        engine.dispose()
