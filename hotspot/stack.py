@@ -32,6 +32,7 @@ from hotspot.settings import PRIVATE_DB_NAME, PRIVATE_DB_USER, Settings
 POSTGRES_SUPERUSER = "postgres"
 PR_SET_PDEATHSIG = 1
 STARTUP_TIMEOUT = 30.0
+MAX_CONNECTIONS = 200
 
 
 class StackError(RuntimeError):
@@ -137,6 +138,10 @@ class Stack:
             "listen_addresses=127.0.0.1",
             "-c",
             "unix_socket_directories=",
+            # The API's pools (a connection per thread per worker), FreeRADIUS's and the workers'
+            # together can pass PostgreSQL's default of 100.
+            "-c",
+            f"max_connections={MAX_CONNECTIONS}",
         ]
         if self.fast:
             options += ["-c", "fsync=off", "-c", "synchronous_commit=off"]
