@@ -88,15 +88,20 @@ def expire_due(session: Session, now: dt.datetime, limit: int = 5000) -> list[Op
     return open_sessions_of(session, usernames)
 
 
-def cap_user(session: Session, user_id: int) -> list[OpenSession]:
-    """A user at its data cap: blocked (status capped) and its open sessions to disconnect. For
-    NASes that ignore Mikrotik-Total-Limit; the next purchase lifts the block."""
-    user = session.get(HotspotUser, user_id, with_for_update=True)
-    if user is None:
-        return []
-    if user.status is UserStatus.ACTIVE:
-        block_user(session, user, UserStatus.CAPPED)
-    return open_sessions(session, user.username)
+def cap_users(session: Session, user_ids: list[int]) -> list[OpenSession]:
+    """Users at their data cap: blocked (status capped) and their open sessions to disconnect.
+    For NASes that ignore Mikrotik-Total-Limit; the next purchase lifts the block. Locked in id
+    order, so two syncs capping overlapping users cannot deadlock."""
+    users = session.scalars(
+        select(HotspotUser)
+        .where(HotspotUser.id.in_(user_ids))
+        .order_by(HotspotUser.id)
+        .with_for_update()
+    ).all()
+    for user in users:
+        if user.status is UserStatus.ACTIVE:
+            block_user(session, user, UserStatus.CAPPED)
+    return open_sessions_of(session, [user.username for user in users])
 
 
 def open_sessions(session: Session, username: str) -> list[OpenSession]:

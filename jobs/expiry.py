@@ -14,7 +14,7 @@ from hotspot.db import transaction
 from hotspot.services import Services
 from hotspot.sessions import (
     OpenSession,
-    cap_user,
+    cap_users,
     open_session_by_id,
     open_sessions,
     record_attempts,
@@ -96,12 +96,13 @@ def settle(
 
 
 def enforce_data_caps(user_ids: list[int]) -> int:
-    """Blocks each user at its data cap and disconnects its sessions; returns how many."""
-    s = services()
-    for user_id in user_ids:
-        with transaction(s.sessions) as session:
-            found = cap_user(session, user_id)
-        disconnect_all(found, "data cap")
+    """Blocks each user at its data cap and disconnects its sessions, all in one batch; returns
+    how many users."""
+    if not user_ids:
+        return 0
+    with transaction(services().sessions) as session:
+        found = cap_users(session, user_ids)
+    disconnect_all(found, "data cap")
     return len(user_ids)
 
 

@@ -241,19 +241,21 @@ def test_a_dead_nas_is_retried_then_recorded_as_failed(
 
 
 @pytest.mark.usefixtures("in_process_jobs")
-def test_a_session_past_its_data_cap_is_disconnected_and_the_user_blocked(
+def test_sessions_past_their_data_cap_are_disconnected_and_the_users_blocked(
     api: ApiUnderTest, nas: NasSimulator, committed: sessionmaker[Session]
 ) -> None:
-    user = buy(api, committed, data_cap_bytes=1_000_000)
-    session = online(nas, user)
-    nas.add_traffic(session, input_octets=200_000, output_octets=900_000)
-    assert nas.interim(session)
-    summary = sync_accounting_job()
-    assert user_id(committed, user["username"]) in summary["capped_user_ids"]
-    assert session.wait_closed(timeout=5)
-    [attempt] = disconnections(committed, user["username"])
-    assert (attempt.reason, attempt.result) == ("data cap", "ack")
-    assert not nas.login(user["username"], user["password"]).accepted
+    users = [buy(api, committed, data_cap_bytes=1_000_000) for _ in "ab"]
+    sessions = [online(nas, user) for user in users]
+    for session in sessions:
+        nas.add_traffic(session, input_octets=200_000, output_octets=900_000)
+        assert nas.interim(session)
+    summary = sync_accounting_job()  # both in one sync: one batch of Disconnect-Requests
+    for user, session in zip(users, sessions, strict=True):
+        assert user_id(committed, user["username"]) in summary["capped_user_ids"]
+        assert session.wait_closed(timeout=5)
+        [attempt] = disconnections(committed, user["username"])
+        assert (attempt.reason, attempt.result) == ("data cap", "ack")
+        assert not nas.login(user["username"], user["password"]).accepted
 
 
 def user_id(committed: sessionmaker[Session], username: str) -> int:
