@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, func, insert, select, text, update
 
 from bench import percentile, private_stack
 from hotspot import db
@@ -27,14 +27,13 @@ from hotspot.models import (
     HotspotUser,
     Nas,
     Package,
-    RadCheck,
     RadUserGroup,
     SessionDisconnection,
     UserStatus,
 )
 from hotspot.notify import Notifier, connect, dispatch
 from hotspot.payments import AfterCommit
-from hotspot.provisioning import Credentials, radius_expiration
+from hotspot.provisioning import Credentials
 from hotspot.seed import DEMO_NAS_SECRET, seed_demo
 from hotspot.settings import Settings
 from hotspot.stack import Stack
@@ -58,18 +57,15 @@ def create_users(settings: Settings, count: int, first: dt.datetime, window: flo
                 for u, end in zip(names, ends, strict=True)
             ],
         )
-        rows = []
-        for u, end in zip(names, ends, strict=True):
-            rows += [
-                {"username": u, "attribute": "Cleartext-Password", "op": ":=", "value": "pw"},
-                {
-                    "username": u,
-                    "attribute": "Expiration",
-                    "op": ":=",
-                    "value": radius_expiration(end),
-                },
-            ]
-        session.execute(insert(RadCheck), rows)
+        session.execute(
+            text(
+                "INSERT INTO radcheck (username, attribute, op, value) "
+                "SELECT t.username, c.attribute, ':=', c.value "
+                "FROM unnest(CAST(:names AS text[]), CAST(:ends AS timestamptz[])) "
+                "AS t (username, ends), hotspot_radius_checks('pw', t.ends, 1) c"
+            ),
+            {"names": names, "ends": ends},
+        )
         session.execute(
             insert(RadUserGroup),
             [{"username": u, "groupname": package.group_name, "priority": 1} for u in names],

@@ -24,7 +24,6 @@ from hotspot.sessions import block_user
 
 USERNAME_LENGTH = 6
 PASSWORD_LENGTH = 6
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 @dataclass(frozen=True)
@@ -35,61 +34,36 @@ class Credentials:
     user_id: int | None = None
 
 
-def radius_expiration(expires_at: dt.datetime) -> str:
-    """The `Expiration` check value for a user whose access ends at `expires_at`.
-
-    rlm_expiration's format (`%d %b %Y %H:%M:%S`), in UTC with English months whatever the locale.
-    FreeRADIUS counts Session-Timeout from the start of the current second, so it could outlast
-    `expires_at` by up to a second; one second earlier keeps the NAS-side limit within what was
-    bought.
-    """
-    utc = (expires_at - dt.timedelta(seconds=1)).astimezone(dt.UTC)
-    return f"{utc.day:02d} {MONTHS[utc.month - 1]} {utc.year} {utc:%H:%M:%S}"
-
-
-def radius_checks(password: str, expires_at: dt.datetime, devices: int) -> list[tuple[str, str]]:
-    """The `radcheck` rows (attribute, value; all `:=`) that make FreeRADIUS accept a user."""
-    return [
-        ("Cleartext-Password", password),
-        ("Expiration", radius_expiration(expires_at)),
-        ("Simultaneous-Use", str(devices)),
-    ]
+# The radcheck rows that make FreeRADIUS accept a user are defined once, by the SQL function
+# hotspot_radius_checks (migration 0005), for every writer: new users, renewals, the one-call
+# settlement of a new customer's payment.
+INSERT_RADIUS_CHECKS = text(
+    "INSERT INTO radcheck (username, attribute, op, value) "
+    "SELECT :username, attribute, ':=', value "
+    "FROM hotspot_radius_checks(:password, :expires_at, :devices)"
+)
 
 
 def write_radius_rows(session: Session, user: HotspotUser, package: Package, password: str) -> None:
     """radcheck + radusergroup for an existing user, replacing whatever was there."""
     session.execute(delete(RadCheck).where(RadCheck.username == user.username))
     session.execute(delete(RadUserGroup).where(RadUserGroup.username == user.username))
-    session.add_all(
-        [
-            *(
-                RadCheck(username=user.username, attribute=attribute, op=":=", value=value)
-                for attribute, value in radius_checks(password, user.expires_at, package.devices)
-            ),
-            RadUserGroup(username=user.username, groupname=package.group_name, priority=1),
-        ]
+    session.execute(
+        INSERT_RADIUS_CHECKS,
+        {
+            "username": user.username,
+            "password": password,
+            "expires_at": user.expires_at,
+            "devices": package.devices,
+        },
     )
+    session.add(RadUserGroup(username=user.username, groupname=package.group_name, priority=1))
 
 
-# The user and the rows FreeRADIUS reads, in one statement: a payment callback is on the clock.
+# The user and the rows FreeRADIUS reads, in one call: a payment callback is on the clock.
 INSERT_USER = text(
-    """
-    WITH new_user AS (
-        INSERT INTO hotspot_users (username, phone, package_id, expires_at, credit)
-        VALUES (:username, :phone, :package_id, :expires_at, :credit)
-        ON CONFLICT DO NOTHING
-        RETURNING id, username
-    ), checks AS (
-        INSERT INTO radcheck (username, attribute, op, value)
-        SELECT new_user.username, item.attribute, ':=', item.value
-        FROM new_user, unnest(CAST(:attributes AS text[]), CAST(:values AS text[]))
-            AS item (attribute, value)
-    ), groups AS (
-        INSERT INTO radusergroup (username, groupname, priority)
-        SELECT username, :groupname, 1 FROM new_user
-    )
-    SELECT id FROM new_user
-    """
+    "SELECT hotspot_new_user(:username, :password, :phone, :package_id, :expires_at, :credit, "
+    ":devices, :groupname)"
 )
 
 
@@ -107,19 +81,18 @@ def new_user(
     means the phone already has its account (one phone, one account)."""
     password = random_code(PASSWORD_LENGTH)
     expires_at = end_of_validity(now, package)
-    checks = radius_checks(password, expires_at, package.devices)
     for _ in range(10):
         username = random_code(USERNAME_LENGTH)
         user_id = session.scalar(
             INSERT_USER,
             {
                 "username": username,
+                "password": password,
                 "phone": phone,
                 "package_id": package.id,
                 "expires_at": expires_at,
                 "credit": credit,
-                "attributes": [attribute for attribute, _ in checks],
-                "values": [value for _, value in checks],
+                "devices": package.devices,
                 "groupname": package.group_name,
             },
         )
@@ -238,13 +211,7 @@ def record_purchase(session: Session, payment: Payment, credentials: Credentials
 # The credentials the portal shows for this payment (unique per payment: a second provisioning
 # of it fails at commit) and the session expected from the purchase.
 RECORD_PURCHASE = text(
-    """
-    WITH credentials AS (
-        INSERT INTO hotspot_credentials (user_id, payment_id, username, password, expires_at)
-        VALUES (:user_id, :payment_id, :username, :password, :expires_at)
-    )
-    INSERT INTO radius_sessions (user_id, expected_end) VALUES (:user_id, :expires_at)
-    """
+    "SELECT hotspot_record_purchase(:user_id, :payment_id, :username, :password, :expires_at)"
 )
 
 

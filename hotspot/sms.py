@@ -40,7 +40,6 @@ from urllib3.exceptions import MaxRetryError
 from hotspot.db import transaction
 from hotspot.errors import InvalidInputError, NotFoundError
 from hotspot.models import SmsMessage, SmsStatus
-from hotspot.provisioning import MONTHS
 from hotspot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -61,6 +60,8 @@ FINAL_REPORTS = {
     "Failed": SmsStatus.FAILED,
 }
 REPORT_FIELD_MAX = 200
+# English month abbreviations whatever the locale: an SMS reads the same on every server.
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 SHOWN_REPLY_MAX = 200
 
 

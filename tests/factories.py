@@ -15,6 +15,12 @@ from hotspot.provisioning import Credentials, new_user
 GIB = 2**30
 
 
+def expiration_value(expires_at: dt.datetime) -> str:
+    """radcheck's Expiration for an end (the spec, written out for the tests): rlm_expiration's
+    format in UTC, one second early."""
+    return (expires_at - dt.timedelta(seconds=1)).astimezone(dt.UTC).strftime("%d %b %Y %H:%M:%S")
+
+
 def make_package(
     session: Session,
     *,

@@ -33,9 +33,9 @@ from hotspot.models import (
     SmsStatus,
 )
 from hotspot.phones import normalize_phone
-from hotspot.provisioning import Credentials, radius_expiration
+from hotspot.provisioning import Credentials
 from tests.conftest import ApiUnderTest, StackUnderTest
-from tests.factories import GIB, make_package, make_user
+from tests.factories import GIB, expiration_value, make_package, make_user
 from tests.test_freeradius import accounting, pyrad_login
 from tests.test_payments import c2b_body, random_phone, receipt
 
@@ -461,7 +461,7 @@ def test_extend_moves_the_expiration_and_schedules_the_expiry(
     extended = admin.ok("POST", f"/users/{user.username}/extend", json={"days": 2})
     expires_at = dt.datetime.fromisoformat(extended["expires_at"])
     assert expires_at == user.expires_at + dt.timedelta(days=2)
-    assert radcheck(committed, user.username, "Expiration") == [radius_expiration(expires_at)]
+    assert radcheck(committed, user.username, "Expiration") == [expiration_value(expires_at)]
     scheduled = job(api, f"expire-at-{int(expires_at.timestamp())}")
     assert scheduled.func_name == "jobs.expiry.expire_due"
 
@@ -469,7 +469,7 @@ def test_extend_moves_the_expiration_and_schedules_the_expiry(
     local = until.astimezone(dt.timezone(dt.timedelta(hours=3))).isoformat()
     set_to = admin.ok("POST", f"/users/{user.username}/extend", json={"until": local})
     assert dt.datetime.fromisoformat(set_to["expires_at"]) == until
-    assert radcheck(committed, user.username, "Expiration") == [radius_expiration(until)]
+    assert radcheck(committed, user.username, "Expiration") == [expiration_value(until)]
     assert radcheck(committed, user.username, "Cleartext-Password") == [user.password]
     reply = pyrad_login(stack, user.username, user.password)
     assert reply.code == packet.AccessAccept
@@ -544,7 +544,7 @@ def test_an_unmatched_c2b_payment_is_resolved_onto_an_account_once(
     assert resolved["account"]["username"] == user.username
     expires_at = dt.datetime.fromisoformat(resolved["account"]["expires_at"])
     assert expires_at == user.expires_at + dt.timedelta(hours=1)
-    assert radcheck(committed, user.username, "Expiration") == [radius_expiration(expires_at)]
+    assert radcheck(committed, user.username, "Expiration") == [expiration_value(expires_at)]
 
     again = admin("POST", f"/payments/{payment_id}/resolve", json={"account": user.username})
     assert again.status_code == 409

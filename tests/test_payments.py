@@ -440,6 +440,33 @@ def test_paying_again_extends_the_same_user_from_its_expiry(
     assert count(committed, HotspotUser, HotspotUser.phone == "+254" + phone[1:]) == 1
 
 
+def test_a_new_customer_and_a_renewal_each_leave_one_callback_and_one_provisioned_event(
+    api: ApiUnderTest, committed: sessionmaker[Session]
+) -> None:
+    """The first payment of a phone is settled in one database call, the second by the general
+    path (the phone has its account); the audit trail reads the same for both."""
+    phone = random_phone()
+    payments = []
+    for _ in "ab":
+        created = pay(api, phone, package_id(committed, "1 Hour")).json()
+        wait_for_status(api, created["id"], "paid")
+        payments.append(created["id"])
+    with committed() as session:
+        for payment_id in payments:
+            kinds = session.scalars(
+                select(PaymentEvent.kind)
+                .where(PaymentEvent.payment_id == payment_id)
+                .order_by(PaymentEvent.id)
+            ).all()
+            assert [k for k in kinds if k in ("callback", "provisioned")] == [
+                "callback",
+                "provisioned",
+            ]
+        paid = session.scalars(select(Payment).where(Payment.id.in_(payments))).all()
+        assert {p.status.value for p in paid} == {"paid"}
+        assert len({p.user_id for p in paid}) == 1
+
+
 def test_a_different_package_moves_the_user_to_its_group(
     api: ApiUnderTest, committed: sessionmaker[Session]
 ) -> None:

@@ -1,13 +1,12 @@
 import datetime as dt
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from hotspot.codes import ALPHABET
 from hotspot.errors import ConflictError
 from hotspot.models import HotspotUser, RadCheck, RadUserGroup
-from hotspot.provisioning import radius_expiration
 from tests.factories import make_package, make_user
 
 NOW = dt.datetime(2026, 3, 5, 7, 8, 9, tzinfo=dt.UTC)
@@ -45,11 +44,19 @@ def test_credentials_are_short_and_unambiguous(session: Session) -> None:
     assert set(credentials.username + credentials.password) <= set(ALPHABET)
 
 
-def test_expiration_is_written_in_utc_one_second_early() -> None:
+def test_expiration_is_written_in_utc_one_second_early(session: Session) -> None:
     nairobi = dt.timezone(dt.timedelta(hours=3))
-    assert radius_expiration(dt.datetime(2026, 1, 1, 3, 0, tzinfo=nairobi)) == (
-        "31 Dec 2025 23:59:59"
+    session.execute(text("SET LOCAL TimeZone = 'Africa/Nairobi'"))
+    rows = session.execute(
+        text("SELECT attribute, value FROM hotspot_radius_checks('pw', :ends, 2)"),
+        {"ends": dt.datetime(2026, 1, 1, 3, 0, tzinfo=nairobi)},
     )
+    checks = {str(attribute): str(value) for attribute, value in rows}
+    assert checks == {
+        "Cleartext-Password": "pw",
+        "Expiration": "31 Dec 2025 23:59:59",
+        "Simultaneous-Use": "2",
+    }
 
 
 def test_one_phone_one_account(session: Session) -> None:
