@@ -307,8 +307,10 @@ def handle_stk_callback(sessions: sessionmaker[Session], body: bytes, after: Aft
             record(session, None, "callback_rejected", reason=str(exc), raw=_raw_text(body))
         raise
     try:
-        with transaction(sessions) as session:
-            rejection = settle_with_callback(session, callback, after)
+        rejection = None
+        if not settled_new_customer(sessions, callback, after):
+            with transaction(sessions) as session:
+                rejection = settle_with_callback(session, callback, after)
     except IntegrityError as exc:
         if constraint_of(exc) != "uq_payments_mpesa_receipt":
             raise
@@ -331,8 +333,6 @@ def handle_stk_callback(sessions: sessionmaker[Session], body: bytes, after: Aft
 def settle_with_callback(
     session: Session, callback: StkCallback, after: AfterCommit
 ) -> InvalidInputError | None:
-    if settled_new_customer(session, callback, after):
-        return None
     payment = locked_by_checkout(session, callback.checkout_request_id)
     if payment is None:
         # Not visible yet: the push's bookkeeping may be committing it right now.
@@ -353,7 +353,8 @@ def settle_with_callback(
 
 # A paid callback for a new customer, the common case, settled in one call (migration 0005):
 # no account for the phone, an unpaid payment, an amount that covers the package. Anything else
-# comes back with no row and nothing written, for the general path.
+# comes back with no row and nothing written, for the general path. One statement is its own
+# transaction: no BEGIN and COMMIT round trips around it.
 SETTLE_NEW_CUSTOMER = text(
     "SELECT payment_id, user_id, username, expires_at FROM hotspot_settle_new_customer("
     ":checkout_request_id, :receipt, :amount, CAST(:raw AS jsonb), :usernames, :password, :now)"
@@ -361,22 +362,29 @@ SETTLE_NEW_CUSTOMER = text(
 USERNAME_DRAWS = 3  # a clash is rare; after three the general path draws on
 
 
-def settled_new_customer(session: Session, callback: StkCallback, after: AfterCommit) -> bool:
+def settled_new_customer(
+    sessions: sessionmaker[Session], callback: StkCallback, after: AfterCommit
+) -> bool:
     if callback.result_code != "0" or callback.amount is None or callback.receipt is None:
         return False
     password = random_code(PASSWORD_LENGTH)
-    row = session.execute(
-        SETTLE_NEW_CUSTOMER,
-        {
-            "checkout_request_id": callback.checkout_request_id,
-            "receipt": callback.receipt,
-            "amount": callback.amount,
-            "raw": json.dumps(callback.raw),
-            "usernames": [random_code(USERNAME_LENGTH) for _ in range(USERNAME_DRAWS)],
-            "password": password,
-            "now": dt.datetime.now(dt.UTC),
-        },
-    ).one_or_none()
+    with sessions() as session:
+        row = (
+            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            .execute(
+                SETTLE_NEW_CUSTOMER,
+                {
+                    "checkout_request_id": callback.checkout_request_id,
+                    "receipt": callback.receipt,
+                    "amount": callback.amount,
+                    "raw": json.dumps(callback.raw),
+                    "usernames": [random_code(USERNAME_LENGTH) for _ in range(USERNAME_DRAWS)],
+                    "password": password,
+                    "now": dt.datetime.now(dt.UTC),
+                },
+            )
+            .one_or_none()
+        )
     if row is None:
         return False
     credentials = Credentials(
