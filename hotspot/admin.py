@@ -950,8 +950,7 @@ def resolve_payment(
     )
     followups.after.status_changes.append((payment.id, payment.status))
     if credentials is not None:
-        followups.after.provisioned.append((payment.id, credentials))
-        followups.after.expiries.append(credentials)
+        followups.after.add_provisioned(payment.id, credentials)
     audit(
         session,
         actor,

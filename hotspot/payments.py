@@ -67,6 +67,11 @@ class AfterCommit:
     to_query: list[int] = field(default_factory=list)
     expiries: list[Credentials] = field(default_factory=list)
 
+    def add_provisioned(self, payment_id: int, credentials: Credentials) -> None:
+        """New access: its credentials cached and sent, and its expiry scheduled."""
+        self.provisioned.append((payment_id, credentials))
+        self.expiries.append(credentials)
+
     def clear(self) -> None:
         """Forgets what a rolled-back transaction collected."""
         self.status_changes.clear()
@@ -391,8 +396,7 @@ def settled_new_customer(
         row.username, password, row.expires_at.astimezone(dt.UTC), row.user_id
     )
     after.status_changes.append((row.payment_id, PaymentStatus.PAID))
-    after.provisioned.append((row.payment_id, credentials))
-    after.expiries.append(credentials)
+    after.add_provisioned(row.payment_id, credentials)
     return True
 
 
@@ -498,8 +502,7 @@ def settle(
     )
     after.status_changes.append((payment.id, payment.status))
     if credentials is not None:
-        after.provisioned.append((payment.id, credentials))
-        after.expiries.append(credentials)
+        after.add_provisioned(payment.id, credentials)
 
 
 def _raw_text(body: bytes) -> str:
@@ -687,8 +690,7 @@ def _confirm(session: Session, c2b: C2BPayment, region: str, after: AfterCommit)
         expires_at=credentials.expires_at if credentials else None,
     )
     if credentials is not None:
-        after.provisioned.append((payment.id, credentials))
-        after.expiries.append(credentials)
+        after.add_provisioned(payment.id, credentials)
 
 
 # --- reading -----------------------------------------------------------------------------------
