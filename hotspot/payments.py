@@ -38,9 +38,9 @@ from hotspot.models import (
 from hotspot.phones import normalize_phone
 from hotspot.provisioning import (
     PASSWORD_LENGTH,
-    USERNAME_LENGTH,
     Credentials,
     constraint_of,
+    drawn_usernames,
     provision_purchase,
 )
 
@@ -364,7 +364,6 @@ SETTLE_NEW_CUSTOMER = text(
     "SELECT payment_id, user_id, username, expires_at FROM hotspot_settle_new_customer("
     ":checkout_request_id, :receipt, :amount, CAST(:raw AS jsonb), :usernames, :password, :now)"
 )
-USERNAME_DRAWS = 3  # a clash is rare; after three the general path draws on
 
 
 def settled_new_customer(
@@ -383,7 +382,7 @@ def settled_new_customer(
                     "receipt": callback.receipt,
                     "amount": callback.amount,
                     "raw": json.dumps(callback.raw),
-                    "usernames": [random_code(USERNAME_LENGTH) for _ in range(USERNAME_DRAWS)],
+                    "usernames": drawn_usernames(),
                     "password": password,
                     "now": dt.datetime.now(dt.UTC),
                 },

@@ -23,6 +23,7 @@ from hotspot.models import (
 from hotspot.sessions import block_user
 
 USERNAME_LENGTH = 6
+USERNAME_DRAWS = 10
 PASSWORD_LENGTH = 6
 
 
@@ -60,10 +61,11 @@ def write_radius_rows(session: Session, user: HotspotUser, package: Package, pas
     session.add(RadUserGroup(username=user.username, groupname=package.group_name, priority=1))
 
 
-# The user and the rows FreeRADIUS reads, in one call: a payment callback is on the clock.
+# The user and the rows FreeRADIUS reads, in one call, under the first free one of the drawn
+# usernames.
 INSERT_USER = text(
-    "SELECT hotspot_new_user(:username, :password, :phone, :package_id, :expires_at, :credit, "
-    ":devices, :groupname)"
+    "SELECT user_id, username FROM hotspot_new_user(:usernames, :password, :phone, :package_id, "
+    ":expires_at, :credit, :devices, :groupname)"
 )
 
 
@@ -81,28 +83,32 @@ def new_user(
     means the phone already has its account (one phone, one account)."""
     password = random_code(PASSWORD_LENGTH)
     expires_at = end_of_validity(now, package)
-    for _ in range(10):
-        username = random_code(USERNAME_LENGTH)
-        user_id = session.scalar(
-            INSERT_USER,
-            {
-                "username": username,
-                "password": password,
-                "phone": phone,
-                "package_id": package.id,
-                "expires_at": expires_at,
-                "credit": credit,
-                "devices": package.devices,
-                "groupname": package.group_name,
-            },
-        )
-        if user_id is not None:
-            return Credentials(username, password, expires_at, user_id)
-        if phone is not None:
-            owner = session.scalar(select(HotspotUser.username).where(HotspotUser.phone == phone))
-            if owner is not None:
-                raise ConflictError(f"phone {phone} already has the account {owner}")
+    row = session.execute(
+        INSERT_USER,
+        {
+            "usernames": drawn_usernames(),
+            "password": password,
+            "phone": phone,
+            "package_id": package.id,
+            "expires_at": expires_at,
+            "credit": credit,
+            "devices": package.devices,
+            "groupname": package.group_name,
+        },
+    ).one_or_none()
+    if row is not None:
+        return Credentials(row.username, password, expires_at, row.user_id)
+    if phone is not None:
+        owner = session.scalar(select(HotspotUser.username).where(HotspotUser.phone == phone))
+        if owner is not None:
+            raise ConflictError(f"phone {phone} already has the account {owner}")
     raise ConflictError("could not draw a free username; try again")
+
+
+def drawn_usernames() -> list[str]:
+    """Candidates for a new user, the first free one taken: a clash is rare, ten all taken is
+    a full namespace."""
+    return [random_code(USERNAME_LENGTH) for _ in range(USERNAME_DRAWS)]
 
 
 def end_of_validity(start: dt.datetime, package: Package) -> dt.datetime:

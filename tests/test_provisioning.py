@@ -4,6 +4,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from hotspot import provisioning
 from hotspot.codes import ALPHABET
 from hotspot.errors import ConflictError
 from hotspot.models import HotspotUser, RadCheck, RadUserGroup
@@ -66,3 +67,13 @@ def test_one_phone_one_account(session: Session) -> None:
     with pytest.raises(ConflictError, match="already has"):
         make_user(session, package=package, phone="+254712000001")
     assert session.scalar(select(func.count()).select_from(HotspotUser)) == users_before
+
+
+def test_a_taken_username_is_redrawn(session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = make_package(session)
+    taken = make_user(session, package=package).username
+    draws = iter(["secret", taken, "fresh2"])  # the password, then the usernames
+    monkeypatch.setattr(provisioning, "random_code", lambda length: next(draws, "zzzzzz"))
+    credentials = make_user(session, package=package)
+    assert (credentials.username, credentials.password) == ("fresh2", "secret")
+    assert checks(session, "fresh2")["Cleartext-Password"] == (":=", "secret")

@@ -14,8 +14,8 @@ per-statement work, not ours (bench/payments, profiled). One function call now d
   `DD Mon YYYY HH:MM:SS` in UTC (`Mon` is English whatever the locale; `TMMon` would not be), one
   second before the end, since FreeRADIUS counts Session-Timeout from the start of the current
   second. Every writer of radcheck's user rows reads it: this is the only copy of the mapping.
-- `hotspot_new_user(...)`: the user, its radcheck and radusergroup rows; NULL when the username or
-  the phone is taken (the caller redraws, or renews the phone's account).
+- `hotspot_new_user(...)`: the user, its radcheck and radusergroup rows, under the first of the
+  drawn usernames that is free; no row when none is, or when the phone has its account.
 - `hotspot_record_purchase(...)`: the credentials the portal shows (unique per payment) and the
   session expected from the purchase.
 - `hotspot_settle_new_customer(...)`: a success callback's whole settlement when its payment is
@@ -49,25 +49,32 @@ FUNCTIONS = (
     """,
     """
     CREATE FUNCTION hotspot_new_user(
-        p_username text, p_password text, p_phone text, p_package_id int,
+        p_usernames text[], p_password text, p_phone text, p_package_id int,
         p_expires_at timestamptz, p_credit numeric, p_devices int, p_groupname text
-    ) RETURNS bigint
+    ) RETURNS TABLE (user_id bigint, username text)
     LANGUAGE plpgsql AS $$
+    #variable_conflict use_column
     DECLARE
+        candidate text;
         new_id bigint;
     BEGIN
-        INSERT INTO hotspot_users (username, phone, package_id, expires_at, credit)
-        VALUES (p_username, p_phone, p_package_id, p_expires_at, p_credit)
-        ON CONFLICT DO NOTHING
-        RETURNING id INTO new_id;
-        IF new_id IS NULL THEN
-            RETURN NULL;
-        END IF;
-        INSERT INTO radcheck (username, attribute, op, value)
-        SELECT p_username, c.attribute, ':=', c.value
-          FROM hotspot_radius_checks(p_password, p_expires_at, p_devices) c;
-        INSERT INTO radusergroup (username, groupname, priority) VALUES (p_username, p_groupname, 1);
-        RETURN new_id;
+        FOREACH candidate IN ARRAY p_usernames LOOP
+            INSERT INTO hotspot_users (username, phone, package_id, expires_at, credit)
+            VALUES (candidate, p_phone, p_package_id, p_expires_at, p_credit)
+            ON CONFLICT DO NOTHING
+            RETURNING id INTO new_id;
+            IF new_id IS NOT NULL THEN
+                INSERT INTO radcheck (username, attribute, op, value)
+                SELECT candidate, c.attribute, ':=', c.value
+                  FROM hotspot_radius_checks(p_password, p_expires_at, p_devices) c;
+                INSERT INTO radusergroup (username, groupname, priority)
+                VALUES (candidate, p_groupname, 1);
+                RETURN QUERY SELECT new_id, candidate;
+                RETURN;
+            END IF;
+            -- Taken: the username (draw the next), or the phone (it has its account).
+            EXIT WHEN EXISTS (SELECT 1 FROM hotspot_users u WHERE u.phone = p_phone);
+        END LOOP;
     END
     $$
     """,
@@ -108,14 +115,11 @@ FUNCTIONS = (
             RETURN;
         END IF;
         ends := date_trunc('second', p_now + make_interval(secs => pkg.duration_seconds));
-        FOREACH candidate IN ARRAY p_usernames LOOP
-            new_id := hotspot_new_user(candidate, p_password, pay.phone, pkg.id, ends,
-                                       p_amount - pkg.price, pkg.devices, pkg.group_name);
-            -- Taken: the username (draw the next), or the phone (a payment of it just made its
-            -- account: the general path renews that).
-            EXIT WHEN new_id IS NOT NULL
-                   OR EXISTS (SELECT 1 FROM hotspot_users u WHERE u.phone = pay.phone);
-        END LOOP;
+        -- None when every username drawn was taken, or the phone was (a payment of it just made
+        -- its account: the general path renews that).
+        SELECT n.user_id, n.username INTO new_id, candidate
+          FROM hotspot_new_user(p_usernames, p_password, pay.phone, pkg.id, ends,
+                                p_amount - pkg.price, pkg.devices, pkg.group_name) n;
         IF new_id IS NULL THEN
             RETURN;
         END IF;
@@ -139,7 +143,7 @@ FUNCTIONS = (
 SIGNATURES = (
     "hotspot_settle_new_customer(text, text, numeric, jsonb, text[], text, timestamptz)",
     "hotspot_record_purchase(bigint, bigint, text, text, timestamptz)",
-    "hotspot_new_user(text, text, text, int, timestamptz, numeric, int, text)",
+    "hotspot_new_user(text[], text, text, int, timestamptz, numeric, int, text)",
     "hotspot_radius_checks(text, timestamptz, int)",
 )
 
