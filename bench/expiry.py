@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from sqlalchemy import Engine, func, insert, select, text, update
+from sqlalchemy import Engine, func, insert, select, update
 
 from bench import percentile, private_stack
 from hotspot import db
@@ -33,7 +33,7 @@ from hotspot.models import (
 )
 from hotspot.notify import Notifier, connect, dispatch
 from hotspot.payments import AfterCommit
-from hotspot.provisioning import Credentials
+from hotspot.provisioning import INSERT_RADIUS_CHECKS, Credentials
 from hotspot.seed import DEMO_NAS_SECRET, seed_demo
 from hotspot.settings import Settings
 from hotspot.stack import Stack
@@ -58,13 +58,11 @@ def create_users(settings: Settings, count: int, first: dt.datetime, window: flo
             ],
         )
         session.execute(
-            text(
-                "INSERT INTO radcheck (username, attribute, op, value) "
-                "SELECT t.username, c.attribute, ':=', c.value "
-                "FROM unnest(CAST(:names AS text[]), CAST(:ends AS timestamptz[])) "
-                "AS t (username, ends), hotspot_radius_checks('pw', t.ends, 1) c"
-            ),
-            {"names": names, "ends": ends},
+            INSERT_RADIUS_CHECKS,
+            [
+                {"username": u, "password": "pw", "expires_at": end, "devices": 1}
+                for u, end in zip(names, ends, strict=True)
+            ],
         )
         session.execute(
             insert(RadUserGroup),
