@@ -73,6 +73,13 @@ class Nas(Base):
     description: Mapped[str | None] = mapped_column(Text)
     # Ours, not stock (the stock queries name their columns): where Disconnect/CoA go.
     coa_port: Mapped[int] = mapped_column(Integer, server_default="3799")
+    # Ours (migration 0006): BlastRADIUS protection, and where the portal may post logins.
+    require_message_authenticator: Mapped[bool] = mapped_column(
+        Boolean, server_default=text("true")
+    )
+    hotspot_address: Mapped[str | None] = mapped_column(
+        Text, doc="host[:port] of the router's hotspot login page"
+    )
 
 
 class NasReload(Base):
@@ -385,6 +392,10 @@ class Payment(Base):
     created_at: Mapped[dt.datetime] = _now()
     updated_at: Mapped[dt.datetime] = _now()
     paid_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    # The package's terms when the STK push was asked for (migration 0006): a payment settles at
+    # the price it asked, whatever changes while the customer types the PIN.
+    package_price: Mapped[Decimal | None] = mapped_column(Money)
+    package_duration_seconds: Mapped[int | None] = mapped_column(Integer)
 
     package: Mapped[Package | None] = relationship()
 
