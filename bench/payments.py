@@ -33,19 +33,24 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from pyrad import packet
 from sqlalchemy import insert, select
 
 from bench import percentile, private_stack
 from hotspot import db
+from hotspot.callback_tokens import stk_callback_url
 from hotspot.models import HotspotCredential, Package, Payment, PaymentStatus
+from hotspot.payments import hash_token
 from hotspot.seed import DEMO_NAS_SECRET, seed_demo
+from hotspot.services import Services
 from hotspot.settings import Settings
 from hotspot.stack import Stack
 from radius.client import login, make_client
 
 FAST = os.environ.get("BENCH_FAST") == "1"
+PORTAL_TOKEN = secrets.token_urlsafe(24)  # every bench payment's, as a portal would hold it
 
 
 def callback_body(checkout_request_id: str, amount: int) -> bytes:
@@ -150,12 +155,22 @@ def pending_payments(settings: Settings, count: int) -> tuple[list[str], int]:
                     "amount": Decimal(price),
                     "status": PaymentStatus.PENDING,
                     "checkout_request_id": checkout,
+                    "portal_token_hash": hash_token(PORTAL_TOKEN),
                 }
                 for checkout in ids
             ],
         )
     engine.dispose()
     return ids, int(price)
+
+
+def callback_path(settings: Settings) -> str:
+    """The STK callback path with the current token, as the API put it in the push."""
+    services = Services(settings)
+    try:
+        return urlsplit(stk_callback_url("", services.callback_tokens.current())).path
+    finally:
+        services.close()
 
 
 def payment_ids(settings: Settings, checkouts: list[str]) -> list[int]:
@@ -173,7 +188,7 @@ def payment_ids(settings: Settings, checkouts: list[str]) -> list[int]:
 
 def throughput(settings: Settings, clients: int, count: int) -> tuple[float, list[float]]:
     checkouts, price = pending_payments(settings, count)
-    path = f"/api/callbacks/stk/{settings.mpesa_callback_token}"
+    path = callback_path(settings)
     client = Client(settings.api_port)
     latencies: list[float] = []
 
@@ -200,7 +215,7 @@ def offered_load(
     has its SSE stream open, as a portal would: callback sent → `paid` read from that stream."""
     checkouts, price = pending_payments(settings, count)
     ids = payment_ids(settings, checkouts)
-    path = f"/api/callbacks/stk/{settings.mpesa_callback_token}"
+    path = callback_path(settings)
     client = Client(settings.api_port)
     responses: list[float] = []
     events: list[float] = []
@@ -212,7 +227,7 @@ def offered_load(
     def watch(n: int) -> None:
         time.sleep(max(0.0, start + n / rate - 0.2 - time.perf_counter()))
         stream = http.client.HTTPConnection("127.0.0.1", settings.api_port, timeout=30)
-        stream.request("GET", f"/api/payments/{ids[n]}/events")
+        stream.request("GET", f"/api/payments/{ids[n]}/events?token={PORTAL_TOKEN}")
         response = stream.getresponse()
         while b"paid" not in response.readline():
             pass
@@ -245,7 +260,7 @@ def access_latency(settings: Settings, samples: int) -> list[float]:
     """Callback sent → an Access-Request with the new credentials gets Access-Accept."""
     checkouts, price = pending_payments(settings, samples)
     ids = payment_ids(settings, checkouts)
-    path = f"/api/callbacks/stk/{settings.mpesa_callback_token}"
+    path = callback_path(settings)
     client = Client(settings.api_port)
     radius = make_client(
         "127.0.0.1",

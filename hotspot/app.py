@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from hotspot.errors import ConflictError, HotspotError, NotFoundError
-from hotspot.logs import log_requests
+from hotspot.logs import log_requests, mask_path
 from hotspot.services import Services
 from hotspot.settings import Settings
 from hotspot.web.admin import admin
@@ -23,10 +24,21 @@ from hotspot.web.sms import sms
 OPENAPI = Path(__file__).resolve().parent / "web" / "openapi.json"
 
 
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType] | tuple[None, None, None]
+
+
+class HotspotFlask(Flask):
+    def log_exception(self, exc_info: ExcInfo) -> None:
+        """Flask's own line names the path: masked, as in the request log."""
+        self.logger.error(
+            "Exception on %s [%s]", mask_path(request.path), request.method, exc_info=exc_info
+        )
+
+
 def create_app(settings: Settings) -> Flask:
-    app = Flask(__name__)
+    app = HotspotFlask(__name__)
     app.extensions["hotspot"] = Services(settings)
-    log_requests(app, hidden=[settings.mpesa_callback_token])
+    log_requests(app)
     app.register_blueprint(health)
     app.register_blueprint(portal)
     app.register_blueprint(payments)

@@ -27,6 +27,7 @@ from hotspot.admin_cli import tokens_group
 from hotspot.errors import HotspotError, NotFoundError
 from hotspot.freeradius import FreeRadiusConfigError, check_raddb, render_raddb
 from hotspot.models import Payment
+from hotspot.mpesa_cli import mpesa_group
 from hotspot.notify import QUEUE
 from hotspot.packages import active_packages, package_by_name
 from hotspot.payments import timeline
@@ -75,6 +76,7 @@ def cli() -> None:
 
 cli.add_command(tokens_group)
 cli.add_command(report_command)
+cli.add_command(mpesa_group)
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import redis
 import requests
@@ -29,6 +30,7 @@ NAIROBI = timezone(timedelta(hours=3), "EAT")
 OAUTH_PATH = "/oauth/v1/generate"
 STK_PUSH_PATH = "/mpesa/stkpush/v1/processrequest"
 STK_QUERY_PATH = "/mpesa/stkpushquery/v1/query"
+REGISTER_URL_PATH = "/mpesa/c2b/v2/registerurl"
 
 ERROR_INVALID_ACCESS = "404.001.03"  # the bearer token is invalid or expired
 ERROR_BEING_PROCESSED = "500.001.1001"  # also "merchant does not exist" / "wrong credentials"
@@ -49,6 +51,11 @@ def nairobi_timestamp(now: datetime | None = None) -> str:
 
 def stk_password(shortcode: str, passkey: str, timestamp: str) -> str:
     return base64.b64encode(f"{shortcode}{passkey}{timestamp}".encode()).decode()
+
+
+def _without_path(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/***"
 
 
 def msisdn(phone: str) -> str:
@@ -277,7 +284,9 @@ class DarajaClient:
             "AccountReference": account_reference[:ACCOUNT_REFERENCE_MAX],
             "TransactionDesc": description[:TRANSACTION_DESC_MAX],
         }
-        audit = {**body, "Password": "***"}
+        # The callback URL's path holds the token that lets anyone forge callbacks: the audit
+        # copy keeps only where it points.
+        audit = {**body, "Password": "***", "CallBackURL": _without_path(callback_url)}
         answer = self._post(STK_PUSH_PATH, body)
         code = str(answer.get("ResponseCode", "")).strip()
         if code != "0":
@@ -334,6 +343,30 @@ class DarajaClient:
             result_desc=None if result_desc is None else str(result_desc),
             raw=answer,
         )
+
+    def register_c2b_urls(
+        self, *, validation_url: str, confirmation_url: str, response_type: str
+    ) -> dict[str, Any]:
+        """Tells Daraja where the paybill's C2B validation and confirmation go (RegisterURL).
+        `response_type` (Completed or Cancelled) is what M-Pesa does when validation is silent."""
+        if response_type not in ("Completed", "Cancelled"):
+            raise ValueError(f"ResponseType is Completed or Cancelled, got {response_type!r}")
+        body = {
+            "ShortCode": self.config.shortcode,
+            "ResponseType": response_type,
+            "ConfirmationURL": confirmation_url,
+            "ValidationURL": validation_url,
+        }
+        answer = self._post(REGISTER_URL_PATH, body)
+        code = str(answer.get("ResponseCode", "")).strip()
+        if code != "0":
+            raise GatewayError(
+                "M-Pesa did not register the URLs: "
+                f"{_describe(answer, 'ResponseDescription')} (ResponseCode {code or 'missing'})",
+                error_code=code or None,
+                raw=answer,
+            )
+        return answer
 
     # -- token ---------------------------------------------------------------------------------
 

@@ -544,6 +544,17 @@ class SmsMessage(Base):
     sent_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
 
 
+class CallbackTokenGeneration(Base):
+    """A generation of the M-Pesa callback URL token (the token is derived, never stored): valid
+    until `retires_at`, or for good while it is empty."""
+
+    __tablename__ = "callback_token_generations"
+
+    generation: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    created_at: Mapped[dt.datetime] = _now()
+    retires_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+
+
 class AdminRole(enum.StrEnum):
     ADMIN = "admin"  # reads and writes
     VIEWER = "viewer"  # reads only

@@ -9,6 +9,7 @@ import redis
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotspot.callback_tokens import CallbackTokens
 from hotspot.daraja import DarajaClient, DarajaConfig, RedisTokenCache
 from hotspot.db import make_engine, session_factory
 from hotspot.notify import Notifier, connect
@@ -45,6 +46,10 @@ class Services:
     @cached_property
     def notifier(self) -> Notifier:
         return Notifier(self.redis, self.settings.credentials_cache_ttl)
+
+    @cached_property
+    def callback_tokens(self) -> CallbackTokens:
+        return CallbackTokens(self.sessions, self.settings.mpesa_callback_token)
 
     @cached_property
     def gateway(self) -> DarajaClient:

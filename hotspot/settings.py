@@ -107,7 +107,13 @@ class Settings:
     mpesa_till_number: str = _setting("", "Till number (PartyB) for CustomerBuyGoodsOnline.")
     mpesa_timeout: float = _setting(10.0, "Seconds to wait for Daraja before giving up.")
     mpesa_callback_token: str = _setting(
-        "", "Secret path segment of the M-Pesa callback URLs (generated).", secret=True
+        "",
+        "Secret the M-Pesa callback URL tokens are derived from (generated; rotate the tokens "
+        "with `hotspot mpesa rotate-callback-token`).",
+        secret=True,
+    )
+    mpesa_callback_token_grace: int = _setting(
+        86400, "Seconds the previous callback token stays valid after a rotation."
     )
     mpesa_query_first_delay: int = _setting(
         10, "Seconds before a payment with no callback is first queried (then 20, 40, 80 ...)."

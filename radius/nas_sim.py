@@ -1168,7 +1168,11 @@ def buy_package(
                 return str(credentials["username"]), str(credentials["password"])
             if response.status_code != 409:
                 raise DemoError(f"credentials: {response.status_code} {response.text.strip()}")
-            status = http.get(f"{api_url}/api/payments/{payment_id}", timeout=timing.http_timeout)
+            status = http.get(
+                f"{api_url}/api/payments/{payment_id}",
+                headers={"X-Portal-Token": token},
+                timeout=timing.http_timeout,
+            )
             if status.ok and status.json().get("status") in ("failed", "expired"):
                 raise DemoError(
                     f"payment {payment_id} {status.json()['status']}: "

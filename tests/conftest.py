@@ -28,6 +28,7 @@ from werkzeug.serving import make_server
 
 from hotspot import db
 from hotspot.app import create_app
+from hotspot.callback_tokens import c2b_urls, stk_callback_url
 from hotspot.models import Nas
 from hotspot.sandbox.mpesa import MpesaSandbox, SandboxConfig, create_sandbox_app
 from hotspot.seed import seed_demo
@@ -213,10 +214,11 @@ class ApiUnderTest:
 
     @property
     def callback_url(self) -> str:
-        return f"{self.url}/api/callbacks/stk/{self.settings.mpesa_callback_token}"
+        return stk_callback_url(self.url, self.services.callback_tokens.current())
 
     def c2b_url(self, step: str) -> str:
-        return f"{self.url}/api/callbacks/c2b/{self.settings.mpesa_callback_token}/{step}"
+        validation, confirmation = c2b_urls(self.url, self.services.callback_tokens.current())
+        return {"validate": validation, "confirm": confirmation}[step]
 
 
 @pytest.fixture(scope="session")

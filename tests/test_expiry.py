@@ -100,7 +100,7 @@ def buy(api: ApiUnderTest, committed: sessionmaker[Session], **package: Any) -> 
     with committed.begin() as session:
         package_id = make_package(session, **package).id
     created = pay(api, random_phone(), package_id).json()
-    assert wait_for_status(api, created["id"], "paid")["status"] == "paid"
+    assert wait_for_status(api, created, "paid")["status"] == "paid"
     got: dict[str, Any] = requests.get(
         f"{api.url}/api/payments/{created['id']}/credentials",
         headers={"X-Portal-Token": created["portal_token"]},

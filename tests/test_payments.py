@@ -28,7 +28,7 @@ from hotspot.models import (
     RadiusSession,
     RadUserGroup,
 )
-from hotspot.payments import AfterCommit, query_delay, reconcile, settle
+from hotspot.payments import AfterCommit, hash_token, query_delay, reconcile, settle
 from tests.conftest import ApiUnderTest, MpesaSandboxUnderTest, StackUnderTest, start_api
 from tests.test_freeradius import pyrad_login, radclient
 
@@ -54,11 +54,14 @@ def pay(api: ApiUnderTest, phone: str, package: int, **extra: Any) -> requests.R
     )
 
 
-def wait_for_status(api: ApiUnderTest, payment_id: int, *wanted: str) -> dict[str, Any]:
+def wait_for_status(api: ApiUnderTest, created: dict[str, Any], *wanted: str) -> dict[str, Any]:
+    """Polls a payment as its portal does, with the portal token `created` (the 201) holds."""
     deadline = time.monotonic() + SETTLE_TIMEOUT
     while True:
         shown: dict[str, Any] = requests.get(
-            f"{api.url}/api/payments/{payment_id}", timeout=5
+            f"{api.url}/api/payments/{created['id']}",
+            headers={"X-Portal-Token": created["portal_token"]},
+            timeout=5,
         ).json()
         if shown["status"] in wanted or time.monotonic() > deadline:
             return shown
@@ -148,7 +151,7 @@ def test_pay_then_fetch_credentials_that_freeradius_accepts(
     assert created["amount"] == "20.00"
     assert created["package"]["name"] == "1 Hour"
     assert created["checkout_request_id"].startswith("ws_CO_")
-    assert wait_for_status(api, created["id"], "paid")["mpesa_receipt"]
+    assert wait_for_status(api, created, "paid")["mpesa_receipt"]
     got = credentials(api, created, created["portal_token"])
     assert got.status_code == 200
     user = got.json()
@@ -170,7 +173,7 @@ def test_provisioning_writes_user_radius_rows_session_and_credentials(
     api: ApiUnderTest, committed: sessionmaker[Session]
 ) -> None:
     created = pay(api, random_phone(), package_id(committed, "1 Day")).json()
-    wait_for_status(api, created["id"], "paid")
+    wait_for_status(api, created, "paid")
     with committed() as session:
         payment = session.get_one(Payment, created["id"])
         user = session.get_one(HotspotUser, payment.user_id)
@@ -199,7 +202,10 @@ def test_the_status_stream_pushes_each_change_and_closes(
     try:
         created = pay(api, phone, package_id(committed, "1 Hour")).json()
         with requests.get(
-            f"{api.url}/api/payments/{created['id']}/events", stream=True, timeout=10
+            f"{api.url}/api/payments/{created['id']}/events",
+            params={"token": created["portal_token"]},
+            stream=True,
+            timeout=10,
         ) as stream:
             assert stream.headers["Content-Type"].startswith("text/event-stream")
             lines = [line.decode() for line in stream.iter_lines()]
@@ -225,7 +231,7 @@ def test_each_failure_says_why(
     api: ApiUnderTest, committed: sessionmaker[Session], suffix: str, reason: str
 ) -> None:
     created = pay(api, random_phone(suffix), package_id(committed, "1 Hour")).json()
-    shown = wait_for_status(api, created["id"], "failed")
+    shown = wait_for_status(api, created, "failed")
     assert shown["status"] == "failed"
     assert reason.lower() in shown["failure_reason"].lower()
     assert credentials(api, created, created["portal_token"]).status_code == 409
@@ -275,7 +281,7 @@ def test_credentials_need_the_portal_token(
     api: ApiUnderTest, committed: sessionmaker[Session]
 ) -> None:
     created = pay(api, random_phone(), package_id(committed, "1 Hour")).json()
-    wait_for_status(api, created["id"], "paid")
+    wait_for_status(api, created, "paid")
     assert credentials(api, created, None).status_code == 403
     assert credentials(api, created, "not-the-token").status_code == 403
 
@@ -294,7 +300,7 @@ def test_a_callback_delivered_three_times_provisions_once(
     api: ApiUnderTest, committed: sessionmaker[Session]
 ) -> None:
     created = pay(api, random_phone("0003"), package_id(committed, "1 Hour")).json()
-    wait_for_status(api, created["id"], "paid")
+    wait_for_status(api, created, "paid")
     time.sleep(0.5)  # the sandbox's other two deliveries
     assert count(committed, HotspotCredential, HotspotCredential.payment_id == created["id"]) == 1
     duplicates = count(
@@ -339,12 +345,12 @@ def test_a_success_after_a_failure_still_provisions(
         api.callback_url, json=failure_callback(checkout, 1037, "DS timeout"), timeout=5
     )
     assert failed.status_code == 200
-    assert wait_for_status(api, silent_payment["id"], "failed")["status"] == "failed"
+    assert wait_for_status(api, silent_payment, "failed")["status"] == "failed"
     paid = requests.post(
         api.callback_url, json=success_callback(checkout, 20, receipt()), timeout=5
     )
     assert paid.status_code == 200
-    assert wait_for_status(api, silent_payment["id"], "paid")["status"] == "paid"
+    assert wait_for_status(api, silent_payment, "paid")["status"] == "paid"
 
 
 def test_a_wrong_secret_path_is_404_and_changes_nothing(
@@ -353,7 +359,7 @@ def test_a_wrong_secret_path_is_404_and_changes_nothing(
     body = success_callback(silent_payment["checkout_request_id"], 20, receipt())
     response = requests.post(f"{api.url}/api/callbacks/stk/guessed", json=body, timeout=5)
     assert response.status_code == 404
-    assert wait_for_status(api, silent_payment["id"], "paid")["status"] == "pending"
+    assert wait_for_status(api, silent_payment, "paid")["status"] == "pending"
 
 
 def test_an_unknown_checkout_request_id_is_400_and_kept(
@@ -381,14 +387,14 @@ def test_an_amount_below_the_price_provisions_nothing(
     response = requests.post(api.callback_url, json=body, timeout=5)
     assert response.status_code == 400
     assert "below" in response.json()["error"]
-    assert wait_for_status(api, silent_payment["id"], "paid")["status"] == "pending"
+    assert wait_for_status(api, silent_payment, "paid")["status"] == "pending"
 
 
 def test_another_payments_receipt_provisions_nothing(
     api: ApiUnderTest, mpesa: MpesaSandboxUnderTest, committed: sessionmaker[Session]
 ) -> None:
     first = pay(api, random_phone(), package_id(committed, "1 Hour")).json()
-    used = wait_for_status(api, first["id"], "paid")["mpesa_receipt"]
+    used = wait_for_status(api, first, "paid")["mpesa_receipt"]
     phone = random_phone()
     mpesa.next_outcome("no_callback", phone="+254" + phone[1:])
     second = pay(api, phone, package_id(committed, "1 Hour")).json()
@@ -396,7 +402,7 @@ def test_another_payments_receipt_provisions_nothing(
     response = requests.post(api.callback_url, json=body, timeout=5)
     assert response.status_code == 400
     assert "already used" in response.json()["error"]
-    assert wait_for_status(api, second["id"], "paid")["status"] == "pending"
+    assert wait_for_status(api, second, "paid")["status"] == "pending"
 
 
 @pytest.mark.parametrize(
@@ -427,10 +433,10 @@ def test_paying_again_extends_the_same_user_from_its_expiry(
 ) -> None:
     phone = random_phone()
     first = pay(api, phone, package_id(committed, "1 Hour")).json()
-    wait_for_status(api, first["id"], "paid")
+    wait_for_status(api, first, "paid")
     one = credentials(api, first, first["portal_token"]).json()
     second = pay(api, phone, package_id(committed, "1 Hour")).json()
-    wait_for_status(api, second["id"], "paid")
+    wait_for_status(api, second, "paid")
     two = credentials(api, second, second["portal_token"]).json()
     assert two["username"] == one["username"]
     gained = dt.datetime.fromisoformat(two["expires_at"]) - dt.datetime.fromisoformat(
@@ -449,7 +455,7 @@ def test_a_new_customer_and_a_renewal_each_leave_one_callback_and_one_provisione
     payments = []
     for _ in "ab":
         created = pay(api, phone, package_id(committed, "1 Hour")).json()
-        wait_for_status(api, created["id"], "paid")
+        wait_for_status(api, created, "paid")
         payments.append(created["id"])
     with committed() as session:
         for payment_id in payments:
@@ -472,9 +478,9 @@ def test_a_different_package_moves_the_user_to_its_group(
 ) -> None:
     phone = random_phone()
     first = pay(api, phone, package_id(committed, "1 Hour")).json()
-    wait_for_status(api, first["id"], "paid")
+    wait_for_status(api, first, "paid")
     second = pay(api, phone, package_id(committed, "1 Week")).json()
-    wait_for_status(api, second["id"], "paid")
+    wait_for_status(api, second, "paid")
     username = credentials(api, second, second["portal_token"]).json()["username"]
     with committed() as session:
         groups = session.scalars(
@@ -488,14 +494,14 @@ def test_a_lapsed_user_restarts_from_now(
 ) -> None:
     phone = random_phone()
     first = pay(api, phone, package_id(committed, "1 Hour")).json()
-    wait_for_status(api, first["id"], "paid")
+    wait_for_status(api, first, "paid")
     with committed.begin() as session:
         user = session.scalars(
             select(HotspotUser).where(HotspotUser.phone == "+254" + phone[1:])
         ).one()
         user.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
     second = pay(api, phone, package_id(committed, "1 Hour")).json()
-    wait_for_status(api, second["id"], "paid")
+    wait_for_status(api, second, "paid")
     expires = dt.datetime.fromisoformat(
         credentials(api, second, second["portal_token"]).json()["expires_at"]
     )
@@ -528,7 +534,7 @@ def c2b_body(reference: str, amount: str, trans_id: str | None = None) -> dict[s
 def paid_user(api: ApiUnderTest, committed: sessionmaker[Session]) -> dict[str, Any]:
     phone = random_phone()
     created = pay(api, phone, package_id(committed, "1 Hour")).json()
-    wait_for_status(api, created["id"], "paid")
+    wait_for_status(api, created, "paid")
     user: dict[str, Any] = credentials(api, created, created["portal_token"]).json()
     user["phone"] = phone
     return user
@@ -589,7 +595,7 @@ def test_c2b_credit_lowers_the_next_stk_amount(
     requests.post(api.c2b_url("confirm"), json=c2b_body(paid_user["username"], "15"), timeout=5)
     created = pay(api, paid_user["phone"], package_id(committed, "1 Hour")).json()
     assert created["amount"] == "5.00"
-    wait_for_status(api, created["id"], "paid")
+    wait_for_status(api, created, "paid")
     with committed() as session:
         credit = session.scalars(
             select(HotspotUser.credit).where(HotspotUser.username == paid_user["username"])
@@ -645,7 +651,7 @@ def test_a_lost_callback_is_recovered_by_the_query(
         after=after,
     )
     assert left is None
-    assert wait_for_status(api, silent_payment["id"], "paid")["status"] == "paid"
+    assert wait_for_status(api, silent_payment, "paid")["status"] == "paid"
     assert [status.value for _, status in after.status_changes] == ["paid"]
     assert len(after.provisioned) == 1
 
@@ -654,7 +660,7 @@ def test_a_query_never_overturns_a_callbacks_success(
     api: ApiUnderTest, mpesa: MpesaSandboxUnderTest, committed: sessionmaker[Session]
 ) -> None:
     created = pay(api, random_phone(), package_id(committed, "1 Hour")).json()
-    wait_for_status(api, created["id"], "paid")
+    wait_for_status(api, created, "paid")
     mpesa.sandbox.reconfigure({})  # the sandbox's query says success too; force a failure:
     with committed.begin() as session:
         payment = session.get_one(Payment, created["id"])
@@ -668,7 +674,7 @@ def test_a_query_never_overturns_a_callbacks_success(
             source="query",
             after=AfterCommit(),
         )
-    assert wait_for_status(api, created["id"], "paid")["status"] == "paid"
+    assert wait_for_status(api, created, "paid")["status"] == "paid"
 
 
 def test_a_payment_unanswered_past_its_window_expires(
@@ -680,6 +686,7 @@ def test_a_payment_unanswered_past_its_window_expires(
             phone="+254700000009",
             amount=Decimal(20),
             checkout_request_id=None,
+            portal_token_hash=hash_token("the portal's"),
         )
         session.add(payment)
         session.flush()
@@ -689,7 +696,7 @@ def test_a_payment_unanswered_past_its_window_expires(
         api.services.sessions, api.services.gateway, payment_id, window=dt.timedelta(0), after=after
     )
     assert left is None
-    shown = wait_for_status(api, payment_id, "expired")
+    shown = wait_for_status(api, {"id": payment_id, "portal_token": "the portal's"}, "expired")
     assert shown["status"] == "expired"
     assert "not charged" in shown["failure_reason"]
 
@@ -710,10 +717,14 @@ def test_with_redis_down_payment_completes_and_credentials_come_from_the_databas
     try:
         api = ApiUnderTest(server.url, services)
         created = pay(api, random_phone(), package_id(committed, "1 Hour")).json()
-        assert wait_for_status(api, created["id"], "paid")["status"] == "paid"
+        assert wait_for_status(api, created, "paid")["status"] == "paid"
         got = credentials(api, created, created["portal_token"])
         assert got.status_code == 200
-        with requests.get(f"{api.url}/api/payments/{created['id']}/events", timeout=10) as stream:
+        with requests.get(
+            f"{api.url}/api/payments/{created['id']}/events",
+            params={"token": created["portal_token"]},
+            timeout=10,
+        ) as stream:
             assert '"status": "paid"' in stream.text
     finally:
         server.stop()
@@ -727,7 +738,7 @@ def test_pay_then_radclient_logs_in_with_the_credentials(
     api: ApiUnderTest, stack: StackUnderTest, committed: sessionmaker[Session]
 ) -> None:
     created = pay(api, random_phone(), package_id(committed, "1 Hour")).json()
-    wait_for_status(api, created["id"], "paid")
+    wait_for_status(api, created, "paid")
     user = credentials(api, created, created["portal_token"]).json()
     reply = radclient(
         stack, "auth", {"User-Name": user["username"], "User-Password": user["password"]}
@@ -739,7 +750,7 @@ def test_the_timeline_reconstructs_a_payment(
     api: ApiUnderTest, stack: StackUnderTest, committed: sessionmaker[Session]
 ) -> None:
     created = pay(api, random_phone("0003"), package_id(committed, "1 Hour")).json()
-    wait_for_status(api, created["id"], "paid")
+    wait_for_status(api, created, "paid")
     time.sleep(0.3)
     result = subprocess.run(
         [sys.executable, "-m", "hotspot", "payments", "show", str(created["id"])],
@@ -765,5 +776,5 @@ def test_callbacks_that_outrun_the_push_bookkeeping_are_never_lost(
         ]
     finally:
         mpesa.sandbox.reconfigure({"callback_delay": 0.05})
-    statuses = [wait_for_status(api, c["id"], "paid")["status"] for c in created]
+    statuses = [wait_for_status(api, c, "paid")["status"] for c in created]
     assert statuses == ["paid"] * 20

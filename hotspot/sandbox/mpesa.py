@@ -1,4 +1,5 @@
-"""A local stand-in for Safaricom Daraja (OAuth, STK push, STK query, the STK callback).
+"""A local stand-in for Safaricom Daraja (OAuth, STK push, STK query, the STK callback, C2B
+RegisterURL and paybill payments to the registered URLs).
 
 A development and test tool: the app has no sandbox code path, it is simply pointed at this
 server (`base_url=http://127.0.0.1:8089`). It checks requests the way Daraja documents them and
@@ -14,8 +15,10 @@ What a push ends in is chosen, in this order, by:
 3. `default_outcome`.
 
 Control endpoints: `POST /sandbox/config {"callback_delay", "default_outcome"}`,
-`POST /sandbox/expire-token` (as if the hour had passed) and `GET /sandbox/payments` (everything
-received and sent). Run it with `hotspot sandbox mpesa`.
+`POST /sandbox/expire-token` (as if the hour had passed), `POST /sandbox/c2b {"bill_ref",
+"amount"}` (a customer pays the paybill: validation, then confirmation, to the registered URLs)
+and `GET /sandbox/payments` (everything received and sent, and the registered C2B URLs). Run it
+with `hotspot sandbox mpesa`.
 """
 
 from __future__ import annotations
@@ -164,6 +167,7 @@ class MpesaSandbox:
         self._next_by_phone: dict[str, str] = {}
         self._timers: set[threading.Timer] = set()
         self._http = requests.Session()
+        self.c2b_urls: dict[str, str] = {}
 
     # -- OAuth ---------------------------------------------------------------------------------
 
@@ -337,6 +341,46 @@ class MpesaSandbox:
                 "ResultDesc": desc,
             }
 
+    # -- C2B -----------------------------------------------------------------------------------
+
+    def register_urls(self) -> dict[str, Any]:
+        body = self._check_call()
+        if str(body.get("ShortCode", "")) != self.config.shortcode:
+            raise _bad_request("ShortCode")
+        if body.get("ResponseType") not in ("Completed", "Cancelled"):
+            raise _bad_request("ResponseType")
+        urls = {}
+        for name in ("ConfirmationURL", "ValidationURL"):
+            url = body.get(name)
+            if not isinstance(url, str) or not _is_http_url(url):
+                raise _bad_request(name)
+            urls[name] = url
+        with self._lock:
+            self.c2b_urls = {**urls, "ResponseType": str(body["ResponseType"])}
+        conversation = f"{secrets.randbelow(9000) + 1000}-{secrets.randbelow(10**8)}-1"
+        return {
+            "OriginatorCoversationID": conversation,  # sic, as Daraja spells it
+            "ResponseCode": "0",
+            "ResponseDescription": "Success",
+        }
+
+    def pay_bill(self, bill_ref: object, amount: object) -> dict[str, Any]:
+        """A customer pays the paybill: validation (its answer decides), then confirmation."""
+        whole = _whole_number(amount)
+        if not isinstance(bill_ref, str) or not bill_ref or whole is None or whole < 1:
+            raise ValueError("bill_ref (text) and amount (whole shillings) are required")
+        with self._lock:
+            urls = dict(self.c2b_urls)
+        if not urls:
+            raise ValueError("no C2B URLs are registered")
+        body = _c2b_body(self.config.shortcode, bill_ref, whole)
+        validation = self._http.post(urls["ValidationURL"], json=body, timeout=CALLBACK_TIMEOUT)
+        answer: dict[str, Any] = {"validation": validation.status_code, "TransID": body["TransID"]}
+        if validation.ok and str(validation.json().get("ResultCode")) != "0":
+            return answer
+        confirmation = self._http.post(urls["ConfirmationURL"], json=body, timeout=CALLBACK_TIMEOUT)
+        return {**answer, "confirmation": confirmation.status_code}
+
     # -- control -------------------------------------------------------------------------------
 
     def set_next_outcome(self, outcome: object, phone: object) -> dict[str, Any]:
@@ -377,6 +421,7 @@ class MpesaSandbox:
                 "payments": [p.to_json() for p in self._payments.values()],
                 "tokens_issued": self.tokens_issued,
                 "config": self.public_config(),
+                "c2b_urls": dict(self.c2b_urls),
             }
 
     def close(self) -> None:
@@ -433,6 +478,25 @@ def _callback_body(
     return {"Body": {"stkCallback": callback}}
 
 
+def _c2b_body(shortcode: str, bill_ref: str, amount: int) -> dict[str, Any]:
+    """What Daraja posts to both C2B URLs (v2: the payer's number masked)."""
+    return {
+        "TransactionType": "Pay Bill",
+        "TransID": "".join(secrets.choice(_ALNUM) for _ in range(10)),
+        "TransTime": datetime.now(EAT).strftime("%Y%m%d%H%M%S"),
+        "TransAmount": f"{amount}.00",
+        "BusinessShortCode": shortcode,
+        "BillRefNumber": bill_ref,
+        "InvoiceNumber": "",
+        "OrgAccountBalance": "",
+        "ThirdPartyTransID": "",
+        "MSISDN": "2547 ***** 126",
+        "FirstName": "SANDBOX",
+        "MiddleName": "",
+        "LastName": "",
+    }
+
+
 def _error_body(code: str, message: str) -> dict[str, Any]:
     request_id = f"{secrets.randbelow(90000) + 10000}-{secrets.randbelow(10**8):08d}-1"
     return {"requestId": request_id, "errorCode": code, "errorMessage": message}
@@ -460,7 +524,20 @@ def create_sandbox_app(config: SandboxConfig) -> Flask:
     def query() -> ResponseReturnValue:
         return sandbox.stk_query()
 
+    @app.post("/mpesa/c2b/v2/registerurl")
+    @app.post("/mpesa/c2b/v1/registerurl")
+    def register_url() -> ResponseReturnValue:
+        return sandbox.register_urls()
+
     add_control_endpoints(app, sandbox)
+
+    @app.post("/sandbox/c2b")
+    def pay_bill() -> ResponseReturnValue:
+        body = request.get_json(silent=True) or {}
+        try:
+            return sandbox.pay_bill(body.get("bill_ref"), body.get("amount"))
+        except ValueError as exc:
+            return {"error": str(exc)}, 400
 
     @app.post("/sandbox/expire-token")
     def expire_token() -> ResponseReturnValue:

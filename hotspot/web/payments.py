@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -12,7 +11,9 @@ from typing import Any
 import redis
 from flask import Blueprint, Response, abort, jsonify, request, stream_with_context
 from redis.client import Pipeline
+from sqlalchemy.orm import Session
 
+from hotspot.callback_tokens import stk_callback_url
 from hotspot.errors import InvalidInputError
 from hotspot.metrics import observe_provisioning
 from hotspot.models import Package, Payment, PaymentStatus
@@ -25,10 +26,11 @@ from hotspot.payments import (
     credentials_for,
     handle_stk_callback,
     start_stk_push,
+    token_matches,
     validate_c2b,
 )
 from hotspot.phones import normalize_phone
-from hotspot.web import client_ip, gateway, notifier, rate_limit, sessions, settings
+from hotspot.web import client_ip, gateway, notifier, rate_limit, services, sessions, settings
 from hotspot.web.portal import package_json
 
 payments = Blueprint("payments", __name__, url_prefix="/api")
@@ -38,6 +40,8 @@ STREAM_LIMIT_SECONDS = 600.0
 
 
 def payment_json(payment: Payment, package: Package | None) -> dict[str, Any]:
+    """What the portal that started a payment may see of it: nothing that identifies the payer
+    (phone, CheckoutRequestID) beyond what that browser already knows."""
     return {
         "id": payment.id,
         "status": payment.status.value,
@@ -45,13 +49,26 @@ def payment_json(payment: Payment, package: Package | None) -> dict[str, Any]:
         "amount": str(payment.amount),
         "currency": package.currency if package else settings().currency,
         "package": package_json(package) if package else None,
-        "phone": payment.phone,
-        "checkout_request_id": payment.checkout_request_id,
         "mpesa_receipt": payment.mpesa_receipt,
         "failure_reason": payment.failure_reason,
         "created_at": payment.created_at.isoformat(),
         "paid_at": payment.paid_at.isoformat() if payment.paid_at else None,
     }
+
+
+def portal_token() -> str | None:
+    """The portal token from the header, or from `?token=` for EventSource (which cannot set
+    headers; request logs show the path only, never the query)."""
+    return request.headers.get("X-Portal-Token") or request.args.get("token")
+
+
+def portal_payment(session: Session, payment_id: int) -> Payment:
+    """The payment, for the browser holding its portal token only: an unknown id and a wrong
+    token get the same 403, so ids cannot be walked."""
+    payment = session.get(Payment, payment_id)
+    if payment is None or not token_matches(payment, portal_token()):
+        abort(403, "wrong or missing portal token")
+    return payment
 
 
 def finish(after: AfterCommit, also: Callable[[Pipeline], None] | None = None) -> None:
@@ -87,22 +104,21 @@ def start_payment() -> Any:
             ip=body.get("ip"),
             region=s.default_region,
         )
-    callback_url = f"{s.public_base_url.rstrip('/')}/api/callbacks/stk/{s.mpesa_callback_token}"
+    callback_url = stk_callback_url(s.public_base_url, services().callback_tokens.current())
     payment = start_stk_push(sessions(), gateway(), initiated, callback_url, after)
     finish(after)
     shown = payment_json(payment, initiated.package)
     if payment.status is PaymentStatus.FAILED:
         return jsonify({**shown, "error": payment.failure_reason}), 502
     shown["portal_token"] = initiated.portal_token
+    shown["checkout_request_id"] = payment.checkout_request_id
     return jsonify(shown), 201
 
 
 @payments.get("/payments/<int:payment_id>")
 def show_payment(payment_id: int) -> Any:
     with sessions()() as session:
-        payment = session.get(Payment, payment_id)
-        if payment is None:
-            abort(404, f"no payment {payment_id}")
+        payment = portal_payment(session, payment_id)
         return jsonify(payment_json(payment, payment.package))
 
 
@@ -113,7 +129,7 @@ def payment_credentials(payment_id: int) -> Any:
             credentials = credentials_for(
                 session,
                 payment_id,
-                request.headers.get("X-Portal-Token"),
+                portal_token(),
                 notifier().cached_credentials,
             )
         except PermissionError as exc:
@@ -131,8 +147,7 @@ def payment_credentials(payment_id: int) -> Any:
 def payment_events(payment_id: int) -> Any:
     """Server-Sent Events: each status change, pushed through Redis pub/sub; closes when final."""
     with sessions()() as session:
-        if session.get(Payment, payment_id) is None:
-            abort(404, f"no payment {payment_id}")
+        portal_payment(session, payment_id)
     return Response(
         stream_with_context(status_stream(payment_id)),
         mimetype="text/event-stream",
@@ -199,7 +214,7 @@ def sse(payment_id: int, status: PaymentStatus) -> str:
 
 
 def check_callback_token(token: str) -> None:
-    if not hmac.compare_digest(token, settings().mpesa_callback_token):
+    if not services().callback_tokens.accepts(token):
         abort(404)
 
 

@@ -14,7 +14,13 @@ Create Date: 2026-12-28 09:00:00.000000
   STK push was asked for. A payment settles at the price it asked, whatever an operator changes
   while the customer types the PIN. Empty for C2B money and payments made before this.
 
-Columns with constant defaults only: nothing is rewritten.
+- `callback_token_generations`: which generations of the M-Pesa callback URL token are valid.
+  The tokens themselves are derived from `HOTSPOT_MPESA_CALLBACK_TOKEN` (HMAC), so no token is
+  stored anywhere; rotating adds a generation and gives the others a grace period.
+- The STK push requests kept in `payment_events` lose their `CallBackURL` (it held the token that
+  lets anyone forge callbacks). The upgrade rewrites those rows once.
+
+The new columns have constant defaults: no table is rewritten.
 """
 
 from collections.abc import Sequence
@@ -41,9 +47,23 @@ def upgrade() -> None:
     op.add_column("nas", sa.Column("hotspot_address", sa.Text(), nullable=True))
     op.add_column("payments", sa.Column("package_price", sa.Numeric(12, 2), nullable=True))
     op.add_column("payments", sa.Column("package_duration_seconds", sa.Integer(), nullable=True))
+    op.create_table(
+        "callback_token_generations",
+        sa.Column("generation", sa.Integer(), primary_key=True, autoincrement=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.Column("retires_at", sa.DateTime(timezone=True), nullable=True),
+    )
+    op.execute("INSERT INTO callback_token_generations (generation) VALUES (1)")
+    op.execute(
+        "UPDATE payment_events SET detail = jsonb_set(detail, '{request,CallBackURL}', "
+        "'\"***\"') WHERE kind = 'stk_push' AND detail->'request' ? 'CallBackURL'"
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("callback_token_generations")
     op.drop_column("payments", "package_duration_seconds")
     op.drop_column("payments", "package_price")
     op.drop_column("nas", "hotspot_address")

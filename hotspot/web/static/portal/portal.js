@@ -145,6 +145,8 @@
       ['step-phone', 'step-wait', 'step-failed', 'step-paid'].forEach(function (id) { $(id).hidden = id !== step; });
     }
     function busy(on) { button.disabled = on; button.textContent = on ? T.sending : buttonText; }
+    /* Only the browser that started a payment may read it: its portal token proves that. */
+    function mine() { return { 'X-Portal-Token': current.token }; }
     function stopWatching() {
       if (!watcher) return;
       if (watcher.source) watcher.source.close();
@@ -213,7 +215,7 @@
         settled(id, status);
       }
       if (window.EventSource) {
-        w.source = new EventSource('/api/payments/' + id + '/events');
+        w.source = new EventSource('/api/payments/' + id + '/events?token=' + encodeURIComponent(current.token));
         w.source.addEventListener('status', function (event) {
           try { settle(JSON.parse(event.data).status); } catch (e) { /* ignore a bad event */ }
         });
@@ -222,7 +224,7 @@
       w.timer = setInterval(function () {
         w.ticks += 1;
         if (w.source && w.ticks % 5) return;
-        request('GET', '/api/payments/' + id).then(function (res) {
+        request('GET', '/api/payments/' + id, undefined, mine()).then(function (res) {
           if (res.status === 200) settle(res.body.status);
         }, function () { /* next tick */ });
       }, 1000);
@@ -234,7 +236,7 @@
         fetchCredentials(id, 0);
         return;
       }
-      request('GET', '/api/payments/' + id).then(function (res) {
+      request('GET', '/api/payments/' + id, undefined, mine()).then(function (res) {
         failed(res.body.failure_reason, status);
       }, function () { failed(null, status); });
     }
@@ -244,7 +246,7 @@
         if (attempt < 20) setTimeout(function () { fetchCredentials(id, attempt + 1); }, 500);
         else $('paid-status').textContent = T.network_error;
       }
-      request('GET', '/api/payments/' + id + '/credentials', undefined, { 'X-Portal-Token': current.token })
+      request('GET', '/api/payments/' + id + '/credentials', undefined, mine())
         .then(function (res) {
           if (res.status === 200) {
             save(KEY_PAYMENT, null);
