@@ -15,3 +15,8 @@ class InvalidInputError(HotspotError):
 
 class ConflictError(HotspotError):
     pass
+
+
+class ProvisioningError(ConflictError):
+    """Money could not become access or credit: the whole settlement is rolled back, so nothing
+    is ever marked paid without it (the query reconciliation tries again)."""

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, joinedload, sessionmaker
 from hotspot.codes import random_code
 from hotspot.daraja import GatewayError, StkPushAccepted, StkQueryResult, result_message
 from hotspot.db import transaction
-from hotspot.errors import InvalidInputError, NotFoundError
+from hotspot.errors import InvalidInputError, NotFoundError, ProvisioningError
 from hotspot.models import (
     HotspotCredential,
     HotspotUser,
@@ -152,6 +152,8 @@ def create_payment(
         package_id=package.id,
         phone=normalized,
         amount=amount_due(session, package, normalized),
+        package_price=package.price,
+        package_duration_seconds=package.duration_seconds,
         status=PaymentStatus.PENDING,
         portal_token_hash=hash_token(token),
         mac=_optional_text(mac, "mac"),
@@ -316,6 +318,12 @@ def handle_stk_callback(sessions: sessionmaker[Session], body: bytes, after: Aft
         if not settled_new_customer(sessions, callback, after):
             with transaction(sessions) as session:
                 rejection = settle_with_callback(session, callback, after)
+    except ProvisioningError as exc:
+        # Rolled back whole: the payment stays as it was (the query tries again), and the
+        # callback and why it could not be settled are kept on their own.
+        after.clear()
+        record_alone(sessions, callback, "settlement_failed", str(exc))
+        raise
     except IntegrityError as exc:
         if constraint_of(exc) != "uq_payments_mpesa_receipt":
             raise
@@ -323,16 +331,21 @@ def handle_stk_callback(sessions: sessionmaker[Session], body: bytes, after: Aft
         # the whole settlement rolled back, and the rejection is recorded on its own.
         after.clear()
         rejection = InvalidInputError(f"receipt {callback.receipt} was already used")
-        with transaction(sessions) as session:
-            payment_id = session.scalar(
-                select(Payment.id).where(
-                    Payment.checkout_request_id == callback.checkout_request_id
-                )
-            )
-            record(session, payment_id, "callback", raw=callback.raw)
-            record(session, payment_id, "callback_rejected", reason=str(rejection))
+        record_alone(sessions, callback, "callback_rejected", str(rejection))
     if rejection is not None:
         raise rejection
+
+
+def record_alone(
+    sessions: sessionmaker[Session], callback: StkCallback, kind: str, reason: str
+) -> None:
+    """A callback whose settlement rolled back, and why, in a transaction of their own."""
+    with transaction(sessions) as session:
+        payment_id = session.scalar(
+            select(Payment.id).where(Payment.checkout_request_id == callback.checkout_request_id)
+        )
+        record(session, payment_id, "callback", raw=callback.raw)
+        record(session, payment_id, kind, reason=reason)
 
 
 def settle_with_callback(
@@ -489,11 +502,12 @@ def settle(
     payment.amount_paid = amount_paid if amount_paid is not None else payment.amount
     payment.paid_at = now
     payment.updated_at = now
+    # Raises anything but InvalidInputError: no caller may commit this payment without it.
     credentials = provision_purchase(session, payment, package, now)
     record(
         session,
         payment.id,
-        "provisioned",
+        "provisioned" if credentials else "credited",
         source=source,
         receipt=receipt,
         username=credentials.username if credentials else None,

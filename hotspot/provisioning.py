@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hotspot.codes import random_code
-from hotspot.errors import ConflictError, InvalidInputError
+from hotspot.errors import ConflictError, ProvisioningError
 from hotspot.models import (
     HotspotUser,
     Package,
@@ -25,6 +25,23 @@ from hotspot.sessions import block_user
 USERNAME_LENGTH = 6
 USERNAME_DRAWS = 10
 PASSWORD_LENGTH = 6
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What a purchase buys: the price and time offered when the payment was asked for (an STK
+    push snapshots them), else the package's own (C2B money, vouchers, operators)."""
+
+    price: Decimal
+    duration_seconds: int
+
+    @classmethod
+    def of(cls, package: Package, payment: Payment | None = None) -> Terms:
+        if payment is None or payment.package_price is None:
+            return cls(package.price, package.duration_seconds)
+        return cls(
+            payment.package_price, payment.package_duration_seconds or package.duration_seconds
+        )
 
 
 @dataclass(frozen=True)
@@ -76,13 +93,15 @@ def new_user(
     phone: str | None,
     now: dt.datetime,
     credit: Decimal = Decimal(0),
+    terms: Terms | None = None,
 ) -> Credentials:
-    """A user valid for the package's duration from `now`, all rows in the caller's transaction.
+    """A user valid for the package's duration (or the terms') from `now`, all rows in the
+    caller's transaction.
 
     Usernames are random; a clash with an existing one (rare) is redrawn. A clash on the phone
     means the phone already has its account (one phone, one account)."""
     password = random_code(PASSWORD_LENGTH)
-    expires_at = end_of_validity(now, package)
+    expires_at = end_of_validity(now, (terms or Terms.of(package)).duration_seconds)
     row = session.execute(
         INSERT_USER,
         {
@@ -111,8 +130,8 @@ def drawn_usernames() -> list[str]:
     return [random_code(USERNAME_LENGTH) for _ in range(USERNAME_DRAWS)]
 
 
-def end_of_validity(start: dt.datetime, package: Package) -> dt.datetime:
-    return (start + dt.timedelta(seconds=package.duration_seconds)).replace(microsecond=0)
+def end_of_validity(start: dt.datetime, seconds: int) -> dt.datetime:
+    return (start + dt.timedelta(seconds=seconds)).replace(microsecond=0)
 
 
 def current_password(session: Session, username: str) -> str:
@@ -124,13 +143,18 @@ def current_password(session: Session, username: str) -> str:
 
 
 def extend_user(
-    session: Session, user: HotspotUser, package: Package, now: dt.datetime
+    session: Session,
+    user: HotspotUser,
+    package: Package,
+    now: dt.datetime,
+    terms: Terms | None = None,
 ) -> Credentials:
     """A renewal: a valid user gets the package's time added to its expiry, a lapsed one restarts
     from now, and a different package moves the user to that package's group. A purchase brings
     a fresh data allowance; an account an operator disabled stays blocked."""
     still_valid = user.status is not UserStatus.EXPIRED and user.expires_at > now
-    user.expires_at = end_of_validity(user.expires_at if still_valid else now, package)
+    seconds = (terms or Terms.of(package)).duration_seconds
+    user.expires_at = end_of_validity(user.expires_at if still_valid else now, seconds)
     user.package = package
     user.data_used_bytes = 0
     if user.status in (UserStatus.EXPIRED, UserStatus.CAPPED):
@@ -159,9 +183,12 @@ def provision_purchase(
 ) -> Credentials | None:
     """Money in, access out: renews the payer's account (or creates it), keeping change as credit.
 
-    Returns None when the money (with earlier credit) does not cover the package yet: it is kept
-    as credit on the account. The credentials row is unique per payment, so a second
-    provisioning of the same payment fails at commit whatever the callers checked.
+    At the terms the payment asked for (`Terms.of`): an operator who changes the package while
+    the customer types the PIN changes nothing for that payment. Returns None when the money
+    (with earlier credit) does not cover the package yet: it is kept as credit on the account.
+    Money that can become neither raises ProvisioningError, which rolls the whole settlement
+    back. The credentials row is unique per payment, so a second provisioning of the same
+    payment fails at commit whatever the callers checked.
     """
     with session.no_autoflush:  # the caller's changes to the payment are written once, later
         return _provision(session, payment, package, now)
@@ -170,13 +197,15 @@ def provision_purchase(
 def _provision(
     session: Session, payment: Payment, package: Package, now: dt.datetime
 ) -> Credentials | None:
+    terms = Terms.of(package, payment)
     paid = payment.amount_paid if payment.amount_paid is not None else payment.amount
     user = account_for(session, payment)
     available = paid + (user.credit if user is not None else Decimal(0))
-    if available < package.price:
+    if available < terms.price:
         if user is None:
-            raise InvalidInputError(
-                f"amount {paid} is below the price of {package.name} ({package.price})"
+            raise ProvisioningError(
+                f"amount {paid} is below the price of {package.name} ({terms.price}) and there "
+                "is no account to keep it as credit"
             )
         user.credit = available
         payment.user_id = user.id
@@ -184,7 +213,12 @@ def _provision(
     if user is None:
         try:
             credentials = new_user(
-                session, package, phone=payment.phone, now=now, credit=available - package.price
+                session,
+                package,
+                phone=payment.phone,
+                now=now,
+                credit=available - terms.price,
+                terms=terms,
             )
         except ConflictError:
             # Another payment of this phone created the account a moment ago: renew it instead.
@@ -194,8 +228,8 @@ def _provision(
             available += user.credit
         else:
             return record_purchase(session, payment, credentials)
-    credentials = extend_user(session, user, package, now)
-    user.credit = available - package.price
+    credentials = extend_user(session, user, package, now, terms)
+    user.credit = available - terms.price
     return record_purchase(session, payment, credentials)
 
 

@@ -110,7 +110,9 @@ def start_payment() -> Any:
     shown = payment_json(payment, initiated.package)
     if payment.status is PaymentStatus.FAILED:
         return jsonify({**shown, "error": payment.failure_reason}), 502
+    # The browser that asked learns what it needs to follow its own payment.
     shown["portal_token"] = initiated.portal_token
+    shown["phone"] = payment.phone
     shown["checkout_request_id"] = payment.checkout_request_id
     return jsonify(shown), 201
 
