@@ -99,7 +99,8 @@ SETTLE_NEW_CUSTOMER = """
 def _0005_settle_new_customer() -> str:
     path = Path(__file__).with_name("0005_provisioning_functions.py")
     spec = importlib.util.spec_from_file_location("revision_0005", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     original: str = module.FUNCTIONS[3]
