@@ -32,7 +32,7 @@ from hotspot.notify import QUEUE
 from hotspot.packages import active_packages, package_by_name
 from hotspot.payments import timeline
 from hotspot.phones import normalize_phone
-from hotspot.provisioning import new_user
+from hotspot.provisioning import TYPED_PASSWORD_LENGTH, new_user
 from hotspot.reports_cli import report_command
 from hotspot.sandbox import sms as sms_sandbox
 from hotspot.sandbox.mpesa import SandboxConfig, serve
@@ -203,7 +203,13 @@ def users_create(ctx: Context, package_name: str, phone: str | None, as_json: bo
     normalized = normalize_phone(phone, ctx.settings.default_region) if phone else None
     with ctx.transaction() as session:
         package = package_by_name(session, package_name)
-        credentials = new_user(session, package, phone=normalized, now=dt.datetime.now(dt.UTC))
+        credentials = new_user(
+            session,
+            package,
+            phone=normalized,
+            now=dt.datetime.now(dt.UTC),
+            password_length=TYPED_PASSWORD_LENGTH,  # an operator hands it out, to be typed
+        )
     shown = {
         "username": credentials.username,
         "password": credentials.password,

@@ -24,7 +24,11 @@ from hotspot.sessions import block_user
 
 USERNAME_LENGTH = 6
 USERNAME_DRAWS = 10
-PASSWORD_LENGTH = 6
+# Passwords nobody types (the portal logs in with them, vouchers and payments alike): 16 of 31
+# symbols, about 79 bits, beyond an offline search of a CHAP exchange sniffed on open WiFi.
+# Operators hand out the ones `hotspot users create` makes, to be typed: 8 (about 40 bits).
+PASSWORD_LENGTH = 16
+TYPED_PASSWORD_LENGTH = 8
 
 
 @dataclass(frozen=True)
@@ -94,13 +98,14 @@ def new_user(
     now: dt.datetime,
     credit: Decimal = Decimal(0),
     terms: Terms | None = None,
+    password_length: int = PASSWORD_LENGTH,
 ) -> Credentials:
     """A user valid for the package's duration (or the terms') from `now`, all rows in the
     caller's transaction.
 
     Usernames are random; a clash with an existing one (rare) is redrawn. A clash on the phone
     means the phone already has its account (one phone, one account)."""
-    password = random_code(PASSWORD_LENGTH)
+    password = random_code(password_length)
     expires_at = end_of_validity(now, (terms or Terms.of(package)).duration_seconds)
     row = session.execute(
         INSERT_USER,
@@ -151,7 +156,9 @@ def extend_user(
 ) -> Credentials:
     """A renewal: a valid user gets the package's time added to its expiry, a lapsed one restarts
     from now, and a different package moves the user to that package's group. A purchase brings
-    a fresh data allowance; an account an operator disabled stays blocked."""
+    a fresh data allowance and a fresh password (sessions online stay; a password sniffed or
+    handed on before stops at the next purchase); an account an operator disabled stays
+    blocked."""
     still_valid = user.status is not UserStatus.EXPIRED and user.expires_at > now
     seconds = (terms or Terms.of(package)).duration_seconds
     user.expires_at = end_of_validity(user.expires_at if still_valid else now, seconds)
@@ -160,7 +167,7 @@ def extend_user(
     if user.status in (UserStatus.EXPIRED, UserStatus.CAPPED):
         user.status = UserStatus.ACTIVE
     user.updated_at = now
-    password = current_password(session, user.username)
+    password = random_code(PASSWORD_LENGTH)
     write_radius_rows(session, user, package, password)
     if user.status is UserStatus.DISABLED:
         block_user(session, user, UserStatus.DISABLED)

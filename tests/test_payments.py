@@ -33,6 +33,7 @@ from tests.conftest import ApiUnderTest, MpesaSandboxUnderTest, StackUnderTest, 
 from tests.test_freeradius import pyrad_login, radclient
 
 SETTLE_TIMEOUT = 10.0
+DEVICE = "0A:00:27:00:00:01"  # the router's MAC for a customer's phone, renewing from it
 
 
 def random_phone(suffix: str = "") -> str:
@@ -432,10 +433,10 @@ def test_paying_again_extends_the_same_user_from_its_expiry(
     api: ApiUnderTest, committed: sessionmaker[Session]
 ) -> None:
     phone = random_phone()
-    first = pay(api, phone, package_id(committed, "1 Hour")).json()
+    first = pay(api, phone, package_id(committed, "1 Hour"), mac=DEVICE).json()
     wait_for_status(api, first, "paid")
     one = credentials(api, first, first["portal_token"]).json()
-    second = pay(api, phone, package_id(committed, "1 Hour")).json()
+    second = pay(api, phone, package_id(committed, "1 Hour"), mac=DEVICE).json()
     wait_for_status(api, second, "paid")
     two = credentials(api, second, second["portal_token"]).json()
     assert two["username"] == one["username"]
@@ -477,9 +478,9 @@ def test_a_different_package_moves_the_user_to_its_group(
     api: ApiUnderTest, committed: sessionmaker[Session]
 ) -> None:
     phone = random_phone()
-    first = pay(api, phone, package_id(committed, "1 Hour")).json()
+    first = pay(api, phone, package_id(committed, "1 Hour"), mac=DEVICE).json()
     wait_for_status(api, first, "paid")
-    second = pay(api, phone, package_id(committed, "1 Week")).json()
+    second = pay(api, phone, package_id(committed, "1 Week"), mac=DEVICE).json()
     wait_for_status(api, second, "paid")
     username = credentials(api, second, second["portal_token"]).json()["username"]
     with committed() as session:
@@ -493,14 +494,14 @@ def test_a_lapsed_user_restarts_from_now(
     api: ApiUnderTest, committed: sessionmaker[Session]
 ) -> None:
     phone = random_phone()
-    first = pay(api, phone, package_id(committed, "1 Hour")).json()
+    first = pay(api, phone, package_id(committed, "1 Hour"), mac=DEVICE).json()
     wait_for_status(api, first, "paid")
     with committed.begin() as session:
         user = session.scalars(
             select(HotspotUser).where(HotspotUser.phone == "+254" + phone[1:])
         ).one()
         user.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
-    second = pay(api, phone, package_id(committed, "1 Hour")).json()
+    second = pay(api, phone, package_id(committed, "1 Hour"), mac=DEVICE).json()
     wait_for_status(api, second, "paid")
     expires = dt.datetime.fromisoformat(
         credentials(api, second, second["portal_token"]).json()["expires_at"]

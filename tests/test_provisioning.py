@@ -38,10 +38,10 @@ def test_a_user_belongs_to_its_package_group(session: Session) -> None:
     assert groups == [package.group_name]
 
 
-def test_credentials_are_short_and_unambiguous(session: Session) -> None:
+def test_credentials_are_unambiguous_and_passwords_long(session: Session) -> None:
     credentials = make_user(session)
     assert len(credentials.username) == 6
-    assert len(credentials.password) == 6
+    assert len(credentials.password) == provisioning.PASSWORD_LENGTH == 16
     assert set(credentials.username + credentials.password) <= set(ALPHABET)
 
 
