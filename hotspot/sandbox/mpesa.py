@@ -244,7 +244,7 @@ class MpesaSandbox:
         if not isinstance(url, str) or not _is_http_url(url):
             raise _bad_request("CallBackURL")
         if any(word in url.lower() for word in URL_WORDS):
-            log.warning("sandbox: Daraja may refuse this CallBackURL (%s): %s", URL_WORDS, url)
+            log.warning("sandbox: Daraja may refuse a CallBackURL with any of %s", URL_WORDS)
         reference = body.get("AccountReference")
         if not isinstance(reference, str) or not 1 <= len(reference) <= 12:
             raise _bad_request("AccountReference")
@@ -315,8 +315,12 @@ class MpesaSandbox:
                 answer = self._http.post(url, json=body, timeout=CALLBACK_TIMEOUT)
                 entry["status"] = answer.status_code
             except requests.RequestException as exc:
-                entry["error"] = f"{type(exc).__name__}: {exc}"
-                log.warning("sandbox: callback for %s to %s failed: %s", checkout, url, exc)
+                # The host and the error's kind only: the URL's path holds the app's secret token.
+                entry["error"] = type(exc).__name__
+                host = urlsplit(url).netloc
+                log.warning(
+                    "sandbox: callback for %s to %s failed: %s", checkout, host, entry["error"]
+                )
             with self._lock:
                 payment.callbacks.append(entry)
 
