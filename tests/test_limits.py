@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import re
+import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotspot.models import Package
-from hotspot.ratelimit import Limit
+from hotspot.notify import connect
+from hotspot.ratelimit import Limit, Limiter, unavailable_total
 from tests.conftest import ApiUnderTest, MpesaSandboxUnderTest, StackUnderTest, start_api
 from tests.test_payments import random_phone
 
@@ -99,3 +104,57 @@ def test_session_lookups_are_limited_per_ip(
         server.stop()
         services.close()
     assert codes == [404, 404, 429]
+
+
+# --- without Redis ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def dead_redis_url() -> Iterator[str]:
+    """A Redis URL where nothing listens: the port is held (bound, not listening) by the test."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield f"redis://127.0.0.1:{held.getsockname()[1]}/0"
+
+
+def test_without_redis_the_limiter_lets_through_counts_and_warns_once(
+    dead_redis_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    limiter = Limiter(connect(dead_redis_url), tmp_path)
+    with caplog.at_level(logging.WARNING, logger="hotspot.ratelimit"):
+        waits = [limiter.hit("vouchers-ip", "192.0.2.1", Limit(1, 600)) for _ in range(3)]
+    assert waits == [None, None, None]  # fail open: payments go on without Redis
+    assert unavailable_total(tmp_path) == 3
+    [warning] = caplog.records  # the log is not flooded
+    assert "Redis unavailable" in warning.getMessage()
+    assert "192.0.2.1" not in warning.getMessage()
+
+
+def metric(api_url: str, name: str) -> int:
+    text = requests.get(f"{api_url}/metrics", timeout=10).text
+    match = re.search(rf"^{name} (\d+)$", text, re.MULTILINE)
+    assert match is not None, text
+    return int(match.group(1))
+
+
+def test_metrics_count_requests_let_through_while_redis_is_down(
+    stack: StackUnderTest, dead_redis_url: str
+) -> None:
+    settings = stack.settings.with_changes(
+        redis_url=dead_redis_url, rate_limit_lookups_per_ip="1/600"
+    )
+    server, services = start_api(settings)
+    try:
+        before = metric(server.url, "hotspot_rate_limit_unavailable_total")
+        codes = [
+            requests.get(
+                f"{server.url}/api/hotspot/session", params={"username": "nobody"}, timeout=5
+            ).status_code
+            for _ in range(3)
+        ]
+        after = metric(server.url, "hotspot_rate_limit_unavailable_total")
+    finally:
+        server.stop()
+        services.close()
+    assert codes == [404, 404, 404]
+    assert after - before == 3

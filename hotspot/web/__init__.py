@@ -10,7 +10,7 @@ from werkzeug.exceptions import TooManyRequests
 
 from hotspot.notify import Notifier
 from hotspot.payments import Gateway
-from hotspot.ratelimit import Limit, hit
+from hotspot.ratelimit import Limit
 from hotspot.services import Services
 from hotspot.settings import Settings
 
@@ -37,7 +37,7 @@ def gateway() -> Gateway:
 
 def rate_limit(name: str, subject: str, setting: str) -> None:
     """429 with Retry-After once `subject` (a phone, an IP) used up its attempts."""
-    wait = hit(services().redis, name, subject, Limit.parse(setting))
+    wait = services().limiter.hit(name, subject, Limit.parse(setting))
     if wait is not None:
         raise TooManyRequests(f"too many attempts; try again in {wait} s", retry_after=wait)
 
