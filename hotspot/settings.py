@@ -153,6 +153,11 @@ class Settings:
         "5,15,30,60", "Seconds between Disconnect-Request attempts after a timeout or NAK."
     )
     nas_sim_coa_port: int = _setting(3799, "Port the NAS simulator listens on for Disconnect/CoA.")
+    nas_sim_http_port: int = _setting(
+        8088,
+        "Port of the NAS simulator's hotspot pages (`hotspot nas-sim --http-port`); the demo NAS's "
+        "hotspot address is 127.0.0.1 on this port.",
+    )
     worker_processes: int = _setting(
         4, "rq worker processes `hotspot run` starts (expiry at scale needs several)."
     )
