@@ -18,6 +18,7 @@ from hotspot.web.dashboard import dashboard
 from hotspot.web.health import health
 from hotspot.web.payments import payments
 from hotspot.web.portal import portal
+from hotspot.web.proxies import TrustedProxies, parse_proxies
 from hotspot.web.sms import sms
 
 OPENAPI = Path(__file__).resolve().parent / "web" / "openapi.json"
@@ -26,6 +27,9 @@ OPENAPI = Path(__file__).resolve().parent / "web" / "openapi.json"
 def create_app(settings: Settings) -> Flask:
     app = Flask(__name__)
     app.extensions["hotspot"] = Services(settings)
+    proxies = parse_proxies(settings.trusted_proxies)
+    if proxies:
+        app.wsgi_app = TrustedProxies(app.wsgi_app, proxies)  # type: ignore[method-assign]
     log_requests(app, hidden=[settings.mpesa_callback_token])
     app.register_blueprint(health)
     app.register_blueprint(portal)

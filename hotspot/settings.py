@@ -167,14 +167,36 @@ class Settings:
     rate_limit_payments_per_phone: str = _setting(
         "5/600", "Payment initiations allowed per phone: COUNT/SECONDS."
     )
+    rate_limit_payments_per_client: str = _setting(
+        "10/600",
+        "Payment initiations allowed per hotspot client (its MAC at a registered router; its IP "
+        "when the portal names neither): COUNT/SECONDS.",
+    )
     rate_limit_payments_per_ip: str = _setting(
-        "20/600", "Payment initiations allowed per client IP: COUNT/SECONDS."
+        "200/600",
+        "Payment initiations allowed per client IP, every customer behind a site's NAT together: "
+        "COUNT/SECONDS.",
+    )
+    rate_limit_vouchers_per_client: str = _setting(
+        "10/600",
+        "Voucher redemption attempts allowed per hotspot client (its MAC at a registered router; "
+        "its IP when the portal names neither): COUNT/SECONDS.",
     )
     rate_limit_vouchers_per_ip: str = _setting(
-        "10/600", "Voucher redemption attempts allowed per client IP: COUNT/SECONDS."
+        "100/600",
+        "Voucher redemption attempts allowed per client IP, every customer behind a site's NAT "
+        "together: COUNT/SECONDS.",
     )
     rate_limit_lookups_per_ip: str = _setting(
-        "60/60", "Session look-ups (returning customers) allowed per client IP: COUNT/SECONDS."
+        "300/60",
+        "Session look-ups (returning customers) allowed per client IP, every customer behind a "
+        "site's NAT together: COUNT/SECONDS.",
+    )
+    trusted_proxies: str = _setting(
+        "",
+        "Reverse proxies in front of the API (IP addresses or networks, comma-separated): only on "
+        "requests from these is X-Forwarded-For (its last address) taken as the client's address. "
+        "Empty: the connection's own address, always.",
     )
     credentials_cache_ttl: int = _setting(
         300, "Seconds the portal's auto-login credentials stay cached in Redis."

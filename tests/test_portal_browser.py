@@ -417,7 +417,12 @@ def test_a_voucher_gets_online_through_our_login_html(
     page.fill("#code", code.upper())
     screenshot(page, "7-voucher")
     logins = login_count(docs_nas)
-    page.click("#voucher-button")
+    with page.expect_request(re.compile(r"/api/vouchers/redeem$")) as redeem:
+        page.click("#voucher-button")
+    # The customer as the router knows them, for the per-customer rate limit.
+    sent = redeem.value.post_data_json
+    assert sent is not None
+    assert (sent["mac"], sent["link_login_only"]) == (query["mac"][0], f"{docs_nas.url}/login")
     wait_for_success(page)
     assert page.locator("#time-left").inner_text().startswith(("23:59:", "24:00:"))
     expect(page.locator("#data-left")).to_have_text("5 GB")

@@ -168,7 +168,8 @@
       busy(true);
       var r = router();
       request('POST', '/api/payments', {
-        package_id: cfg.packageId, phone: value, mac: r.mac || null, ip: r.ip || null
+        package_id: cfg.packageId, phone: value, mac: r.mac || null, ip: r.ip || null,
+        link_login_only: cfg.routerLogin
       }).then(function (res) {
         busy(false);
         if (res.status === 201) {
@@ -295,7 +296,7 @@
       button.disabled = true;
       $('voucher-status').textContent = T.logging_in;
       var r = router();
-      request('POST', '/api/vouchers/redeem', { code: code, mac: r.mac || null }).then(function (res) {
+      request('POST', '/api/vouchers/redeem', { code: code, mac: r.mac || null, link_login_only: cfg.routerLogin }).then(function (res) {
         if (res.status === 200) { routerLogin(res.body.username, res.body.password); return; }
         button.disabled = false;
         $('voucher-status').textContent = '';
