@@ -19,6 +19,7 @@ from hotspot.web.dashboard import dashboard
 from hotspot.web.health import health
 from hotspot.web.payments import payments
 from hotspot.web.portal import portal
+from hotspot.web.proxies import TrustedProxies, parse_proxies
 from hotspot.web.sms import sms
 
 OPENAPI = Path(__file__).resolve().parent / "web" / "openapi.json"
@@ -38,6 +39,9 @@ class HotspotFlask(Flask):
 def create_app(settings: Settings) -> Flask:
     app = HotspotFlask(__name__)
     app.extensions["hotspot"] = Services(settings)
+    proxies = parse_proxies(settings.trusted_proxies)
+    if proxies:
+        app.wsgi_app = TrustedProxies(app.wsgi_app, proxies)  # type: ignore[method-assign]
     log_requests(app)
     app.register_blueprint(health)
     app.register_blueprint(portal)

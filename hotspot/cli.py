@@ -144,6 +144,7 @@ def seed_demo_data(ctx: Context) -> None:
             interim_interval=ctx.settings.acct_interim_interval,
             currency=ctx.settings.currency,
             coa_port=ctx.settings.nas_sim_coa_port,
+            hotspot_address=f"{DEMO_NAS_ADDRESS}:{ctx.settings.nas_sim_http_port}",
         )
 
 
@@ -413,7 +414,8 @@ class NasSimRadius(TypedDict):
     "--http-port",
     type=int,
     default=None,
-    help="Serve the hotspot's pages (login.html, /login, /status) like a MikroTik, not --demo.",
+    help="Serve the hotspot's pages (login.html, /login, /status) like a MikroTik, not --demo. "
+    "The seeded demo NAS's hotspot address is 127.0.0.1:HOTSPOT_NAS_SIM_HTTP_PORT (8088).",
 )
 @click.option(
     "--portal-url",

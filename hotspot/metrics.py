@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from pathlib import Path
 from typing import cast
 
 import redis
@@ -20,6 +21,7 @@ from hotspot.models import (
     SmsMessage,
     SyncWatermark,
 )
+from hotspot.ratelimit import unavailable_total
 
 LATENCY_KEY = "hotspot:metrics:provisioning_latency"
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -35,7 +37,7 @@ def observe_provisioning(pipe: Pipeline, seconds: float) -> None:
     pipe.hincrbyfloat(LATENCY_KEY, "sum", seconds)
 
 
-def render(session: Session, client: redis.Redis) -> str:
+def render(session: Session, client: redis.Redis, counters: Path) -> str:
     lines: list[str] = []
     gauge(
         lines,
@@ -67,6 +69,7 @@ def render(session: Session, client: redis.Redis) -> str:
         ]
     lines += sync_lag(session)
     lines += latency_histogram(client)
+    lines += rate_limit_unavailable(counters)
     return "\n".join(lines) + "\n"
 
 
@@ -88,6 +91,15 @@ def sync_lag(session: Session) -> list[str]:
         "# HELP hotspot_accounting_sync_rows_behind radacct changes not yet synced.",
         "# TYPE hotspot_accounting_sync_rows_behind gauge",
         f"hotspot_accounting_sync_rows_behind {max(behind, 0)}",
+    ]
+
+
+def rate_limit_unavailable(counters: Path) -> list[str]:
+    name = "hotspot_rate_limit_unavailable_total"
+    return [
+        f"# HELP {name} Requests let through without rate limits because Redis was unavailable.",
+        f"# TYPE {name} counter",
+        f"{name} {unavailable_total(counters)}",
     ]
 
 

@@ -34,9 +34,17 @@ DEMO_PACKAGES = (
 
 
 def seed_demo(
-    session: Session, *, interim_interval: int, currency: str, coa_port: int = 3799
+    session: Session,
+    *,
+    interim_interval: int,
+    currency: str,
+    coa_port: int = 3799,
+    hotspot_address: str | None = None,
 ) -> None:
-    if session.scalar(select(Nas).where(Nas.nasname == DEMO_NAS_ADDRESS)) is None:
+    """`hotspot_address`: where the NAS simulator serves its hotspot pages (the portal posts
+    logins only there); also given to a demo NAS seeded before it had one."""
+    nas = session.scalar(select(Nas).where(Nas.nasname == DEMO_NAS_ADDRESS))
+    if nas is None:
         session.add(
             Nas(
                 nasname=DEMO_NAS_ADDRESS,
@@ -45,8 +53,11 @@ def seed_demo(
                 secret=DEMO_NAS_SECRET,
                 coa_port=coa_port,
                 description="demo NAS (nas-sim, radclient)",
+                hotspot_address=hotspot_address,
             )
         )
+    elif nas.hotspot_address is None:
+        nas.hotspot_address = hotspot_address
     existing = set(session.scalars(select(Package.name)))
     for spec in DEMO_PACKAGES:
         if spec.name not in existing:

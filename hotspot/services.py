@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 import redis
 from sqlalchemy import Engine
@@ -13,6 +14,7 @@ from hotspot.callback_tokens import CallbackTokens
 from hotspot.daraja import DarajaClient, DarajaConfig, RedisTokenCache
 from hotspot.db import make_engine, session_factory
 from hotspot.notify import Notifier, connect
+from hotspot.ratelimit import Limiter
 from hotspot.settings import Settings
 
 # Connections beyond one per thread, for the rare moment a thread holds two.
@@ -42,6 +44,15 @@ class Services:
     @cached_property
     def redis(self) -> redis.Redis:
         return connect(self.settings.effective_redis_url)
+
+    @cached_property
+    def limiter(self) -> Limiter:
+        return Limiter(self.redis, self.counters_dir)
+
+    @property
+    def counters_dir(self) -> Path:
+        """Where each process counts what it cannot count in Redis (hotspot.process_counters)."""
+        return self.settings.state_dir / "counters"
 
     @cached_property
     def notifier(self) -> Notifier:

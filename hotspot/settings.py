@@ -159,6 +159,11 @@ class Settings:
         "5,15,30,60", "Seconds between Disconnect-Request attempts after a timeout or NAK."
     )
     nas_sim_coa_port: int = _setting(3799, "Port the NAS simulator listens on for Disconnect/CoA.")
+    nas_sim_http_port: int = _setting(
+        8088,
+        "Port of the NAS simulator's hotspot pages (`hotspot nas-sim --http-port`); the demo NAS's "
+        "hotspot address is 127.0.0.1 on this port.",
+    )
     worker_processes: int = _setting(
         4, "rq worker processes `hotspot run` starts (expiry at scale needs several)."
     )
@@ -168,14 +173,36 @@ class Settings:
     rate_limit_payments_per_phone: str = _setting(
         "5/600", "Payment initiations allowed per phone: COUNT/SECONDS."
     )
+    rate_limit_payments_per_client: str = _setting(
+        "10/600",
+        "Payment initiations allowed per hotspot client (its MAC at a registered router; its IP "
+        "when the portal names neither): COUNT/SECONDS.",
+    )
     rate_limit_payments_per_ip: str = _setting(
-        "20/600", "Payment initiations allowed per client IP: COUNT/SECONDS."
+        "200/600",
+        "Payment initiations allowed per client IP, every customer behind a site's NAT together: "
+        "COUNT/SECONDS.",
+    )
+    rate_limit_vouchers_per_client: str = _setting(
+        "10/600",
+        "Voucher redemption attempts allowed per hotspot client (its MAC at a registered router; "
+        "its IP when the portal names neither): COUNT/SECONDS.",
     )
     rate_limit_vouchers_per_ip: str = _setting(
-        "10/600", "Voucher redemption attempts allowed per client IP: COUNT/SECONDS."
+        "100/600",
+        "Voucher redemption attempts allowed per client IP, every customer behind a site's NAT "
+        "together: COUNT/SECONDS.",
     )
     rate_limit_lookups_per_ip: str = _setting(
-        "60/60", "Session look-ups (returning customers) allowed per client IP: COUNT/SECONDS."
+        "300/60",
+        "Session look-ups (returning customers) allowed per client IP, every customer behind a "
+        "site's NAT together: COUNT/SECONDS.",
+    )
+    trusted_proxies: str = _setting(
+        "",
+        "Reverse proxies in front of the API (IP addresses or networks, comma-separated): only on "
+        "requests from these is X-Forwarded-For (its last address) taken as the client's address. "
+        "Empty: the connection's own address, always.",
     )
     credentials_cache_ttl: int = _setting(
         300, "Seconds the portal's auto-login credentials stay cached in Redis."

@@ -401,6 +401,7 @@ def isolated_environ(state_dir: Path) -> dict[str, str]:
         "HOTSPOT_SANDBOX_MPESA_PORT": str(free_port()),
         "HOTSPOT_SANDBOX_SMS_PORT": str(free_port()),
         "HOTSPOT_NAS_SIM_COA_PORT": str(free_port(socket.SOCK_DGRAM)),
+        "HOTSPOT_NAS_SIM_HTTP_PORT": str(free_port()),
         "HOTSPOT_RADIUS_REJECT_DELAY": "0",
     }
     for name in ("HOTSPOT_DATABASE_URL", "HOTSPOT_REDIS_URL"):

@@ -120,7 +120,10 @@ class LoginAttempt:
 @dataclass
 class HttpNas:
     """The web side of one NasSimulator. `secret` is the simulator's RADIUS secret (needed to
-    send a CHAP Access-Request from here); `portal_url` is where login.html sends browsers."""
+    send a CHAP Access-Request from here); `portal_url` is where login.html sends browsers.
+    `hotspot_address` (host[:port]) is what the pages call themselves, in `link-login-only`
+    above all, whatever address the browser used, as RouterOS uses the hotspot's dns-name or
+    address: the portal posts logins only to a hotspot address registered in the `nas` table."""
 
     nas: NasSimulator
     secret: str
@@ -128,6 +131,7 @@ class HttpNas:
     chap: bool = True  # login-by=http-chap: login.html hands out a challenge
     default_orig: str | None = None  # link-orig when the browser asked for nothing
     login_page: str | None = None  # a login.html to serve (RouterOS variables); None: redirect
+    hotspot_address: str | None = None  # None: the address HttpNasServer listens on
     clients: dict[str, HttpClient] = field(default_factory=dict)
     logins: list[LoginAttempt] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -135,6 +139,10 @@ class HttpNas:
 
     def __post_init__(self) -> None:
         self._changed = threading.Condition(self._lock)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.hotspot_address}/"
 
     # --- clients --------------------------------------------------------------------------------
 
@@ -335,8 +343,8 @@ def create_http_app(nas: HttpNas) -> Flask:
         return response
 
     def to_portal(client: HttpClient, new: bool) -> Response:
-        orig = request.args.get("dst") or nas.default_orig or f"{request.host_url}status"
-        variables = nas.login_variables(client, f"{request.host_url}login", orig)
+        orig = request.args.get("dst") or nas.default_orig or f"{nas.base_url}status"
+        variables = nas.login_variables(client, f"{nas.base_url}login", orig)
         if nas.login_page is not None:
             page = render_servlet_page(nas.login_page, variables)
             return with_cookie(Response(page, mimetype="text/html"), client, new)
@@ -358,14 +366,14 @@ def create_http_app(nas: HttpNas) -> Flask:
         if not attempt.accepted:
             return to_portal(client, new)
         dst = request.values.get("dst", "")
-        target = dst if dst.startswith(("http://", "https://")) else f"{request.host_url}status"
+        target = dst if dst.startswith(("http://", "https://")) else f"{nas.base_url}status"
         return with_cookie(redirect(target, 302), client, new)
 
     @app.get("/logout")
     def logout() -> Response:
         client, new = nas.client(request.cookies.get(CLIENT_COOKIE))
         nas.logout(client)
-        return with_cookie(redirect(f"{request.host_url}login.html", 302), client, new)
+        return with_cookie(redirect(f"{nas.base_url}login.html", 302), client, new)
 
     @app.get("/status")
     def status() -> Response:
@@ -419,6 +427,8 @@ class HttpNasServer:
         self.nas = nas
         self.server: BaseWSGIServer = make_server(host, port, create_http_app(nas), threaded=True)
         self.url = f"http://{host}:{self.server.server_port}"
+        if nas.hotspot_address is None:
+            nas.hotspot_address = f"{host}:{self.server.server_port}"
         self.thread = threading.Thread(
             target=self.server.serve_forever, name="nas-sim-http", daemon=True
         )
@@ -464,7 +474,13 @@ def run(
     try:
         start_up(nas, accounting_on)
         web = HttpNasServer(HttpNas(nas, secret, portal_url, chap=chap), http_host, http_port)
-        log.info("hotspot pages on %s/login.html -> portal %s", web.url, portal_url)
+        log.info(
+            "hotspot pages on %s/login.html -> portal %s; the portal logs customers in here only "
+            "while a NAS row has hotspot_address %s",
+            web.url,
+            portal_url,
+            web.nas.hotspot_address,
+        )
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:

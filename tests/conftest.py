@@ -96,7 +96,9 @@ def make_test_settings(state_dir: Path) -> Settings:
     environ = {
         **isolated_environ(state_dir),
         "HOTSPOT_RATE_LIMIT_PAYMENTS_PER_PHONE": UNLIMITED,
+        "HOTSPOT_RATE_LIMIT_PAYMENTS_PER_CLIENT": UNLIMITED,
         "HOTSPOT_RATE_LIMIT_PAYMENTS_PER_IP": UNLIMITED,
+        "HOTSPOT_RATE_LIMIT_VOUCHERS_PER_CLIENT": UNLIMITED,
         "HOTSPOT_RATE_LIMIT_VOUCHERS_PER_IP": UNLIMITED,
         "HOTSPOT_RATE_LIMIT_LOOKUPS_PER_IP": UNLIMITED,
     }

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+import re
+import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotspot.models import Package
-from hotspot.ratelimit import Limit
+from hotspot.models import Nas, Package
+from hotspot.notify import connect
+from hotspot.ratelimit import Limit, Limiter, unavailable_total
+from hotspot.web.proxies import parse_proxies
 from tests.conftest import ApiUnderTest, MpesaSandboxUnderTest, StackUnderTest, start_api
 from tests.test_payments import random_phone
 
@@ -21,8 +27,10 @@ def limited_api(stack: StackUnderTest, mpesa: MpesaSandboxUnderTest) -> Iterator
     settings = stack.settings.with_changes(
         mpesa_base_url=mpesa.url,
         rate_limit_payments_per_phone="2/600",
+        rate_limit_payments_per_client="2/600",
         rate_limit_payments_per_ip="4/600",
-        rate_limit_vouchers_per_ip="3/600",
+        rate_limit_vouchers_per_client="3/600",
+        rate_limit_vouchers_per_ip="8/600",
     )
     server, services = start_api(settings)
     for key in services.redis.scan_iter("hotspot:ratelimit:*"):
@@ -30,6 +38,17 @@ def limited_api(stack: StackUnderTest, mpesa: MpesaSandboxUnderTest) -> Iterator
     yield ApiUnderTest(server.url, services)
     server.stop()
     services.close()
+
+
+@pytest.fixture
+def router(committed: sessionmaker[Session]) -> Iterator[str]:
+    """A registered router's login URL, as its login.html hands it to the portal."""
+    with committed.begin() as session:
+        nas = Nas(nasname="198.51.100.7", shortname="cafe", secret="s", hotspot_address="10.5.50.1")
+        session.add(nas)
+    yield "http://10.5.50.1/login"
+    with committed.begin() as session:
+        session.execute(delete(Nas).where(Nas.id == nas.id))
 
 
 def one_hour(committed: sessionmaker[Session]) -> int:
@@ -50,15 +69,21 @@ def test_a_phone_gets_a_few_prompts_then_429(
 
 
 def test_an_ip_gets_a_few_prompts_then_429_with_retry_after(
-    limited_api: ApiUnderTest, committed: sessionmaker[Session]
+    limited_api: ApiUnderTest, router: str, committed: sessionmaker[Session]
 ) -> None:
+    """The per-IP ceiling, whatever MACs the requests claim."""
     responses = [
         requests.post(
             f"{limited_api.url}/api/payments",
-            json={"package_id": one_hour(committed), "phone": random_phone()},
+            json={
+                "package_id": one_hour(committed),
+                "phone": random_phone(),
+                "mac": f"02:00:00:00:02:{n:02x}",
+                "link_login_only": router,
+            },
             timeout=10,
         )
-        for _ in range(5)
+        for n in range(5)
     ]
     assert [r.status_code for r in responses] == [201, 201, 201, 201, 429]
     limited = responses[-1]
@@ -66,14 +91,49 @@ def test_an_ip_gets_a_few_prompts_then_429_with_retry_after(
     assert "too many attempts" in limited.json()["error"]
 
 
+def guess_voucher(api: ApiUnderTest, **client: str) -> int:
+    body = {"code": "guess12345", **client}
+    return requests.post(f"{api.url}/api/vouchers/redeem", json=body, timeout=5).status_code
+
+
 def test_voucher_guessing_is_limited_per_ip(limited_api: ApiUnderTest) -> None:
-    codes = [
-        requests.post(
-            f"{limited_api.url}/api/vouchers/redeem", json={"code": "guess12345"}, timeout=5
-        ).status_code
-        for _ in range(4)
-    ]
-    assert codes == [404, 404, 404, 429]
+    """A client the router does not name: its IP is the client, with the per-client limit."""
+    assert [guess_voucher(limited_api) for _ in range(4)] == [404, 404, 404, 429]
+
+
+def test_one_customer_out_of_voucher_attempts_leaves_the_next_one_behind_the_router_alone(
+    limited_api: ApiUnderTest, router: str
+) -> None:
+    def customer(mac: str) -> dict[str, str]:
+        return {"mac": mac, "link_login_only": router}
+
+    guesser = [guess_voucher(limited_api, **customer("02:00:00:00:00:01")) for _ in range(4)]
+    assert guesser == [404, 404, 404, 429]
+    # The next customer at the same café (same public address): not locked out.
+    assert guess_voucher(limited_api, **customer("02:00:00:00:00:02")) == 404
+    # A MAC written another way is the same device.
+    assert guess_voucher(limited_api, **customer("02-00-00-00-00-01")) == 429
+    # A router nobody registered names no client: the IP is the client, here a fresh one.
+    assert guess_voucher(limited_api, mac="02:00:00:00:00:01", link_login_only="http://x/") == 404
+    # The per-IP ceiling (8) still holds, however many MACs a guesser makes up.
+    fresh = [guess_voucher(limited_api, **customer(f"02:00:00:00:01:{n:02x}")) for n in range(2)]
+    assert fresh == [404, 429]
+
+
+def test_payments_are_limited_per_customer_behind_a_router(
+    limited_api: ApiUnderTest, router: str, committed: sessionmaker[Session]
+) -> None:
+    def pay(mac: str) -> int:
+        body: dict[str, Any] = {
+            "package_id": one_hour(committed),
+            "phone": random_phone(),
+            "mac": mac,
+            "link_login_only": router,
+        }
+        return requests.post(f"{limited_api.url}/api/payments", json=body, timeout=10).status_code
+
+    assert [pay("02:00:00:00:00:0a") for _ in range(3)] == [201, 201, 429]
+    assert pay("02:00:00:00:00:0b") == 201
 
 
 @pytest.mark.parametrize("text", ["5", "a/b", "0/10", "5/0"])
@@ -99,3 +159,96 @@ def test_session_lookups_are_limited_per_ip(
         server.stop()
         services.close()
     assert codes == [404, 404, 429]
+
+
+# --- without Redis ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def dead_redis_url() -> Iterator[str]:
+    """A Redis URL where nothing listens: the port is held (bound, not listening) by the test."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield f"redis://127.0.0.1:{held.getsockname()[1]}/0"
+
+
+def test_without_redis_the_limiter_lets_through_counts_and_warns_once(
+    dead_redis_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    limiter = Limiter(connect(dead_redis_url), tmp_path)
+    with caplog.at_level(logging.WARNING, logger="hotspot.ratelimit"):
+        waits = [limiter.hit("vouchers-ip", "192.0.2.1", Limit(1, 600)) for _ in range(3)]
+    assert waits == [None, None, None]  # fail open: payments go on without Redis
+    assert unavailable_total(tmp_path) == 3
+    [warning] = caplog.records  # the log is not flooded
+    assert "Redis unavailable" in warning.getMessage()
+    assert "192.0.2.1" not in warning.getMessage()
+
+
+def metric(api_url: str, name: str) -> int:
+    text = requests.get(f"{api_url}/metrics", timeout=10).text
+    match = re.search(rf"^{name} (\d+)$", text, re.MULTILINE)
+    assert match is not None, text
+    return int(match.group(1))
+
+
+def test_metrics_count_requests_let_through_while_redis_is_down(
+    stack: StackUnderTest, dead_redis_url: str
+) -> None:
+    settings = stack.settings.with_changes(
+        redis_url=dead_redis_url, rate_limit_lookups_per_ip="1/600"
+    )
+    server, services = start_api(settings)
+    try:
+        before = metric(server.url, "hotspot_rate_limit_unavailable_total")
+        codes = [
+            requests.get(
+                f"{server.url}/api/hotspot/session", params={"username": "nobody"}, timeout=5
+            ).status_code
+            for _ in range(3)
+        ]
+        after = metric(server.url, "hotspot_rate_limit_unavailable_total")
+    finally:
+        server.stop()
+        services.close()
+    assert codes == [404, 404, 404]
+    assert after - before == 3
+
+
+# --- behind a reverse proxy --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("trusted_proxies", "forwarded_for_believed"),
+    [("", False), ("192.0.2.1, 198.51.100.0/24", False), ("10.0.0.1,127.0.0.0/8", True)],
+)
+def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy(
+    stack: StackUnderTest, trusted_proxies: str, forwarded_for_believed: bool
+) -> None:
+    """Each request claims another address: believed, each is a client of its own; not believed,
+    they are all the one connection they came on."""
+    settings = stack.settings.with_changes(
+        rate_limit_lookups_per_ip="2/600", trusted_proxies=trusted_proxies
+    )
+    server, services = start_api(settings)
+    try:
+        for key in services.redis.scan_iter("hotspot:ratelimit:lookups-ip:*"):
+            services.redis.delete(key)
+        codes = [
+            requests.get(
+                f"{server.url}/api/hotspot/session",
+                params={"username": "nobody"},
+                headers={"X-Forwarded-For": f"203.0.113.{n}"},
+                timeout=5,
+            ).status_code
+            for n in range(3)
+        ]
+    finally:
+        server.stop()
+        services.close()
+    assert codes == ([404, 404, 404] if forwarded_for_believed else [404, 404, 429])
+
+
+def test_a_trusted_proxy_cannot_be_named_wrong() -> None:
+    with pytest.raises(ValueError, match=re.escape("'10.0.0.300' is not an address")):
+        parse_proxies("10.0.0.1, 10.0.0.300")

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import pytest
 import requests
@@ -32,11 +34,12 @@ from playwright.sync_api import (
     ViewportSize,
     sync_playwright,
 )
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotspot.models import HotspotUser, Package
+from hotspot.models import HotspotUser, Nas, Package
 from hotspot.provisioning import Credentials
+from hotspot.routers import registered_login
 from hotspot.services import Services
 from hotspot.vouchers import generate
 from radius.nas_sim import NasSimulator
@@ -134,11 +137,39 @@ def nas(stack: StackUnderTest) -> Iterator[NasSimulator]:
 
 
 def serve_nas(
-    nas: NasSimulator, stack: StackUnderTest, portal: Portal, *, chap: bool
+    nas: NasSimulator,
+    stack: StackUnderTest,
+    portal: Portal,
+    *,
+    chap: bool = True,
+    login_page: str | None = None,
 ) -> Iterator[HttpNasServer]:
-    web = HttpNasServer(HttpNas(nas, stack.nas_secret, f"{portal.url}/portal", chap=chap))
-    yield web
+    """The hotspot's pages, registered as an operator registers a router: a NAS row with its
+    hotspot address, the only place the portal posts logins to (hotspot.routers)."""
+    web = HttpNasServer(
+        HttpNas(nas, stack.nas_secret, f"{portal.url}/portal", chap=chap, login_page=login_page)
+    )
+    with registered_hotspot(stack, web):
+        yield web
     web.close()
+
+
+@contextmanager
+def registered_hotspot(stack: StackUnderTest, web: HttpNasServer) -> Iterator[None]:
+    port = web.server.server_port
+    with stack.sessions.begin() as session:
+        row = Nas(
+            nasname=f"198.18.{port // 256}.{port % 256}",  # a row of its own, unseen by RADIUS
+            shortname=f"portal-{port}",
+            secret=stack.nas_secret,
+            hotspot_address=web.nas.hotspot_address,
+        )
+        session.add(row)
+    try:
+        yield
+    finally:
+        with stack.sessions.begin() as session:
+            session.execute(delete(Nas).where(Nas.id == row.id))
 
 
 @pytest.fixture(scope="module")
@@ -157,11 +188,7 @@ def pap_nas(nas: NasSimulator, stack: StackUnderTest, portal: Portal) -> Iterato
 def docs_nas(nas: NasSimulator, stack: StackUnderTest, portal: Portal) -> Iterator[HttpNasServer]:
     """A hotspot serving our docs/mikrotik/login.html, its variables filled in as RouterOS does."""
     page = LOGIN_HTML.read_text().replace("https://portal.example.com", portal.url)
-    web = HttpNasServer(
-        HttpNas(nas, stack.nas_secret, f"{portal.url}/portal", chap=True, login_page=page)
-    )
-    yield web
-    web.close()
+    yield from serve_nas(nas, stack, portal, login_page=page)
 
 
 @pytest.fixture(scope="module")
@@ -390,7 +417,12 @@ def test_a_voucher_gets_online_through_our_login_html(
     page.fill("#code", code.upper())
     screenshot(page, "7-voucher")
     logins = login_count(docs_nas)
-    page.click("#voucher-button")
+    with page.expect_request(re.compile(r"/api/vouchers/redeem$")) as redeem:
+        page.click("#voucher-button")
+    # The customer as the router knows them, for the per-customer rate limit.
+    sent = redeem.value.post_data_json
+    assert sent is not None
+    assert (sent["mac"], sent["link_login_only"]) == (query["mac"][0], f"{docs_nas.url}/login")
     wait_for_success(page)
     assert page.locator("#time-left").inner_text().startswith(("23:59:", "24:00:"))
     expect(page.locator("#data-left")).to_have_text("5 GB")
@@ -416,7 +448,7 @@ def test_a_code_logs_in_with_pap_and_a_wrong_one_is_told(
     logins = login_count(pap_nas)
     page.click("#code-button")
     page.wait_for_url(re.compile(r"/portal\?.*error="))
-    expect(page.locator("#router-error")).to_contain_text("invalid username or password")
+    expect(page.locator("#router-error")).to_contain_text("wrong username or password")
     expect(page.locator("#reconnect")).to_be_hidden()  # the same typo would fail again
     screenshot(page, "8-code-rejected")
     rejected = pap_nas.nas.wait_for_login(logins, accepted=False, timeout=5)
@@ -443,6 +475,30 @@ def test_a_code_logs_in_with_pap_and_a_wrong_one_is_told(
     enter_portal(page, pap_nas)
     expect(page.locator("#online")).to_be_visible()
     expect(page.locator("#online-text")).to_contain_text("This device is online")
+
+
+# --- where credentials may go -------------------------------------------------------------------
+
+
+def test_a_phishing_link_gets_no_credentials(
+    phone: Callable[..., Page], portal: Portal, nas: NasSimulator, stack: StackUnderTest
+) -> None:
+    """A link naming a login URL no operator registered (a server that would keep whatever is
+    posted to it): the customer is told, and the code typed goes nowhere but our own pages."""
+    thief = HttpNasServer(HttpNas(nas, stack.nas_secret, f"{portal.url}/portal", chap=False))
+    try:
+        page = phone()
+        link = {"mac": "AA:BB:CC:00:11:22", "link-login-only": f"{thief.url}/login"}
+        page.goto(f"{portal.url}/portal/login?{urlencode(link)}")
+        expect(page.locator("#router-notice")).to_contain_text("did not come from our WiFi")
+        page.fill("#username", "paying-customer")
+        page.fill("#password", "her-password")
+        page.click("#code-button")
+        page.wait_for_url(re.compile(r"/portal/success\?"))
+        screenshot(page, "12-phishing-link")
+        assert thief.nas.logins == []
+    finally:
+        thief.close()
 
 
 # --- Swahili ------------------------------------------------------------------------------------
@@ -664,3 +720,92 @@ def test_the_nas_pages_hand_out_challenges_and_log_in_with_chap(
     status = http.get(f"{chap_nas.url}/status", timeout=5).text
     assert "<h1 id='state'>logged in</h1>" in status
     assert user.username in status
+
+
+def portal_config(html: str) -> dict[str, Any]:
+    found = re.search(r'<script id="portal-config" type="application/json">(.*?)</script>', html)
+    assert found is not None
+    return cast(dict[str, Any], json.loads(found.group(1)))
+
+
+def test_the_page_may_post_only_to_the_registered_router_it_came_through(
+    portal: Portal, chap_nas: HttpNasServer
+) -> None:
+    def visit(login_url: str | None) -> requests.Response:
+        params = {"link-login-only": login_url} if login_url else {}
+        return requests.get(f"{portal.url}/portal/voucher", params=params, timeout=5)
+
+    ours = visit(f"{chap_nas.url}/login")
+    assert f"form-action 'self' {chap_nas.url};" in ours.headers["Content-Security-Policy"]
+    assert portal_config(ours.text)["routerLogin"] == f"{chap_nas.url}/login"
+    assert 'id="router-notice"' not in ours.text
+
+    for login_url in ("http://192.0.2.66/login", "javascript:alert(1)", f"{chap_nas.url}.evil/x"):
+        theirs = visit(login_url)
+        assert "form-action 'self';" in theirs.headers["Content-Security-Policy"], login_url
+        assert portal_config(theirs.text)["routerLogin"] is None
+        assert 'data-notice="unknown_router"' in theirs.text
+    assert 'data-notice="not_on_hotspot"' in visit(None).text
+
+
+@pytest.mark.parametrize(
+    ("error", "shown"),
+    [
+        ("invalid username or password", "wrong username or password"),
+        ("no more sessions are allowed for user bob", "already in use"),
+        ("You are already logged in - access denied", "already in use"),
+        ("user bob has reached traffic limit", "the package has ended"),
+        ("RADIUS server is not responding", "did not answer"),
+        ("web browser did not send challenge response (try refreshing the login page)", "too long"),
+        ("user bob is not allowed to log in from this MAC address", "from this device"),
+        ("WiFi down. Pay KES 500 to 0700 000 666 to reconnect", "Try again, or ask for help"),
+    ],
+)
+def test_router_errors_are_shown_as_our_own_words_never_as_sent(
+    portal: Portal, error: str, shown: str
+) -> None:
+    page = requests.get(
+        f"{portal.url}/portal", params={"error": error, "lang": "en"}, timeout=5
+    ).text
+    notice = re.search(r'<div class="notice error" id="router-error".*?</div>', page, re.DOTALL)
+    assert notice is not None
+    assert shown in notice.group(0)
+    assert error not in page
+    assert "0700 000 666" not in page
+
+
+def test_only_login_urls_on_a_registered_hotspot_address_are_trusted(session: Session) -> None:
+    for number, address in enumerate(("10.5.50.1", "WiFi.Example.net", "127.0.0.1:8088")):
+        session.add(
+            Nas(nasname=f"198.51.100.{number}", shortname="r", secret="s", hotspot_address=address)
+        )
+    session.flush()
+    trusted = {
+        "http://10.5.50.1/login": "http://10.5.50.1",
+        "http://10.5.50.1:80/login?x=1": "http://10.5.50.1:80",
+        "https://wifi.example.NET/login": "https://wifi.example.net",
+        "https://wifi.example.net:443/login": "https://wifi.example.net:443",
+        "http://127.0.0.1:8088/login": "http://127.0.0.1:8088",
+    }
+    for url, origin in trusted.items():
+        login = registered_login(session, url)
+        assert login is not None, url
+        assert login.origin == origin
+    untrusted: tuple[str | None, ...] = (
+        None,
+        "",
+        "/login",
+        "//10.5.50.1/login",
+        "javascript:alert(1)",
+        "ftp://10.5.50.1/login",
+        "http://10.5.50.1:8080/login",
+        "https://10.5.50.1:80/login",
+        "http://127.0.0.1/login",
+        "http://10.5.50.1.evil.example/login",
+        "http://evil.example/10.5.50.1/login",
+        "http://10.5.50.1@evil.example/login",
+        "http://evil.example@10.5.50.1/login",
+        "http://10.5.50.1 form-action */login",
+    )
+    for refused in untrusted:
+        assert registered_login(session, refused) is None, refused

@@ -14,6 +14,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from pyrad import packet
@@ -91,6 +92,14 @@ def test_run_serves_the_demo_and_ctrl_c_stops_everything(
             ("1 Day", "50.00"),
             ("1 Week", "300.00"),
         ]
+
+        # The demo NAS is a registered router: the portal posts logins to its hotspot pages
+        # (`hotspot nas-sim --http-port HOTSPOT_NAS_SIM_HTTP_PORT`).
+        simulator = f"http://127.0.0.1:{run_env['HOTSPOT_NAS_SIM_HTTP_PORT']}"
+        query = urlencode({"link-login-only": f"{simulator}/login"})
+        with urllib.request.urlopen(f"{api}/portal?{query}", timeout=5) as response:  # noqa: S310
+            policy = response.headers["Content-Security-Policy"]
+        assert f"form-action 'self' {simulator};" in policy
 
         # Only the state dir: the command finds the running stack's ports by itself.
         only_state = {"PATH": run_env["PATH"], "HOTSPOT_STATE_DIR": run_env["HOTSPOT_STATE_DIR"]}

@@ -8,9 +8,12 @@ from flask import current_app, request
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import TooManyRequests
 
+from hotspot.errors import InvalidInputError
 from hotspot.notify import Notifier
 from hotspot.payments import Gateway
-from hotspot.ratelimit import Limit, hit
+from hotspot.portal_session import normalize_mac
+from hotspot.ratelimit import Limit
+from hotspot.routers import registered_login
 from hotspot.services import Services
 from hotspot.settings import Settings
 
@@ -37,10 +40,32 @@ def gateway() -> Gateway:
 
 def rate_limit(name: str, subject: str, setting: str) -> None:
     """429 with Retry-After once `subject` (a phone, an IP) used up its attempts."""
-    wait = hit(services().redis, name, subject, Limit.parse(setting))
+    wait = services().limiter.hit(name, subject, Limit.parse(setting))
     if wait is not None:
         raise TooManyRequests(f"too many attempts; try again in {wait} s", retry_after=wait)
 
 
 def client_ip() -> str:
     return request.remote_addr or "unknown"
+
+
+def hotspot_client(body: object) -> str:
+    """Who is asking, as the router knows them, for per-client limits: `nas-ID/MAC` when the
+    body names the device's `mac` and a registered router's `link_login_only` (customers behind
+    one router share its public address), else the client IP. Both are the client's own word,
+    so a per-IP ceiling must apply too."""
+    fields = body if isinstance(body, dict) else {}
+    mac = device_mac(fields.get("mac"))
+    login_url = fields.get("link_login_only")
+    if mac is None or not isinstance(login_url, str):
+        return client_ip()
+    with sessions()() as session:
+        router = registered_login(session, login_url)
+    return client_ip() if router is None else f"nas-{router.nas_id}/{mac}"
+
+
+def device_mac(value: object) -> str | None:
+    try:
+        return normalize_mac(value) if isinstance(value, str) else None
+    except InvalidInputError:
+        return None

@@ -26,6 +26,7 @@ from hotspot.errors import InvalidInputError
 from hotspot.models import Package
 from hotspot.packages import active_packages
 from hotspot.portal_session import AccessLeft, access_for_mac, access_for_username
+from hotspot.routers import RouterLogin, registered_login
 from hotspot.web import client_ip, rate_limit, sessions, settings
 from hotspot.web.portal import package_json
 
@@ -44,12 +45,13 @@ LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 # What MikroTik's login.html hands over, carried through every page of the portal.
 ROUTER_PARAMETERS = ("mac", "ip", "link-login-only", "link-orig", "chap-id", "chap-challenge")
 
-# Every form posts to the router, whose address the portal only learns at run time.
+# The login form may go only to the router this page came through (hotspot.routers), so the
+# policy's form-action is written per page.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+)
 SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "connect-src 'self'; form-action *; frame-ancestors 'none'; base-uri 'none'"
-    ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
@@ -86,7 +88,19 @@ STRINGS: dict[str, dict[str, str]] = {
         "have_code": "I already have a code",
         "no_packages": "No packages are on sale right now.",
         "not_on_hotspot": "Connect to the WiFi first: this page logs you in through the hotspot.",
-        "router_error": "The hotspot could not log you in: {error}",
+        "unknown_router": "This link did not come from our WiFi, so it cannot log you in. "
+        "Open the login page from the WiFi: join the network, then open any web page.",
+        "router_error_credentials": "The hotspot could not log you in: wrong username or password.",
+        "router_error_sessions": "The hotspot could not log you in: this account is already in "
+        "use on as many devices as its package allows.",
+        "router_error_ended": "The hotspot could not log you in: the package has ended.",
+        "router_error_busy": "The hotspot could not log you in: the login server did not answer. "
+        "Try again in a moment.",
+        "router_error_page_old": "The hotspot could not log you in: the page was open too long. "
+        "Open the WiFi login page again.",
+        "router_error_device": "The hotspot could not log you in: this account may not be used "
+        "from this device.",
+        "router_error_other": "The hotspot could not log you in. Try again, or ask for help.",
         "reconnect": "Connect again",
         "already_online": "This device is online: {time} left.",
         "see_details": "Details",
@@ -171,7 +185,21 @@ STRINGS: dict[str, dict[str, str]] = {
         "have_code": "Tayari nina msimbo",
         "no_packages": "Hakuna vifurushi vinavyouzwa kwa sasa.",
         "not_on_hotspot": "Unganisha kwenye WiFi kwanza: ukurasa huu unakuingiza kupitia hotspot.",
-        "router_error": "Hotspot imeshindwa kukuingiza: {error}",
+        "unknown_router": "Kiungo hiki hakikutoka kwenye WiFi yetu, kwa hiyo hakiwezi kukuingiza. "
+        "Fungua ukurasa wa kuingia kutoka kwenye WiFi: unganisha kwenye mtandao, kisha fungua "
+        "ukurasa wowote.",
+        "router_error_credentials": "Hotspot imeshindwa kukuingiza: jina la mtumiaji au "
+        "nenosiri si sahihi.",
+        "router_error_sessions": "Hotspot imeshindwa kukuingiza: akaunti hii tayari inatumika "
+        "kwenye vifaa vyote ambavyo kifurushi chake kinaruhusu.",
+        "router_error_ended": "Hotspot imeshindwa kukuingiza: muda wa kifurushi umekwisha.",
+        "router_error_busy": "Hotspot imeshindwa kukuingiza: seva ya uthibitishaji haijibu. "
+        "Jaribu tena baada ya muda.",
+        "router_error_page_old": "Hotspot imeshindwa kukuingiza: ukurasa ulikaa wazi muda mrefu. "
+        "Fungua upya ukurasa wa WiFi.",
+        "router_error_device": "Hotspot imeshindwa kukuingiza: akaunti hii hairuhusiwi kwenye "
+        "kifaa hiki.",
+        "router_error_other": "Hotspot imeshindwa kukuingiza. Jaribu tena, au uombe msaada.",
         "reconnect": "Unganisha tena",
         "already_online": "Kifaa hiki kimeunganishwa: umebakiwa na {time}.",
         "see_details": "Maelezo",
@@ -264,7 +292,6 @@ SCRIPT_STRINGS = (
     "voucher_invalid",
     "fields_empty",
     "logging_in",
-    "router_error",
     "already_online",
     "until",
     "hours_short",
@@ -296,21 +323,38 @@ PHONE_REASONS_SW = (
 )
 
 
-# Swahili for what RouterOS (or FreeRADIUS through it) says when a login fails, by its English.
-ROUTER_ERRORS_SW = {
-    "invalid username or password": "jina la mtumiaji au nenosiri si sahihi",
-    "radius server is not responding": "seva ya uthibitishaji haijibu, jaribu tena baada ya muda",
-    "chap-missing": "ukurasa ulikaa muda mrefu; fungua upya ukurasa wa WiFi",
-    "you are already logged in - access denied": "akaunti hii tayari inatumika kwenye kifaa "
-    "kingine",
-    "password has expired": "muda wa kifurushi chako umekwisha",
-}
+# What RouterOS (or FreeRADIUS through it, as a Reply-Message) says when a login fails, matched to
+# the page's own message; the text itself is never shown (a link could carry any text as
+# `error`). RouterOS's texts: "invalid username or password", "no more sessions are allowed for
+# user …", "user … has reached uptime limit" / "traffic limit", "RADIUS server is not
+# responding", "already authorizing, retry later", "web browser did not send challenge response
+# …" (chap-missing), "… this MAC address is not yours", "… not allowed to log in from this MAC
+# address"; FreeRADIUS's "You are already logged in - access denied", "Password Has Expired".
+ROUTER_ERRORS = (
+    (re.compile(r"mac address"), "router_error_device"),
+    (
+        re.compile(r"invalid (username|password)|user not found|no such user"),
+        "router_error_credentials",
+    ),
+    (
+        re.compile(r"no more sessions|already logged in|simultaneous|session limit"),
+        "router_error_sessions",
+    ),
+    (re.compile(r"expired|uptime limit|traffic limit"), "router_error_ended"),
+    (re.compile(r"not responding|already authorizing|timeout"), "router_error_busy"),
+    (re.compile(r"chap|challenge"), "router_error_page_old"),
+)
+MAX_ROUTER_ERROR = 200  # characters of `error` looked at
 
 
-def router_error_text(error: str, lang: str) -> str:
-    if lang == "sw":
-        return ROUTER_ERRORS_SW.get(error.strip().lower(), error)
-    return error
+def router_error_key(error: str) -> str | None:
+    """The message for the router's `error`: a known one, else the generic one; None without."""
+    text = error.strip().lower()[:MAX_ROUTER_ERROR]
+    if not text:
+        return None
+    return next(
+        (key for pattern, key in ROUTER_ERRORS if pattern.search(text)), "router_error_other"
+    )
 
 
 def choose_language() -> tuple[str, bool]:
@@ -440,8 +484,10 @@ def page(template: str, *, script: Mapping[str, Any] | None = None, **context: A
     other = "sw" if lang == "en" else "en"
     args = {**request.args.to_dict(), "lang": other}
     strings = STRINGS[lang]
+    router = router_login()
     config = {
         "lang": lang,
+        "routerLogin": router.url if router else None,
         "strings": {key: strings[key] for key in SCRIPT_STRINGS},
         "failureReasons": failure_reasons(),
         "failureReasonsSw": FAILURE_REASONS_SW,
@@ -462,6 +508,7 @@ def page(template: str, *, script: Mapping[str, Any] | None = None, **context: A
             ),
             portal_url=portal_url,
             carry=router_parameters(),
+            router_notice=router_notice(router),
             config=config,
             **context,
         )
@@ -471,9 +518,29 @@ def page(template: str, *, script: Mapping[str, Any] | None = None, **context: A
             LANGUAGE_COOKIE, lang, max_age=LANGUAGE_COOKIE_AGE, samesite="Lax", httponly=True
         )
     response.headers.update(SECURITY_HEADERS)
+    form_action = f"'self' {router.origin}" if router else "'self'"
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.format(
+        form_action=form_action
+    )
     response.vary.add("Accept-Language")
     response.vary.add("Cookie")
     return response
+
+
+def router_login() -> RouterLogin | None:
+    """This page's router login URL, if it is a registered router's (hotspot.routers)."""
+    url = request.args.get("link-login-only")
+    if not url:
+        return None
+    with sessions()() as session:
+        return registered_login(session, url)
+
+
+def router_notice(router: RouterLogin | None) -> str | None:
+    """Why this page cannot log the customer in at the router, if it cannot."""
+    if router is not None:
+        return None
+    return "unknown_router" if request.args.get("link-login-only") else "not_on_hotspot"
 
 
 def failure_reasons() -> dict[str, str]:
@@ -497,7 +564,7 @@ def index() -> Response:
     lang, _ = choose_language()
     with sessions()() as session:
         packages = [package_view(p, lang) for p in active_packages(session)]
-    error = router_error_text(request.args.get("error", "").strip(), lang)
+    error = router_error_key(request.args.get("error", ""))
     return page("index.html", packages=packages, router_error=error)
 
 

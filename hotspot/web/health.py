@@ -37,5 +37,5 @@ def readyz() -> Any:
 def metrics() -> Any:
     s = services()
     with s.sessions() as session:
-        text = render(session, s.redis)
+        text = render(session, s.redis, s.counters_dir)
     return Response(text, mimetype="text/plain; version=0.0.4")

@@ -30,7 +30,16 @@ from hotspot.payments import (
     validate_c2b,
 )
 from hotspot.phones import normalize_phone
-from hotspot.web import client_ip, gateway, notifier, rate_limit, services, sessions, settings
+from hotspot.web import (
+    client_ip,
+    gateway,
+    hotspot_client,
+    notifier,
+    rate_limit,
+    services,
+    sessions,
+    settings,
+)
 from hotspot.web.portal import package_json
 
 payments = Blueprint("payments", __name__, url_prefix="/api")
@@ -87,6 +96,7 @@ def start_payment() -> Any:
     body = json_body()
     s = settings()
     rate_limit("payments-ip", client_ip(), s.rate_limit_payments_per_ip)
+    rate_limit("payments-client", hotspot_client(body), s.rate_limit_payments_per_client)
     if isinstance(body.get("phone"), str):
         try:
             phone = normalize_phone(body["phone"], s.default_region)

@@ -13,7 +13,7 @@ from hotspot.notify import dispatch
 from hotspot.packages import active_packages
 from hotspot.payments import AfterCommit
 from hotspot.vouchers import redeem
-from hotspot.web import client_ip, notifier, rate_limit, sessions, settings
+from hotspot.web import client_ip, hotspot_client, notifier, rate_limit, sessions, settings
 
 portal = Blueprint("portal", __name__, url_prefix="/api")
 
@@ -39,14 +39,16 @@ def list_packages() -> Any:
 
 @portal.post("/vouchers/redeem")
 def redeem_voucher() -> Any:
-    rate_limit("vouchers-ip", client_ip(), settings().rate_limit_vouchers_per_ip)
+    s = settings()
+    rate_limit("vouchers-ip", client_ip(), s.rate_limit_vouchers_per_ip)
     body = request.get_json(silent=True)
+    rate_limit("vouchers-client", hotspot_client(body), s.rate_limit_vouchers_per_client)
     code = body.get("code") if isinstance(body, dict) else None
     if not isinstance(code, str) or not code.strip():
         raise InvalidInputError("code is required")
     with sessions().begin() as session:
         credentials = redeem(session, code, dt.datetime.now(dt.UTC))
-    dispatch(AfterCommit(expiries=[credentials]), notifier(), settings().mpesa_query_first_delay)
+    dispatch(AfterCommit(expiries=[credentials]), notifier(), s.mpesa_query_first_delay)
     return jsonify(
         username=credentials.username,
         password=credentials.password,

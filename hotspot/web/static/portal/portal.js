@@ -21,8 +21,6 @@
   function router() {
     var params = new URLSearchParams(location.search), fromUrl = {};
     ROUTER_KEYS.forEach(function (key) { if (params.get(key)) fromUrl[key] = params.get(key); });
-    /* Only an http(s) address is a router's login (never javascript: or data:). */
-    if (fromUrl['link-login-only'] && !/^https?:\/\//i.test(fromUrl['link-login-only'])) delete fromUrl['link-login-only'];
     if (fromUrl['link-login-only']) { save(KEY_ROUTER, fromUrl); return fromUrl; }
     var stored = load(KEY_ROUTER) || {};
     ROUTER_KEYS.forEach(function (key) { if (!stored[key] && fromUrl[key]) stored[key] = fromUrl[key]; });
@@ -80,16 +78,17 @@
     return location.origin + cfg.successUrl + '?' + query.toString();
   }
 
-  /* Log in at the router as its own login.html would: a form posted to link-login-only. */
+  /* Log in at the router as its own login.html would: a form posted to link-login-only, once the
+     server found it is a registered router's (cfg.routerLogin; the page's CSP allows no other). */
   function routerLogin(username, password, typed) {
     var r = router();
     save(KEY_CREDENTIALS, { username: username, password: password, typed: Boolean(typed) });
     var dst = successUrl(username);
-    if (!r['link-login-only']) { location.assign(dst); return; }
+    if (!cfg.routerLogin) { location.assign(dst); return; }
     var chap = r['chap-id'] && r['chap-challenge'];
     var form = document.createElement('form');
     form.method = 'post';
-    form.action = r['link-login-only'];
+    form.action = cfg.routerLogin;
     form.hidden = true;
     var fields = {
       username: username,
@@ -120,11 +119,10 @@
     var stored = load(KEY_CREDENTIALS);
     if ($('reconnect') && stored && stored.typed) {
       $('retry-code').hidden = false;  /* a typed code was refused: type it again */
-    } else if ($('reconnect') && stored && r['link-login-only']) {
+    } else if ($('reconnect') && stored && cfg.routerLogin) {
       $('reconnect').hidden = false;  /* bought ones: the router may take them now */
       $('reconnect').addEventListener('click', function () { routerLogin(stored.username, stored.password); });
     }
-    $('not-on-hotspot').hidden = Boolean(r['link-login-only']);
     if (r.mac && r.mac !== '---') {
       request('GET', '/api/hotspot/session?mac=' + encodeURIComponent(r.mac)).then(function (res) {
         if (res.status !== 200 || !res.body.online || !res.body.usable) return;
@@ -172,7 +170,8 @@
       busy(true);
       var r = router();
       request('POST', '/api/payments', {
-        package_id: cfg.packageId, phone: value, mac: r.mac || null, ip: r.ip || null
+        package_id: cfg.packageId, phone: value, mac: r.mac || null, ip: r.ip || null,
+        link_login_only: cfg.routerLogin
       }).then(function (res) {
         busy(false);
         if (res.status === 201) {
@@ -299,7 +298,7 @@
       button.disabled = true;
       $('voucher-status').textContent = T.logging_in;
       var r = router();
-      request('POST', '/api/vouchers/redeem', { code: code, mac: r.mac || null }).then(function (res) {
+      request('POST', '/api/vouchers/redeem', { code: code, mac: r.mac || null, link_login_only: cfg.routerLogin }).then(function (res) {
         if (res.status === 200) { routerLogin(res.body.username, res.body.password); return; }
         button.disabled = false;
         $('voucher-status').textContent = '';

@@ -1,0 +1,62 @@
+"""Router login URLs the captive portal may post a customer's credentials to.
+
+The router hands the portal its login URL (`link-login-only`) in the query string, which anyone
+can write: a phishing link could name any server. The portal posts only to an http(s) URL whose
+host[:port] is the hotspot address an operator registered for a NAS (`nas.hotspot_address`,
+e.g. `10.5.50.1`, `wifi.example.net` or `127.0.0.1:8088`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hotspot.models import Nas
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+# host[:port] and nothing else: no user info, no spaces or separators that could end a CSP source.
+_HOST_PORT = re.compile(r"^(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::\d{1,5})?$")
+
+
+@dataclass(frozen=True)
+class RouterLogin:
+    url: str  # where the login form goes
+    origin: str  # scheme://host[:port], for the page's Content-Security-Policy form-action
+    nas_id: int
+
+
+def registered_login(session: Session, url: str | None) -> RouterLogin | None:
+    """`url` when it is an http(s) URL on a registered hotspot address, else None."""
+    parts = urlsplit((url or "").strip())
+    netloc = parts.netloc.lower()
+    if parts.scheme.lower() not in DEFAULT_PORTS or not _HOST_PORT.match(netloc):
+        return None
+    scheme = parts.scheme.lower()
+    nas_id = session.scalar(
+        select(Nas.id)
+        .where(func.lower(Nas.hotspot_address).in_(address_spellings(scheme, netloc)))
+        .order_by(Nas.id)
+        .limit(1)
+    )
+    if nas_id is None:
+        return None
+    return RouterLogin(
+        url=urlunsplit((scheme, netloc, parts.path or "/", parts.query, "")),
+        origin=f"{scheme}://{netloc}",
+        nas_id=nas_id,
+    )
+
+
+def address_spellings(scheme: str, netloc: str) -> set[str]:
+    """How a hotspot address may be registered for this host and port: with the scheme's default
+    port written out or left out (`10.5.50.1` and `10.5.50.1:80` for http)."""
+    host, colon, port = netloc.rpartition(":") if not netloc.endswith("]") else ("", "", "")
+    if not colon or not port.isdigit():
+        return {netloc, f"{netloc}:{DEFAULT_PORTS[scheme]}"}
+    if int(port) == DEFAULT_PORTS[scheme]:
+        return {netloc, host}
+    return {netloc}
