@@ -17,7 +17,7 @@ import ipaddress
 import json
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Generic, TypeVar, TypeVarTuple
@@ -293,6 +293,49 @@ def parse_ip(raw: Any, name: str) -> str:
         raise InvalidInputError(f"{name} {raw!r} is not an IP address") from None
 
 
+def parse_hotspot_address(raw: Any, name: str) -> str | None:
+    """host or host:port of a router's hotspot pages (an IP address, [IPv6] or a DNS name), as
+    the portal compares it: lower case, IPs canonical; no scheme, path or user. None: unset."""
+    if raw is None or raw == "":
+        return None
+    invalid = InvalidInputError(
+        f"{name} must be host or host:port (an IP address or DNS name, no scheme or path), "
+        f"not {raw!r}"
+    )
+    if not isinstance(raw, str):
+        raise invalid
+    text = raw.strip().lower()
+    port: str | None
+    bracketed = _BRACKETED_HOST.fullmatch(text)
+    if bracketed:
+        host, port = bracketed.group(1), bracketed.group(2)
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    else:  # no port: a name, an IPv4 address or a bare IPv6 address
+        host, port = text, None
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        if bracketed or not _is_dns_name(host):
+            raise invalid from None
+        shown = host
+    else:
+        shown = f"[{address}]" if address.version == 6 else str(address)
+    if port is None:
+        return shown
+    if not (port.isascii() and port.isdigit()) or not 1 <= int(port) <= 65535:
+        raise invalid
+    return f"{shown}:{int(port)}"
+
+
+_BRACKETED_HOST = re.compile(r"\[([0-9a-f:.]+)\](?::(\w*))?")
+_DNS_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+
+
+def _is_dns_name(host: str) -> bool:
+    return len(host) <= 253 and all(_DNS_LABEL.fullmatch(label) for label in host.split("."))
+
+
 def parse_enum(raw: str | None, cls: type[Any], name: str) -> Any:
     if raw is None or raw == "":
         return None
@@ -315,6 +358,12 @@ def _optional_text(value: Any, name: str, max_length: int) -> str | None:
     if value is None or value == "":
         return None
     return _required_text(value, name, max_length)
+
+
+def _bool(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidInputError(f"{name} must be true or false")
+    return value
 
 
 def _int(value: Any, name: str, low: int, high: int) -> int:
@@ -499,9 +548,7 @@ def _package_changes(body: Mapping[str, Any]) -> dict[str, Any]:
     if "devices" in body:
         wanted["devices"] = _int(body["devices"], "devices", 1, MAX_DEVICES)
     if "is_active" in body:
-        if not isinstance(body["is_active"], bool):
-            raise InvalidInputError("is_active must be true or false")
-        wanted["is_active"] = body["is_active"]
+        wanted["is_active"] = _bool(body["is_active"], "is_active")
     return wanted
 
 
@@ -534,7 +581,9 @@ def retire_package(session: Session, actor: str, package_id: int, now: dt.dateti
 
 # --- NAS ---------------------------------------------------------------------------------------
 
-NAS_FIELDS = ("nasname", "shortname", "secret", "type", "coa_port", "description")
+# A RADIUS secret is all that keeps a captured packet from being brute-forced offline
+# (BlastRADIUS advice: at least 16 characters, better 22 random ones).
+SECRET_MIN_LENGTH = 16
 SECRET_MAX_LENGTH = 128
 
 
@@ -555,27 +604,36 @@ def _nas_values(body: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
         for required in ("nasname", "shortname", "secret"):
             if required not in body:
                 raise InvalidInputError(f"{required} is required")
-    values: dict[str, Any] = {}
-    if "nasname" in body:
-        values["nasname"] = parse_ip(body["nasname"], "nasname")
-    if "shortname" in body:
-        values["shortname"] = _required_text(body["shortname"], "shortname", 64)
-    if "secret" in body:
-        secret = _required_text(body["secret"], "secret", SECRET_MAX_LENGTH)
-        if secret != body["secret"]:
-            raise InvalidInputError("secret must not start or end with spaces")
-        values["secret"] = secret
-    if "type" in body:
-        values["type"] = _required_text(body["type"], "type", 32)
-    elif creating:
-        values["type"] = "other"
-    if "coa_port" in body:
-        values["coa_port"] = _int(body["coa_port"], "coa_port", 1, 65535)
-    elif creating:
-        values["coa_port"] = 3799
-    if "description" in body:
-        values["description"] = _optional_text(body["description"], "description", 200)
+    values = dict(NAS_DEFAULTS) if creating else {}
+    values.update((name, _NAS_PARSERS[name](value)) for name, value in body.items())
     return values
+
+
+def _nas_secret(value: Any) -> str:
+    """Never echoed: the reasons name only its length."""
+    secret = _required_text(value, "secret", SECRET_MAX_LENGTH)
+    if secret != value:
+        raise InvalidInputError("secret must not start or end with spaces")
+    if len(secret) < SECRET_MIN_LENGTH:
+        raise InvalidInputError(
+            f"secret must be at least {SECRET_MIN_LENGTH} characters, not {len(secret)} "
+            "(a short RADIUS secret can be guessed offline from one captured packet)"
+        )
+    return secret
+
+
+_NAS_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "nasname": lambda v: parse_ip(v, "nasname"),
+    "shortname": lambda v: _required_text(v, "shortname", 64),
+    "secret": _nas_secret,
+    "type": lambda v: _required_text(v, "type", 32),
+    "coa_port": lambda v: _int(v, "coa_port", 1, 65535),
+    "description": lambda v: _optional_text(v, "description", 200),
+    "require_message_authenticator": lambda v: _bool(v, "require_message_authenticator"),
+    "hotspot_address": lambda v: parse_hotspot_address(v, "hotspot_address"),
+}
+NAS_FIELDS = tuple(_NAS_PARSERS)
+NAS_DEFAULTS = {"type": "other", "coa_port": 3799, "require_message_authenticator": True}
 
 
 def _nas_clash(session: Session, nasname: str, other_than: int | None) -> None:
@@ -594,6 +652,8 @@ def _nas_detail(nas: Nas) -> dict[str, Any]:
         "type": nas.type,
         "coa_port": nas.coa_port,
         "description": nas.description,
+        "require_message_authenticator": nas.require_message_authenticator,
+        "hotspot_address": nas.hotspot_address,
     }
 
 

@@ -372,6 +372,7 @@ class NasSimRadius(TypedDict):
     nas_identifier: str
     interim_interval: float | None
     accounting_on: bool
+    message_authenticator: bool
 
 
 @cli.command("nas-sim")
@@ -423,6 +424,12 @@ class NasSimRadius(TypedDict):
     help="Where login.html sends browsers (default: http://127.0.0.1:HOTSPOT_API_PORT/portal).",
 )
 @click.option("--pap-only", is_flag=True, help="login-by=http-pap: hand out no CHAP challenge.")
+@click.option(
+    "--message-authenticator/--no-message-authenticator",
+    default=True,
+    help="Sign RADIUS requests and require signed answers, like RouterOS >= 7.15 "
+    "(--no-...: like older RouterOS; its nas row needs require_message_authenticator off).",
+)
 @pass_context
 def nas_sim(
     ctx: Context,
@@ -442,6 +449,7 @@ def nas_sim(
     http_port: int | None,
     portal_url: str | None,
     pap_only: bool,
+    message_authenticator: bool,
 ) -> None:
     """A simulated MikroTik hotspot NAS talking to FreeRADIUS; Ctrl-C stops it."""
     s = ctx.settings
@@ -455,6 +463,7 @@ def nas_sim(
         nas_identifier=nas_identifier,
         interim_interval=interim_interval,
         accounting_on=accounting_on,
+        message_authenticator=message_authenticator,
     )
     api_url = f"http://{connect_address(s.api_host)}:{s.api_port}"
     if http_port is not None:

@@ -1,4 +1,5 @@
-"""Demo data: one local NAS and three packages, created once however often this runs."""
+"""Demo data: one local NAS and three packages, created once however often this runs (a demo NAS
+still holding an older seed's short secret gets the current one)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,9 @@ class PackageSpec(NamedTuple):
 
 
 DEMO_NAS_ADDRESS = "127.0.0.1"
-DEMO_NAS_SECRET = "testing123"  # noqa: S105 - the well-known radtest secret of the local demo NAS
+# Public, like any demo secret, but as long as the admin API demands (16 characters or more).
+DEMO_NAS_SECRET = "hotspot-demo-secret"  # noqa: S105
+RETIRED_DEMO_NAS_SECRETS = ("testing123",)  # replaced where an older seed left it
 DEMO_PACKAGES = (
     PackageSpec("1 Hour", Decimal("20"), HOUR, 1 * GIB, "2M/5M", 1),
     PackageSpec("1 Day", Decimal("50"), 24 * HOUR, 5 * GIB, "5M/10M", 1),
@@ -56,8 +59,11 @@ def seed_demo(
                 hotspot_address=hotspot_address,
             )
         )
-    elif nas.hotspot_address is None:
-        nas.hotspot_address = hotspot_address
+    else:
+        if nas.secret in RETIRED_DEMO_NAS_SECRETS:
+            nas.secret = DEMO_NAS_SECRET
+        if nas.hotspot_address is None:
+            nas.hotspot_address = hotspot_address
     existing = set(session.scalars(select(Package.name)))
     for spec in DEMO_PACKAGES:
         if spec.name not in existing:

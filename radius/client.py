@@ -1,4 +1,9 @@
-"""pyrad clients speaking our dictionary: logins (PAP and CHAP) as a NAS would send them."""
+"""pyrad clients speaking our dictionary: logins (PAP and CHAP) as a NAS would send them.
+
+Like RouterOS >= 7.15 (`require-message-auth`), they sign every Access-Request with a
+Message-Authenticator and accept only answers that carry a valid one (BlastRADIUS,
+CVE-2024-3596).
+"""
 
 from __future__ import annotations
 
@@ -36,7 +41,9 @@ def make_client(
     coa_port: int = 3799,
     timeout: float = 2.0,
     retries: int = 2,
+    source_address: str | None = None,
 ) -> Client:
+    """`source_address`: send from this local address (FreeRADIUS tells NASes apart by it)."""
     client = Client(
         server=server,
         authport=auth_port,
@@ -44,9 +51,12 @@ def make_client(
         coaport=coa_port,
         secret=secret.encode(),
         dict=dictionary(),
+        enforce_ma=True,
     )
     client.timeout = timeout
     client.retries = retries
+    if source_address is not None:
+        client.bind((source_address, 0))
     return client
 
 
@@ -57,10 +67,23 @@ def chap_response(chap_id: int, password: str, challenge: bytes) -> bytes:
 
 
 def login(
-    client: Client, username: str, password: str, *, chap: bool = False, **attributes: Any
+    client: Client,
+    username: str,
+    password: str,
+    *,
+    chap: bool = False,
+    message_authenticator: bool = True,
+    **attributes: Any,
 ) -> packet.Packet:
-    """Sends one Access-Request and returns the reply (Access-Accept or Access-Reject)."""
-    request = client.CreateAuthPacket(code=packet.AccessRequest, User_Name=username, **attributes)
+    """Sends one Access-Request and returns the reply (Access-Accept or Access-Reject).
+
+    `message_authenticator=False` sends it unsigned, as RouterOS before 7.15 does."""
+    request = client.CreateAuthPacket(
+        code=packet.AccessRequest,
+        User_Name=username,
+        message_authenticator=message_authenticator,
+        **attributes,
+    )
     if chap:
         challenge = secrets.token_bytes(16)
         request["CHAP-Challenge"] = challenge

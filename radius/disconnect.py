@@ -179,11 +179,14 @@ def send_disconnects(targets: Sequence[SessionOnNas], *, timeout: float) -> Sent
 
 
 def disconnect_request(target: SessionOnNas, identifier: int) -> Any:
+    """Signed with a Message-Authenticator (first attribute, computed when encoded): a NAS that
+    requires one (BlastRADIUS, CVE-2024-3596) ignores Disconnect-Requests without it."""
     request = packet.CoAPacket(
         code=packet.DisconnectRequest,
         id=identifier,
         secret=target.secret.encode(),
         dict=dictionary(),
+        message_authenticator=True,
     )
     request["User-Name"] = target.username
     request["NAS-IP-Address"] = target.nas_ip

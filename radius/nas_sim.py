@@ -246,6 +246,12 @@ class NasSimulator:
     thread) before it is answered. Requests with a bad Request Authenticator or
     Message-Authenticator, or an Event-Timestamp more than `max_event_age` seconds off, are
     dropped (and recorded with a note).
+
+    `message_authenticator` (BlastRADIUS, CVE-2024-3596): on, it behaves like RouterOS >= 7.15
+    with `require-message-auth`: its Access-Requests carry a Message-Authenticator, answers
+    without a valid one are ignored, and so are Disconnect/CoA-Requests without one. Off, like
+    RouterOS before 7.15: unsigned Access-Requests, unsigned answers and requests accepted (a
+    Message-Authenticator that is present is still verified).
     """
 
     def __init__(
@@ -272,6 +278,7 @@ class NasSimulator:
         max_event_age: float | None = 300.0,
         tick: float = 0.1,
         on_dynauth: Callable[[DynAuthRequest], None] | None = None,
+        message_authenticator: bool = True,
     ) -> None:
         self.server = server
         self.auth_port = auth_port
@@ -288,6 +295,7 @@ class NasSimulator:
         self.retries = max(1, retries)
         self.max_event_age = max_event_age
         self.on_dynauth = on_dynauth
+        self.message_authenticator = message_authenticator
         self._secret = secret.encode()
         self._dict = dictionary()
         self._network = ipaddress.ip_network(client_network)
@@ -434,7 +442,7 @@ class NasSimulator:
             code=packet.AccessRequest,
             secret=self._secret,
             dict=self._dict,
-            message_authenticator=True,
+            message_authenticator=self.message_authenticator,
         )
         request["User-Name"] = username
         if chap:
@@ -789,7 +797,7 @@ class NasSimulator:
                         reply = request.CreateReply(packet=data)
                     except Exception:  # noqa: S112 - garbage is ignored like pyrad does
                         continue
-                    if request.VerifyReply(reply, data):
+                    if request.VerifyReply(reply, data, enforce_ma=self.message_authenticator):
                         return reply
         raise Timeout(f"no answer from {self.server}:{port}")
 
@@ -863,8 +871,11 @@ class NasSimulator:
             return "down"
         if not request.VerifyCoARequest():
             return "bad Request Authenticator"
-        if request.message_authenticator and not request.verify_message_authenticator():
-            return "bad Message-Authenticator"
+        if request.message_authenticator:
+            if not request.verify_message_authenticator():
+                return "bad Message-Authenticator"
+        elif self.message_authenticator:
+            return "no Message-Authenticator"
         timestamps = attributes.get("Event-Timestamp") or []
         if (
             self.max_event_age is not None
@@ -1291,6 +1302,7 @@ def run(
     api_url: str = "http://127.0.0.1:8000",
     customers: int = 4,
     timing: DemoTiming | None = None,
+    message_authenticator: bool = True,
 ) -> None:
     """`hotspot nas-sim`: a simulated NAS in the foreground until Ctrl-C or SIGTERM, logging every
     step on stdout. It sends Accounting-On, logs in `logins` (user, password) and keeps them
@@ -1308,6 +1320,7 @@ def run(
         coa_listen_address=coa_listen_address,
         coa_port=coa_port,
         interim_interval=5.0 if demo and interim_interval is None else interim_interval,
+        message_authenticator=message_authenticator,
     )
     log.info(
         "NAS %s (%s) -> RADIUS %s:%d/%d; Disconnect/CoA on %s:%s",

@@ -287,7 +287,7 @@ class HttpNas:
             retries=nas.retries,
         )
         request_packet = radius.CreateAuthPacket(
-            code=packet.AccessRequest, message_authenticator=True
+            code=packet.AccessRequest, message_authenticator=nas.message_authenticator
         )
         for name, value in (
             ("User-Name", username),
@@ -455,6 +455,7 @@ def run(
     interim_interval: float | None = None,
     chap: bool = True,
     accounting_on: bool = True,
+    message_authenticator: bool = True,
 ) -> None:
     """`hotspot nas-sim --http-port N`: a simulated NAS with its web pages, in the foreground until
     Ctrl-C or SIGTERM; on exit the remaining sessions are stopped (Admin-Reboot)."""
@@ -469,6 +470,7 @@ def run(
         coa_listen_address=coa_listen_address,
         coa_port=coa_port,
         interim_interval=interim_interval,
+        message_authenticator=message_authenticator,
     )
     web: HttpNasServer | None = None
     try:

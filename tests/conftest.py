@@ -37,6 +37,8 @@ from hotspot.settings import Settings
 from hotspot.stack import Stack, isolated_environ
 
 NAS_SECRET = secrets.token_hex(12)  # no leading "-": radclient takes it on its command line
+# A second NAS, like a router before RouterOS 7.15: it may log in without Message-Authenticator.
+UNSIGNED_NAS_ADDRESS = "127.0.0.2"
 
 
 @dataclass
@@ -133,6 +135,14 @@ def stack(state_dir: Path) -> Iterator[StackUnderTest]:
         sessions = db.session_factory(engine)
         with db.transaction(sessions) as session:
             session.add(Nas(nasname="127.0.0.1", shortname="tests", secret=NAS_SECRET))
+            session.add(
+                Nas(
+                    nasname=UNSIGNED_NAS_ADDRESS,
+                    shortname="tests-unsigned",
+                    secret=NAS_SECRET,
+                    require_message_authenticator=False,
+                )
+            )
             seed_demo(session, interim_interval=settings.acct_interim_interval, currency="KES")
         stack.start_freeradius()
         yield StackUnderTest(settings, stack, server, engine, sessions, NAS_SECRET)

@@ -39,6 +39,8 @@ from tests.factories import GIB, expiration_value, make_package, make_user
 from tests.test_freeradius import accounting, pyrad_login
 from tests.test_payments import c2b_body, random_phone, receipt
 
+LONG_SECRET = "sixteen+chars-ok"  # the shortest secret the API takes
+
 
 class Admin:
     """An HTTP client of /api/admin with one bearer token."""
@@ -321,11 +323,13 @@ def test_nas_are_created_changed_and_deleted_and_say_freeradius_must_restart(
     assert created["freeradius_reload_needed"] is True
     assert "restart" in created["note"]
     assert created["type"] == "other"
+    assert created["require_message_authenticator"] is True
+    assert created["hotspot_address"] is None
     assert created["secret_set"] is True
     assert secret not in json.dumps(created)
     assert (
         admin(
-            "POST", "/nas", json={"nasname": address, "shortname": "x", "secret": "y"}
+            "POST", "/nas", json={"nasname": address, "shortname": "x", "secret": LONG_SECRET}
         ).status_code
         == 409
     )
@@ -351,6 +355,57 @@ def test_nas_are_created_changed_and_deleted_and_say_freeradius_must_restart(
     dumped = json.dumps(entries)
     assert secret not in dumped
     assert new_secret not in dumped
+
+
+@pytest.mark.parametrize("method", ["POST", "PATCH"])
+def test_a_nas_secret_shorter_than_16_characters_is_refused(admin: Admin, method: str) -> None:
+    address = f"198.51.100.{secrets.randbelow(250) + 1}"
+    fields = {"nasname": address, "shortname": "short", "secret": LONG_SECRET}
+    path = "/nas"
+    if method == "PATCH":
+        path = f"/nas/{admin.ok('POST', '/nas', 201, json=fields)['id']}"
+    short = secrets.token_hex(8)[:15]
+    response = admin(method, path, json={**fields, "secret": short})
+    assert response.status_code == 422, response.text
+    assert "at least 16 characters" in response.json()["error"]
+    assert short not in response.text
+    admin.ok(method, path, 201 if method == "POST" else 200, json={**fields, "secret": short + "x"})
+
+
+def test_a_nas_takes_the_message_authenticator_flag_and_hotspot_address_audited(
+    admin: Admin, viewer: Admin
+) -> None:
+    created = admin.ok(
+        "POST",
+        "/nas",
+        201,
+        json={
+            "nasname": f"203.0.113.{secrets.randbelow(250) + 1}",
+            "shortname": "old-routeros",
+            "secret": LONG_SECRET,
+            "require_message_authenticator": False,
+            "hotspot_address": "Hotspot.Example.COM:8080",
+        },
+    )
+    assert created["require_message_authenticator"] is False
+    assert created["hotspot_address"] == "hotspot.example.com:8080"
+    changed = admin.ok(
+        "PATCH",
+        f"/nas/{created['id']}",
+        json={"require_message_authenticator": True, "hotspot_address": "10.5.50.1"},
+    )
+    assert changed["require_message_authenticator"] is True
+    assert viewer.ok("GET", f"/nas/{created['id']}")["hotspot_address"] == "10.5.50.1"
+    cleared = admin.ok("PATCH", f"/nas/{created['id']}", json={"hotspot_address": None})
+    assert cleared["hotspot_address"] is None
+    [*changes, create] = audit_entries(admin, target=f"nas:{created['id']}")
+    assert create["detail"]["require_message_authenticator"] is False
+    assert create["detail"]["hotspot_address"] == "hotspot.example.com:8080"
+    assert changes[1]["detail"]["changes"] == {
+        "require_message_authenticator": {"from": False, "to": True},
+        "hotspot_address": {"from": "hotspot.example.com:8080", "to": "10.5.50.1"},
+    }
+    assert changes[0]["detail"]["changes"] == {"hotspot_address": {"from": "10.5.50.1", "to": None}}
 
 
 # --- hotspot users -----------------------------------------------------------------------------
@@ -787,15 +842,19 @@ def test_pagination_walks_the_whole_list(admin: Admin) -> None:
         ("PATCH", "/packages/1", {"name": "1 Day"}, 409),
         ("PATCH", "/packages/999999", {"price": 1}, 404),
         ("POST", "/packages/999999/retire", None, 404),
-        ("POST", "/nas", {"nasname": "not-an-ip", "shortname": "a", "secret": "b"}, 422),
+        ("POST", "/nas", {"nasname": "not-an-ip", "shortname": "a", "secret": LONG_SECRET}, 422),
         ("POST", "/nas", {"nasname": "192.0.2.9", "shortname": "a"}, 422),
         (
             "POST",
             "/nas",
-            {"nasname": "192.0.2.9", "shortname": "a", "secret": "b", "coa_port": 70000},
+            {"nasname": "192.0.2.9", "shortname": "a", "secret": LONG_SECRET, "coa_port": 70000},
             422,
         ),
-        ("POST", "/nas", {"nasname": "127.0.0.1", "shortname": "a", "secret": "b"}, 409),
+        ("POST", "/nas", {"nasname": "127.0.0.1", "shortname": "a", "secret": LONG_SECRET}, 409),
+        ("PATCH", "/nas/1", {"require_message_authenticator": "no"}, 422),
+        ("PATCH", "/nas/1", {"hotspot_address": "http://10.5.50.1/login"}, 422),
+        ("PATCH", "/nas/1", {"hotspot_address": "10.5.50.1:0"}, 422),
+        ("PATCH", "/nas/1", {"hotspot_address": "bad_name.example"}, 422),
         ("PATCH", "/nas/999999", {"shortname": "a"}, 404),
         ("DELETE", "/nas/999999", None, 404),
         ("GET", "/users/nobody-here", None, 404),

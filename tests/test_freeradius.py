@@ -8,18 +8,23 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import socket
 import subprocess
+from typing import Any
 
 import pytest
 from pyrad import packet
+from pyrad.client import Timeout
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotspot.models import RadAcct, RadPostAuth
 from hotspot.provisioning import Credentials
 from radius.client import login, make_client
-from tests.conftest import StackUnderTest
+from tests.conftest import UNSIGNED_NAS_ADDRESS, StackUnderTest
 from tests.factories import make_package, make_user
+
+MESSAGE_AUTHENTICATOR = 80  # the attribute's number: first after the 20-octet header
 
 
 def new_user(
@@ -34,18 +39,45 @@ def new_user(
 
 
 def pyrad_login(
-    stack: StackUnderTest, username: str, password: str, *, chap: bool = False
+    stack: StackUnderTest,
+    username: str,
+    password: str,
+    *,
+    chap: bool = False,
+    message_authenticator: bool = True,
+    source_address: str = "127.0.0.1",
+    **attributes: Any,
 ) -> packet.Packet:
-    address, auth_port, acct_port = stack.radius_address
-    client = make_client(address, stack.nas_secret, auth_port=auth_port, acct_port=acct_port)
-    return login(client, username, password, chap=chap, NAS_IP_Address="127.0.0.1")
+    """A login from the NAS at `source_address`; the answer must carry a Message-Authenticator.
+    No answer within half a second raises `Timeout`."""
+    address, auth_port, _ = stack.radius_address
+    client = make_client(
+        address,
+        stack.nas_secret,
+        auth_port=auth_port,
+        timeout=0.5,
+        retries=1,
+        source_address=source_address,
+    )
+    return login(
+        client,
+        username,
+        password,
+        chap=chap,
+        message_authenticator=message_authenticator,
+        NAS_IP_Address=source_address,
+        **attributes,
+    )
 
 
 def radclient(stack: StackUnderTest, kind: str, attributes: dict[str, str | int]) -> str:
-    """Sends one packet with radclient and returns what it printed."""
+    """Sends one packet with radclient and returns what it printed. Access-Requests are signed
+    (radclient computes the Message-Authenticator written as 0x00)."""
     address, auth_port, acct_port = stack.radius_address
     port = auth_port if kind == "auth" else acct_port
     body = ",".join(f'{name}="{value}"' for name, value in attributes.items())
+    if kind == "auth":
+        body += ",Message-Authenticator=0x00"
     result = subprocess.run(
         ["radclient", "-x", "-r", "1", "-t", "3", f"{address}:{port}", kind, stack.nas_secret],
         input=body,
@@ -214,3 +246,79 @@ def test_accounting_is_not_also_written_to_detail_files(stack: StackUnderTest) -
     accounting(stack, "Start", "detail-check", secrets.token_hex(4))
     radacct_dir = stack.settings.state_dir / "log" / "radius" / "radacct"
     assert not radacct_dir.exists() or not any(radacct_dir.rglob("*"))
+
+
+# --- BlastRADIUS (CVE-2024-3596) -----------------------------------------------------------------
+
+
+def test_accepts_and_rejects_carry_a_message_authenticator_first(
+    stack: StackUnderTest, committed: sessionmaker[Session]
+) -> None:
+    """pyrad (enforce_ma, like RouterOS >= 7.15) discards an answer without a valid one."""
+    user = new_user(committed)
+    accept = pyrad_login(stack, user.username, user.password)
+    reject = pyrad_login(stack, user.username, "wrong1")
+    assert (accept.code, reject.code) == (packet.AccessAccept, packet.AccessReject)
+    assert accept.raw_packet[20] == reject.raw_packet[20] == MESSAGE_AUTHENTICATOR
+
+
+def test_an_unsigned_login_from_a_nas_that_must_sign_gets_no_answer(
+    stack: StackUnderTest, committed: sessionmaker[Session]
+) -> None:
+    user = new_user(committed)
+    with pytest.raises(Timeout):
+        pyrad_login(stack, user.username, user.password, message_authenticator=False)
+    with pytest.raises(Timeout):
+        pyrad_login(stack, user.username, user.password, chap=True, message_authenticator=False)
+    assert pyrad_login(stack, user.username, user.password).code == packet.AccessAccept
+    with committed() as session:
+        replies = session.scalars(
+            select(RadPostAuth.reply).where(RadPostAuth.username == user.username)
+        ).all()
+    # "0": no answer was sent
+    assert sorted(r or "" for r in replies) == ["0", "0", "Access-Accept"]
+
+
+def test_an_unsigned_login_from_a_nas_allowed_to_is_answered(
+    stack: StackUnderTest, committed: sessionmaker[Session]
+) -> None:
+    user = new_user(committed)
+    unsigned = pyrad_login(
+        stack,
+        user.username,
+        user.password,
+        message_authenticator=False,
+        source_address=UNSIGNED_NAS_ADDRESS,
+    )
+    assert unsigned.code == packet.AccessAccept
+    with pytest.raises(Timeout):  # the attack's vehicle: an echoed Proxy-State
+        pyrad_login(
+            stack,
+            user.username,
+            user.password,
+            message_authenticator=False,
+            source_address=UNSIGNED_NAS_ADDRESS,
+            Proxy_State=b"attacker's collision block",
+        )
+
+
+def test_a_forged_message_authenticator_gets_no_answer_from_any_nas(
+    stack: StackUnderTest, committed: sessionmaker[Session]
+) -> None:
+    user = new_user(committed)
+    address, auth_port, _ = stack.radius_address
+    for source in ("127.0.0.1", UNSIGNED_NAS_ADDRESS):
+        client = make_client(address, stack.nas_secret, auth_port=auth_port)
+        request = client.CreateAuthPacket(
+            code=packet.AccessRequest, User_Name=user.username, message_authenticator=True
+        )
+        request["User-Password"] = request.PwCrypt(user.password)
+        raw = bytearray(request.RequestPacket())
+        assert raw[20] == MESSAGE_AUTHENTICATOR
+        raw[22] ^= 0xFF  # the first octet of its value
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind((source, 0))
+            sock.settimeout(0.5)
+            sock.sendto(bytes(raw), (address, auth_port))
+            with pytest.raises(TimeoutError):
+                sock.recv(4096)

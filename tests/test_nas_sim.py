@@ -6,6 +6,7 @@ Logins and accounting go to FreeRADIUS and land in `radacct`; Disconnect/CoA-Req
 
 from __future__ import annotations
 
+import hashlib
 import random
 import secrets
 import signal
@@ -19,6 +20,7 @@ from typing import Any
 
 import pytest
 from pyrad import packet
+from pyrad.client import Timeout
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,6 +28,7 @@ from hotspot.models import RadAcct
 from hotspot.provisioning import Credentials
 from hotspot.stack import free_port
 from radius import dictionary
+from radius.disconnect import Answer, SessionOnNas, disconnect_request, send_disconnects
 from radius.nas_sim import (
     DATA_LIMIT_CAUSE,
     DemoTiming,
@@ -37,6 +40,7 @@ from tests.conftest import ApiUnderTest, StackUnderTest
 from tests.factories import GIB, make_package, make_user
 
 NAS_IDENTIFIER = "nas-sim-tests"
+MESSAGE_AUTHENTICATOR = 80  # the attribute's number
 
 
 @pytest.fixture
@@ -105,9 +109,13 @@ def radclient(
     secret: str,
     *,
     timeout: int = 2,
+    signed: bool = True,
 ) -> tuple[int, str]:
-    """One Disconnect/CoA-Request to the simulator from radclient: (exit code, what it printed)."""
+    """One Disconnect/CoA-Request to the simulator from radclient: (exit code, what it printed).
+    `signed`: with a Message-Authenticator (radclient computes the one written as 0x00)."""
     body = ",".join(f'{name}="{value}"' for name, value in attributes.items())
+    if signed:
+        body += ",Message-Authenticator=0x00"
     command = ["radclient", "-x", "-r", "1", "-t", str(timeout)]
     result = subprocess.run(
         [*command, f"127.0.0.1:{nas.coa_port}", kind, secret],
@@ -431,7 +439,10 @@ def test_a_retransmission_gets_the_same_answer_and_a_stale_request_none(
 
     def disconnect_request(**attributes: Any) -> bytes:
         request = packet.CoAPacket(
-            code=packet.DisconnectRequest, secret=stack.nas_secret.encode(), dict=dictionary()
+            code=packet.DisconnectRequest,
+            secret=stack.nas_secret.encode(),
+            dict=dictionary(),
+            message_authenticator=True,
         )
         request["User-Name"] = user.username
         request["Acct-Session-Id"] = session.session_id
@@ -486,3 +497,62 @@ def test_the_command_keeps_a_nas_running_until_sigterm(
     [row] = radacct_rows(committed, user.username)
     assert row.acctterminatecause == "Admin-Reboot"
     assert row.nasportid == "bridge-hotspot"
+
+
+# --- BlastRADIUS (CVE-2024-3596) -----------------------------------------------------------------
+
+
+def test_our_disconnect_requests_are_signed_and_unsigned_or_forged_ones_ignored(
+    stack: StackUnderTest, committed: sessionmaker[Session], nas: NasSimulator
+) -> None:
+    """The simulator, like RouterOS >= 7.15, ignores Disconnect-Requests without a valid
+    Message-Authenticator; radius.disconnect's get through."""
+    user = new_user(committed)
+    session = logged_in(nas, user)
+    target = SessionOnNas(
+        nas_ip="127.0.0.1",
+        coa_port=nas.coa_port or 0,
+        secret=stack.nas_secret,
+        username=user.username,
+        acct_session_id=session.session_id,
+        framed_ip=session.ip,
+    )
+    request = {"User-Name": user.username, "Acct-Session-Id": session.session_id}
+    code, output = radclient(nas, "disconnect", request, stack.nas_secret, timeout=1, signed=False)
+    assert code != 0
+    assert "No reply from server" in output
+    forged = bytearray(disconnect_request(target, 1).RequestPacket())
+    assert forged[20] == MESSAGE_AUTHENTICATOR  # first, as recommended
+    forged[22] ^= 0xFF  # a wrong Message-Authenticator under a right Request Authenticator:
+    forged[4:20] = hashlib.md5(  # noqa: S324 - RFC 5176's digest
+        bytes(forged[:4]) + bytes(16) + bytes(forged[20:]) + stack.nas_secret.encode()
+    ).digest()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(0.5)
+        sock.sendto(bytes(forged), ("127.0.0.1", target.coa_port))
+        with pytest.raises(TimeoutError):
+            sock.recv(4096)
+    assert session.live
+    [result] = send_disconnects([target], timeout=2).results()
+    assert result.answer is Answer.ACK
+    assert [r.note for r in nas.received] == [
+        "no Message-Authenticator",
+        "bad Message-Authenticator",
+        "",
+    ]
+    assert session.wait_closed(5)
+
+
+def test_a_nas_before_routeros_7_15_takes_unsigned_requests_and_cannot_log_in_here(
+    stack: StackUnderTest, committed: sessionmaker[Session], make_nas: Callable[..., NasSimulator]
+) -> None:
+    """Its nas row (127.0.0.1) requires a Message-Authenticator: FreeRADIUS does not answer."""
+    nas = make_nas(message_authenticator=False, timeout=0.5, retries=1)
+    user = new_user(committed)
+    with pytest.raises(Timeout):
+        nas.login(user.username, user.password)
+    _, output = radclient(
+        nas, "disconnect", {"User-Name": user.username}, stack.nas_secret, signed=False
+    )
+    assert "Received Disconnect-NAK" in output, output  # answered: no such session here
+    assert [r.note for r in nas.received] == [""]

@@ -4,9 +4,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hotspot.admin import SECRET_MIN_LENGTH
 from hotspot.errors import ConflictError, InvalidInputError
-from hotspot.models import RadGroupReply
+from hotspot.models import Nas, RadGroupReply
 from hotspot.packages import create_package, group_reply_attributes
+from hotspot.seed import DEMO_NAS_ADDRESS, DEMO_NAS_SECRET, seed_demo
 from tests.factories import GIB, make_package
 
 
@@ -41,6 +43,14 @@ def test_a_package_without_cap_sends_no_limit(session: Session) -> None:
 def test_the_demo_packages_are_seeded(session: Session) -> None:
     one_week = group_rows(session, "1-week")
     assert one_week == {"Mikrotik-Rate-Limit": "5M/10M", "Acct-Interim-Interval": "60"}
+
+
+def test_seeding_again_replaces_the_short_demo_secret_of_older_seeds(session: Session) -> None:
+    demo = session.scalars(select(Nas).where(Nas.nasname == DEMO_NAS_ADDRESS)).one()
+    demo.secret = "testing123"
+    seed_demo(session, interim_interval=60, currency="KES")
+    assert demo.secret == DEMO_NAS_SECRET
+    assert len(DEMO_NAS_SECRET) >= SECRET_MIN_LENGTH
 
 
 def test_a_rate_limit_must_read_upload_slash_download(session: Session) -> None:

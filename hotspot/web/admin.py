@@ -191,6 +191,8 @@ def nas_json(nas: Nas) -> dict[str, Any]:
         "type": nas.type,
         "coa_port": nas.coa_port,
         "description": nas.description,
+        "require_message_authenticator": nas.require_message_authenticator,
+        "hotspot_address": nas.hotspot_address,
         "secret_set": bool(nas.secret),  # the secret itself is never shown
     }
 
