@@ -26,7 +26,7 @@ OPENAPI = Path(__file__).resolve().parent / "web" / "openapi.json"
 def create_app(settings: Settings) -> Flask:
     app = Flask(__name__)
     app.extensions["hotspot"] = Services(settings)
-    log_requests(app, hidden=[settings.mpesa_callback_token])
+    log_requests(app, hidden=[settings.mpesa_callback_token, settings.sms_delivery_report_token])
     app.register_blueprint(health)
     app.register_blueprint(portal)
     app.register_blueprint(payments)

@@ -336,7 +336,9 @@ def sandbox_sms(ctx: Context, port: int | None, delivery_reports: bool) -> None:
     """An Africa's Talking SMS stand-in on 127.0.0.1 using this deployment's SMS credentials."""
     s = ctx.settings
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    report_url = f"{s.public_base_url.rstrip('/')}/api/sms/delivery-report"
+    report_url = (
+        f"{s.public_base_url.rstrip('/')}/api/sms/delivery-report/{s.sms_delivery_report_token}"
+    )
     sms_sandbox.serve(
         sms_sandbox.SmsSandboxConfig(
             username=s.sms_username,

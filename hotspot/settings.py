@@ -124,6 +124,9 @@ class Settings:
         "", "Africa's Talking API key (generated for the local SMS sandbox).", secret=True
     )
     sms_sender_id: str = _setting("", "Alphanumeric sender ID or shortcode (empty: AT's default).")
+    sms_delivery_report_token: str = _setting(
+        "", "Secret path segment of the SMS delivery-report URL (generated).", secret=True
+    )
     sms_base_url: str = _setting(
         "http://127.0.0.1:8090/version1",
         "Africa's Talking API base (https://api.africastalking.com/version1 in production, or "
@@ -262,6 +265,7 @@ GENERATED_SECRETS = (
     "mpesa_passkey",
     "mpesa_callback_token",
     "sms_api_key",
+    "sms_delivery_report_token",
 )
 
 

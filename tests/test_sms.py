@@ -488,8 +488,14 @@ def test_the_api_key_is_not_logged_or_stored(
 # --- delivery reports ----------------------------------------------------------------------
 
 
-def report(api_url: str, **form: str) -> requests.Response:
-    return requests.post(f"{api_url}/api/sms/delivery-report", data=form, timeout=5)
+@pytest.fixture(scope="module")
+def report_url(api_url: str, stack: StackUnderTest) -> str:
+    """The URL registered with Africa's Talking, secret token and all."""
+    return f"{api_url}/api/sms/delivery-report/{stack.settings.sms_delivery_report_token}"
+
+
+def report(url: str, **form: str) -> requests.Response:
+    return requests.post(url, data=form, timeout=5)
 
 
 @pytest.fixture
@@ -505,11 +511,11 @@ def reread(committed: sessionmaker[Session], row: SmsMessage) -> SmsMessage:
 
 
 def test_a_success_report_marks_the_message_delivered(
-    api_url: str, committed: sessionmaker[Session], sent: SmsMessage
+    report_url: str, committed: sessionmaker[Session], sent: SmsMessage
 ) -> None:
     assert sent.provider_message_id is not None
     answer = report(
-        api_url,
+        report_url,
         id=sent.provider_message_id,
         status="Success",
         phoneNumber=sent.phone,
@@ -520,19 +526,21 @@ def test_a_success_report_marks_the_message_delivered(
     assert answer.json() == {"id": sent.provider_message_id, "status": "delivered"}
     assert reread(committed, sent).status is SmsStatus.DELIVERED
     # Repeated or late reports change nothing.
-    report(api_url, id=sent.provider_message_id, status="Failed", failureReason="DeliveryFailure")
+    report(
+        report_url, id=sent.provider_message_id, status="Failed", failureReason="DeliveryFailure"
+    )
     assert reread(committed, sent).status is SmsStatus.DELIVERED
 
 
 def test_a_failure_report_keeps_the_reason(
-    api_url: str, committed: sessionmaker[Session], sent: SmsMessage
+    report_url: str, committed: sessionmaker[Session], sent: SmsMessage
 ) -> None:
     assert sent.provider_message_id is not None
-    buffered = report(api_url, id=sent.provider_message_id, status="Buffered")
+    buffered = report(report_url, id=sent.provider_message_id, status="Buffered")
     assert buffered.json()["status"] == "sent"
 
     answer = report(
-        api_url,
+        report_url,
         id=sent.provider_message_id,
         status="Failed",
         phoneNumber=sent.phone,
@@ -546,8 +554,27 @@ def test_a_failure_report_keeps_the_reason(
     assert (row.status, row.error) == (SmsStatus.FAILED, "Failed: UserIsInactive")
 
 
-def test_a_report_for_an_unknown_message_is_404(api_url: str) -> None:
-    answer = report(api_url, id="ATXid_nobody", status="Success")
+def test_a_forged_report_without_the_secret_token_is_404_and_changes_nothing(
+    api_url: str, report_url: str, committed: sessionmaker[Session], sent: SmsMessage
+) -> None:
+    assert sent.provider_message_id is not None
+    forged = {"id": sent.provider_message_id, "status": "Failed", "failureReason": "Forged"}
+    token = report_url.rpartition("/")[2]
+    guesses = [
+        f"{api_url}/api/sms/delivery-report",  # the old, open URL
+        f"{api_url}/api/sms/delivery-report/guessed",
+        f"{api_url}/api/sms/delivery-report/{token[:-1]}",
+        f"{api_url}/api/sms/delivery-report/{token}é",  # any text may arrive: never a 500
+        f"{api_url}/api/sms/delivery-report/%C3%A9t%C3%A9",
+    ]
+    for url in guesses:
+        assert report(url, **forged).status_code == 404, url
+    row = reread(committed, sent)
+    assert (row.status, row.error) == (SmsStatus.SENT, None)
+
+
+def test_a_report_for_an_unknown_message_is_404(report_url: str) -> None:
+    answer = report(report_url, id="ATXid_nobody", status="Success")
     assert answer.status_code == 404
     assert "ATXid_nobody" in answer.json()["error"]
 
@@ -556,26 +583,22 @@ def test_a_report_for_an_unknown_message_is_404(api_url: str) -> None:
     "form",
     [{}, {"id": "ATXid_1"}, {"status": "Success"}, {"id": "ATXid_\x00", "status": "Success"}],
 )
-def test_a_malformed_report_is_400(api_url: str, form: dict[str, str]) -> None:
-    answer = report(api_url, **form)
+def test_a_malformed_report_is_400(report_url: str, form: dict[str, str]) -> None:
+    answer = report(report_url, **form)
     assert answer.status_code == 400
     assert answer.json()["error"]
 
 
-def test_a_json_report_is_400(api_url: str) -> None:
-    answer = requests.post(
-        f"{api_url}/api/sms/delivery-report", json={"id": "x", "status": "Success"}, timeout=5
-    )
+def test_a_json_report_is_400(report_url: str) -> None:
+    answer = requests.post(report_url, json={"id": "x", "status": "Success"}, timeout=5)
     assert answer.status_code == 400
 
 
 @pytest.mark.usefixtures("job_env")
 def test_the_sandbox_reports_delivery_to_the_api(
-    api_url: str, committed: sessionmaker[Session], at: SmsSandboxUnderTest
+    report_url: str, committed: sessionmaker[Session], at: SmsSandboxUnderTest
 ) -> None:
-    at.configure(
-        delivery_report_url=f"{api_url}/api/sms/delivery-report", delivery_report_delay=0.2
-    )
+    at.configure(delivery_report_url=report_url, delivery_report_delay=0.2)
     payment_id = purchase(committed, random_phone())
 
     send_credentials(payment_id)

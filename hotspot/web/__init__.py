@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import cast
 
-from flask import current_app, request
+from flask import abort, current_app, request
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import TooManyRequests
 
@@ -44,3 +45,10 @@ def rate_limit(name: str, subject: str, setting: str) -> None:
 
 def client_ip() -> str:
     return request.remote_addr or "unknown"
+
+
+def check_path_token(given: str, expected: str) -> None:
+    """404 unless `given` is the secret path segment `expected`: compared in constant time, as
+    UTF-8 bytes, since a URL may carry any text (compare_digest refuses non-ASCII str)."""
+    if not hmac.compare_digest(given.encode(errors="surrogatepass"), expected.encode()):
+        abort(404)

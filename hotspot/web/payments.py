@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -28,7 +27,15 @@ from hotspot.payments import (
     validate_c2b,
 )
 from hotspot.phones import normalize_phone
-from hotspot.web import client_ip, gateway, notifier, rate_limit, sessions, settings
+from hotspot.web import (
+    check_path_token,
+    client_ip,
+    gateway,
+    notifier,
+    rate_limit,
+    sessions,
+    settings,
+)
 from hotspot.web.portal import package_json
 
 payments = Blueprint("payments", __name__, url_prefix="/api")
@@ -199,8 +206,7 @@ def sse(payment_id: int, status: PaymentStatus) -> str:
 
 
 def check_callback_token(token: str) -> None:
-    if not hmac.compare_digest(token, settings().mpesa_callback_token):
-        abort(404)
+    check_path_token(token, settings().mpesa_callback_token)
 
 
 @payments.post("/callbacks/stk/<token>")
