@@ -177,6 +177,11 @@ class Settings:
     credentials_cache_ttl: int = _setting(
         300, "Seconds the portal's auto-login credentials stay cached in Redis."
     )
+    cleartext_retention: int = _setting(
+        86400,
+        "Seconds a customer's password stays in hotspot_credentials and in sent SMS bodies "
+        "(radcheck keeps the copy CHAP needs); then it is forgotten.",
+    )
     default_region: str = _setting("KE", "Region for phone numbers written without +country.")
     currency: str = _setting("KES", "Currency of package prices.")
     log_level: str = _setting("INFO", "Log level.")
