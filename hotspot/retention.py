@@ -3,9 +3,9 @@
 A password is written in three places. radcheck's `Cleartext-Password` is the one copy
 FreeRADIUS needs (CHAP is computed from it) and stays while the account exists. The other two
 serve the minutes after a purchase: `hotspot_credentials.password` (the portal's auto-login and
-the SMS job) and the body of the credentials SMS (the SMS log operators read). After
-HOTSPOT_CLEARTEXT_RETENTION, `forget_passwords` (a periodic job) blanks the first and replaces
-the password in the second with `MASK`, so the message still reads as it was sent.
+the SMS job) and the body of the credentials SMS (`sms_messages`, the record of what was sent).
+After HOTSPOT_CLEARTEXT_RETENTION, `forget_passwords` (a periodic job) blanks the first and
+replaces the password in the second with `MASK`, so the message still reads as it was sent.
 
 A message still `claimed` (being sent, waiting for a retry, or with an outcome unknown for an
 operator) keeps its body, since a retry sends the body recorded; and its account's credentials
