@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime as dt
+import itertools
 import json
 import logging
 import signal
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from hotspot import db, vouchers
 from hotspot.admin_cli import tokens_group
+from hotspot.csvfiles import create_private, write_csv
 from hotspot.errors import HotspotError, NotFoundError
 from hotspot.freeradius import FreeRadiusConfigError, check_raddb, render_raddb
 from hotspot.models import Payment
@@ -247,15 +248,20 @@ def vouchers_group() -> None:
 def vouchers_generate(
     ctx: Context, package_name: str, count: int, out: Path, batch: str | None
 ) -> None:
-    """Write COUNT new codes for a package to a CSV file."""
+    """Write COUNT new codes for a package to a new CSV file only you may read (0600)."""
     label = batch or dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
-    with ctx.transaction() as session, out.open("w", newline="") as handle:
+    with ctx.transaction() as session:
         package = package_by_name(session, package_name)
-        writer = csv.writer(handle)
-        writer.writerow(["code", "package", "price", "batch"])
-        with click.progressbar(length=count, label="vouchers", file=sys.stderr) as bar:
-            for code in vouchers.generate(session, package, count, label, bar.update):
-                writer.writerow([code, package.name, package.price, label])
+        try:
+            handle = create_private(out)
+        except OSError as exc:  # codes are money: never written over a file, nor through a link
+            raise click.BadParameter(
+                f"cannot create {out}: {exc.strerror}", param_hint="--out"
+            ) from None
+        with handle, click.progressbar(length=count, label="vouchers", file=sys.stderr) as bar:
+            codes = vouchers.generate(session, package, count, label, bar.update)
+            rows = ([code, package.name, package.price, label] for code in codes)
+            write_csv(handle, itertools.chain([["code", "package", "price", "batch"]], rows))
     click.echo(f"{count} vouchers for {package_name} in {out} (batch {label})")
 
 
@@ -345,7 +351,9 @@ def sandbox_sms(ctx: Context, port: int | None, delivery_reports: bool) -> None:
     """An Africa's Talking SMS stand-in on 127.0.0.1 using this deployment's SMS credentials."""
     s = ctx.settings
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    report_url = f"{s.public_base_url.rstrip('/')}/api/sms/delivery-report"
+    report_url = (
+        f"{s.public_base_url.rstrip('/')}/api/sms/delivery-report/{s.sms_delivery_report_token}"
+    )
     sms_sandbox.serve(
         sms_sandbox.SmsSandboxConfig(
             username=s.sms_username,

@@ -43,6 +43,7 @@ from hotspot.provisioning import (
     drawn_usernames,
     provision_purchase,
 )
+from hotspot.retention import kept
 
 ACCOUNT_REFERENCE = "HOTSPOT"
 
@@ -735,7 +736,7 @@ def credentials_for(
     )
     if row is None:
         raise PaymentNotPaidError(f"payment {payment_id} kept as credit: it gave no credentials")
-    return Credentials(row.username, row.password, row.expires_at)
+    return Credentials(row.username, kept(row.password), row.expires_at)
 
 
 class PaymentNotPaidError(Exception):

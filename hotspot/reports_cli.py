@@ -5,7 +5,6 @@ Registered in hotspot/cli.py with `cli.add_command(report_command)`.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime as dt
 import json
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from hotspot import reports
 from hotspot.admin_cli import transaction
+from hotspot.csvfiles import write_csv
 from hotspot.reports import Days
 
 DEFAULT_DAYS = 30
@@ -85,6 +85,11 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+def _csv_value(value: Any) -> Any:
+    """Numbers stay numbers (exact, and never taken for a formula); dates become ISO text."""
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
 def _human_bytes(value: int) -> str:
     size = float(value)
     for unit in ("B", "KiB", "MiB", "GiB"):
@@ -113,10 +118,7 @@ def emit(rows: Sequence[Any], columns: Sequence[str], fmt: str, empty: str) -> N
         click.echo(json.dumps([{k: _json_value(v) for k, v in r.items()} for r in records]))
         return
     if fmt == "csv":
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(columns)
-        for record in records:
-            writer.writerow(["" if v is None else _json_value(v) for v in record.values()])
+        write_csv(sys.stdout, [columns, *([_csv_value(v) for v in r.values()] for r in records)])
         return
     if not records:
         click.echo(empty)

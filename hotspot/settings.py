@@ -130,6 +130,9 @@ class Settings:
         "", "Africa's Talking API key (generated for the local SMS sandbox).", secret=True
     )
     sms_sender_id: str = _setting("", "Alphanumeric sender ID or shortcode (empty: AT's default).")
+    sms_delivery_report_token: str = _setting(
+        "", "Secret path segment of the SMS delivery-report URL (generated).", secret=True
+    )
     sms_base_url: str = _setting(
         "http://127.0.0.1:8090/version1",
         "Africa's Talking API base (https://api.africastalking.com/version1 in production, or "
@@ -206,6 +209,11 @@ class Settings:
     )
     credentials_cache_ttl: int = _setting(
         300, "Seconds the portal's auto-login credentials stay cached in Redis."
+    )
+    cleartext_retention: int = _setting(
+        86400,
+        "Seconds a customer's password stays in hotspot_credentials and in sent SMS bodies "
+        "(radcheck keeps the copy CHAP needs); then it is forgotten.",
     )
     default_region: str = _setting("KE", "Region for phone numbers written without +country.")
     currency: str = _setting("KES", "Currency of package prices.")
@@ -295,6 +303,7 @@ GENERATED_SECRETS = (
     "mpesa_passkey",
     "mpesa_callback_token",
     "sms_api_key",
+    "sms_delivery_report_token",
 )
 
 

@@ -18,6 +18,7 @@ from jobs import services
 HEARTBEAT_KEY = SCHEDULER_HEARTBEAT_KEY
 HEARTBEAT_INTERVAL = 10
 REPORTS_REFRESH_INTERVAL = 3600  # the rollups hold closed days only
+FORGET_PASSWORDS_INTERVAL = 600  # a password outlives HOTSPOT_CLEARTEXT_RETENTION by at most this
 
 
 def periodic_jobs(settings: Settings) -> list[tuple[str, int]]:
@@ -26,6 +27,7 @@ def periodic_jobs(settings: Settings) -> list[tuple[str, int]]:
         ("jobs.expiry.expire_due", settings.expiry_sweep_interval),
         ("jobs.schedule.heartbeat", HEARTBEAT_INTERVAL),
         ("jobs.reports.refresh_reports", REPORTS_REFRESH_INTERVAL),
+        ("jobs.retention.forget_old_passwords", FORGET_PASSWORDS_INTERVAL),
     ]
 
 

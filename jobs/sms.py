@@ -28,6 +28,8 @@ def send_credentials(payment_id: int) -> str:
         )
         if credential is None:
             return f"nothing to send: payment {payment_id} has no credentials (credit only?)"
+        if not credential.password:
+            return f"nothing to send: payment {payment_id}'s password is no longer kept"
         user = session.get_one(HotspotUser, credential.user_id)
         if user.phone is None:
             return f"nothing to send: account {user.username} has no phone"

@@ -92,3 +92,15 @@ def test_request_logs_are_json_without_the_callback_token(
     assert line["status"] == 400
     assert token not in json.dumps(line)
     assert line["request_id"]
+
+
+def test_request_logs_hide_the_delivery_report_token(
+    api: ApiUnderTest, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = api.settings.sms_delivery_report_token
+    with caplog.at_level(logging.INFO, logger="hotspot.request"):
+        requests.post(f"{api.url}/api/sms/delivery-report/{token}", data={}, timeout=5)
+    [record] = [r for r in caplog.records if r.name == "hotspot.request"]
+    line = json.loads(JsonFormatter().format(record))
+    assert (line["path"], line["status"]) == ("/api/sms/delivery-report/***", 400)
+    assert token not in json.dumps(line)

@@ -41,6 +41,7 @@ from hotspot.settings import Settings
 from tests.conftest import StackUnderTest
 
 D1 = dt.date(2001, 2, 3)
+FORGED_REASON = "@SUM(1+1)*cmd|' /C calc'!A0"  # as a delivery report could carry it
 D2 = dt.date(2001, 2, 4)
 BOTH = Days(D1, D2)
 VIEWS = {
@@ -92,7 +93,7 @@ def insert_known_data(session: Session) -> Known:
         rate_limit="2M/5M",
     )
     day = Package(
-        name=f"Day {tag}",
+        name=f'=HYPERLINK("http://evil.example/","Day {tag}")',  # a CSV must not run it
         group_name=f"day_{tag}",
         price=Decimal(50),
         duration_seconds=86400,
@@ -216,7 +217,7 @@ def insert_known_data(session: Session) -> Known:
 
     session.add_all(
         [
-            sms(SmsStatus.FAILED, at(D1, "10:00:30"), "DeliveryFailure"),
+            sms(SmsStatus.FAILED, at(D1, "10:00:30"), FORGED_REASON),
             sms(SmsStatus.CLAIMED, at(D1, "11:00:00"), "outcome unknown: read timed out"),
             sms(SmsStatus.CLAIMED, at(D2, "11:00:00"), "retrying: 500 Internal Server Error"),
             sms(SmsStatus.DELIVERED, at(D1, "12:00:00"), None),
@@ -481,7 +482,7 @@ def test_report_revenue_as_a_table_csv_and_json(reports_db: ReportsDatabase) -> 
         ("2001-02-03", k.hour, k.north, "20.00"),
         ("2001-02-03", k.hour, k.south, "20.00"),
         ("2001-02-03", k.hour, "", "20.00"),
-        ("2001-02-04", k.day, k.south, "50.00"),
+        ("2001-02-04", "'" + k.day, k.south, "50.00"),  # text, not a formula, in a spreadsheet
     ]
 
     data = json.loads(report(reports_db, "revenue", *RANGE, "--format", "json"))
@@ -521,6 +522,8 @@ def test_report_payments_usage_sessions_sms_and_disconnects(reports_db: ReportsD
 
     sms = list(csv.DictReader(io.StringIO(report(reports_db, "sms", *RANGE, "--format", "csv"))))
     assert [m["state"] for m in sms] == ["retrying", "outcome_unknown", "failed"]
+    assert sms[2]["error"] == "'" + FORGED_REASON
+    assert sms[2]["phone"].startswith("+2547")  # a signed number cannot be a formula: kept
     disconnects = report(reports_db, "disconnects", *RANGE)
     assert "gave_up" in disconnects
     assert "Resources Unavailable" in disconnects

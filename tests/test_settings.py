@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from hotspot.settings import Settings, mask_url, setting_docs
+from hotspot.settings import Settings, mask_url, read_env_file, setting_docs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -93,4 +93,8 @@ def test_hotspot_config_prints_json_with_secrets_masked(tmp_path: Path) -> None:
     assert shown["database_url"] == "postgresql+psycopg://app:***@db/hotspot"
     assert shown["redis_url"] == "redis://127.0.0.1:6389/0"
     assert shown["radius_db_password"] == "***"
+    token = read_env_file(tmp_path / "secrets.env")["HOTSPOT_SMS_DELIVERY_REPORT_TOKEN"]
+    assert token
+    assert shown["sms_delivery_report_token"] == "***"
+    assert token not in result.stdout
     assert "hunter2" not in result.stdout

@@ -18,9 +18,10 @@ from typing import Any
 import pytest
 import redis
 import requests
+from pyrad import packet
 from rq import Queue, Retry, SimpleWorker
 from rq.job import JobStatus
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 import jobs
@@ -34,7 +35,9 @@ from hotspot.models import (
     SmsMessage,
     SmsStatus,
 )
+from hotspot.payments import hash_token
 from hotspot.provisioning import provision_purchase
+from hotspot.retention import GONE, MASK
 from hotspot.sandbox.sms import SmsSandbox, SmsSandboxConfig, create_sms_sandbox_app
 from hotspot.sms import (
     HELD_BY_ANOTHER_RUN,
@@ -48,9 +51,12 @@ from hotspot.sms import (
     customer_time,
     send_once,
 )
+from jobs.retention import forget_old_passwords
+from jobs.schedule import import_function, periodic_jobs
 from jobs.sms import credentials_key, send_credentials
 from tests.conftest import ServerThread, StackUnderTest
 from tests.factories import make_package
+from tests.test_freeradius import pyrad_login
 
 UTC = dt.UTC
 # Stored as the credentials' expiry, so the text is known: 14:05 in Nairobi.
@@ -488,8 +494,14 @@ def test_the_api_key_is_not_logged_or_stored(
 # --- delivery reports ----------------------------------------------------------------------
 
 
-def report(api_url: str, **form: str) -> requests.Response:
-    return requests.post(f"{api_url}/api/sms/delivery-report", data=form, timeout=5)
+@pytest.fixture(scope="module")
+def report_url(api_url: str, stack: StackUnderTest) -> str:
+    """The URL registered with Africa's Talking, secret token and all."""
+    return f"{api_url}/api/sms/delivery-report/{stack.settings.sms_delivery_report_token}"
+
+
+def report(url: str, **form: str) -> requests.Response:
+    return requests.post(url, data=form, timeout=5)
 
 
 @pytest.fixture
@@ -505,11 +517,11 @@ def reread(committed: sessionmaker[Session], row: SmsMessage) -> SmsMessage:
 
 
 def test_a_success_report_marks_the_message_delivered(
-    api_url: str, committed: sessionmaker[Session], sent: SmsMessage
+    report_url: str, committed: sessionmaker[Session], sent: SmsMessage
 ) -> None:
     assert sent.provider_message_id is not None
     answer = report(
-        api_url,
+        report_url,
         id=sent.provider_message_id,
         status="Success",
         phoneNumber=sent.phone,
@@ -520,19 +532,21 @@ def test_a_success_report_marks_the_message_delivered(
     assert answer.json() == {"id": sent.provider_message_id, "status": "delivered"}
     assert reread(committed, sent).status is SmsStatus.DELIVERED
     # Repeated or late reports change nothing.
-    report(api_url, id=sent.provider_message_id, status="Failed", failureReason="DeliveryFailure")
+    report(
+        report_url, id=sent.provider_message_id, status="Failed", failureReason="DeliveryFailure"
+    )
     assert reread(committed, sent).status is SmsStatus.DELIVERED
 
 
 def test_a_failure_report_keeps_the_reason(
-    api_url: str, committed: sessionmaker[Session], sent: SmsMessage
+    report_url: str, committed: sessionmaker[Session], sent: SmsMessage
 ) -> None:
     assert sent.provider_message_id is not None
-    buffered = report(api_url, id=sent.provider_message_id, status="Buffered")
+    buffered = report(report_url, id=sent.provider_message_id, status="Buffered")
     assert buffered.json()["status"] == "sent"
 
     answer = report(
-        api_url,
+        report_url,
         id=sent.provider_message_id,
         status="Failed",
         phoneNumber=sent.phone,
@@ -546,8 +560,27 @@ def test_a_failure_report_keeps_the_reason(
     assert (row.status, row.error) == (SmsStatus.FAILED, "Failed: UserIsInactive")
 
 
-def test_a_report_for_an_unknown_message_is_404(api_url: str) -> None:
-    answer = report(api_url, id="ATXid_nobody", status="Success")
+def test_a_forged_report_without_the_secret_token_is_404_and_changes_nothing(
+    api_url: str, report_url: str, committed: sessionmaker[Session], sent: SmsMessage
+) -> None:
+    assert sent.provider_message_id is not None
+    forged = {"id": sent.provider_message_id, "status": "Failed", "failureReason": "Forged"}
+    token = report_url.rpartition("/")[2]
+    guesses = [
+        f"{api_url}/api/sms/delivery-report",  # the old, open URL
+        f"{api_url}/api/sms/delivery-report/guessed",
+        f"{api_url}/api/sms/delivery-report/{token[:-1]}",
+        f"{api_url}/api/sms/delivery-report/{token}é",  # any text may arrive: never a 500
+        f"{api_url}/api/sms/delivery-report/%C3%A9t%C3%A9",
+    ]
+    for url in guesses:
+        assert report(url, **forged).status_code == 404, url
+    row = reread(committed, sent)
+    assert (row.status, row.error) == (SmsStatus.SENT, None)
+
+
+def test_a_report_for_an_unknown_message_is_404(report_url: str) -> None:
+    answer = report(report_url, id="ATXid_nobody", status="Success")
     assert answer.status_code == 404
     assert "ATXid_nobody" in answer.json()["error"]
 
@@ -556,26 +589,22 @@ def test_a_report_for_an_unknown_message_is_404(api_url: str) -> None:
     "form",
     [{}, {"id": "ATXid_1"}, {"status": "Success"}, {"id": "ATXid_\x00", "status": "Success"}],
 )
-def test_a_malformed_report_is_400(api_url: str, form: dict[str, str]) -> None:
-    answer = report(api_url, **form)
+def test_a_malformed_report_is_400(report_url: str, form: dict[str, str]) -> None:
+    answer = report(report_url, **form)
     assert answer.status_code == 400
     assert answer.json()["error"]
 
 
-def test_a_json_report_is_400(api_url: str) -> None:
-    answer = requests.post(
-        f"{api_url}/api/sms/delivery-report", json={"id": "x", "status": "Success"}, timeout=5
-    )
+def test_a_json_report_is_400(report_url: str) -> None:
+    answer = requests.post(report_url, json={"id": "x", "status": "Success"}, timeout=5)
     assert answer.status_code == 400
 
 
 @pytest.mark.usefixtures("job_env")
 def test_the_sandbox_reports_delivery_to_the_api(
-    api_url: str, committed: sessionmaker[Session], at: SmsSandboxUnderTest
+    report_url: str, committed: sessionmaker[Session], at: SmsSandboxUnderTest
 ) -> None:
-    at.configure(
-        delivery_report_url=f"{api_url}/api/sms/delivery-report", delivery_report_delay=0.2
-    )
+    at.configure(delivery_report_url=report_url, delivery_report_delay=0.2)
     payment_id = purchase(committed, random_phone())
 
     send_credentials(payment_id)
@@ -642,3 +671,131 @@ def test_a_worker_killed_after_at_accepted_causes_no_second_sms(
 
     assert len(at.messages()) == 1
     assert sms_row(committed, payment_id).error == HELD_BY_ANOTHER_RUN
+
+
+# --- passwords forgotten after HOTSPOT_CLEARTEXT_RETENTION ----------------------------------
+
+PAST_RETENTION = dt.timedelta(hours=25)  # the default retention is 24 h
+
+
+def age(committed: sessionmaker[Session], payment_id: int) -> None:
+    """The payment's credentials row and SMS (if any) as if made PAST_RETENTION ago."""
+    long_ago = func.now() - PAST_RETENTION
+    with transaction(committed) as session:
+        session.execute(
+            update(HotspotCredential)
+            .where(HotspotCredential.payment_id == payment_id)
+            .values(created_at=long_ago)
+        )
+        session.execute(
+            update(SmsMessage)
+            .where(SmsMessage.idempotency_key == credentials_key(payment_id))
+            .values(created_at=long_ago)
+        )
+
+
+def portal_token(committed: sessionmaker[Session], payment_id: int) -> str:
+    token = secrets.token_urlsafe(16)
+    with transaction(committed) as session:
+        paying = update(Payment).where(Payment.id == payment_id)
+        session.execute(paying.values(portal_token_hash=hash_token(token)))
+    return token
+
+
+@pytest.mark.usefixtures("job_env")
+def test_after_the_retention_only_radcheck_keeps_the_password(
+    stack: StackUnderTest, api_url: str, committed: sessionmaker[Session], at: SmsSandboxUnderTest
+) -> None:
+    payment_id = purchase(committed, random_phone())
+    token = portal_token(committed, payment_id)
+    send_credentials(payment_id)
+    credential = credential_of(committed, payment_id)
+    username, password = credential.username, credential.password
+    as_sent = expected_text(committed, payment_id)
+    forget_old_passwords()  # too recent: kept
+    assert credential_of(committed, payment_id).password == password
+    assert sms_row(committed, payment_id).body == as_sent
+    age(committed, payment_id)
+
+    forget_old_passwords()
+    forget_old_passwords()  # running twice is running once
+
+    assert credential_of(committed, payment_id).password == ""
+    assert sms_row(committed, payment_id).body == (
+        f"WiFi login: username {username} password {MASK}, valid until 24 Nov 2026 14:05."
+    )
+    # FreeRADIUS still has its copy: the customer logs in, with CHAP too.
+    assert pyrad_login(stack, username, password).code == packet.AccessAccept
+    assert pyrad_login(stack, username, password, chap=True).code == packet.AccessAccept
+    # The portal says so rather than handing out an empty password.
+    answer = requests.get(
+        f"{api_url}/api/payments/{payment_id}/credentials",
+        headers={"X-Portal-Token": token},
+        timeout=5,
+    )
+    assert (answer.status_code, answer.json()) == (410, {"error": GONE})
+
+
+@pytest.mark.usefixtures("job_env")
+def test_a_renewed_accounts_older_message_loses_its_old_password_too(
+    committed: sessionmaker[Session], at: SmsSandboxUnderTest
+) -> None:
+    """A renewal brings a new password: the first message's is no longer radcheck's, but it is
+    forgotten all the same."""
+    phone = "+254" + random_phone()[1:]
+    first = purchase(committed, phone)
+    send_credentials(first)
+    old_password = credential_of(committed, first).password
+    renewal = purchase(committed, phone)
+    send_credentials(renewal)
+    assert credential_of(committed, renewal).password != old_password
+    age(committed, first)
+
+    forget_old_passwords()
+
+    assert old_password not in sms_row(committed, first).body
+    assert MASK in sms_row(committed, first).body
+    assert credential_of(committed, renewal).password  # still within its retention
+
+
+@pytest.mark.usefixtures("job_env")
+def test_a_message_awaiting_a_retry_keeps_the_password_until_it_is_sent(
+    committed: sessionmaker[Session], at: SmsSandboxUnderTest
+) -> None:
+    payment_id = purchase(committed, random_phone())
+    at.next_outcome("server_error")
+    with pytest.raises(SmsTransientError):
+        send_credentials(payment_id)
+    password = credential_of(committed, payment_id).password
+    as_sent = expected_text(committed, payment_id)
+    age(committed, payment_id)
+
+    forget_old_passwords()
+
+    assert sms_row(committed, payment_id).body == as_sent
+    assert credential_of(committed, payment_id).password == password
+    assert send_credentials(payment_id).startswith("sent: ")  # the retry
+    assert [m["message"] for m in at.accepted()] == [as_sent]
+    forget_old_passwords()
+    assert password not in sms_row(committed, payment_id).body
+    assert credential_of(committed, payment_id).password == ""
+
+
+@pytest.mark.usefixtures("job_env")
+def test_credentials_forgotten_before_their_sms_ran_are_not_sent(
+    committed: sessionmaker[Session], at: SmsSandboxUnderTest
+) -> None:
+    payment_id = purchase(committed, random_phone())
+    age(committed, payment_id)
+    forget_old_passwords()
+
+    assert send_credentials(payment_id) == (
+        f"nothing to send: payment {payment_id}'s password is no longer kept"
+    )
+    assert at.messages() == []
+
+
+def test_forgetting_passwords_is_a_periodic_job(stack: StackUnderTest) -> None:
+    jobs_ = dict(periodic_jobs(stack.settings))
+    assert jobs_["jobs.retention.forget_old_passwords"] > 0
+    assert import_function("jobs.retention.forget_old_passwords") is forget_old_passwords

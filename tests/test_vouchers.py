@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import secrets
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from pathlib import Path
 
 import requests
@@ -14,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotspot.codes import ALPHABET
 from hotspot.models import Package
+from hotspot.packages import create_package
 from hotspot.vouchers import generate
 from tests.conftest import ApiUnderTest, StackUnderTest
 from tests.factories import make_package
@@ -30,21 +33,69 @@ def redeem(api: ApiUnderTest, code: str) -> requests.Response:
     return requests.post(f"{api.url}/api/vouchers/redeem", json={"code": code}, timeout=10)
 
 
+def generate_vouchers(
+    stack: StackUnderTest, package: str, out: Path, *options: str, count: int = 3
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hotspot", "vouchers", "generate", "--package", package,
+         "--count", str(count), "--out", str(out), *options],
+        env=stack.env(), capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
 def test_the_cli_writes_a_csv_of_unique_unambiguous_codes(
     stack: StackUnderTest, tmp_path: Path
 ) -> None:
     out = tmp_path / "vouchers.csv"
-    result = subprocess.run(
-        [sys.executable, "-m", "hotspot", "vouchers", "generate", "--package", "1 Day",
-         "--count", "10000", "--out", str(out)],
-        env=stack.env(), capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+    result = generate_vouchers(stack, "1 Day", out, count=10000)
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(out.open()))
     codes = {row["code"] for row in rows}
     assert len(rows) == len(codes) == 10000
     assert all(len(code) == 10 and set(code) <= set(ALPHABET) for code in codes)
     assert {row["package"] for row in rows} == {"1 Day"}
+
+
+def test_the_voucher_csv_is_private_and_never_written_over_or_through_a_link(
+    stack: StackUnderTest, tmp_path: Path
+) -> None:
+    out = tmp_path / "vouchers.csv"
+    assert generate_vouchers(stack, "1 Day", out).returncode == 0
+    assert out.stat().st_mode & 0o777 == 0o600
+    first = out.read_text()
+
+    again = generate_vouchers(stack, "1 Day", out)
+    assert again.returncode == 2
+    assert "cannot create" in again.stderr
+    assert out.read_text() == first  # the first batch's codes are still there
+
+    target = tmp_path / "someone-elses.txt"
+    target.write_text("keep me\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    assert generate_vouchers(stack, "1 Day", link).returncode == 2
+    assert target.read_text() == "keep me\n"
+
+
+def test_the_voucher_csv_neutralises_formulas_in_a_package_name_and_a_batch_label(
+    stack: StackUnderTest, committed: sessionmaker[Session], tmp_path: Path
+) -> None:
+    hostile = f'=HYPERLINK("http://evil.example/?{secrets.token_hex(4)}","Free WiFi")'
+    with committed.begin() as session:
+        create_package(
+            session, name=hostile, price=Decimal(20), duration_seconds=3600,
+            data_cap_bytes=None, rate_limit="2M/5M", devices=1, interim_interval=60,
+        )  # fmt: skip
+    out = tmp_path / "vouchers.csv"
+
+    result = generate_vouchers(stack, hostile, out, "--batch", "@SUM(1)")
+
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 3
+    assert {(r["package"], r["price"], r["batch"]) for r in rows} == {
+        ("'" + hostile, "20.00", "'@SUM(1)")
+    }
 
 
 def test_a_voucher_gives_credentials_freeradius_accepts(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import cast
 
-from flask import current_app, request
+from flask import abort, current_app, request
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import TooManyRequests
 
@@ -69,3 +70,10 @@ def device_mac(value: object) -> str | None:
         return normalize_mac(value) if isinstance(value, str) else None
     except InvalidInputError:
         return None
+
+
+def check_path_token(given: str, expected: str) -> None:
+    """404 unless `given` is the secret path segment `expected`: compared in constant time, as
+    UTF-8 bytes, since a URL may carry any text (compare_digest refuses non-ASCII str)."""
+    if not hmac.compare_digest(given.encode(errors="surrogatepass"), expected.encode()):
+        abort(404)

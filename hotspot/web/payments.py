@@ -30,6 +30,7 @@ from hotspot.payments import (
     validate_c2b,
 )
 from hotspot.phones import normalize_phone
+from hotspot.retention import CredentialsGoneError
 from hotspot.web import (
     client_ip,
     gateway,
@@ -148,6 +149,8 @@ def payment_credentials(payment_id: int) -> Any:
             abort(403, str(exc))
         except PaymentNotPaidError as exc:
             abort(409, str(exc))
+        except CredentialsGoneError as exc:
+            abort(410, str(exc))
     return jsonify(
         username=credentials.username,
         password=credentials.password,

@@ -1,7 +1,10 @@
 """The URL Africa's Talking POSTs delivery reports to (form-encoded, one per message).
 
-Set it in AT's dashboard (SMS → SMS Callback URLs → Delivery Reports). Bad input is a 400 and an
-unknown message id a 404, each with the reason; a database outage is a 503, never a 500.
+Set it in AT's dashboard (SMS → SMS Callback URLs → Delivery Reports) with the secret token,
+HOTSPOT_SMS_DELIVERY_REPORT_TOKEN, as its last segment: reports carry no signature, so without
+the token anyone could mark messages delivered or failed. A wrong token is a 404. Bad input is a
+400 and an unknown message id a 404, each with the reason; a database outage is a 503, never a
+500.
 """
 
 from __future__ import annotations
@@ -14,15 +17,16 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hotspot.errors import InvalidInputError
 from hotspot.sms import record_delivery_report
-from hotspot.web import sessions
+from hotspot.web import check_path_token, sessions, settings
 
 log = logging.getLogger(__name__)
 
 sms = Blueprint("sms", __name__, url_prefix="/api")
 
 
-@sms.post("/sms/delivery-report")
-def delivery_report() -> Any:
+@sms.post("/sms/delivery-report/<token>")
+def delivery_report(token: str) -> Any:
+    check_path_token(token, settings().sms_delivery_report_token)
     form = request.form
     try:
         with sessions().begin() as session:
