@@ -6,13 +6,14 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, jsonify
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from hotspot.errors import ConflictError, HotspotError, NotFoundError
 from hotspot.logs import log_requests
 from hotspot.services import Services
 from hotspot.settings import Settings
 from hotspot.web.admin import admin
+from hotspot.web.bodies import Request
 from hotspot.web.captive import captive
 from hotspot.web.dashboard import dashboard
 from hotspot.web.health import health
@@ -25,6 +26,8 @@ OPENAPI = Path(__file__).resolve().parent / "web" / "openapi.json"
 
 def create_app(settings: Settings) -> Flask:
     app = Flask(__name__)
+    app.request_class = Request  # a streamed body over the limit is a 413, never cut short
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.extensions["hotspot"] = Services(settings)
     log_requests(app, hidden=[settings.mpesa_callback_token])
     app.register_blueprint(health)
@@ -49,6 +52,10 @@ def create_app(settings: Settings) -> Flask:
             else 422
         )
         return jsonify(error=str(error)), status
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(error: RequestEntityTooLarge) -> Any:
+        return jsonify(error=f"the body is larger than {settings.max_request_bytes} bytes"), 413
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:

@@ -67,9 +67,9 @@ def json_body() -> dict[str, Any]:
 
 @payments.post("/payments")
 def start_payment() -> Any:
-    body = json_body()
     s = settings()
-    rate_limit("payments-ip", client_ip(), s.rate_limit_payments_per_ip)
+    rate_limit("payments-ip", client_ip(), s.rate_limit_payments_per_ip)  # before any body is read
+    body = json_body()
     if isinstance(body.get("phone"), str):
         try:
             phone = normalize_phone(body["phone"], s.default_region)
