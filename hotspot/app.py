@@ -12,13 +12,14 @@ from hotspot.errors import ConflictError, HotspotError, NotFoundError
 from hotspot.logs import log_requests
 from hotspot.services import Services
 from hotspot.settings import Settings
+from hotspot.web import ID_CONVERTERS
 from hotspot.web.admin import admin
-from hotspot.web.bodies import Request
 from hotspot.web.captive import captive
 from hotspot.web.dashboard import dashboard
 from hotspot.web.health import health
 from hotspot.web.payments import payments
 from hotspot.web.portal import portal
+from hotspot.web.request_input import JSONProvider, Request, check_url
 from hotspot.web.sms import sms
 
 OPENAPI = Path(__file__).resolve().parent / "web" / "openapi.json"
@@ -27,9 +28,12 @@ OPENAPI = Path(__file__).resolve().parent / "web" / "openapi.json"
 def create_app(settings: Settings) -> Flask:
     app = Flask(__name__)
     app.request_class = Request  # a streamed body over the limit is a 413, never cut short
+    app.json = JSONProvider(app)  # and JSON bodies, like the URL, hold only storable text
+    app.url_map.converters.update(ID_CONVERTERS)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.extensions["hotspot"] = Services(settings)
     log_requests(app, hidden=[settings.mpesa_callback_token])
+    app.before_request(check_url)
     app.register_blueprint(health)
     app.register_blueprint(portal)
     app.register_blueprint(payments)

@@ -97,7 +97,7 @@ def start_payment() -> Any:
     return jsonify(shown), 201
 
 
-@payments.get("/payments/<int:payment_id>")
+@payments.get("/payments/<int64:payment_id>")
 def show_payment(payment_id: int) -> Any:
     with sessions()() as session:
         payment = session.get(Payment, payment_id)
@@ -106,7 +106,7 @@ def show_payment(payment_id: int) -> Any:
         return jsonify(payment_json(payment, payment.package))
 
 
-@payments.get("/payments/<int:payment_id>/credentials")
+@payments.get("/payments/<int64:payment_id>/credentials")
 def payment_credentials(payment_id: int) -> Any:
     with sessions()() as session:
         try:
@@ -127,7 +127,7 @@ def payment_credentials(payment_id: int) -> Any:
     )
 
 
-@payments.get("/payments/<int:payment_id>/events")
+@payments.get("/payments/<int64:payment_id>/events")
 def payment_events(payment_id: int) -> Any:
     """Server-Sent Events: each status change, pushed through Redis pub/sub; closes when final."""
     with sessions()() as session:
