@@ -119,3 +119,8 @@ def test_a_c2b_amount_the_column_cannot_hold_is_refused(
     assert validated.json()["ResultCode"] == "C2B00016"
     assert confirmed.status_code == 400
     assert confirmed.json() == {"error": f"amount {amount!r} {reason}"}
+
+
+def test_a_non_ascii_callback_token_is_404(api: ApiUnderTest) -> None:
+    response = requests.post(f"{api.url}/api/callbacks/stk/tök", json={}, timeout=5)
+    assert response.status_code == 404

@@ -199,7 +199,7 @@ def sse(payment_id: int, status: PaymentStatus) -> str:
 
 
 def check_callback_token(token: str) -> None:
-    if not hmac.compare_digest(token, settings().mpesa_callback_token):
+    if not hmac.compare_digest(token.encode(), settings().mpesa_callback_token.encode()):
         abort(404)
 
 
