@@ -276,15 +276,17 @@ def parse_stk_callback(body: bytes) -> StkCallback:
         data = storable.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise InvalidInputError("body is not JSON") from None
-    callback = data.get("Body", {}).get("stkCallback") if isinstance(data, dict) else None
+    envelope = data.get("Body") if isinstance(data, dict) else None
+    callback = envelope.get("stkCallback") if isinstance(envelope, dict) else None
     if not isinstance(callback, dict):
         raise InvalidInputError("missing Body.stkCallback")
     for name in ("MerchantRequestID", "CheckoutRequestID", "ResultCode"):
         if callback.get(name) in (None, ""):
             raise InvalidInputError(f"missing Body.stkCallback.{name}")
     items: dict[str, Any] = {}
-    metadata = callback.get("CallbackMetadata") or {}
-    for item in metadata.get("Item") or [] if isinstance(metadata, dict) else []:
+    metadata = callback.get("CallbackMetadata")
+    listed = metadata.get("Item") if isinstance(metadata, dict) else None
+    for item in listed if isinstance(listed, list) else []:
         if isinstance(item, dict) and "Name" in item:
             items[str(item["Name"])] = item.get("Value")
     result_code = str(callback["ResultCode"])

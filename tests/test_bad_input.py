@@ -121,6 +121,28 @@ def test_a_c2b_amount_the_column_cannot_hold_is_refused(
     assert confirmed.json() == {"error": f"amount {amount!r} {reason}"}
 
 
+def paid_callback(metadata: object) -> dict[str, Any]:
+    callback = {"MerchantRequestID": "m", "CheckoutRequestID": "c", "ResultCode": 0}
+    return {"Body": {"stkCallback": {**callback, "CallbackMetadata": metadata}}}
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({"Body": 5}, "missing Body.stkCallback"),
+        (paid_callback({"Item": 5}), "a successful callback needs Amount"),
+        (paid_callback([{"Name": "Amount"}]), "a successful callback needs Amount"),
+    ],
+    ids=["body", "items", "metadata"],
+)
+def test_an_stk_callback_of_the_wrong_shape_is_400(
+    api: ApiUnderTest, body: dict[str, Any], reason: str
+) -> None:
+    response = requests.post(api.callback_url, json=body, timeout=5)
+    assert response.status_code == 400
+    assert response.json()["error"].startswith(reason)
+
+
 def test_a_non_ascii_callback_token_is_404(api: ApiUnderTest) -> None:
     response = requests.post(f"{api.url}/api/callbacks/stk/tök", json={}, timeout=5)
     assert response.status_code == 404
