@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 
-.PHONY: run test lint typecheck pytest system-packages clean
+.PHONY: run test fuzz lint typecheck pytest system-packages clean
 
 run: $(VENV)/.installed
 	$(VENV)/bin/hotspot run
@@ -13,6 +13,13 @@ test: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest
+
+# Schemathesis against the real stack, many more examples than `make test` and a new seed each
+# time (the seed is printed; FUZZ_SEED=N repeats a run).
+FUZZ_EXAMPLES ?= 1000
+FUZZ_SEED ?= $(shell date +%s)
+fuzz: $(VENV)/.installed
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) $(VENV)/bin/pytest tests/test_fuzz.py -s -p no:cacheprovider
 
 system-packages:
 	@scripts/install-system-packages

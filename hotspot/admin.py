@@ -28,6 +28,8 @@ from sqlalchemy.orm import Session
 from hotspot import vouchers
 from hotspot.errors import ConflictError, InvalidInputError, NotFoundError
 from hotspot.models import (
+    INT32_MAX,
+    MAX_MONEY,
     AdminRole,
     AdminToken,
     AuditEntry,
@@ -71,8 +73,6 @@ REDACTED = "[redacted]"
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
-INT32_MAX = 2**31 - 1
-MAX_PRICE = Decimal("9999999999.99")  # NUMERIC(12, 2)
 MAX_DATA_CAP = 2**62
 MAX_DEVICES = 1000
 MAX_EXTEND_DAYS = 3650
@@ -385,8 +385,8 @@ def _price(value: Any) -> Decimal:
         raise InvalidInputError(f"price {value!r} is not a number")
     if price != price.quantize(Decimal("0.01")):
         raise InvalidInputError("price has at most two decimals")
-    if not Decimal(0) <= price <= MAX_PRICE:
-        raise InvalidInputError(f"price must be between 0 and {MAX_PRICE}")
+    if not Decimal(0) <= price <= MAX_MONEY:
+        raise InvalidInputError(f"price must be between 0 and {MAX_MONEY}")
     return price.quantize(Decimal("0.01"))
 
 

@@ -7,12 +7,13 @@ from types import TracebackType
 from typing import Any
 
 from flask import Flask, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from hotspot.errors import ConflictError, HotspotError, NotFoundError
 from hotspot.logs import log_requests, mask_path
 from hotspot.services import Services
 from hotspot.settings import Settings
+from hotspot.web import ID_CONVERTERS
 from hotspot.web.admin import admin
 from hotspot.web.captive import captive
 from hotspot.web.dashboard import dashboard
@@ -20,6 +21,7 @@ from hotspot.web.health import health
 from hotspot.web.payments import payments
 from hotspot.web.portal import portal
 from hotspot.web.proxies import TrustedProxies, parse_proxies
+from hotspot.web.request_input import JSONProvider, Request, check_url
 from hotspot.web.sms import sms
 
 OPENAPI = Path(__file__).resolve().parent / "web" / "openapi.json"
@@ -38,11 +40,16 @@ class HotspotFlask(Flask):
 
 def create_app(settings: Settings) -> Flask:
     app = HotspotFlask(__name__)
+    app.request_class = Request  # a streamed body over the limit is a 413, never cut short
+    app.json = JSONProvider(app)  # and JSON bodies, like the URL, hold only storable text
+    app.url_map.converters.update(ID_CONVERTERS)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.extensions["hotspot"] = Services(settings)
     proxies = parse_proxies(settings.trusted_proxies)
     if proxies:
         app.wsgi_app = TrustedProxies(app.wsgi_app, proxies)  # type: ignore[method-assign]
     log_requests(app)
+    app.before_request(check_url)
     app.register_blueprint(health)
     app.register_blueprint(portal)
     app.register_blueprint(payments)
@@ -65,6 +72,10 @@ def create_app(settings: Settings) -> Flask:
             else 422
         )
         return jsonify(error=str(error)), status
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(error: RequestEntityTooLarge) -> Any:
+        return jsonify(error=f"the body is larger than {settings.max_request_bytes} bytes"), 413
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Any:

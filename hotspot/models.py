@@ -31,6 +31,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import INET, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+# The ranges of PostgreSQL's integer and bigint: ids and counts beyond them are refused as input.
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+MAX_MONEY = Decimal("9999999999.99")  # NUMERIC(12, 2)
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",

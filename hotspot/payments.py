@@ -22,11 +22,20 @@ from sqlalchemy import Table, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
+from hotspot import storable
 from hotspot.codes import random_code
-from hotspot.daraja import GatewayError, StkPushAccepted, StkQueryResult, result_message
+from hotspot.daraja import (
+    MAX_AMOUNT,
+    GatewayError,
+    StkPushAccepted,
+    StkQueryResult,
+    result_message,
+)
 from hotspot.db import transaction
 from hotspot.errors import InvalidInputError, NotFoundError, ProvisioningError
 from hotspot.models import (
+    INT32_MAX,
+    MAX_MONEY,
     HotspotCredential,
     HotspotUser,
     Package,
@@ -101,10 +110,12 @@ def record(session: Session, payment_id: int | None, kind: str, **detail: Any) -
 
 
 PAYMENT_EVENTS = cast(Table, PaymentEvent.__table__)
+CENT = Decimal("0.01")
 
 
 def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
+    """What jsonb holds: even a rejected body with unstorable text is kept, cleaned."""
+    return storable.cleaned(json.loads(json.dumps(value, default=str)))
 
 
 # --- initiation --------------------------------------------------------------------------------
@@ -141,18 +152,21 @@ def create_payment(
         raise InvalidInputError("package_id must be an integer")
     if not isinstance(phone, str):
         raise InvalidInputError("phone is required")
-    package = session.get(Package, package_id)
+    package = session.get(Package, package_id) if 0 < package_id <= INT32_MAX else None
     if package is None or not package.is_active:
         raise NotFoundError(f"no package with id {package_id}")
     normalized = normalize_phone(phone, region)
     if not normalized.startswith("+254"):
         raise InvalidInputError("M-Pesa needs a Kenyan number (+254…)")
+    amount = amount_due(session, package, normalized)
+    if amount > MAX_AMOUNT:
+        raise InvalidInputError(f"M-Pesa takes at most {MAX_AMOUNT:,} in one payment")
     token = secrets.token_urlsafe(24)
     payment = Payment(
         method=PaymentMethod.STK,
         package_id=package.id,
         phone=normalized,
-        amount=amount_due(session, package, normalized),
+        amount=amount,
         package_price=package.price,
         package_duration_seconds=package.duration_seconds,
         status=PaymentStatus.PENDING,
@@ -262,18 +276,20 @@ class StkCallback:
 def parse_stk_callback(body: bytes) -> StkCallback:
     """Reads Daraja's callback; metadata items by Name, since their order is not promised."""
     try:
-        data = json.loads(body)
+        data = storable.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise InvalidInputError("body is not JSON") from None
-    callback = data.get("Body", {}).get("stkCallback") if isinstance(data, dict) else None
+    envelope = data.get("Body") if isinstance(data, dict) else None
+    callback = envelope.get("stkCallback") if isinstance(envelope, dict) else None
     if not isinstance(callback, dict):
         raise InvalidInputError("missing Body.stkCallback")
     for name in ("MerchantRequestID", "CheckoutRequestID", "ResultCode"):
         if callback.get(name) in (None, ""):
             raise InvalidInputError(f"missing Body.stkCallback.{name}")
     items: dict[str, Any] = {}
-    metadata = callback.get("CallbackMetadata") or {}
-    for item in metadata.get("Item") or [] if isinstance(metadata, dict) else []:
+    metadata = callback.get("CallbackMetadata")
+    listed = metadata.get("Item") if isinstance(metadata, dict) else None
+    for item in listed if isinstance(listed, list) else []:
         if isinstance(item, dict) and "Name" in item:
             items[str(item["Name"])] = item.get("Value")
     result_code = str(callback["ResultCode"])
@@ -300,6 +316,10 @@ def _decimal(value: Any) -> Decimal:
         raise InvalidInputError(f"amount {value!r} is not a number") from None
     if not amount.is_finite():
         raise InvalidInputError(f"amount {value!r} is not a number")
+    if abs(amount) > MAX_MONEY:
+        raise InvalidInputError(f"amount {value!r} is out of range")
+    if amount != amount.quantize(CENT):
+        raise InvalidInputError(f"amount {value!r} has more than two decimals")
     return amount
 
 
@@ -601,7 +621,7 @@ class C2BPayment:
 
 def parse_c2b(body: bytes) -> C2BPayment:
     try:
-        data = json.loads(body)
+        data = storable.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise InvalidInputError("body is not JSON") from None
     if not isinstance(data, dict):

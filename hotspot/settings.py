@@ -66,6 +66,9 @@ class Settings:
     api_threads: int = _setting(
         16, "Threads per gunicorn worker (each open payment event stream holds one)."
     )
+    max_request_bytes: int = _setting(
+        65536, "Largest request body the API reads (bytes); a larger one is a 413."
+    )
     public_base_url: str = _setting(
         "http://127.0.0.1:8000", "Base URL at which M-Pesa reaches this API (callbacks)."
     )

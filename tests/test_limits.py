@@ -1,4 +1,5 @@
-"""Rate limits on the public endpoints: 429 with Retry-After."""
+"""Limits on the public endpoints: the body size (413) and rate limits (429 with Retry-After),
+the rate limits counted before any body is read."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotspot.models import Nas, Package
+from hotspot.models import Nas, Package, Payment
 from hotspot.notify import connect
 from hotspot.ratelimit import Limit, Limiter, unavailable_total
 from hotspot.web.proxies import parse_proxies
@@ -252,3 +253,81 @@ def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy(
 def test_a_trusted_proxy_cannot_be_named_wrong() -> None:
     with pytest.raises(ValueError, match=re.escape("'10.0.0.300' is not an address")):
         parse_proxies("10.0.0.1, 10.0.0.300")
+
+
+# --- the body size ------------------------------------------------------------------------------
+
+TOO_BIG = 65536 + 1
+
+
+def assert_too_large(response: requests.Response) -> None:
+    assert response.status_code == 413, response.text
+    assert response.json() == {"error": "the body is larger than 65536 bytes"}
+
+
+def test_an_oversized_payment_body_is_413_and_stores_nothing(
+    api: ApiUnderTest, committed: sessionmaker[Session]
+) -> None:
+    phone = random_phone()
+    body: dict[str, Any] = {"package_id": one_hour(committed), "phone": phone, "mac": "x" * TOO_BIG}
+    assert_too_large(requests.post(f"{api.url}/api/payments", json=body, timeout=10))
+    with committed() as session:
+        stored = session.scalar(select(func.count()).where(Payment.phone == "+254" + phone[1:]))
+    assert stored == 0
+
+
+def test_a_streamed_oversized_callback_is_413_and_not_kept(
+    api: ApiUnderTest, committed: sessionmaker[Session]
+) -> None:
+    """Chunked, with no Content-Length: the limit holds while the body is read."""
+    marker = f"marker-{random_phone()}"
+
+    def chunks() -> Iterator[bytes]:
+        yield f'{{"Body": {{"stkCallback": {{"CheckoutRequestID": "{marker}", "x": "'.encode()
+        for _ in range(TOO_BIG // 1024 + 1):
+            yield b"y" * 1024
+        yield b'"}}}'
+
+    assert_too_large(requests.post(api.callback_url, data=chunks(), timeout=10))
+    with committed() as session:
+        kept = session.scalar(
+            text("SELECT count(*) FROM payment_events WHERE detail::text LIKE :marker"),
+            {"marker": f"%{marker}%"},
+        )
+    assert kept == 0
+
+
+def test_a_streamed_body_of_exactly_the_limit_is_read_whole(api: ApiUnderTest) -> None:
+    body = b'{"padding": "' + b"y" * (65536 - len(b'{"padding": ""}')) + b'"}'
+    assert len(body) == 65536
+    response = requests.post(api.callback_url, data=iter([body]), timeout=10)
+    assert response.status_code == 400
+    assert response.json() == {"error": "missing Body.stkCallback"}
+
+
+def test_an_oversized_form_is_413(api: ApiUnderTest) -> None:
+    response = requests.post(
+        f"{api.url}/api/sms/delivery-report/{api.settings.sms_delivery_report_token}",
+        data={"id": "x", "status": "Success", "padding": "z" * TOO_BIG},
+        timeout=10,
+    )
+    assert_too_large(response)
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/payments", "/api/vouchers/redeem"], ids=["payments", "vouchers"]
+)
+def test_a_rate_limited_client_is_429_before_its_body_is_read(
+    limited_api: ApiUnderTest, path: str
+) -> None:
+    url = f"{limited_api.url}{path}"
+    for _ in range(4):
+        requests.post(
+            url, data=b"{not json", headers={"Content-Type": "application/json"}, timeout=10
+        )
+    huge = requests.post(url, json={"code": "z" * TOO_BIG}, timeout=10)
+    malformed = requests.post(
+        url, data=b"\xff{", headers={"Content-Type": "application/json"}, timeout=10
+    )
+    assert [huge.status_code, malformed.status_code] == [429, 429]
+    assert "too many attempts" in huge.json()["error"]

@@ -636,7 +636,7 @@ def test_a_repeated_c2b_confirmation_counts_once(
 
 def test_the_openapi_document_is_served(api: ApiUnderTest) -> None:
     spec = requests.get(f"{api.url}/api/openapi.json", timeout=5).json()
-    assert "/api/payments/{id}/credentials" in spec["paths"]
+    assert "/api/payments/{payment_id}/credentials" in spec["paths"]
 
 
 # --- reconciliation ---

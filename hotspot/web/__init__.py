@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hmac
-from typing import cast
+from typing import Any, cast
 
 from flask import abort, current_app, request
 from sqlalchemy.orm import Session, sessionmaker
-from werkzeug.exceptions import TooManyRequests
+from werkzeug.exceptions import NotFound, TooManyRequests
+from werkzeug.routing import BaseConverter, IntegerConverter
 
 from hotspot.errors import InvalidInputError
+from hotspot.models import INT32_MAX, INT64_MAX
 from hotspot.notify import Notifier
 from hotspot.payments import Gateway
 from hotspot.portal_session import normalize_mac
@@ -17,6 +19,32 @@ from hotspot.ratelimit import Limit
 from hotspot.routers import registered_login
 from hotspot.services import Services
 from hotspot.settings import Settings
+
+
+class Int32Converter(IntegerConverter):
+    """`<int32:…>`: the id of an integer column. A larger number names nothing: a 404 here, so it
+    never reaches PostgreSQL as an out-of-range value. (Not a ValidationError: werkzeug would
+    then answer 405 for the route's other methods.)"""
+
+    maximum = INT32_MAX
+
+    def to_python(self, value: str) -> Any:
+        number = super().to_python(value)
+        if number > self.maximum:
+            raise NotFound()
+        return number
+
+
+class Int64Converter(Int32Converter):
+    """`<int64:…>`: the id of a bigint column."""
+
+    maximum = INT64_MAX
+
+
+ID_CONVERTERS: dict[str, type[BaseConverter]] = {
+    "int32": Int32Converter,
+    "int64": Int64Converter,
+}
 
 
 def services() -> Services:

@@ -330,13 +330,13 @@ def create_package() -> Any:
     return jsonify(shown), 201
 
 
-@admin.get("/packages/<int:package_id>")
+@admin.get("/packages/<int32:package_id>")
 def show_package(package_id: int) -> Any:
     with sessions()() as session:
         return jsonify(package_json(ops.get_package(session, package_id)))
 
 
-@admin.patch("/packages/<int:package_id>")
+@admin.patch("/packages/<int32:package_id>")
 def change_package(package_id: int) -> Any:
     with sessions().begin() as session:
         change = ops.change_package(
@@ -355,7 +355,7 @@ def change_package(package_id: int) -> Any:
     return jsonify(shown)
 
 
-@admin.post("/packages/<int:package_id>/retire")
+@admin.post("/packages/<int32:package_id>/retire")
 def retire_package(package_id: int) -> Any:
     with sessions().begin() as session:
         shown = package_json(ops.retire_package(session, actor(), package_id, now()))
@@ -383,20 +383,20 @@ def create_nas() -> Any:
     return jsonify(shown), 201
 
 
-@admin.get("/nas/<int:nas_id>")
+@admin.get("/nas/<int32:nas_id>")
 def show_nas(nas_id: int) -> Any:
     with sessions()() as session:
         return jsonify(nas_json(ops.get_nas(session, nas_id)))
 
 
-@admin.patch("/nas/<int:nas_id>")
+@admin.patch("/nas/<int32:nas_id>")
 def change_nas(nas_id: int) -> Any:
     with sessions().begin() as session:
         shown = nas_written(ops.change_nas(session, actor(), nas_id, body()))
     return jsonify(shown)
 
 
-@admin.delete("/nas/<int:nas_id>")
+@admin.delete("/nas/<int32:nas_id>")
 def delete_nas(nas_id: int) -> Any:
     with sessions().begin() as session:
         shown = nas_written(ops.delete_nas(session, actor(), nas_id))
@@ -521,7 +521,7 @@ def list_payments() -> Any:
         return listing("payments", found, [payment_json(p) for p in found.items])
 
 
-@admin.get("/payments/<int:payment_id>")
+@admin.get("/payments/<int64:payment_id>")
 def show_payment(payment_id: int) -> Any:
     with sessions()() as session:
         payment = ops.get_payment(session, payment_id)
@@ -534,7 +534,7 @@ def show_payment(payment_id: int) -> Any:
         )
 
 
-@admin.post("/payments/<int:payment_id>/resolve")
+@admin.post("/payments/<int64:payment_id>/resolve")
 def resolve_payment(payment_id: int) -> Any:
     followups = ops.Followups()
     with sessions().begin() as session:

@@ -568,7 +568,7 @@ def index() -> Response:
     return page("index.html", packages=packages, router_error=error)
 
 
-@captive.get("/portal/pay/<int:package_id>")
+@captive.get("/portal/pay/<int32:package_id>")
 def pay(package_id: int) -> Any:
     lang, _ = choose_language()
     with sessions()() as session:

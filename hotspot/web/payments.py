@@ -94,9 +94,9 @@ def json_body() -> dict[str, Any]:
 
 @payments.post("/payments")
 def start_payment() -> Any:
-    body = json_body()
     s = settings()
-    rate_limit("payments-ip", client_ip(), s.rate_limit_payments_per_ip)
+    rate_limit("payments-ip", client_ip(), s.rate_limit_payments_per_ip)  # before any body is read
+    body = json_body()
     rate_limit("payments-client", hotspot_client(body), s.rate_limit_payments_per_client)
     if isinstance(body.get("phone"), str):
         try:
@@ -128,14 +128,14 @@ def start_payment() -> Any:
     return jsonify(shown), 201
 
 
-@payments.get("/payments/<int:payment_id>")
+@payments.get("/payments/<int64:payment_id>")
 def show_payment(payment_id: int) -> Any:
     with sessions()() as session:
         payment = portal_payment(session, payment_id)
         return jsonify(payment_json(payment, payment.package))
 
 
-@payments.get("/payments/<int:payment_id>/credentials")
+@payments.get("/payments/<int64:payment_id>/credentials")
 def payment_credentials(payment_id: int) -> Any:
     with sessions()() as session:
         try:
@@ -158,7 +158,7 @@ def payment_credentials(payment_id: int) -> Any:
     )
 
 
-@payments.get("/payments/<int:payment_id>/events")
+@payments.get("/payments/<int64:payment_id>/events")
 def payment_events(payment_id: int) -> Any:
     """Server-Sent Events: each status change, pushed through Redis pub/sub; closes when final."""
     with sessions()() as session:
