@@ -53,6 +53,18 @@ def stk_password(shortcode: str, passkey: str, timestamp: str) -> str:
     return base64.b64encode(f"{shortcode}{passkey}{timestamp}".encode()).decode()
 
 
+def _require_accepted(answer: dict[str, Any], action: str) -> None:
+    """Daraja's ResponseCode 0, or GatewayError saying `action` and Daraja's own words."""
+    code = str(answer.get("ResponseCode", "")).strip()
+    if code != "0":
+        raise GatewayError(
+            f"{action}: {_describe(answer, 'ResponseDescription')} "
+            f"(ResponseCode {code or 'missing'})",
+            error_code=code or None,
+            raw=answer,
+        )
+
+
 def _without_path(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}/***"
@@ -288,14 +300,7 @@ class DarajaClient:
         # copy keeps only where it points.
         audit = {**body, "Password": "***", "CallBackURL": _without_path(callback_url)}
         answer = self._post(STK_PUSH_PATH, body)
-        code = str(answer.get("ResponseCode", "")).strip()
-        if code != "0":
-            raise GatewayError(
-                "M-Pesa did not accept the request: "
-                f"{_describe(answer, 'ResponseDescription')} (ResponseCode {code or 'missing'})",
-                error_code=code or None,
-                raw=answer,
-            )
+        _require_accepted(answer, "M-Pesa did not accept the request")
         checkout = answer.get("CheckoutRequestID")
         merchant = answer.get("MerchantRequestID")
         if not isinstance(checkout, str) or not checkout or not isinstance(merchant, str):
@@ -327,14 +332,7 @@ class DarajaClient:
                 raw = exc.raw if isinstance(exc.raw, dict) else {}
                 return StkQueryResult(pending=True, result_code=None, result_desc=None, raw=raw)
             raise
-        code = str(answer.get("ResponseCode", "")).strip()
-        if code != "0":
-            raise GatewayError(
-                "M-Pesa could not look the payment up: "
-                f"{_describe(answer, 'ResponseDescription')} (ResponseCode {code or 'missing'})",
-                error_code=code or None,
-                raw=answer,
-            )
+        _require_accepted(answer, "M-Pesa could not look the payment up")
         result_code = answer.get("ResultCode")
         result_desc = answer.get("ResultDesc")
         return StkQueryResult(
@@ -358,14 +356,7 @@ class DarajaClient:
             "ValidationURL": validation_url,
         }
         answer = self._post(REGISTER_URL_PATH, body)
-        code = str(answer.get("ResponseCode", "")).strip()
-        if code != "0":
-            raise GatewayError(
-                "M-Pesa did not register the URLs: "
-                f"{_describe(answer, 'ResponseDescription')} (ResponseCode {code or 'missing'})",
-                error_code=code or None,
-                raw=answer,
-            )
+        _require_accepted(answer, "M-Pesa did not register the URLs")
         return answer
 
     # -- token ---------------------------------------------------------------------------------
