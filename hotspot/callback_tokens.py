@@ -1,11 +1,13 @@
 """The secret path token of the URLs M-Pesa calls, and its rotation.
 
 Callbacks carry no signature: whoever knows the token can forge an STK success or a C2B
-confirmation. So the token is never stored or logged. Each generation's token is derived from
-`HOTSPOT_MPESA_CALLBACK_TOKEN` with HMAC; the database only says which generations are valid.
-Rotating adds a generation and gives the older ones a grace period, so callbacks of pushes sent
-before the rotation still land, and a token that leaked (from an old audit copy, say) stops
-working when its grace ends.
+confirmation. So the token is never stored or logged. Generation 1 is
+`HOTSPOT_MPESA_CALLBACK_TOKEN` itself, as URLs were registered before rotation existed (an
+upgrade keeps the paybill's registered URLs working). Each later generation's token is derived
+with HMAC from another secret, `HOTSPOT_MPESA_CALLBACK_KEY`, that no URL ever held, so a token
+that leaked (from an old audit copy, say) tells nothing about the next one. The database only
+says which generations are valid. Rotating adds a generation and gives the older ones a grace
+period, so callbacks of pushes sent before the rotation still land.
 """
 
 from __future__ import annotations
@@ -39,8 +41,11 @@ def c2b_urls(base_url: str, token: str) -> tuple[str, str]:
     return f"{base}/validate", f"{base}/confirm"
 
 
-def derive(master: str, generation: int) -> str:
-    digest = hmac.new(master.encode(), f"mpesa-callback:{generation}".encode(), hashlib.sha256)
+def derive(first: str, key: str, generation: int) -> str:
+    """Generation 1 is the configured token; the others come from the key."""
+    if generation == 1:
+        return first
+    digest = hmac.new(key.encode(), f"mpesa-callback:{generation}".encode(), hashlib.sha256)
     return base64.urlsafe_b64encode(digest.digest()).decode().rstrip("=")[:32]
 
 
@@ -84,9 +89,10 @@ def rotate(session: Session, grace: dt.timedelta, now: dt.datetime) -> int:
 class CallbackTokens:
     """What one process knows of the valid tokens, read from the database now and then."""
 
-    def __init__(self, sessions: sessionmaker[Session], master: str) -> None:
+    def __init__(self, sessions: sessionmaker[Session], first: str, key: str) -> None:
         self._sessions = sessions
-        self._master = master
+        self._first = first
+        self._key = key
         self._lock = threading.Lock()
         self._tokens: list[bytes] = []
         self._read_at = -float("inf")
@@ -115,6 +121,6 @@ class CallbackTokens:
                     generations = valid_generations(session, dt.datetime.now(dt.UTC))
                 if not generations:
                     raise LookupError("no valid M-Pesa callback token generation")
-                self._tokens = [derive(self._master, g).encode() for g in generations]
+                self._tokens = [derive(self._first, self._key, g).encode() for g in generations]
                 self._read_at = time.monotonic()
             return self._tokens

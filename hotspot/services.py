@@ -60,7 +60,8 @@ class Services:
 
     @cached_property
     def callback_tokens(self) -> CallbackTokens:
-        return CallbackTokens(self.sessions, self.settings.mpesa_callback_token)
+        s = self.settings
+        return CallbackTokens(self.sessions, s.mpesa_callback_token, s.mpesa_callback_key)
 
     @cached_property
     def gateway(self) -> DarajaClient:

@@ -111,8 +111,13 @@ class Settings:
     mpesa_timeout: float = _setting(10.0, "Seconds to wait for Daraja before giving up.")
     mpesa_callback_token: str = _setting(
         "",
-        "Secret the M-Pesa callback URL tokens are derived from (generated; rotate the tokens "
-        "with `hotspot mpesa rotate-callback-token`).",
+        "Secret path segment of the M-Pesa callback URLs until the first rotation (generated).",
+        secret=True,
+    )
+    mpesa_callback_key: str = _setting(
+        "",
+        "Secret the callback tokens of later generations are derived from (generated; "
+        "`hotspot mpesa rotate-callback-token` rotates).",
         secret=True,
     )
     mpesa_callback_token_grace: int = _setting(
@@ -305,6 +310,7 @@ GENERATED_SECRETS = (
     "mpesa_consumer_secret",
     "mpesa_passkey",
     "mpesa_callback_token",
+    "mpesa_callback_key",
     "sms_api_key",
     "sms_delivery_report_token",
 )

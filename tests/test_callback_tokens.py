@@ -36,11 +36,11 @@ from tests.test_payments import package_id, pay, random_phone, wait_for_status
 
 
 def every_token(settings: Settings, sessions: sessionmaker[Session]) -> list[str]:
-    """The master secret and every generation's token, valid or not."""
+    """Both secrets and every generation's token, valid or not."""
     with sessions() as session:
         newest = session.scalar(select(func.max(CallbackTokenGeneration.generation))) or 1
-    master = settings.mpesa_callback_token
-    return [master, *(derive(master, g) for g in range(1, newest + 1))]
+    first, key = settings.mpesa_callback_token, settings.mpesa_callback_key
+    return [key, *(derive(first, key, g) for g in range(1, newest + 1))]
 
 
 # --- never shown, stored or logged -------------------------------------------------------------
@@ -149,7 +149,8 @@ def hotspot(installation: Installation, *args: str) -> subprocess.CompletedProce
 
 def fresh_view(installation: Installation) -> CallbackTokens:
     """What a process that starts now accepts (the API's own view catches up within seconds)."""
-    return CallbackTokens(installation.sessions, installation.api.settings.mpesa_callback_token)
+    s = installation.api.settings
+    return CallbackTokens(installation.sessions, s.mpesa_callback_token, s.mpesa_callback_key)
 
 
 def test_rotating_registers_c2b_urls_with_the_new_token_and_keeps_the_old_one_for_a_while(
@@ -210,11 +211,19 @@ def test_once_its_grace_ends_an_old_token_is_404(installation: Installation) -> 
     assert fresh.status_code == 400  # through the door, then refused for its empty body
 
 
+def test_urls_registered_before_rotation_existed_keep_working(installation: Installation) -> None:
+    """Until the first rotation the token is HOTSPOT_MPESA_CALLBACK_TOKEN, as it always was."""
+    assert fresh_view(installation).current() == installation.api.settings.mpesa_callback_token
+
+
 def test_a_leaked_token_rotated_with_no_grace_stops_at_once(installation: Installation) -> None:
     leaked = fresh_view(installation).current()
     done = hotspot(installation, "mpesa", "rotate-callback-token", "--grace", "0", "--no-register")
     assert done.returncode == 0, done.stderr
-    assert not fresh_view(installation).accepts(leaked)
+    view = fresh_view(installation)
+    assert not view.accepts(leaked)
+    # Nothing computed from the leaked token is the new one: it is keyed by another secret.
+    assert view.current() not in {derive(leaked, leaked, g) for g in range(2, 6)}
 
 
 def test_register_urls_says_why_when_daraja_refuses(
