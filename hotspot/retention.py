@@ -97,6 +97,12 @@ def _blank_credentials(session: Session, cutoff: ColumnElement[Any]) -> int:
     unsettled = select(SmsMessage.id).where(
         SmsMessage.user_id == HotspotCredential.user_id, SmsMessage.status == SmsStatus.CLAIMED
     )
+    # A message still carrying this password (settled later than the credentials were made)
+    # needs it to be masked: the row keeps it until then.
+    still_shown = select(SmsMessage.id).where(
+        SmsMessage.user_id == HotspotCredential.user_id,
+        func.strpos(SmsMessage.body, HotspotCredential.password) > 0,
+    )
     return _changed(
         session,
         update(HotspotCredential)
@@ -104,6 +110,7 @@ def _blank_credentials(session: Session, cutoff: ColumnElement[Any]) -> int:
             HotspotCredential.password != "",
             HotspotCredential.created_at < cutoff,
             ~unsettled.exists(),
+            ~still_shown.exists(),
         )
         .values(password=""),
     )

@@ -31,7 +31,10 @@ class RouterLogin:
 
 def registered_login(session: Session, url: str | None) -> RouterLogin | None:
     """`url` when it is an http(s) URL on a registered hotspot address, else None."""
-    parts = urlsplit((url or "").strip())
+    try:
+        parts = urlsplit((url or "").strip())
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return None
     netloc = parts.netloc.lower()
     if parts.scheme.lower() not in DEFAULT_PORTS or not _HOST_PORT.match(netloc):
         return None

@@ -759,6 +759,29 @@ def test_a_renewed_accounts_older_message_loses_its_old_password_too(
 
 
 @pytest.mark.usefixtures("job_env")
+def test_credentials_keep_their_password_while_a_younger_message_still_shows_it(
+    committed: sessionmaker[Session], at: SmsSandboxUnderTest
+) -> None:
+    """An SMS sent late (after the credentials' own retention began) is masked with the
+    credentials' copy of the password, which must wait for it."""
+    payment_id = purchase(committed, random_phone())
+    send_credentials(payment_id)
+    password = credential_of(committed, payment_id).password
+    with transaction(committed) as session:
+        session.execute(
+            update(HotspotCredential)
+            .where(HotspotCredential.payment_id == payment_id)
+            .values(created_at=func.now() - PAST_RETENTION)
+        )
+    forget_old_passwords()
+    assert credential_of(committed, payment_id).password == password
+    age(committed, payment_id)
+    forget_old_passwords()
+    assert credential_of(committed, payment_id).password == ""
+    assert password not in sms_row(committed, payment_id).body
+
+
+@pytest.mark.usefixtures("job_env")
 def test_a_message_awaiting_a_retry_keeps_the_password_until_it_is_sent(
     committed: sessionmaker[Session], at: SmsSandboxUnderTest
 ) -> None:

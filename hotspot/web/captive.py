@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, jsonify, make_response, redirect, request, url_for
 from flask import render_template as _render_template
@@ -503,9 +504,7 @@ def page(template: str, *, script: Mapping[str, Any] | None = None, **context: A
             t=strings,
             other_lang=other,
             other_lang_name=STRINGS[other]["lang_name"],
-            switch_url=url_for(
-                request.endpoint or "captive.index", **{**(request.view_args or {}), **args}
-            ),
+            switch_url=this_page(args),
             portal_url=portal_url,
             carry=router_parameters(),
             router_notice=router_notice(router),
@@ -525,6 +524,17 @@ def page(template: str, *, script: Mapping[str, Any] | None = None, **context: A
     response.vary.add("Accept-Language")
     response.vary.add("Cookie")
     return response
+
+
+def this_page(query: Mapping[str, str]) -> str:
+    """This page with another query. The query never reaches url_for's arguments, where a key
+    like `_external` or a path argument would change the URL itself."""
+    path = url_for(request.endpoint or "captive.index", **(request.view_args or {}))
+    return with_query(path, query)
+
+
+def with_query(path: str, query: Mapping[str, str]) -> str:
+    return f"{path}?{urlencode(query)}" if query else path
 
 
 def router_login() -> RouterLogin | None:
@@ -555,8 +565,7 @@ def failure_reasons() -> dict[str, str]:
 
 @captive.get("/portal/")
 def index_with_slash() -> Any:
-    query: dict[str, Any] = request.args.to_dict()
-    return redirect(url_for("captive.index", **query))
+    return redirect(with_query(url_for("captive.index"), request.args.to_dict()))
 
 
 @captive.get("/portal")
@@ -594,6 +603,8 @@ def success() -> Response:
     lang, _ = choose_language()
     username = request.args.get("u", "").strip()
     mac = request.args.get("mac", "").strip()
+    if username or mac:  # a look-up, like /api/hotspot/session
+        rate_limit("lookups-ip", client_ip(), settings().rate_limit_lookups_per_ip)
     access: AccessLeft | None = None
     now = dt.datetime.now(dt.UTC)
     with sessions()() as session:
@@ -618,7 +629,9 @@ def success() -> Response:
             else 100
         ),
         script={
-            "username": access.username if access else username,
+            # Only the username the page was given: a MAC (seen by anyone on the WiFi) must not
+            # reveal whose device it is.
+            "username": username or None,
             "secondsLeft": access.seconds_left if access else 0,
             "expiresAt": access.expires_at.isoformat() if access else None,
         },

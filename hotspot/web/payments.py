@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -44,6 +45,7 @@ from hotspot.web import (
 from hotspot.web.portal import package_json
 
 payments = Blueprint("payments", __name__, url_prefix="/api")
+log = logging.getLogger(__name__)
 
 KEEPALIVE_SECONDS = 15.0
 STREAM_LIMIT_SECONDS = 600.0
@@ -164,10 +166,20 @@ def payment_events(payment_id: int) -> Any:
     with sessions()() as session:
         portal_payment(session, payment_id)
     return Response(
-        stream_with_context(status_stream(payment_id)),
+        stream_with_context(ending_quietly(status_stream(payment_id))),
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+def ending_quietly(stream: Iterator[str]) -> Iterator[str]:
+    """An error mid-stream ends the stream (the portal falls back to polling) and is logged here
+    without the URL: past the first byte it would reach the server's own log, and the URL
+    carries the portal token."""
+    try:
+        yield from stream
+    except Exception:
+        log.exception("the status stream ended on an error")
 
 
 def status_stream(payment_id: int) -> Iterator[str]:
