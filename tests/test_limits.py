@@ -331,3 +331,37 @@ def test_a_rate_limited_client_is_429_before_its_body_is_read(
     )
     assert [huge.status_code, malformed.status_code] == [429, 429]
     assert "too many attempts" in huge.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("addresses", "codes"),
+    [
+        (["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::3"], [404, 404, 429]),
+        (["2001:db8:1:2::1", "2001:db8:1:3::1", "2001:db8:1:4::1"], [404, 404, 404]),
+    ],
+    ids=["one /64", "three /64s"],
+)
+def test_an_ipv6_client_is_counted_by_its_64(
+    stack: StackUnderTest, addresses: list[str], codes: list[int]
+) -> None:
+    """Rotating addresses within the /64 a subscriber is given buys no more attempts."""
+    settings = stack.settings.with_changes(
+        rate_limit_lookups_per_ip="2/600", trusted_proxies="127.0.0.0/8"
+    )
+    server, services = start_api(settings)
+    try:
+        for key in services.redis.scan_iter("hotspot:ratelimit:lookups-ip:*"):
+            services.redis.delete(key)
+        answers = [
+            requests.get(
+                f"{server.url}/api/hotspot/session",
+                params={"username": "nobody"},
+                headers={"X-Forwarded-For": address},
+                timeout=5,
+            ).status_code
+            for address in addresses
+        ]
+    finally:
+        server.stop()
+        services.close()
+    assert answers == codes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from typing import Any, cast
 
 from flask import abort, current_app, request
@@ -75,7 +76,16 @@ def rate_limit(name: str, subject: str, setting: str) -> None:
 
 
 def client_ip() -> str:
-    return request.remote_addr or "unknown"
+    """The client's address as rate limits count it: an IPv6 client by its /64, the least a
+    subscriber is given, so rotating addresses within it buys no more attempts."""
+    address = request.remote_addr or "unknown"
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 6 and parsed.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return address
 
 
 def hotspot_client(body: object) -> str:
