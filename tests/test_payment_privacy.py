@@ -9,8 +9,16 @@ import pytest
 import requests
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.conftest import ApiUnderTest
-from tests.test_payments import package_id, pay, random_phone, wait_for_status
+from hotspot.web.streams import PER_PAYMENT
+from tests.conftest import ApiUnderTest, MpesaSandboxUnderTest
+from tests.test_payments import (
+    package_id,
+    pay,
+    random_phone,
+    receipt,
+    success_callback,
+    wait_for_status,
+)
 
 READ_PATHS = ("", "/events", "/credentials")
 
@@ -74,3 +82,28 @@ def test_the_status_stream_takes_the_token_as_a_query_parameter(
     ) as stream:
         assert stream.status_code == 200
         assert '"status": "paid"' in stream.text
+
+
+def test_one_payment_cannot_hold_every_api_thread_with_streams(
+    api: ApiUnderTest, committed: sessionmaker[Session], mpesa: MpesaSandboxUnderTest
+) -> None:
+    """Each stream holds a thread for minutes: a payment left pending gets a few, not all."""
+    phone = random_phone()
+    mpesa.next_outcome("no_callback", phone="+254" + phone[1:])
+    pending = pay(api, phone, package_id(committed, "1 Hour")).json()
+    url = f"{api.url}/api/payments/{pending['id']}/events"
+    token = {"token": pending["portal_token"]}
+    opened = [requests.get(url, params=token, stream=True, timeout=10) for _ in range(PER_PAYMENT)]
+    try:
+        assert [s.status_code for s in opened] == [200] * PER_PAYMENT
+        refused = requests.get(url, params=token, timeout=10)
+        assert refused.status_code == 429
+        # Paid: the streams end, and their slots come back.
+        body = success_callback(pending["checkout_request_id"], pending["amount"], receipt())
+        assert requests.post(api.callback_url, json=body, timeout=10).status_code == 200
+        assert all('"paid"' in stream.text for stream in opened)
+        again = requests.get(url, params=token, timeout=10)
+        assert again.status_code == 200
+    finally:
+        for stream in opened:
+            stream.close()

@@ -13,6 +13,7 @@ import redis
 from flask import Blueprint, Response, abort, jsonify, request, stream_with_context
 from redis.client import Pipeline
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import TooManyRequests
 
 from hotspot.callback_tokens import stk_callback_url
 from hotspot.errors import InvalidInputError
@@ -43,6 +44,7 @@ from hotspot.web import (
     settings,
 )
 from hotspot.web.portal import package_json
+from hotspot.web.streams import StreamSlots, holding
 
 payments = Blueprint("payments", __name__, url_prefix="/api")
 log = logging.getLogger(__name__)
@@ -165,8 +167,12 @@ def payment_events(payment_id: int) -> Any:
     """Server-Sent Events: each status change, pushed through Redis pub/sub; closes when final."""
     with sessions()() as session:
         portal_payment(session, payment_id)
+    slots = StreamSlots(services().redis, int(STREAM_LIMIT_SECONDS) + 60)
+    keys = slots.take(payment_id, client_ip())
+    if keys is None:
+        raise TooManyRequests("too many status streams open; the page asks now and then instead")
     return Response(
-        stream_with_context(ending_quietly(status_stream(payment_id))),
+        stream_with_context(holding(slots, keys, ending_quietly(status_stream(payment_id)))),
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
