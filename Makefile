@@ -19,7 +19,8 @@ test: $(VENV)/.installed
 FUZZ_EXAMPLES ?= 1000
 FUZZ_SEED ?= $(shell date +%s)
 fuzz: $(VENV)/.installed
-	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) $(VENV)/bin/pytest tests/test_fuzz.py -s -p no:cacheprovider
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) \
+		$(VENV)/bin/pytest tests/test_fuzz.py -s -p no:cacheprovider --timeout=0
 
 system-packages:
 	@scripts/install-system-packages

@@ -383,10 +383,10 @@ def _price(value: Any) -> Decimal:
         raise InvalidInputError(f"price {value!r} is not a number") from None
     if not price.is_finite():
         raise InvalidInputError(f"price {value!r} is not a number")
+    if not Decimal(0) <= price <= MAX_MONEY:  # first: quantize fails on a huge number
+        raise InvalidInputError(f"price must be between 0 and {MAX_MONEY}")
     if price != price.quantize(Decimal("0.01")):
         raise InvalidInputError("price has at most two decimals")
-    if not Decimal(0) <= price <= MAX_MONEY:
-        raise InvalidInputError(f"price must be between 0 and {MAX_MONEY}")
     return price.quantize(Decimal("0.01"))
 
 

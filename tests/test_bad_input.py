@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from decimal import Decimal
 from typing import Any
 
@@ -10,7 +11,8 @@ import requests
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotspot.models import Payment
+from hotspot.admin import create_token
+from hotspot.models import AdminRole, Payment
 from tests.conftest import ApiUnderTest
 from tests.factories import make_package
 from tests.test_payments import c2b_body, random_phone
@@ -141,6 +143,23 @@ def test_an_stk_callback_of_the_wrong_shape_is_400(
     response = requests.post(api.callback_url, json=body, timeout=5)
     assert response.status_code == 400
     assert response.json()["error"].startswith(reason)
+
+
+@pytest.mark.parametrize("price", [6.5e307, "1e30"])
+def test_a_price_beyond_decimal_precision_is_422(
+    api: ApiUnderTest, committed: sessionmaker[Session], price: float | str
+) -> None:
+    with committed.begin() as session:
+        token = create_token(session, f"bad-input-{secrets.token_hex(3)}", AdminRole.ADMIN)
+    body = {"name": "huge", "price": price, "duration_seconds": 60, "rate_limit": "1M/1M"}
+    response = requests.post(
+        f"{api.url}/api/admin/packages",
+        json=body,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=5,
+    )
+    assert response.status_code == 422
+    assert response.json() == {"error": "price must be between 0 and 9999999999.99"}
 
 
 def test_a_non_ascii_callback_token_is_404(api: ApiUnderTest) -> None:
