@@ -228,6 +228,15 @@ def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy(
 ) -> None:
     """Each request claims another address: believed, each is a client of its own; not believed,
     they are all the one connection they came on."""
+    codes = lookups_forwarded_for(stack, trusted_proxies, [f"203.0.113.{n}" for n in range(3)])
+    assert codes == ([404, 404, 404] if forwarded_for_believed else [404, 404, 429])
+
+
+def lookups_forwarded_for(
+    stack: StackUnderTest, trusted_proxies: str, addresses: list[str]
+) -> list[int]:
+    """Session look-ups (2 allowed per address) through a proxy saying each comes from one of
+    `addresses`: the statuses."""
     settings = stack.settings.with_changes(
         rate_limit_lookups_per_ip="2/600", trusted_proxies=trusted_proxies
     )
@@ -235,19 +244,18 @@ def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy(
     try:
         for key in services.redis.scan_iter("hotspot:ratelimit:lookups-ip:*"):
             services.redis.delete(key)
-        codes = [
+        return [
             requests.get(
                 f"{server.url}/api/hotspot/session",
                 params={"username": "nobody"},
-                headers={"X-Forwarded-For": f"203.0.113.{n}"},
+                headers={"X-Forwarded-For": address},
                 timeout=5,
             ).status_code
-            for n in range(3)
+            for address in addresses
         ]
     finally:
         server.stop()
         services.close()
-    assert codes == ([404, 404, 404] if forwarded_for_believed else [404, 404, 429])
 
 
 def test_a_trusted_proxy_cannot_be_named_wrong() -> None:
@@ -345,23 +353,4 @@ def test_an_ipv6_client_is_counted_by_its_64(
     stack: StackUnderTest, addresses: list[str], codes: list[int]
 ) -> None:
     """Rotating addresses within the /64 a subscriber is given buys no more attempts."""
-    settings = stack.settings.with_changes(
-        rate_limit_lookups_per_ip="2/600", trusted_proxies="127.0.0.0/8"
-    )
-    server, services = start_api(settings)
-    try:
-        for key in services.redis.scan_iter("hotspot:ratelimit:lookups-ip:*"):
-            services.redis.delete(key)
-        answers = [
-            requests.get(
-                f"{server.url}/api/hotspot/session",
-                params={"username": "nobody"},
-                headers={"X-Forwarded-For": address},
-                timeout=5,
-            ).status_code
-            for address in addresses
-        ]
-    finally:
-        server.stop()
-        services.close()
-    assert answers == codes
+    assert lookups_forwarded_for(stack, "127.0.0.0/8", addresses) == codes
