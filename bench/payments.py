@@ -229,6 +229,8 @@ def offered_load(
         stream = http.client.HTTPConnection("127.0.0.1", settings.api_port, timeout=30)
         stream.request("GET", f"/api/payments/{ids[n]}/events?token={PORTAL_TOKEN}")
         response = stream.getresponse()
+        if response.status != 200:
+            raise RuntimeError(f"the status stream answered {response.status}")
         while b"paid" not in response.readline():
             pass
         events.append(time.perf_counter() - sent_at[n])
