@@ -121,6 +121,38 @@ def test_one_customer_out_of_voucher_attempts_leaves_the_next_one_behind_the_rou
     assert fresh == [404, 429]
 
 
+def test_naming_someone_elses_mac_from_elsewhere_does_not_lock_them_out(
+    stack: StackUnderTest, router: str
+) -> None:
+    """MACs are seen by anyone on the WiFi; a guesser on the internet who names a customer's
+    uses up their own attempts only (the client's address is part of its key)."""
+    settings = stack.settings.with_changes(
+        rate_limit_vouchers_per_client="3/600",
+        rate_limit_vouchers_per_ip="100/600",
+        trusted_proxies="127.0.0.0/8",
+    )
+    server, services = start_api(settings)
+    victim = {"mac": "02:00:00:00:0a:01", "link_login_only": router}
+
+    def guess(address: str) -> int:
+        body = {"code": "guess12345", **victim}
+        return requests.post(
+            f"{server.url}/api/vouchers/redeem",
+            json=body,
+            headers={"X-Forwarded-For": address},
+            timeout=5,
+        ).status_code
+
+    try:
+        for key in services.redis.scan_iter("hotspot:ratelimit:vouchers-*"):
+            services.redis.delete(key)
+        assert [guess("198.51.100.7") for _ in range(4)] == [404, 404, 404, 429]
+        assert guess("203.0.113.9") == 404  # the café's address: the customer is not locked out
+    finally:
+        server.stop()
+        services.close()
+
+
 def test_payments_are_limited_per_customer_behind_a_router(
     limited_api: ApiUnderTest, router: str, committed: sessionmaker[Session]
 ) -> None:

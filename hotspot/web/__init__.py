@@ -89,10 +89,11 @@ def client_ip() -> str:
 
 
 def hotspot_client(body: object) -> str:
-    """Who is asking, as the router knows them, for per-client limits: `nas-ID/MAC` when the
+    """Who is asking, as the router knows them, for per-client limits: `nas-ID/MAC@IP` when the
     body names the device's `mac` and a registered router's `link_login_only` (customers behind
     one router share its public address), else the client IP. Both are the client's own word,
-    so a per-IP ceiling must apply too."""
+    so a per-IP ceiling applies too; and the address is part of the key, so someone elsewhere
+    who names a customer's MAC uses up only their own attempts, not the customer's."""
     fields = body if isinstance(body, dict) else {}
     mac = device_mac(fields.get("mac"))
     login_url = fields.get("link_login_only")
@@ -100,7 +101,7 @@ def hotspot_client(body: object) -> str:
         return client_ip()
     with sessions()() as session:
         router = registered_login(session, login_url)
-    return client_ip() if router is None else f"nas-{router.nas_id}/{mac}"
+    return client_ip() if router is None else f"nas-{router.nas_id}/{mac}@{client_ip()}"
 
 
 def device_mac(value: object) -> str | None:
