@@ -1,9 +1,10 @@
 """Schemathesis fuzzes the whole HTTP API from its OpenAPI document, against the real stack.
 
 Requests are generated from the document (valid ones and, in the negative mode, invalid ones),
-with an admin token so the admin API is exercised too, and with the real M-Pesa callback token
-and a real account half of the time so the handlers behind them get fuzzed input. No answer may
-be a 5xx, and each must have a documented status, content type, headers and schema.
+with an admin token so the admin API is exercised too, and with the real path tokens (M-Pesa's
+callbacks, Africa's Talking's delivery reports) and a real account half of the time so the
+handlers behind them get fuzzed input. No answer may be a 5xx, and each must have a documented
+status, content type, headers and schema.
 
 The API under fuzz has a database of its own (and its own Redis database), so whatever it
 creates, changes or deletes leaves the rest of the suite alone. `make test` runs a bounded
@@ -79,7 +80,7 @@ class Tally:
 class FuzzTarget:
     url: str
     admin_token: str
-    callback_token: str
+    path_tokens: list[str]  # the M-Pesa callback token and the delivery-report token
     username: str  # of an account in the fuzzed database
     tally: Tally
 
@@ -107,7 +108,8 @@ def target(stack: StackUnderTest, mpesa: MpesaSandboxUnderTest) -> Iterator[Fuzz
         tally = Tally(server.server.app)
         server.server.app = tally
         try:
-            yield FuzzTarget(server.url, token, settings.mpesa_callback_token, username, tally)
+            tokens = [settings.mpesa_callback_token, settings.sms_delivery_report_token]
+            yield FuzzTarget(server.url, token, tokens, username, tally)
         finally:
             server.stop()
             services.close()
@@ -134,16 +136,16 @@ database = "none"
 [auth.openapi.adminToken]
 bearer = {toml(target.admin_token)}
 
-# Half of the time the real callback token and the real account, so that the handlers behind
-# them get the fuzzed input too.
-[dictionaries.callback-token]
-values = {toml([target.callback_token])}
+# Half of the time a real path token (M-Pesa's or Africa's Talking's) and the real account, so
+# that the handlers behind them get the fuzzed input too.
+[dictionaries.path-token]
+values = {toml(target.path_tokens)}
 
 [dictionaries.account]
 values = {toml([target.username])}
 
 [parameters]
-"path.token" = {{ dictionary = "callback-token", probability = 0.5 }}
+"path.token" = {{ dictionary = "path-token", probability = 0.5 }}
 "path.username" = {{ dictionary = "account", probability = 0.5 }}
 "query.username" = {{ dictionary = "account", probability = 0.5 }}
 "query.u" = {{ dictionary = "account", probability = 0.5 }}
