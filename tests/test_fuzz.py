@@ -49,6 +49,7 @@ CHECKS = (
     "response_headers_conformance",
     "response_schema_conformance",
     "unsupported_method",
+    "ignored_auth",
 )
 
 Environ = dict[str, Any]
