@@ -86,6 +86,16 @@ def rotate(session: Session, grace: dt.timedelta, now: dt.datetime) -> int:
     return generation
 
 
+def matches_any(given: str, secrets: list[bytes]) -> bool:
+    """Whether `given`, a path segment from a URL (any text), is one of `secrets`: compared as
+    UTF-8 bytes (compare_digest refuses non-ASCII text), in constant time per secret."""
+    data = given.encode("utf-8", errors="replace")
+    found = False
+    for secret in secrets:
+        found |= hmac.compare_digest(data, secret)
+    return found
+
+
 class CallbackTokens:
     """What one process knows of the valid tokens, read from the database now and then."""
 
@@ -101,18 +111,9 @@ class CallbackTokens:
         return self._valid(max_age=CACHE_SECONDS)[0].decode()
 
     def accepts(self, token: str) -> bool:
-        """Compared as bytes, in constant time per candidate (any text, any encoding)."""
-        given = token.encode("utf-8", errors="replace")
-        if self._matches(given, self._valid(max_age=CACHE_SECONDS)):
+        if matches_any(token, self._valid(max_age=CACHE_SECONDS)):
             return True
-        return self._matches(given, self._valid(max_age=REFRESH_ON_MISS_SECONDS))
-
-    @staticmethod
-    def _matches(given: bytes, tokens: list[bytes]) -> bool:
-        found = False
-        for token in tokens:
-            found |= hmac.compare_digest(given, token)
-        return found
+        return matches_any(token, self._valid(max_age=REFRESH_ON_MISS_SECONDS))
 
     def _valid(self, max_age: float) -> list[bytes]:
         with self._lock:
