@@ -45,6 +45,7 @@ from hotspot.models import (
     PaymentStatus,
 )
 from hotspot.phones import normalize_phone
+from hotspot.portal_session import normalize_mac
 from hotspot.provisioning import (
     PASSWORD_LENGTH,
     Credentials,
@@ -782,9 +783,10 @@ def hands_out_credentials(session: Session, payment: Payment) -> bool:
     user = session.get(HotspotUser, payment.user_id) if payment.user_id is not None else None
     if user is None or user.created_at >= payment.created_at:
         return True  # the account was made by this payment (or one begun alongside it)
-    if not payment.mac:
-        return False
-    mac = payment.mac.strip().upper().replace("-", ":")
+    try:
+        mac = normalize_mac(payment.mac or "")
+    except InvalidInputError:
+        return False  # no device named, or not one a router would name
     known = session.scalar(KNOWN_DEVICE, {"user_id": user.id, "mac": mac, "payment_id": payment.id})
     return bool(known)
 
