@@ -9,9 +9,10 @@ After HOTSPOT_CLEARTEXT_RETENTION, `forget_passwords` (a periodic job) blanks th
 replaces the password in the second with `MASK`, so the message still reads as it was sent.
 
 A message still `claimed` (being sent, waiting for a retry, or with an outcome unknown for an
-operator) keeps its body, since a retry sends the body recorded; and its account's credentials
-rows keep their password until it is settled. A credentials row blanked before its SMS was ever
-claimed (a job lost for the whole retention) is not sent: see `jobs.sms.send_credentials`.
+operator) keeps its body, since a retry sends the body recorded; and a credentials row keeps its
+password while any message still shows it, since masking reads it from there. A credentials row
+blanked before its SMS was ever claimed (a job lost for the whole retention) is not sent: see
+`jobs.sms.send_credentials`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, CursorResult, Update, func, select, update
 from sqlalchemy.orm import Session
 
-from hotspot.models import HotspotCredential, HotspotUser, RadCheck, SmsMessage, SmsStatus
+from hotspot.models import HotspotCredential, SmsMessage, SmsStatus
 
 MASK = "••••"
 SETTLED = (SmsStatus.SENT, SmsStatus.DELIVERED, SmsStatus.FAILED)
@@ -61,44 +62,27 @@ def forget_passwords(session: Session, retention: dt.timedelta) -> Forgotten:
 
 
 def _mask_settled_messages(session: Session, cutoff: ColumnElement[Any]) -> int:
-    """The password a message carries is its purchase's: the account's credentials rows hold
-    each purchase's (a renewal brings a new one), and radcheck's Cleartext-Password the current
-    one. Every occurrence of it in the body (a random code: nothing else a message says matches
-    it)."""
-    settled = (SmsMessage.status.in_(SETTLED), SmsMessage.created_at < cutoff)
-    by_purchase = _changed(
+    """The password a message carries is its purchase's, which the account's credentials rows
+    hold (a renewal brings a new one; a row keeps it while a message still shows it, see
+    `_blank_credentials`). Every occurrence of it in the body (a random code: nothing else a
+    message says matches it)."""
+    return _changed(
         session,
         update(SmsMessage)
         .where(
-            *settled,
+            SmsMessage.status.in_(SETTLED),
+            SmsMessage.created_at < cutoff,
             HotspotCredential.user_id == SmsMessage.user_id,
             HotspotCredential.password != "",
             func.strpos(SmsMessage.body, HotspotCredential.password) > 0,
         )
         .values(body=func.replace(SmsMessage.body, HotspotCredential.password, MASK)),
     )
-    current = _changed(
-        session,
-        update(SmsMessage)
-        .where(
-            *settled,
-            SmsMessage.user_id == HotspotUser.id,
-            RadCheck.username == HotspotUser.username,
-            RadCheck.attribute == "Cleartext-Password",
-            RadCheck.value != "",
-            func.strpos(SmsMessage.body, RadCheck.value) > 0,
-        )
-        .values(body=func.replace(SmsMessage.body, RadCheck.value, MASK)),
-    )
-    return by_purchase + current
 
 
 def _blank_credentials(session: Session, cutoff: ColumnElement[Any]) -> int:
-    unsettled = select(SmsMessage.id).where(
-        SmsMessage.user_id == HotspotCredential.user_id, SmsMessage.status == SmsStatus.CLAIMED
-    )
-    # A message still carrying this password (settled later than the credentials were made)
-    # needs it to be masked: the row keeps it until then.
+    # A message still carrying this password (one awaiting a retry, or settled later than the
+    # credentials were made) needs it to be masked: the row keeps it until then.
     still_shown = select(SmsMessage.id).where(
         SmsMessage.user_id == HotspotCredential.user_id,
         func.strpos(SmsMessage.body, HotspotCredential.password) > 0,
@@ -109,7 +93,6 @@ def _blank_credentials(session: Session, cutoff: ColumnElement[Any]) -> int:
         .where(
             HotspotCredential.password != "",
             HotspotCredential.created_at < cutoff,
-            ~unsettled.exists(),
             ~still_shown.exists(),
         )
         .values(password=""),
