@@ -60,6 +60,7 @@ from hotspot.provisioning import (
     provision_purchase,
     write_radius_rows,
 )
+from hotspot.routers import canonical_address
 from hotspot.sessions import block_user
 
 T = TypeVar("T")
@@ -294,46 +295,19 @@ def parse_ip(raw: Any, name: str) -> str:
 
 
 def parse_hotspot_address(raw: Any, name: str) -> str | None:
-    """host or host:port of a router's hotspot pages (an IP address, [IPv6] or a DNS name), as
-    the portal compares it: lower case, IPs canonical; no scheme, path or user. None: unset."""
+    """host or host:port of a router's hotspot pages, as the portal compares it
+    (`routers.canonical_address`). None: unset."""
     if raw is None or raw == "":
         return None
-    invalid = InvalidInputError(
-        f"{name} must be host or host:port (an IP address or DNS name, no scheme or path), "
-        f"not {raw!r}"
-    )
-    if not isinstance(raw, str):
-        raise invalid
-    text = raw.strip().lower()
-    port: str | None
-    bracketed = _BRACKETED_HOST.fullmatch(text)
-    if bracketed:
-        host, port = bracketed.group(1), bracketed.group(2)
-    elif text.count(":") == 1:
-        host, port = text.split(":")
-    else:  # no port: a name, an IPv4 address or a bare IPv6 address
-        host, port = text, None
     try:
-        address = ipaddress.ip_address(host)
+        if not isinstance(raw, str):
+            raise ValueError(raw)
+        return canonical_address(raw)
     except ValueError:
-        if bracketed or not _is_dns_name(host):
-            raise invalid from None
-        shown = host
-    else:
-        shown = f"[{address}]" if address.version == 6 else str(address)
-    if port is None:
-        return shown
-    if not (port.isascii() and port.isdigit()) or not 1 <= int(port) <= 65535:
-        raise invalid
-    return f"{shown}:{int(port)}"
-
-
-_BRACKETED_HOST = re.compile(r"\[([0-9a-f:.]+)\](?::(\w*))?")
-_DNS_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
-
-
-def _is_dns_name(host: str) -> bool:
-    return len(host) <= 253 and all(_DNS_LABEL.fullmatch(label) for label in host.split("."))
+        raise InvalidInputError(
+            f"{name} must be host or host:port (an IP address or DNS name, no scheme or path), "
+            f"not {raw!r}"
+        ) from None
 
 
 def parse_enum(raw: str | None, cls: type[Any], name: str) -> Any:

@@ -8,6 +8,7 @@ e.g. `10.5.50.1`, `wifi.example.net` or `127.0.0.1:8088`).
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
@@ -18,8 +19,8 @@ from sqlalchemy.orm import Session
 from hotspot.models import Nas
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
-# host[:port] and nothing else: no user info, no spaces or separators that could end a CSP source.
-_HOST_PORT = re.compile(r"^(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])(?::\d{1,5})?$")
+_BRACKETED_HOST = re.compile(r"\[([0-9a-f:.]+)\](?::(\w*))?")
+_DNS_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 
 
 @dataclass(frozen=True)
@@ -35,10 +36,13 @@ def registered_login(session: Session, url: str | None) -> RouterLogin | None:
         parts = urlsplit((url or "").strip())
     except ValueError:  # e.g. an unclosed IPv6 bracket
         return None
-    netloc = parts.netloc.lower()
-    if parts.scheme.lower() not in DEFAULT_PORTS or not _HOST_PORT.match(netloc):
-        return None
     scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS:
+        return None
+    try:
+        netloc = canonical_address(parts.netloc)
+    except ValueError:
+        return None
     nas_id = session.scalar(
         select(Nas.id)
         .where(func.lower(Nas.hotspot_address).in_(address_spellings(scheme, netloc)))
@@ -52,6 +56,38 @@ def registered_login(session: Session, url: str | None) -> RouterLogin | None:
         origin=f"{scheme}://{netloc}",
         nas_id=nas_id,
     )
+
+
+def canonical_address(text: str) -> str:
+    """host or host:port as registered and compared: lower case, IP addresses canonical (IPv6 in
+    brackets), the port a plain number. ValueError for anything else: a scheme, a path, user
+    info, spaces or separators that could end a CSP source."""
+    text = text.strip().lower()
+    port: str | None
+    bracketed = _BRACKETED_HOST.fullmatch(text)
+    if bracketed:
+        host, port = bracketed.group(1), bracketed.group(2)
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    else:  # no port: a name, an IPv4 address or a bare IPv6 address
+        host, port = text, None
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        if bracketed or not _is_dns_name(host):
+            raise ValueError(f"{text!r} is not host or host:port") from None
+        shown = host
+    else:
+        shown = f"[{address}]" if address.version == 6 else str(address)
+    if port is None:
+        return shown
+    if not (port.isascii() and port.isdigit()) or not 1 <= int(port) <= 65535:
+        raise ValueError(f"{text!r} has no valid port")
+    return f"{shown}:{int(port)}"
+
+
+def _is_dns_name(host: str) -> bool:
+    return len(host) <= 253 and all(_DNS_LABEL.fullmatch(label) for label in host.split("."))
 
 
 def address_spellings(scheme: str, netloc: str) -> set[str]:
