@@ -21,6 +21,12 @@ def expiration_value(expires_at: dt.datetime) -> str:
     return (expires_at - dt.timedelta(seconds=1)).astimezone(dt.UTC).strftime("%d %b %Y %H:%M:%S")
 
 
+def unique_nas_address() -> str:
+    """A router address no other test has taken: 10.x.y.z has 16 million, so two draws in one
+    database do not meet (a /24 of 250 did, one run in a few hundred)."""
+    return f"10.{secrets.randbelow(256)}.{secrets.randbelow(256)}.{secrets.randbelow(254) + 1}"
+
+
 def make_package(
     session: Session,
     *,

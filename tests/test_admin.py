@@ -35,7 +35,7 @@ from hotspot.models import (
 from hotspot.phones import normalize_phone
 from hotspot.provisioning import Credentials
 from tests.conftest import ApiUnderTest, StackUnderTest
-from tests.factories import GIB, expiration_value, make_package, make_user
+from tests.factories import GIB, expiration_value, make_package, make_user, unique_nas_address
 from tests.test_freeradius import accounting, pyrad_login
 from tests.test_payments import c2b_body, random_phone, receipt
 
@@ -312,7 +312,7 @@ def test_packages_are_created_changed_and_retired_with_radius_following(
 def test_nas_are_created_changed_and_deleted_and_say_freeradius_must_restart(
     admin: Admin, viewer: Admin
 ) -> None:
-    address = f"192.0.2.{secrets.randbelow(250) + 1}"
+    address = unique_nas_address()
     secret = "nas-" + secrets.token_urlsafe(12)
     created = admin.ok(
         "POST",
@@ -359,7 +359,7 @@ def test_nas_are_created_changed_and_deleted_and_say_freeradius_must_restart(
 
 @pytest.mark.parametrize("method", ["POST", "PATCH"])
 def test_a_nas_secret_shorter_than_16_characters_is_refused(admin: Admin, method: str) -> None:
-    address = f"198.51.100.{secrets.randbelow(250) + 1}"
+    address = unique_nas_address()
     fields = {"nasname": address, "shortname": "short", "secret": LONG_SECRET}
     path = "/nas"
     if method == "PATCH":
@@ -380,7 +380,7 @@ def test_a_nas_takes_the_message_authenticator_flag_and_hotspot_address_audited(
         "/nas",
         201,
         json={
-            "nasname": f"203.0.113.{secrets.randbelow(250) + 1}",
+            "nasname": unique_nas_address(),
             "shortname": "old-routeros",
             "secret": LONG_SECRET,
             "require_message_authenticator": False,
