@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 
-.PHONY: run test fuzz lint typecheck pytest system-packages clean
+.PHONY: run test fuzz lint typecheck pytest system-packages clean lock
 
 run: $(VENV)/.installed
 	$(VENV)/bin/hotspot run
@@ -25,11 +25,21 @@ fuzz: $(VENV)/.installed
 system-packages:
 	@scripts/install-system-packages
 
-$(VENV)/.installed: pyproject.toml | system-packages
+# Exactly the versions in the lock files (the images install requirements.lock too); the project
+# itself editable, so the checkout is what runs.
+$(VENV)/.installed: pyproject.toml requirements.lock requirements-dev.lock | system-packages
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
+
+# Re-resolves both lock files from pyproject.toml (newest versions its ranges allow); the dev
+# lock is constrained by the application's, so tests run what the images install.
+UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes
+lock: $(VENV)/.installed
+	$(UV_COMPILE) --upgrade pyproject.toml -o requirements.lock
+	$(UV_COMPILE) --upgrade --extra dev -c requirements.lock pyproject.toml -o requirements-dev.lock
 
 clean:
 	rm -rf $(VENV) .hotspot .mypy_cache .ruff_cache .pytest_cache
