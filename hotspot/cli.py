@@ -6,7 +6,6 @@ import dataclasses
 import datetime as dt
 import itertools
 import json
-import logging
 import signal
 import sys
 import time
@@ -27,6 +26,7 @@ from hotspot.admin_cli import tokens_group
 from hotspot.csvfiles import create_private, write_csv
 from hotspot.errors import HotspotError, NotFoundError
 from hotspot.freeradius import FreeRadiusConfigError, check_raddb, render_raddb
+from hotspot.logs import configure_logging
 from hotspot.models import Payment
 from hotspot.mpesa_cli import mpesa_group
 from hotspot.notify import QUEUE
@@ -35,6 +35,7 @@ from hotspot.payments import timeline
 from hotspot.phones import normalize_phone
 from hotspot.provisioning import TYPED_PASSWORD_LENGTH, new_user
 from hotspot.reports_cli import report_command
+from hotspot.sandbox import rerouted
 from hotspot.sandbox import sms as sms_sandbox
 from hotspot.sandbox.mpesa import SandboxConfig, serve
 from hotspot.seed import DEMO_NAS_ADDRESS, DEMO_NAS_SECRET, seed_demo
@@ -319,22 +320,39 @@ def sandbox_group() -> None:
     """Local stand-ins for services on the internet (development only)."""
 
 
+HOST_OPTION = click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on."
+)
+CALLBACK_BASE_OPTION = click.option(
+    "--callback-base",
+    default="",
+    help="Send callbacks to this scheme://host[:port] instead of the URLs' own (a container "
+    "that cannot reach the public URL).",
+)
+
+
 @sandbox_group.command("mpesa")
 @click.option("--port", type=int, default=None, help="Default: HOTSPOT_SANDBOX_MPESA_PORT.")
 @click.option("--delay", type=float, default=None, help="Seconds before the callback.")
+@HOST_OPTION
+@CALLBACK_BASE_OPTION
 @pass_context
-def sandbox_mpesa(ctx: Context, port: int | None, delay: float | None) -> None:
-    """A Daraja stand-in on 127.0.0.1 using this deployment's M-Pesa credentials."""
+def sandbox_mpesa(
+    ctx: Context, port: int | None, delay: float | None, host: str, callback_base: str
+) -> None:
+    """A Daraja stand-in using this deployment's M-Pesa credentials."""
     s = ctx.settings
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    configure_logging(s.log_level)
     serve(
         SandboxConfig(
             consumer_key=s.mpesa_consumer_key,
             consumer_secret=s.mpesa_consumer_secret,
             shortcode=s.mpesa_shortcode,
             passkey=s.mpesa_passkey,
+            host=host,
             port=port if port is not None else s.sandbox_mpesa_port,
             callback_delay=delay if delay is not None else s.sandbox_mpesa_delay,
+            callback_base=callback_base,
         )
     )
 
@@ -346,18 +364,24 @@ def sandbox_mpesa(ctx: Context, port: int | None, delay: float | None) -> None:
     default=True,
     help="POST a delivery report for each message to HOTSPOT_PUBLIC_BASE_URL.",
 )
+@HOST_OPTION
+@CALLBACK_BASE_OPTION
 @pass_context
-def sandbox_sms(ctx: Context, port: int | None, delivery_reports: bool) -> None:
-    """An Africa's Talking SMS stand-in on 127.0.0.1 using this deployment's SMS credentials."""
+def sandbox_sms(
+    ctx: Context, port: int | None, delivery_reports: bool, host: str, callback_base: str
+) -> None:
+    """An Africa's Talking SMS stand-in using this deployment's SMS credentials."""
     s = ctx.settings
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    report_url = (
-        f"{s.public_base_url.rstrip('/')}/api/sms/delivery-report/{s.sms_delivery_report_token}"
+    configure_logging(s.log_level)
+    report_url = rerouted(
+        f"{s.public_base_url.rstrip('/')}/api/sms/delivery-report/{s.sms_delivery_report_token}",
+        callback_base,
     )
     sms_sandbox.serve(
         sms_sandbox.SmsSandboxConfig(
             username=s.sms_username,
             api_key=s.sms_api_key,
+            host=host,
             port=port if port is not None else s.sandbox_sms_port,
             delivery_report_url=report_url if delivery_reports else "",
         )
@@ -539,12 +563,8 @@ def run(ctx: Context, seed: bool, demo: bool) -> None:
                 sys.executable,
                 "-m",
                 "gunicorn",
-                "--bind",
-                f"{settings.api_host}:{settings.api_port}",
-                "--workers",
-                str(settings.api_workers),
-                "--threads",
-                str(settings.api_threads),
+                "--config",
+                "python:hotspot.gunicorn_conf",
                 "hotspot.wsgi:app",
             ],
             stop_signal=signal.SIGINT,

@@ -95,7 +95,7 @@ class Notifier:
 
         Raises redis.RedisError when Redis is unreachable: the caller then polls the database.
         """
-        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         pubsub.subscribe(status_channel(payment_id))
         return StatusSubscription(pubsub)
 

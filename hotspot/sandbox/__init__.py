@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, request
 from flask.typing import ResponseReturnValue
@@ -21,6 +22,16 @@ class Controllable(Protocol):
     def reconfigure(self, changes: dict[str, Any]) -> ResponseReturnValue: ...
 
     def close(self) -> None: ...
+
+
+def rerouted(url: str, base: str) -> str:
+    """`url` sent to `base`'s scheme and host instead, path kept: inside a compose network the
+    public URL (the TLS proxy on the host's 127.0.0.1) is out of a sandbox container's reach, so
+    the trial sends callbacks to the api service directly. An empty `base` changes nothing."""
+    if not base:
+        return url
+    target = urlsplit(base)
+    return urlunsplit(urlsplit(url)._replace(scheme=target.scheme, netloc=target.netloc))
 
 
 def add_control_endpoints(app: Flask, sandbox: Controllable) -> None:

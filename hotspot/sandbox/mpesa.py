@@ -39,7 +39,7 @@ import requests
 from flask import Flask, request
 from flask.typing import ResponseReturnValue
 
-from hotspot.sandbox import add_control_endpoints, serve_forever
+from hotspot.sandbox import add_control_endpoints, rerouted, serve_forever
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,7 @@ class SandboxConfig:
     host: str = "127.0.0.1"
     port: int = 8089
     callback_delay: float = 2.0  # seconds between the push and the callback
+    callback_base: str = ""  # send callbacks here instead of the URLs' own host (`rerouted`)
     default_outcome: str = "success"
 
     def __post_init__(self) -> None:
@@ -312,7 +313,9 @@ class MpesaSandbox:
         for _ in range(copies):
             entry: dict[str, Any] = {"body": body, "status": None, "error": None}
             try:
-                answer = self._http.post(url, json=body, timeout=CALLBACK_TIMEOUT)
+                answer = self._http.post(
+                    rerouted(url, self.config.callback_base), json=body, timeout=CALLBACK_TIMEOUT
+                )
                 entry["status"] = answer.status_code
             except requests.RequestException as exc:
                 # The host and the error's kind only: the URL's path holds the app's secret token.
@@ -378,11 +381,16 @@ class MpesaSandbox:
         if not urls:
             raise ValueError("no C2B URLs are registered")
         body = _c2b_body(self.config.shortcode, bill_ref, whole)
-        validation = self._http.post(urls["ValidationURL"], json=body, timeout=CALLBACK_TIMEOUT)
+        base = self.config.callback_base
+        validation = self._http.post(
+            rerouted(urls["ValidationURL"], base), json=body, timeout=CALLBACK_TIMEOUT
+        )
         answer: dict[str, Any] = {"validation": validation.status_code, "TransID": body["TransID"]}
         if validation.ok and str(validation.json().get("ResultCode")) != "0":
             return answer
-        confirmation = self._http.post(urls["ConfirmationURL"], json=body, timeout=CALLBACK_TIMEOUT)
+        confirmation = self._http.post(
+            rerouted(urls["ConfirmationURL"], base), json=body, timeout=CALLBACK_TIMEOUT
+        )
         return {**answer, "confirmation": confirmation.status_code}
 
     # -- control -------------------------------------------------------------------------------
