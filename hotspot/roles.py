@@ -157,7 +157,6 @@ def create_roles_and_database(admin_url: str, the_plan: Plan, say: Say) -> None:
         owner = sql.Identifier(the_plan.owner.name)
         conn.execute(sql.SQL("ALTER SCHEMA public OWNER TO {}").format(owner))
         conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
-        check_owned_by(conn, the_plan.owner.name)
 
 
 def ensure_login_role(
@@ -246,10 +245,46 @@ def check_owned_by(conn: psycopg.Connection[tuple[object, ...]], owner: str) -> 
         )
 
 
+def warn_about_application_role(
+    conn: psycopg.Connection[tuple[object, ...]], the_plan: Plan, say: Say
+) -> None:
+    """A role made by hand (managed PostgreSQL) may have more than it should: said, not changed
+    (only the admin could change it)."""
+    row = conn.execute(
+        "SELECT rolsuper, rolcreaterole, rolcreatedb, "
+        "pg_catalog.pg_has_role(rolname, %s, 'MEMBER') "
+        "FROM pg_catalog.pg_roles WHERE rolname = %s",
+        (the_plan.owner.name, the_plan.application.name),
+    ).fetchone()
+    if row is None:
+        raise InvalidInputError(
+            f"the application role {the_plan.application.name!r} (HOTSPOT_DATABASE_URL) does "
+            "not exist: create it, or give provision HOTSPOT_DATABASE_ADMIN_URL"
+        )
+    extra = [
+        what
+        for what, held in zip(
+            ("SUPERUSER", "CREATEROLE", "CREATEDB", f"membership in {the_plan.owner.name}"),
+            row,
+            strict=True,
+        )
+        if held
+    ]
+    if extra:
+        say(
+            f"warning: the application role {the_plan.application.name} has "
+            f"{', '.join(extra)}: it should have none of these"
+        )
+
+
 # --- step 2: as the owner ------------------------------------------------------------------------
 
 
 def migrate_and_grant(the_plan: Plan, say: Say) -> None:
+    with psycopg.connect(psycopg_dsn(the_plan.owner_url)) as conn:
+        check_owned_by(conn, the_plan.owner.name)
+        if not the_plan.application_is_owner:
+            warn_about_application_role(conn, the_plan, say)
     command.upgrade(db.alembic_config(the_plan.owner_url), "head")
     engine = db.make_engine(the_plan.owner_url)
     try:

@@ -404,6 +404,18 @@ def test_without_an_admin_url_it_only_migrates_and_grants(provisioned: Deploymen
         conn.execute("SELECT count(*) FROM payments")
 
 
+def test_a_relation_the_owner_does_not_own_stops_it(provisioned: Deployment) -> None:
+    """A database an older deployment migrated as another role is not adopted silently."""
+    with provisioned.as_admin(provisioned.database) as conn:
+        conn.execute("CREATE TABLE made_by_the_superuser (id int)")
+    try:
+        with pytest.raises(InvalidInputError, match="made_by_the_superuser"):
+            roles.provision(provisioned.settings, say=lambda _: None)
+    finally:
+        with provisioned.as_admin(provisioned.database) as conn:
+            conn.execute("DROP TABLE made_by_the_superuser")
+
+
 def test_the_command_provisions_and_prints_no_password(
     provisioned: Deployment, stack: StackUnderTest
 ) -> None:
