@@ -475,3 +475,13 @@ def test_config_masks_the_new_urls(provisioned: Deployment) -> None:
         url = getattr(provisioned.settings, name)
         assert shown[name] == url.replace(str(make_url(url).password), "***")
         assert str(make_url(url).password) not in json.dumps(shown)
+
+
+def test_in_development_one_role_owns_and_runs_the_app(stack: StackUnderTest) -> None:
+    """No owner URL, no admin URL: HOTSPOT_DATABASE_URL's role is the owner (as `hotspot db
+    upgrade` has it), and provision only migrates and grants FreeRADIUS's role."""
+    said: list[str] = []
+    the_plan = roles.provision(stack.settings, say=said.append)
+    assert the_plan.application_is_owner
+    assert not any("application role" in line for line in said)
+    assert said[-1] == f"FreeRADIUS role {stack.settings.radius_db_user}: granted"
