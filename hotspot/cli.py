@@ -17,11 +17,13 @@ from types import FrameType
 from typing import Any, TypedDict
 
 import click
+import psycopg
 import redis
 from rq import SimpleWorker
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from hotspot import db, vouchers
+from hotspot import db, roles, vouchers
 from hotspot.admin_cli import tokens_group
 from hotspot.csvfiles import create_private, write_csv
 from hotspot.errors import HotspotError, NotFoundError
@@ -129,6 +131,26 @@ def db_downgrade(ctx: Context, revision: str) -> None:
     """Migrate the schema down (to REVISION, default one step; `base` for empty)."""
     db.downgrade(ctx.settings, revision)
     click.echo(f"database at {db.current_revision(ctx.settings) or 'base'}")
+
+
+@db_group.command("provision")
+@pass_context
+def db_provision(ctx: Context) -> None:
+    """Create or update the database roles and the database, migrate as the owner and grant
+    (idempotent: run it on every deploy).
+
+    With HOTSPOT_DATABASE_ADMIN_URL: the owner role (HOTSPOT_DATABASE_OWNER_URL), the
+    application role (HOTSPOT_DATABASE_URL) and FreeRADIUS's (HOTSPOT_RADIUS_DB_USER) are created
+    or get their attributes and passwords, and the database is created owned by the owner.
+    Without it, only the migrations and the grants, as the owner.
+    """
+    try:
+        roles.provision(ctx.settings, say=click.echo)
+    except DBAPIError as exc:
+        # The driver's message only: SQLAlchemy's would carry the statement.
+        raise click.ClickException(f"provisioning failed: {exc.orig}") from None
+    except psycopg.Error as exc:
+        raise click.ClickException(f"provisioning failed: {exc}") from None
 
 
 @db_group.command("seed")

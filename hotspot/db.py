@@ -11,6 +11,7 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotspot.errors import InvalidInputError
 from hotspot.models import RADIUS_READ_TABLES, RADIUS_SEQUENCES, RADIUS_WRITE_TABLES
 from hotspot.settings import Settings
 
@@ -81,6 +82,11 @@ def grant_radius_role(conn: Connection, role: str, password: str) -> None:
     literal = password.replace("'", "''")
     exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).scalar()
     if not exists:
+        if not can_create_roles(conn):
+            raise InvalidInputError(
+                f"the database role {role!r} (HOTSPOT_RADIUS_DB_USER) does not exist and this "
+                "role may not create it: create it (LOGIN, PASSWORD HOTSPOT_RADIUS_DB_PASSWORD)"
+            )
         conn.execute(text(f"CREATE ROLE {ident} LOGIN PASSWORD '{literal}'"))
     elif can_create_roles(conn):
         conn.execute(text(f"ALTER ROLE {ident} LOGIN PASSWORD '{literal}'"))

@@ -300,8 +300,9 @@ def refresh_rollups(session: Session) -> dict[str, dt.date | None]:
     On a year of data (10 M radacct rows, 1 M payments) this takes about a minute.
     """
     for name in ROLLUPS:
-        session.execute(text(f"REFRESH MATERIALIZED VIEW CONCURRENTLY {name}"))
-        session.execute(text(f"ANALYZE {name}"))
+        # REFRESH and ANALYZE need the views' owner; the function (migration 0007) runs as it,
+        # so the application role of a production deployment, which owns nothing, may call it.
+        session.execute(text("SELECT hotspot_refresh_rollup(:name)"), {"name": name})
     return rollups_closed_before(session)
 
 

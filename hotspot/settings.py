@@ -49,6 +49,21 @@ class Settings:
         "dir by `hotspot run` and the tests.",
         secret=True,
     )
+    database_admin_url: str = _setting(
+        "",
+        "SQLAlchemy URL of a role that may create roles and databases (e.g. the superuser, on "
+        "database postgres), used only by `hotspot db provision` to create or update the owner, "
+        "application and FreeRADIUS roles and the database. Empty: provision creates nothing and "
+        "only migrates and grants as the owner (managed PostgreSQL, roles made by an operator).",
+        secret=True,
+    )
+    database_owner_url: str = _setting(
+        "",
+        "SQLAlchemy URL of the role that owns the schema and runs the migrations (same database "
+        "as HOTSPOT_DATABASE_URL, whose role then gets row privileges only), used only by "
+        "`hotspot db provision`. Empty: HOTSPOT_DATABASE_URL's role owns the schema (development).",
+        secret=True,
+    )
     redis_url: str = _setting(
         "", "URL of Redis. Empty: a private Redis is started under the state dir.", secret=True
     )
@@ -267,6 +282,8 @@ class Settings:
                 value = mask_url(self.effective_database_url)
             elif f.name == "redis_url":
                 value = mask_url(self.effective_redis_url)
+            elif f.name in ("database_admin_url", "database_owner_url"):
+                value = mask_url(value)
             elif f.metadata["secret"]:
                 value = "***" if value else ""
             elif isinstance(value, Path):
