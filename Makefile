@@ -3,7 +3,8 @@ SHELL := /bin/bash
 VENV := .venv
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 
-.PHONY: run test fuzz lint typecheck pytest system-packages clean lock
+.PHONY: run test test-deploy fuzz lint typecheck pytest system-packages clean lock \
+	deploy-init deploy-up deploy-down deploy-backup deploy-restore
 
 run: $(VENV)/.installed
 	$(VENV)/bin/hotspot run
@@ -12,7 +13,26 @@ test: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest --ignore=tests/deploy
+
+# The production deployment (docker/compose.yaml) built, started, crashed, scaled, backed up and
+# restored on this machine, offline; installs and starts Docker where it is missing.
+test-deploy: $(VENV)/.installed
+	scripts/install-docker
+	$(VENV)/bin/pytest tests/deploy -p no:cacheprovider --timeout=1800
+
+# The deployment, needing only Docker (every hotspot command runs in the app image); docs/deploy.md.
+# DOMAIN=hotspot.example.com for production; without it, the offline trial (sandbox gateways).
+deploy-init:
+	docker/deploy init $(if $(DOMAIN),--domain $(DOMAIN),--sandbox)
+deploy-up:
+	docker/deploy up
+deploy-down:
+	docker/deploy down
+deploy-backup:
+	docker/deploy backup
+deploy-restore:
+	docker/deploy restore $(FILE)
 
 # Schemathesis against the real stack, many more examples than `make test` and a new seed each
 # time (the seed is printed; FUZZ_SEED=N repeats a run).

@@ -1,0 +1,250 @@
+"""The production deployment, as an operator gets it: started, paid through, crashed, scaled,
+served by two FreeRADIUS, backed up and restored (`make test-deploy`)."""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import requests
+
+from radius.nas_sim import NasSimulator
+from tests.deploy.conftest import (
+    DEMO_NAS_SECRET,
+    DOCKER,
+    GATEWAY,
+    TEST_SETTINGS,
+    Deployment,
+    run,
+)
+
+SETTLE_TIMEOUT = 300.0  # an STK push whose callback was lost settles by query (10, 20, 40 … s)
+AUTH_PORT = int(TEST_SETTINGS["HOTSPOT_RADIUS_AUTH_PORT"])
+ACCT_PORT = int(TEST_SETTINGS["HOTSPOT_RADIUS_ACCT_PORT"])
+
+
+def random_phone() -> str:
+    return f"2547{secrets.randbelow(10**8):08d}"
+
+
+def package_id(deployment: Deployment, name: str = "1 Hour") -> int:
+    listed = deployment.get("/api/packages").json()
+    return int(next(p["id"] for p in listed["packages"] if p["name"] == name))
+
+
+def start_payment(deployment: Deployment, package: int, deadline: float) -> dict[str, Any]:
+    """A customer pressing "pay" until the API takes it (it may be down for a while)."""
+    phone = random_phone()
+    while True:
+        try:
+            response = deployment.post("/api/payments", json={"package_id": package, "phone": phone})
+            if response.status_code == 201:
+                return {**response.json(), "phone": phone}
+        except requests.RequestException:
+            pass
+        assert time.monotonic() < deadline, "the API never took the payment"
+        time.sleep(1)
+
+
+def wait_paid(deployment: Deployment, created: dict[str, Any], deadline: float) -> str:
+    while True:
+        try:
+            shown = deployment.get(
+                f"/api/payments/{created['id']}",
+                headers={"X-Portal-Token": created["portal_token"]},
+            )
+            if shown.status_code == 200 and shown.json()["status"] in ("paid", "failed", "expired"):
+                return str(shown.json()["status"])
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline:
+            return "unsettled"
+        time.sleep(1)
+
+
+def sandbox_messages(deployment: Deployment) -> list[dict[str, Any]]:
+    """What the Africa's Talking stand-in received (it keeps every message in memory)."""
+    out = deployment.compose(
+        "exec",
+        "-T",
+        "sandbox-sms",
+        "python3",
+        "-c",
+        "import urllib.request as u; print(u.urlopen('http://127.0.0.1:8090/messages').read().decode())",
+    )
+    import json
+
+    found: list[dict[str, Any]] = json.loads(out)
+    return found
+
+
+def assert_paid_exactly_once(deployment: Deployment, payments: list[dict[str, Any]]) -> None:
+    ids = [p["id"] for p in payments]
+    with deployment.database() as db:
+        rows = db.execute(
+            "SELECT p.id, p.status, count(DISTINCT s.id) FROM payments p "
+            "LEFT JOIN hotspot_users u ON u.phone = p.phone "
+            "LEFT JOIN sms_messages s ON s.user_id = u.id AND s.purpose = 'credentials' "
+            "WHERE p.id = ANY(%s) GROUP BY p.id, p.status",
+            (ids,),
+        ).fetchall()
+        users = db.execute(
+            "SELECT count(DISTINCT u.id) FROM payments p JOIN hotspot_users u ON u.phone = p.phone "
+            "WHERE p.id = ANY(%s)",
+            (ids,),
+        ).fetchone()
+    assert sorted(r[0] for r in rows) == sorted(ids)
+    assert {r[1] for r in rows} == {"paid"}, rows
+    assert {r[2] for r in rows} == {1}, f"credentials SMS per payment: {rows}"
+    assert users is not None and users[0] == len(ids)
+    phones = [m.get("to") or m.get("phone") for m in sandbox_messages(deployment)]
+    for payment in payments:
+        wanted = "+" + payment["phone"]
+        assert phones.count(wanted) == 1, f"{wanted} got {phones.count(wanted)} SMS"
+
+
+def radtest(username: str, password: str, port: int = AUTH_PORT) -> bool:
+    """The operator's own check from the host: radtest against the containerised FreeRADIUS."""
+    done = subprocess.run(
+        ["radtest", "-x", username, password, f"127.0.0.1:{port}", "0", DEMO_NAS_SECRET],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    return "Access-Accept" in done.stdout
+
+
+def new_customer(deployment: Deployment, package: str = "1 Hour") -> dict[str, str]:
+    import json
+
+    created: dict[str, str] = json.loads(
+        deployment.hotspot("users", "create", "--package", package, "--json")
+    )
+    return created
+
+
+# --- the trial ---------------------------------------------------------------------------------
+
+
+def test_a_customer_pays_through_the_tls_proxy_and_logs_in(deployment: Deployment) -> None:
+    assert deployment.get("/readyz").status_code == 200, deployment.get("/readyz").text
+    created = start_payment(deployment, package_id(deployment), time.monotonic() + 30)
+    assert wait_paid(deployment, created, time.monotonic() + 60) == "paid"
+    shown = deployment.get(
+        f"/api/payments/{created['id']}/credentials",
+        headers={"X-Portal-Token": created["portal_token"]},
+    )
+    assert shown.status_code == 200, shown.text
+    login = shown.json()
+    assert radtest(login["username"], login["password"])
+    assert not radtest(login["username"], login["password"] + "x")
+    assert_paid_exactly_once(deployment, [created])
+
+
+def test_no_process_runs_as_root_and_the_app_is_no_superuser(deployment: Deployment) -> None:
+    for service in ("api", "worker", "scheduler", "freeradius", "postgres", "redis", "proxy"):
+        for container in deployment.containers(service):
+            uid = run(DOCKER, "exec", container, "id", "-u").strip()
+            assert uid != "0", f"{service} runs as root"
+    with deployment.database() as db:
+        users = db.execute(
+            "SELECT DISTINCT a.usename, r.rolsuper FROM pg_stat_activity a "
+            "JOIN pg_roles r ON r.rolname = a.usename WHERE a.datname = 'hotspot' "
+            "AND a.pid <> pg_backend_pid()"
+        ).fetchall()
+    assert ("hotspot_app", False) in users
+    assert ("radius", False) in users
+    assert not [name for name, superuser in users if superuser], users
+
+
+def test_images_hold_no_secrets_or_local_state(deployment: Deployment) -> None:
+    found = run(
+        DOCKER,
+        "run",
+        "--rm",
+        "hotspot/app:local",
+        "sh",
+        "-c",
+        "find / -xdev \\( -name '.env' -o -name 'hotspot.env' -o -name 'secrets.env' "
+        "-o -name '.venv' -o -name '.hotspot' -o -name '.git' \\) -print",
+    )
+    assert found.strip() == ""
+
+
+def test_a_router_added_through_the_admin_api_is_served_within_60_seconds(
+    deployment: Deployment,
+) -> None:
+    token = deployment.admin_token()
+    secret = "router-" + secrets.token_urlsafe(16)
+    added = deployment.post(
+        "/api/admin/nas",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"nasname": GATEWAY, "shortname": "test-router", "secret": secret, "coa_port": 0},
+    )
+    assert added.status_code == 201, added.text
+    customer = new_customer(deployment)
+    nas = NasSimulator(
+        GATEWAY, secret, auth_port=AUTH_PORT, acct_port=ACCT_PORT, nas_ip=GATEWAY, listen=False
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not nas.login(customer["username"], customer["password"]).accepted:
+            assert time.monotonic() < deadline, "the new router was not served within 60 s"
+            time.sleep(2)
+    finally:
+        nas.close()
+
+
+# --- crashes -----------------------------------------------------------------------------------
+
+
+@contextmanager
+def payments_in_flight(deployment: Deployment, count: int) -> Iterator[list[dict[str, Any]]]:
+    """`count` customers paying one after another while the block runs (a crash, say)."""
+    package = package_id(deployment)
+    started: list[dict[str, Any]] = []
+    done = threading.Event()
+
+    def customers() -> None:
+        for _ in range(count):
+            started.append(start_payment(deployment, package, time.monotonic() + 180))
+            if done.is_set():
+                continue
+            time.sleep(0.5)
+
+    pool = ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(customers)
+    time.sleep(1.5)
+    try:
+        yield started
+    finally:
+        done.set()
+        future.result(timeout=600)
+        pool.shutdown()
+
+
+@pytest.mark.parametrize("service", ["api", "worker", "scheduler", "redis", "postgres"])
+def test_a_crashed_service_comes_back_and_every_payment_ends_paid_once(
+    deployment: Deployment, service: str
+) -> None:
+    (container,) = deployment.containers(service)[:1]
+    restarts = deployment.inspect(container)["RestartCount"]
+    with payments_in_flight(deployment, 6) as payments:
+        deployment.crash(container)
+    deadline = time.monotonic() + 120
+    while deployment.inspect(container)["RestartCount"] == restarts:
+        assert time.monotonic() < deadline, f"{service} did not come back by itself"
+        time.sleep(1)
+    deployment.wait_healthy()
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    statuses = [wait_paid(deployment, p, deadline) for p in payments]
+    assert statuses == ["paid"] * len(payments), statuses
+    assert_paid_exactly_once(deployment, payments)
