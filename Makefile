@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 
-.PHONY: run test fuzz lint typecheck pytest system-packages clean
+.PHONY: run test fuzz lint typecheck pytest system-packages clean deploy-init
 
 run: $(VENV)/.installed
 	$(VENV)/bin/hotspot run
@@ -21,6 +21,11 @@ FUZZ_SEED ?= $(shell date +%s)
 fuzz: $(VENV)/.installed
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) \
 		$(VENV)/bin/pytest tests/test_fuzz.py -s -p no:cacheprovider --timeout=0
+
+# The Docker Compose deployment's docker/.env and docker/hotspot.env, secrets generated; only
+# missing keys are added. `make deploy-init DOMAIN=wifi.example.com`, or SANDBOX=1 (offline trial).
+deploy-init: $(VENV)/.installed
+	$(VENV)/bin/hotspot deploy init $(if $(SANDBOX),--sandbox) $(if $(DOMAIN),--domain $(DOMAIN))
 
 system-packages:
 	@scripts/install-system-packages

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from hotspot import db, vouchers
 from hotspot.admin_cli import tokens_group
 from hotspot.csvfiles import create_private, write_csv
+from hotspot.deploy_cli import deploy_group
 from hotspot.deployment import require_no_demo_nas
 from hotspot.errors import HotspotError, NotFoundError
 from hotspot.freeradius import FreeRadiusConfigError, check_raddb, render_raddb
@@ -87,6 +88,7 @@ def cli() -> None:
 cli.add_command(tokens_group)
 cli.add_command(report_command)
 cli.add_command(mpesa_group)
+cli.add_command(deploy_group)
 
 
 def main() -> None:
