@@ -9,10 +9,11 @@ from typing import Any
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from hotspot.deployment import require_no_demo_nas
 from hotspot.errors import ConflictError, HotspotError, NotFoundError
 from hotspot.logs import log_requests, mask_path
 from hotspot.services import Services
-from hotspot.settings import Settings
+from hotspot.settings import ConfigurationError, Settings
 from hotspot.web import ID_CONVERTERS
 from hotspot.web.admin import admin
 from hotspot.web.captive import captive
@@ -39,12 +40,21 @@ class HotspotFlask(Flask):
 
 
 def create_app(settings: Settings) -> Flask:
+    """Refuses (ConfigurationError) a sandbox or production configuration that cannot start, and a
+    production database holding a router with a demo secret."""
+    settings.require_deployable()
+    services = Services(settings)
+    try:
+        require_no_demo_nas(settings, services.sessions)
+    except ConfigurationError:
+        services.engine.dispose()
+        raise
     app = HotspotFlask(__name__)
     app.request_class = Request  # a streamed body over the limit is a 413, never cut short
     app.json = JSONProvider(app)  # and JSON bodies, like the URL, hold only storable text
     app.url_map.converters.update(ID_CONVERTERS)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
-    app.extensions["hotspot"] = Services(settings)
+    app.extensions["hotspot"] = services
     proxies = parse_proxies(settings.trusted_proxies)
     if proxies:
         app.wsgi_app = TrustedProxies(app.wsgi_app, proxies)  # type: ignore[method-assign]

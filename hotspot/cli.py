@@ -26,6 +26,8 @@ from sqlalchemy.orm import Session
 from hotspot import db, roles, vouchers
 from hotspot.admin_cli import tokens_group
 from hotspot.csvfiles import create_private, write_csv
+from hotspot.deploy_cli import deploy_group
+from hotspot.deployment import require_no_demo_nas
 from hotspot.errors import HotspotError, NotFoundError
 from hotspot.freeradius import FreeRadiusConfigError, check_raddb, render_raddb
 from hotspot.logs import configure_logging
@@ -41,7 +43,14 @@ from hotspot.sandbox import rerouted
 from hotspot.sandbox import sms as sms_sandbox
 from hotspot.sandbox.mpesa import SandboxConfig, serve
 from hotspot.seed import DEMO_NAS_ADDRESS, DEMO_NAS_SECRET, seed_demo
-from hotspot.settings import GENERATED_SECRETS, PREFIX, Settings, write_env_file
+from hotspot.settings import (
+    DEVELOPMENT,
+    GENERATED_SECRETS,
+    PREFIX,
+    PRODUCTION,
+    Settings,
+    write_env_file,
+)
 from hotspot.stack import RunLock, Stack, StackError
 from jobs.expiry import disconnect_user
 from jobs.schedule import cron
@@ -81,6 +90,7 @@ def cli() -> None:
 cli.add_command(tokens_group)
 cli.add_command(report_command)
 cli.add_command(mpesa_group)
+cli.add_command(deploy_group)
 
 
 def main() -> None:
@@ -120,6 +130,7 @@ def db_group() -> None:
 @pass_context
 def db_upgrade(ctx: Context, revision: str) -> None:
     """Migrate the schema up (to REVISION, default head)."""
+    ctx.settings.require_deployable()
     db.upgrade(ctx.settings, revision)
     click.echo(f"database at {db.current_revision(ctx.settings)}")
 
@@ -156,7 +167,11 @@ def db_provision(ctx: Context) -> None:
 @db_group.command("seed")
 @pass_context
 def db_seed(ctx: Context) -> None:
-    """Add the demo NAS and packages (idempotent)."""
+    """Add the demo NAS and packages (idempotent); not in production."""
+    if ctx.settings.environment == PRODUCTION:
+        raise click.ClickException(
+            "demo data (a NAS with a published secret) is not for production"
+        )
     seed_demo_data(ctx)
     click.echo("demo data present")
 
@@ -186,6 +201,7 @@ def freeradius_group() -> None:
 @pass_context
 def freeradius_render(ctx: Context, out: Path, check: bool) -> None:
     """Write a complete raddb (Debian defaults plus ours) into OUT."""
+    ctx.settings.require_deployable()
     raddb = render_raddb(out, Stack(ctx.settings).raddb_params())
     if check:
         check_raddb(raddb)
@@ -325,16 +341,50 @@ def worker(ctx: Context) -> None:
     Jobs run in the worker process itself (no fork per job): they reuse its database pool,
     which is what lets an expiry job start within milliseconds of being due.
     """
-    connection = redis.Redis.from_url(ctx.settings.effective_redis_url)
-    SimpleWorker([QUEUE], connection=connection).work(with_scheduler=True)
+    with background_process(ctx, "worker", check_nas=True) as settings:
+        connection = redis.Redis.from_url(settings.effective_redis_url)
+        SimpleWorker([QUEUE], connection=connection).work(
+            with_scheduler=True, logging_level=settings.log_level.upper()
+        )
 
 
 @cli.command("scheduler")
 @pass_context
 def scheduler(ctx: Context) -> None:
     """Enqueue the periodic jobs (accounting sync, expiry sweep, heartbeat) at their intervals."""
-    connection = redis.Redis.from_url(ctx.settings.effective_redis_url)
-    cron(ctx.settings, connection).start()  # type: ignore[no-untyped-call]
+    with background_process(ctx, "scheduler", check_nas=False) as settings:
+        connection = redis.Redis.from_url(settings.effective_redis_url)
+        cron(settings, connection).start()  # type: ignore[no-untyped-call]
+
+
+@contextmanager
+def background_process(ctx: Context, name: str, *, check_nas: bool) -> Iterator[Settings]:
+    """The worker's and the scheduler's life: JSON log lines from the first (rq's own included,
+    see `configure_logging`), the deployment checks, and any refusal or crash as a JSON line too."""
+    configure_logging("INFO")  # until the settings, which may be malformed, name the level
+    log = logging.getLogger(f"hotspot.{name}")
+    try:
+        settings = ctx.settings
+        configure_logging(settings.log_level)
+        settings.require_deployable()
+        if check_nas and settings.environment == PRODUCTION:
+            engine = db.make_engine(settings.effective_database_url)
+            try:
+                require_no_demo_nas(settings, db.session_factory(engine))
+            finally:
+                engine.dispose()
+    except ValueError as exc:
+        problems = getattr(exc, "problems", [str(exc)])
+        log.critical("%s cannot start: %s", name, exc, extra={"fields": {"problems": problems}})
+        sys.exit(USAGE_ERROR)
+    except Exception:
+        log.exception("%s cannot start", name)  # e.g. the database is unreachable
+        sys.exit(1)
+    try:
+        yield settings
+    except Exception:
+        log.exception("%s stopped", name)
+        sys.exit(1)
 
 
 @cli.group("sandbox")
@@ -551,6 +601,11 @@ def nas_sim(
 def run(ctx: Context, seed: bool, demo: bool) -> None:
     """Start PostgreSQL, Redis, FreeRADIUS and the API; Ctrl-C stops them all."""
     settings = ctx.settings
+    if settings.environment != DEVELOPMENT:
+        raise click.ClickException(
+            f"`hotspot run` starts the development stack; {PREFIX}ENVIRONMENT is "
+            f"{settings.environment} (deployments run docker/compose.yaml)"
+        )
     defaults = Settings()
     if demo and settings.mpesa_base_url == defaults.mpesa_base_url:
         settings = settings.with_changes(

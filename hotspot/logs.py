@@ -19,6 +19,8 @@ from flask import Flask, Response, g, request
 
 REQUEST_ID_HEADER = "X-Request-Id"
 SECRET_PATH = re.compile(r"^(/api/(?:callbacks/(?:stk|c2b)|sms/delivery-report)/)[^/]*")
+# rq colours its own lines ("Job OK") when stdout is a terminal, e.g. `docker compose` with a tty.
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def mask_path(path: str) -> str:
@@ -31,7 +33,7 @@ class JsonFormatter(logging.Formatter):
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": ANSI_ESCAPE.sub("", record.getMessage()),
         }
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
@@ -40,12 +42,21 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str) -> None:
-    """JSON on stderr for the whole process (gunicorn workers, rq workers)."""
+    """JSON on stderr for the whole process (gunicorn workers, rq workers, the scheduler).
+
+    Called before rq builds a worker or a cron scheduler: rq adds its own plain-text handlers only
+    to loggers without one up their hierarchy, so with ours on the root logger its lines ("Job OK")
+    are JSON too. Handlers rq (or anything else) already put on its loggers are dropped."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    for name in ("rq", "rq.worker", "rq.job", "rq.scheduler", "rq.cron"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+    logging.captureWarnings(True)  # warnings as log lines, not raw text on stderr
 
 
 def log_requests(app: Flask) -> None:

@@ -4,15 +4,20 @@ Precedence, highest first: the process environment, a `.env` file in the working
 `STATE_DIR/runtime.env` (written by a running `hotspot run`, so every `hotspot ...` command in the
 checkout talks to the same stack), `STATE_DIR/secrets.env` (secrets generated on first use, so
 no secret ever lives in code), then the defaults below.
+
+Only in development are secrets generated (and `secrets.env` read at all): a sandbox or production
+deployment must set every secret itself, and `Settings.require_deployable()` refuses to start one
+that does not (`hotspot deploy init` writes them).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import json
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +26,10 @@ from urllib.parse import quote, urlsplit, urlunsplit
 PREFIX = "HOTSPOT_"
 PRIVATE_DB_NAME = "hotspot"
 PRIVATE_DB_USER = "hotspot"
+DEVELOPMENT = "development"
+SANDBOX = "sandbox"
+PRODUCTION = "production"
+ENVIRONMENTS = (DEVELOPMENT, SANDBOX, PRODUCTION)
 
 
 def _setting(default: Any, doc: str, *, secret: bool = False) -> Any:
@@ -42,7 +51,11 @@ class Settings:
     state_dir: Path = _setting(
         Path(".hotspot"), "Where the private stack keeps its data, config, logs and sockets."
     )
-    environment: str = _setting("development", "development | production; shown in logs.")
+    environment: str = _setting(
+        "development",
+        "development (secrets generated into the state dir) | sandbox (the production compose, "
+        "offline, with stand-in gateways) | production; anything else is refused.",
+    )
     database_url: str = _setting(
         "",
         "SQLAlchemy URL of PostgreSQL. Empty: a private PostgreSQL is started under the state "
@@ -304,11 +317,14 @@ class Settings:
         if dotenv is not None and dotenv.is_file():
             env = {**read_env_file(dotenv), **env}
         state_dir = Path(env.get(PREFIX + "STATE_DIR") or default_state_dir()).absolute()
-        layered = {
-            **read_env_file(state_dir / "secrets.env"),
-            **read_env_file(state_dir / "runtime.env"),
-            **env,
-        }
+        runtime = {**read_env_file(state_dir / "runtime.env"), **env}
+        environment = runtime.get(PREFIX + "ENVIRONMENT", DEVELOPMENT)
+        if environment not in ENVIRONMENTS:
+            raise ValueError(
+                f"{PREFIX}ENVIRONMENT: expected {', '.join(ENVIRONMENTS)}, got {environment!r}"
+            )
+        generated = read_env_file(state_dir / "secrets.env") if environment == DEVELOPMENT else {}
+        layered = {**generated, **runtime}
         values: dict[str, Any] = {"state_dir": state_dir}
         for f in dataclasses.fields(cls):
             raw = layered.get(PREFIX + f.name.upper())
@@ -316,12 +332,51 @@ class Settings:
                 continue
             values[f.name] = _parse(f, raw)
         settings = cls(**values)
+        if settings.environment != DEVELOPMENT:
+            return settings  # nothing generated or written; require_deployable() names what lacks
         return settings.with_changes(**ensure_generated_secrets(settings))
+
+    def problems(self) -> list[str]:
+        """What keeps these settings from running a sandbox or production deployment, each naming
+        its variable, never a secret's value. Development has none (secrets are generated there)."""
+        if self.environment not in ENVIRONMENTS:
+            return [f"{PREFIX}ENVIRONMENT must be one of {', '.join(ENVIRONMENTS)}"]
+        if self.environment == DEVELOPMENT:
+            return []
+        found = [
+            f"{env_name(name)} is not set"
+            for name in DEPLOYMENT_SECRETS
+            if not str(getattr(self, name)).strip()
+        ]
+        if self.environment == PRODUCTION:
+            found += production_problems(self)
+        return found
+
+    def require_deployable(self) -> None:
+        """Called by every entry point (API, worker, scheduler, migrations, FreeRADIUS render)
+        before it starts: all the problems at once, so one edit of the env file fixes them."""
+        problems = self.problems()
+        if problems:
+            raise ConfigurationError(self.environment, problems)
 
 
 GENERATED_SECRETS = (
     "postgres_password",
     "postgres_superuser_password",
+    "radius_db_password",
+    "mpesa_consumer_key",
+    "mpesa_consumer_secret",
+    "mpesa_passkey",
+    "mpesa_callback_token",
+    "mpesa_callback_key",
+    "sms_api_key",
+    "sms_delivery_report_token",
+)
+# What a sandbox or production process needs set (never generated there): its own servers, and
+# every secret but the private PostgreSQL's (a deployment names its database in the URL).
+DEPLOYMENT_SECRETS = (
+    "database_url",
+    "redis_url",
     "radius_db_password",
     "mpesa_consumer_key",
     "mpesa_consumer_secret",
@@ -403,3 +458,97 @@ def mask_url(url: str) -> str:
 def setting_docs() -> dict[str, str]:
     """Environment variable name → description, for `.env.example` and the README."""
     return {PREFIX + f.name.upper(): f.metadata["doc"] for f in dataclasses.fields(Settings)}
+
+
+# --- deployments (sandbox, production) ---------------------------------------------------------
+
+DARAJA_PRODUCTION_URL = "https://api.safaricom.co.ke"
+DARAJA_SANDBOX_SHORTCODE = "174379"  # Safaricom's test paybill, our development default
+AT_SANDBOX_USERNAME = "sandbox"
+# Names no public DNS answers for (RFC 6761, RFC 8375, and the usual LAN suffixes).
+NON_PUBLIC_SUFFIXES = (
+    ".localhost",
+    ".local",
+    ".localdomain",
+    ".lan",
+    ".internal",
+    ".home.arpa",
+    ".test",
+    ".example",
+    ".invalid",
+)
+
+
+class ConfigurationError(ValueError):
+    """Settings a deployment cannot start with; `problems` name variables, never values."""
+
+    def __init__(self, environment: str, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        listed = "\n".join(f"  - {problem}" for problem in self.problems)
+        super().__init__(f"the {environment} configuration cannot start:\n{listed}")
+
+
+def env_name(name: str) -> str:
+    return PREFIX + name.upper()
+
+
+def public_https_problem(url: str) -> str | None:
+    """Why `url` is not an https URL of a public host (None: it is)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        return "is not a URL"
+    if parts.scheme != "https":
+        return "is not https"
+    return public_host_problem((parts.hostname or "").rstrip(".").lower())
+
+
+def public_host_problem(host: str) -> str | None:
+    """Why `host` (a name or an address) is not one the internet reaches (None: it is)."""
+    if not host:
+        return "names no host"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if address is not None:
+        if address.is_loopback:
+            return "names a loopback address"
+        return None if address.is_global else "names a private address"
+    if host == "localhost" or host.endswith(NON_PUBLIC_SUFFIXES):
+        return f"names {host}, not a public host"
+    if "." not in host:
+        return f"names {host}, a name without a dot (a compose service or a LAN host)"
+    return None
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """Production talks to the real gateways, reachable at a public https address."""
+    found: list[str] = []
+    public = public_https_problem(settings.public_base_url)
+    if public:
+        found.append(f"{env_name('public_base_url')} {public} (M-Pesa must reach it)")
+    mpesa = settings.mpesa_base_url.strip().rstrip("/")
+    if mpesa != DARAJA_PRODUCTION_URL:
+        host = (urlsplit(mpesa).hostname or "").lower()
+        why = (
+            "Safaricom's sandbox"
+            if host == "sandbox.safaricom.co.ke"
+            else public_https_problem(mpesa) or "not Safaricom's production API"
+        )
+        found.append(f"{env_name('mpesa_base_url')} must be {DARAJA_PRODUCTION_URL}, not {why}")
+    sms = public_https_problem(settings.sms_base_url)
+    if sms is None and "sandbox" in (urlsplit(settings.sms_base_url).hostname or "").lower():
+        sms = "names Africa's Talking's sandbox"
+    if sms:
+        found.append(f"{env_name('sms_base_url')} {sms}")
+    if not settings.sms_username.strip():
+        found.append(f"{env_name('sms_username')} is not set")
+    elif settings.sms_username.strip().lower() == AT_SANDBOX_USERNAME:
+        found.append(f"{env_name('sms_username')} is Africa's Talking's sandbox account")
+    if not settings.mpesa_shortcode.strip():
+        found.append(f"{env_name('mpesa_shortcode')} is not set")
+    elif settings.mpesa_shortcode.strip() == DARAJA_SANDBOX_SHORTCODE:
+        found.append(f"{env_name('mpesa_shortcode')} is the Daraja sandbox's test shortcode")
+    return found

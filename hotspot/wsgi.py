@@ -1,10 +1,11 @@
 """gunicorn entry point: `gunicorn hotspot.wsgi:app`."""
 
+import logging
 import sys
 
 from hotspot.app import create_app
 from hotspot.logs import configure_logging
-from hotspot.settings import Settings
+from hotspot.settings import ConfigurationError, Settings
 
 # The API's threads mostly wait on PostgreSQL and Redis. With Python's default 5 ms switch
 # interval a thread whose answer has arrived can wait 5 ms for each busy thread before it runs;
@@ -13,4 +14,11 @@ sys.setswitchinterval(0.001)
 
 settings = Settings.from_env()
 configure_logging(settings.log_level)
-app = create_app(settings)
+try:
+    app = create_app(settings)
+except ConfigurationError as exc:
+    # One JSON line naming every problem; gunicorn then stops: a worker that cannot boot halts it.
+    logging.getLogger("hotspot.api").critical(
+        "%s", exc, extra={"fields": {"problems": exc.problems}}
+    )
+    raise

@@ -1,0 +1,100 @@
+"""The worker and the scheduler log JSON lines only, rq's own lines ("Job OK") included."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from rq import Queue, SimpleWorker
+from rq.cron import CronScheduler
+from rq.logutils import setup_loghandlers
+
+from hotspot.logs import configure_logging
+from hotspot.notify import QUEUE
+from tests.conftest import StackUnderTest
+
+RQ_LOGGERS = ("rq.worker", "rq.job", "rq.scheduler", "rq.cron")
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    loggers = [logging.getLogger(), *(logging.getLogger(name) for name in RQ_LOGGERS)]
+    saved = [(lg, lg.handlers[:], lg.level, lg.propagate) for lg in loggers]
+    yield
+    for logger, handlers, level, propagate in saved:
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+        logger.propagate = propagate
+    logging.captureWarnings(False)
+
+
+def json_lines(text: str) -> list[dict[str, object]]:
+    entries = []
+    for line in text.splitlines():
+        entry = json.loads(line)  # every line, or the test fails here
+        assert isinstance(entry, dict)
+        entries.append(entry)
+    return entries
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_rq_adds_no_handler_of_its_own_once_ours_is_set(capsys: pytest.CaptureFixture[str]) -> None:
+    # A handler rq put on a logger before ours (an earlier worker in this process) goes too.
+    setup_loghandlers("INFO", name="rq.job")
+    configure_logging("INFO")
+    connection = redis.Redis()  # nothing below connects
+    CronScheduler(connection=connection, name="logs-test")
+    SimpleWorker([Queue("logs-test", connection=connection)], connection=connection)
+    for name in RQ_LOGGERS:
+        setup_loghandlers("INFO", name=name)  # what rq's worker and scheduler call on start
+        assert logging.getLogger(name).handlers == []
+    logging.getLogger("rq.worker").info("%s: %s (%s)", "default", "\x1b[34mJob OK\x1b[39;49;00m", 1)
+    logging.getLogger("rq.cron").info("Enqueued job heartbeat to queue default")
+    logging.getLogger("rq.job").error("failed", exc_info=ValueError("boom"))
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    entries = json_lines(captured.err)
+    assert [entry["logger"] for entry in entries] == ["rq.worker", "rq.cron", "rq.job"]
+    assert entries[0]["message"] == "default: Job OK (1)"
+    assert "ValueError: boom" in str(entries[2]["exception"])
+
+
+def test_the_worker_command_logs_json_lines_only(stack: StackUnderTest, tmp_path: Path) -> None:
+    connection = redis.Redis.from_url(stack.settings.effective_redis_url)
+    job = Queue(QUEUE, connection=connection).enqueue(
+        "jobs.schedule.heartbeat", at_front=True, result_ttl=60
+    )
+    out, err = tmp_path / "stdout", tmp_path / "stderr"
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "hotspot", "worker"],
+            env=stack.env(),
+            stdout=stdout,
+            stderr=stderr,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while f"Job OK ({job.id})" not in err.read_text() and time.monotonic() < deadline:
+                assert process.poll() is None, err.read_text()
+                time.sleep(0.1)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    assert out.read_text() == ""
+    entries = json_lines(err.read_text())
+    messages = [str(entry["message"]) for entry in entries]
+    assert any(f"Job OK ({job.id})" in message for message in messages), messages
+    assert any("started with PID" in message for message in messages)
+    assert {entry["logger"] for entry in entries} >= {"rq.worker"}
