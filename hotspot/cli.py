@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import itertools
 import json
+import logging
 import signal
 import sys
 import time
@@ -48,6 +49,7 @@ from hotspot.settings import (
     GENERATED_SECRETS,
     PREFIX,
     PRODUCTION,
+    RADIUS_SECRETS,
     Settings,
     write_env_file,
 )
@@ -201,7 +203,7 @@ def freeradius_group() -> None:
 @pass_context
 def freeradius_render(ctx: Context, out: Path, check: bool) -> None:
     """Write a complete raddb (Debian defaults plus ours) into OUT."""
-    ctx.settings.require_deployable()
+    ctx.settings.require_deployable(needs=RADIUS_SECRETS)
     raddb = render_raddb(out, Stack(ctx.settings).raddb_params())
     if check:
         check_raddb(raddb)

@@ -83,6 +83,16 @@ def compose_entries(environment: str, domain: str) -> list[Entry]:
         Entry.secret(PREFIX + "RADIUS_DB_PASSWORD", "Role FreeRADIUS uses (auth and radacct)."),
         Entry.secret(PREFIX + "REDIS_PASSWORD", "Redis password."),
         Entry.secret(PREFIX + "RADIUS_STATUS_SECRET", "Secret of FreeRADIUS's status listener."),
+        *(trial_ports() if environment == SANDBOX else []),
+    ]
+
+
+def trial_ports() -> list[Entry]:
+    """The offline trial answers on this machine only, on ports a developer's user may bind."""
+    return [
+        Entry(PREFIX + "PROXY_BIND", "127.0.0.1", "Where the proxy's ports are published."),
+        Entry(PREFIX + "HTTPS_PORT", "8443", "Published HTTPS port of the TLS proxy."),
+        Entry(PREFIX + "HTTP_PORT", "8080", "Published HTTP port of the TLS proxy."),
     ]
 
 

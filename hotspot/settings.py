@@ -336,26 +336,28 @@ class Settings:
             return settings  # nothing generated or written; require_deployable() names what lacks
         return settings.with_changes(**ensure_generated_secrets(settings))
 
-    def problems(self) -> list[str]:
+    def problems(self, needs: tuple[str, ...] = ()) -> list[str]:
         """What keeps these settings from running a sandbox or production deployment, each naming
-        its variable, never a secret's value. Development has none (secrets are generated there)."""
+        its variable, never a secret's value. Development has none (secrets are generated there).
+        `needs`: the secrets of a process that talks to neither gateway (FreeRADIUS), instead of
+        every deployment secret and the production gateway checks."""
         if self.environment not in ENVIRONMENTS:
             return [f"{PREFIX}ENVIRONMENT must be one of {', '.join(ENVIRONMENTS)}"]
         if self.environment == DEVELOPMENT:
             return []
         found = [
             f"{env_name(name)} is not set"
-            for name in DEPLOYMENT_SECRETS
+            for name in needs or DEPLOYMENT_SECRETS
             if not str(getattr(self, name)).strip()
         ]
-        if self.environment == PRODUCTION:
+        if self.environment == PRODUCTION and not needs:
             found += production_problems(self)
         return found
 
-    def require_deployable(self) -> None:
+    def require_deployable(self, needs: tuple[str, ...] = ()) -> None:
         """Called by every entry point (API, worker, scheduler, migrations, FreeRADIUS render)
         before it starts: all the problems at once, so one edit of the env file fixes them."""
-        problems = self.problems()
+        problems = self.problems(needs)
         if problems:
             raise ConfigurationError(self.environment, problems)
 
@@ -386,6 +388,9 @@ DEPLOYMENT_SECRETS = (
     "sms_api_key",
     "sms_delivery_report_token",
 )
+
+# FreeRADIUS's container holds only what it uses: its database role and the health probe's secret.
+RADIUS_SECRETS = ("database_url", "radius_db_password")
 
 
 def ensure_generated_secrets(settings: Settings) -> dict[str, str]:

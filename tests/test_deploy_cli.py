@@ -22,6 +22,7 @@ COMPOSE_KEYS = {
     "HOTSPOT_REDIS_PASSWORD",
     "HOTSPOT_RADIUS_STATUS_SECRET",
 }
+TRIAL_PORT_KEYS = {"HOTSPOT_PROXY_BIND", "HOTSPOT_HTTPS_PORT", "HOTSPOT_HTTP_PORT"}
 COMPOSE_SECRETS = COMPOSE_KEYS - {"HOTSPOT_ENVIRONMENT", "HOTSPOT_DOMAIN"}
 APP_KEYS = {
     "HOTSPOT_ENVIRONMENT",
@@ -67,9 +68,11 @@ def test_sandbox_writes_every_key_generated(tmp_path: Path) -> None:
     result = init(tmp_path, "--sandbox")
     assert result.exit_code == 0, result.output
     compose, app = files(tmp_path)
-    assert set(compose) == COMPOSE_KEYS
+    assert set(compose) == COMPOSE_KEYS | TRIAL_PORT_KEYS
     assert set(app) == APP_KEYS
     assert compose["HOTSPOT_ENVIRONMENT"] == app["HOTSPOT_ENVIRONMENT"] == "sandbox"
+    assert compose["HOTSPOT_PROXY_BIND"] == "127.0.0.1"
+    assert compose["HOTSPOT_HTTPS_PORT"] == "8443"
     assert compose["HOTSPOT_DOMAIN"] == "127.0.0.1"
     assert app["HOTSPOT_PUBLIC_BASE_URL"] == "https://127.0.0.1:8443"
     assert app["HOTSPOT_MPESA_BASE_URL"] == "http://sandbox-mpesa:8089"

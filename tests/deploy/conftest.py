@@ -39,7 +39,7 @@ TEST_SETTINGS = {
     "HOTSPOT_DOCKER_SUBNET": "172.30.87.0/24",
 }
 GATEWAY = "172.30.87.1"  # the host's side of the test network: a "router" the containers reach
-DEMO_NAS_SECRET = "hotspot-demo-secret"  # noqa: S105 - the public demo secret of the seed
+DEMO_NAS_SECRET = "hotspot-demo-secret"
 
 
 def run(*command: str, env: dict[str, str] | None = None, timeout: float = 900) -> str:
@@ -162,7 +162,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     set_env_values(directory / ".env", TEST_SETTINGS)
     started = time.monotonic()
     leftover.deploy("up")
-    print(f"deploy up: {time.monotonic() - started:.0f} s")  # noqa: T201 - shown with -s
+    print(f"deploy up: {time.monotonic() - started:.0f} s")
     (directory / "ca.crt").write_text(leftover.deploy("ca"))
     try:
         yield leftover

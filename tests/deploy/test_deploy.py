@@ -3,6 +3,7 @@ served by two FreeRADIUS, backed up and restored (`make test-deploy`)."""
 
 from __future__ import annotations
 
+import json
 import secrets
 import subprocess
 import threading
@@ -44,7 +45,8 @@ def start_payment(deployment: Deployment, package: int, deadline: float) -> dict
     phone = random_phone()
     while True:
         try:
-            response = deployment.post("/api/payments", json={"package_id": package, "phone": phone})
+            body = {"package_id": package, "phone": phone}
+            response = deployment.post("/api/payments", json=body)
             if response.status_code == 201:
                 return {**response.json(), "phone": phone}
         except requests.RequestException:
@@ -77,10 +79,9 @@ def sandbox_messages(deployment: Deployment) -> list[dict[str, Any]]:
         "sandbox-sms",
         "python3",
         "-c",
-        "import urllib.request as u; print(u.urlopen('http://127.0.0.1:8090/messages').read().decode())",
+        "import urllib.request as u; "
+        "print(u.urlopen('http://127.0.0.1:8090/messages').read().decode())",
     )
-    import json
-
     found: list[dict[str, Any]] = json.loads(out)
     return found
 
@@ -103,7 +104,8 @@ def assert_paid_exactly_once(deployment: Deployment, payments: list[dict[str, An
     assert sorted(r[0] for r in rows) == sorted(ids)
     assert {r[1] for r in rows} == {"paid"}, rows
     assert {r[2] for r in rows} == {1}, f"credentials SMS per payment: {rows}"
-    assert users is not None and users[0] == len(ids)
+    assert users is not None
+    assert users[0] == len(ids)
     phones = [m.get("to") or m.get("phone") for m in sandbox_messages(deployment)]
     for payment in payments:
         wanted = "+" + payment["phone"]
@@ -123,8 +125,6 @@ def radtest(username: str, password: str, port: int = AUTH_PORT) -> bool:
 
 
 def new_customer(deployment: Deployment, package: str = "1 Hour") -> dict[str, str]:
-    import json
-
     created: dict[str, str] = json.loads(
         deployment.hotspot("users", "create", "--package", package, "--json")
     )
