@@ -197,16 +197,22 @@ def hotspot(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProce
 
 
 @pytest.mark.parametrize(
-    "command", [["db", "upgrade"], ["freeradius", "render", "--out", "raddb", "--no-check"]]
+    ("command", "gateways_checked"),
+    [
+        (["db", "upgrade"], True),
+        # FreeRADIUS talks to neither gateway: only its own secrets are asked of it.
+        (["freeradius", "render", "--out", "raddb", "--no-check"], False),
+    ],
 )
 def test_migrations_and_freeradius_render_refuse_an_incomplete_deployment(
-    tmp_path: Path, command: list[str]
+    tmp_path: Path, command: list[str], gateways_checked: bool
 ) -> None:
     env = {**PRODUCTION, "HOTSPOT_RADIUS_DB_PASSWORD": "", "HOTSPOT_SMS_USERNAME": "sandbox"}
     result = hotspot(tmp_path, *command, **env)
     assert result.returncode == 2, result.stderr
     assert "HOTSPOT_RADIUS_DB_PASSWORD is not set" in result.stderr
-    assert "HOTSPOT_SMS_USERNAME is Africa's Talking's sandbox account" in result.stderr
+    gateway_problem = "HOTSPOT_SMS_USERNAME is Africa's Talking's sandbox account"
+    assert (gateway_problem in result.stderr) is gateways_checked
     assert "Zq8" not in result.stderr + result.stdout
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "state").exists()
