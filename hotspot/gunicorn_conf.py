@@ -33,6 +33,7 @@ logconfig_dict = {
             "stream": "ext://sys.stdout",
         }
     },
+    "root": {"handlers": ["stdout"], "level": "INFO"},
     "loggers": {
         "gunicorn.error": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
     },
