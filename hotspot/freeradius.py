@@ -7,6 +7,10 @@ expects, and lay our own templates from ``freeradius-config/`` over them: the
 ``hotspot`` virtual server, the PostgreSQL ``sql`` module and an empty
 ``clients.conf`` (NAS clients come from the ``nas`` table).  The result runs
 as whichever user starts it, so tests and development need no root.
+
+The templates ship inside the package (``hotspot/freeradius_config`` is a
+symlink to the top-level ``freeradius-config/``, and pyproject.toml lists them
+as package data), so an installed wheel finds them without a checkout.
 """
 
 from __future__ import annotations
@@ -18,12 +22,15 @@ import shutil
 import stat
 import subprocess
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "freeradius-config"
-"""Our templates; found relative to the (editable-installed) source tree."""
+TEMPLATE_PACKAGE = "hotspot"
+TEMPLATE_RESOURCE = "freeradius_config"
+"""Our templates: package data of `hotspot` (a symlink to ../freeradius-config in a checkout)."""
 
 MARKER_NAME = ".hotspot-raddb"
 """File marking a directory as rendered by us, so re-rendering may replace it."""
@@ -307,34 +314,66 @@ def _ignore_top_level(root: Path) -> Callable[[str, list[str]], set[str]]:
     return ignore
 
 
-def _template_files() -> list[tuple[Path, Path]]:
-    """(template, path inside raddb) pairs; fails if the templates are missing."""
-    if not (TEMPLATE_DIR / "sites" / "hotspot").is_file():
-        raise FreeRadiusConfigError(f"FreeRADIUS templates not found in {TEMPLATE_DIR}")
-    pairs: list[tuple[Path, Path]] = []
-    for path in sorted(TEMPLATE_DIR.rglob("*")):
-        rel = path.relative_to(TEMPLATE_DIR)
-        if path.is_dir() or any(p.startswith(".") or p.endswith("~") for p in rel.parts):
+def template_root() -> Traversable:
+    """The templates as package resources (a directory in a checkout or an installed wheel)."""
+    return files(TEMPLATE_PACKAGE).joinpath(TEMPLATE_RESOURCE)
+
+
+def template_resources() -> Iterator[tuple[Path, Traversable]]:
+    """(path relative to the template root, resource) of every file there, sorted."""
+
+    def walk(node: Traversable, rel: Path) -> Iterator[tuple[Path, Traversable]]:
+        for child in sorted(node.iterdir(), key=lambda c: c.name):
+            if child.is_dir():
+                yield from walk(child, rel / child.name)
+            elif child.is_file():
+                yield rel / child.name, child
+
+    root = template_root()
+    if root.is_dir():
+        yield from walk(root, Path())
+
+
+@dataclass(frozen=True)
+class _Template:
+    source: Path  # relative to the template root
+    resource: Traversable
+    target: Path  # relative to the raddb
+
+
+def _template_files() -> list[_Template]:
+    """Every template and where it goes; fails if the templates are missing."""
+    root = template_root()
+    if not root.joinpath("sites", "hotspot").is_file():
+        raise FreeRadiusConfigError(
+            f"FreeRADIUS templates not found in the package ({TEMPLATE_PACKAGE}/"
+            f"{TEMPLATE_RESOURCE}: {root})"
+        )
+    templates: list[_Template] = []
+    for rel, resource in template_resources():
+        if any(p.startswith(".") or p.endswith("~") for p in rel.parts):
             continue
         if len(rel.parts) == 1:
             if rel.suffix.lower() == ".md":
                 continue  # documentation
-            pairs.append((path, rel))
-        elif len(rel.parts) == 2 and rel.parts[0] == "sites":
-            pairs.append((path, Path("sites-available", rel.name)))
-        elif len(rel.parts) == 2 and rel.parts[0] == "mods":
-            pairs.append((path, Path("mods-available", rel.name)))
+            target = rel
+        elif len(rel.parts) == 2 and rel.parts[0] in ("sites", "mods"):
+            target = Path(f"{rel.parts[0]}-available", rel.name)
         else:
             raise FreeRadiusConfigError(
-                f"unexpected template location {path} (use sites/, mods/ or the top level)"
+                f"unexpected template location {TEMPLATE_RESOURCE}/{rel} "
+                "(use sites/, mods/ or the top level)"
             )
-    return pairs
+        templates.append(_Template(rel, resource, target))
+    return templates
 
 
 def _write_templates(stage: Path, values: Mapping[str, str]) -> None:
     """Render every template; sites/ and mods/ ones are enabled by symlink."""
-    for template, rel in _template_files():
-        text = _substitute(template.read_text(encoding="utf-8"), values, str(template))
+    for template in _template_files():
+        source = f"{TEMPLATE_RESOURCE}/{template.source}"
+        text = _substitute(template.resource.read_text(encoding="utf-8"), values, source)
+        rel = template.target
         dest = stage / rel
         _remove(dest)
         dest.write_text(text, encoding="utf-8")
