@@ -4,9 +4,11 @@ FreeRADIUS is configured by a whole directory tree, not by one file.  We take
 the distribution's defaults (Debian's /etc/freeradius/3.0) as the base, so
 dictionaries, policies and stock modules stay whatever the installed version
 expects, and lay our own templates from ``freeradius-config/`` over them: the
-``hotspot`` virtual server, the PostgreSQL ``sql`` module and an empty
-``clients.conf`` (NAS clients come from the ``nas`` table).  The result runs
-as whichever user starts it, so tests and development need no root.
+``hotspot`` virtual server, the ``hotspot_clients`` one that looks routers up
+in the ``nas`` table while the server runs (dynamic clients), the
+``hotspot_status`` listener for the API's readiness probe, the PostgreSQL
+``sql`` module and ``clients.conf``.  The result runs as whichever user starts
+it, so tests and development need no root.
 
 The templates ship inside the package (``hotspot/freeradius_config`` is a
 symlink to the top-level ``freeradius-config/``, and pyproject.toml lists them
@@ -61,6 +63,10 @@ class RaddbParams:
     db_name: str
     db_user: str
     db_password: str
+    status_port: int
+    status_secret: str
+    status_clients: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
+    client_lifetime: int = 30
     reject_delay: int = 1
     detail_accounting: bool = False
     log_dir: Path | None = None
@@ -167,15 +173,9 @@ def _validate(params: RaddbParams) -> None:
             raise FreeRadiusConfigError(
                 f"listen_address must be an IP address or '*', not {params.listen_address!r}"
             ) from exc
-    for name in ("auth_port", "acct_port", "db_port"):
-        value = getattr(params, name)
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
-            raise FreeRadiusConfigError(f"{name} must be a port number 1-65535, not {value!r}")
-    if params.auth_port == params.acct_port:
-        raise FreeRadiusConfigError(f"auth_port and acct_port are both {params.auth_port}")
-    delay = params.reject_delay
-    if isinstance(delay, bool) or not isinstance(delay, int) or not 0 <= delay <= 10:
-        raise FreeRadiusConfigError(f"reject_delay must be 0-10 seconds, not {delay!r}")
+    _validate_numbers(params)
+    _status_secret(params.status_secret)
+    status_networks(params.status_clients)
     for name in ("db_host", "db_name", "db_user", "db_password"):
         value = getattr(params, name)
         if not isinstance(value, str):
@@ -190,6 +190,27 @@ def _validate(params: RaddbParams) -> None:
         raise FreeRadiusConfigError(f"db_name must not contain '=': {params.db_name!r}")
 
 
+def _validate_numbers(params: RaddbParams) -> None:
+    """Ports, reject delay and client lifetime."""
+    for name in ("auth_port", "acct_port", "status_port", "db_port"):
+        value = getattr(params, name)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+            raise FreeRadiusConfigError(f"{name} must be a port number 1-65535, not {value!r}")
+    ports = {name: getattr(params, name) for name in ("auth_port", "acct_port", "status_port")}
+    if len(set(ports.values())) != len(ports):
+        raise FreeRadiusConfigError(
+            "auth_port, acct_port and status_port must differ: "
+            + ", ".join(f"{name}={port}" for name, port in ports.items())
+        )
+    lifetime = params.client_lifetime
+    if isinstance(lifetime, bool) or not isinstance(lifetime, int) or not 1 <= lifetime <= 86400:
+        # 0 would be FreeRADIUS's "forever": a changed or deleted router would stay served.
+        raise FreeRadiusConfigError(f"client_lifetime must be 1-86400 seconds, not {lifetime!r}")
+    delay = params.reject_delay
+    if isinstance(delay, bool) or not isinstance(delay, int) or not 0 <= delay <= 10:
+        raise FreeRadiusConfigError(f"reject_delay must be 0-10 seconds, not {delay!r}")
+
+
 def _check_config_string(name: str, value: str) -> None:
     """Refuse what FreeRADIUS cannot hold inside a double-quoted string."""
     if _CONTROL_CHARS.search(value):
@@ -200,6 +221,41 @@ def _check_config_string(name: str, value: str) -> None:
         raise FreeRadiusConfigError(
             f"{name} must not contain '${{' or '$ENV{{': FreeRADIUS would expand it"
         )
+
+
+def _status_secret(secret: object) -> str:
+    """The status listener's shared secret, ready for a "..." config string."""
+    if not isinstance(secret, str) or not secret:
+        raise FreeRadiusConfigError("status_secret must be a non-empty string")
+    _check_config_string("status_secret", secret)
+    if "\\" in secret:
+        # FreeRADIUS keeps a backslash pair as written; refused rather than guessed at.
+        raise FreeRadiusConfigError("status_secret must not contain a backslash")
+    return _conf_quoted(secret)
+
+
+def status_networks(
+    clients: str | tuple[str, ...] | list[str],
+) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """The networks allowed to probe the status listener: a comma-separated string (the
+    setting) or a sequence; an address alone is its own /32 or /128."""
+    items = clients.split(",") if isinstance(clients, str) else list(clients)
+    networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise FreeRadiusConfigError(f"status client {item!r} is not a string")
+        text = item.strip()
+        if not text:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(text, strict=True))
+        except ValueError as exc:
+            raise FreeRadiusConfigError(
+                f"status client {text!r} is not an IP network (e.g. 10.0.0.0/8 or 127.0.0.1): {exc}"
+            ) from exc
+    if not networks:
+        raise FreeRadiusConfigError("status_clients must name at least one network")
+    return networks
 
 
 def _path_string(name: str, path: Path) -> str:
@@ -252,6 +308,9 @@ def _placeholder_values(params: RaddbParams) -> dict[str, str]:
         "LISTEN_ADDRESS": params.listen_address,
         "AUTH_PORT": str(params.auth_port),
         "ACCT_PORT": str(params.acct_port),
+        "STATUS_PORT": str(params.status_port),
+        "STATUS_CLIENTS": _status_clients(params),
+        "CLIENT_LIFETIME": str(params.client_lifetime),
         "DB_HOST": db(params.db_host),
         "DB_PORT": str(params.db_port),
         "DB_NAME": db(params.db_name),
@@ -259,6 +318,22 @@ def _placeholder_values(params: RaddbParams) -> dict[str, str]:
         "DB_PASSWORD": db(params.db_password),
         "DETAIL_ACCOUNTING": detail,
     }
+
+
+def _status_clients(params: RaddbParams) -> str:
+    """One client section per network; validated networks are written unquoted."""
+    secret = _status_secret(params.status_secret)
+    sections = []
+    for number, network in enumerate(status_networks(params.status_clients), start=1):
+        family = "ipv4addr" if network.version == 4 else "ipv6addr"
+        sections.append(
+            f"\tclient status{number} {{\n"
+            f"\t\t{family} = {network.with_prefixlen}\n"
+            f'\t\tsecret = "{secret}"\n'
+            "\t\trequire_message_authenticator = yes\n"
+            "\t}"
+        )
+    return "\n".join(sections)
 
 
 def _substitute(text: str, values: Mapping[str, str], source: str) -> str:
