@@ -114,6 +114,8 @@ def start_stock_freeradius(stack: Stack, settings: Settings) -> int:
         listen_address="127.0.0.1",
         auth_port=free_port(socket.SOCK_DGRAM),
         acct_port=acct_port,
+        status_port=free_port(socket.SOCK_DGRAM),
+        status_secret=settings.radius_status_secret,
         db_host="127.0.0.1",
         db_port=settings.postgres_port,
         db_name=STOCK_DB,

@@ -4,9 +4,15 @@ FreeRADIUS is configured by a whole directory tree, not by one file.  We take
 the distribution's defaults (Debian's /etc/freeradius/3.0) as the base, so
 dictionaries, policies and stock modules stay whatever the installed version
 expects, and lay our own templates from ``freeradius-config/`` over them: the
-``hotspot`` virtual server, the PostgreSQL ``sql`` module and an empty
-``clients.conf`` (NAS clients come from the ``nas`` table).  The result runs
-as whichever user starts it, so tests and development need no root.
+``hotspot`` virtual server, the ``hotspot_clients`` one that looks routers up
+in the ``nas`` table while the server runs (dynamic clients), the
+``hotspot_status`` listener for the API's readiness probe, the PostgreSQL
+``sql`` module and ``clients.conf``.  The result runs as whichever user starts
+it, so tests and development need no root.
+
+The templates ship inside the package (``hotspot/freeradius_config`` is a
+symlink to the top-level ``freeradius-config/``, and pyproject.toml lists them
+as package data), so an installed wheel finds them without a checkout.
 """
 
 from __future__ import annotations
@@ -18,12 +24,15 @@ import shutil
 import stat
 import subprocess
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "freeradius-config"
-"""Our templates; found relative to the (editable-installed) source tree."""
+TEMPLATE_PACKAGE = "hotspot"
+TEMPLATE_RESOURCE = "freeradius_config"
+"""Our templates: package data of `hotspot` (a symlink to ../freeradius-config in a checkout)."""
 
 MARKER_NAME = ".hotspot-raddb"
 """File marking a directory as rendered by us, so re-rendering may replace it."""
@@ -54,6 +63,10 @@ class RaddbParams:
     db_name: str
     db_user: str
     db_password: str
+    status_port: int
+    status_secret: str
+    status_clients: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
+    client_lifetime: int = 30
     reject_delay: int = 1
     detail_accounting: bool = False
     log_dir: Path | None = None
@@ -160,15 +173,9 @@ def _validate(params: RaddbParams) -> None:
             raise FreeRadiusConfigError(
                 f"listen_address must be an IP address or '*', not {params.listen_address!r}"
             ) from exc
-    for name in ("auth_port", "acct_port", "db_port"):
-        value = getattr(params, name)
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
-            raise FreeRadiusConfigError(f"{name} must be a port number 1-65535, not {value!r}")
-    if params.auth_port == params.acct_port:
-        raise FreeRadiusConfigError(f"auth_port and acct_port are both {params.auth_port}")
-    delay = params.reject_delay
-    if isinstance(delay, bool) or not isinstance(delay, int) or not 0 <= delay <= 10:
-        raise FreeRadiusConfigError(f"reject_delay must be 0-10 seconds, not {delay!r}")
+    _validate_numbers(params)
+    _status_secret(params.status_secret)
+    status_networks(params.status_clients)
     for name in ("db_host", "db_name", "db_user", "db_password"):
         value = getattr(params, name)
         if not isinstance(value, str):
@@ -183,6 +190,27 @@ def _validate(params: RaddbParams) -> None:
         raise FreeRadiusConfigError(f"db_name must not contain '=': {params.db_name!r}")
 
 
+def _validate_numbers(params: RaddbParams) -> None:
+    """Ports, reject delay and client lifetime."""
+    for name in ("auth_port", "acct_port", "status_port", "db_port"):
+        value = getattr(params, name)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+            raise FreeRadiusConfigError(f"{name} must be a port number 1-65535, not {value!r}")
+    ports = {name: getattr(params, name) for name in ("auth_port", "acct_port", "status_port")}
+    if len(set(ports.values())) != len(ports):
+        raise FreeRadiusConfigError(
+            "auth_port, acct_port and status_port must differ: "
+            + ", ".join(f"{name}={port}" for name, port in ports.items())
+        )
+    lifetime = params.client_lifetime
+    if isinstance(lifetime, bool) or not isinstance(lifetime, int) or not 1 <= lifetime <= 86400:
+        # 0 would be FreeRADIUS's "forever": a changed or deleted router would stay served.
+        raise FreeRadiusConfigError(f"client_lifetime must be 1-86400 seconds, not {lifetime!r}")
+    delay = params.reject_delay
+    if isinstance(delay, bool) or not isinstance(delay, int) or not 0 <= delay <= 10:
+        raise FreeRadiusConfigError(f"reject_delay must be 0-10 seconds, not {delay!r}")
+
+
 def _check_config_string(name: str, value: str) -> None:
     """Refuse what FreeRADIUS cannot hold inside a double-quoted string."""
     if _CONTROL_CHARS.search(value):
@@ -193,6 +221,41 @@ def _check_config_string(name: str, value: str) -> None:
         raise FreeRadiusConfigError(
             f"{name} must not contain '${{' or '$ENV{{': FreeRADIUS would expand it"
         )
+
+
+def _status_secret(secret: object) -> str:
+    """The status listener's shared secret, ready for a "..." config string."""
+    if not isinstance(secret, str) or not secret:
+        raise FreeRadiusConfigError("status_secret must be a non-empty string")
+    _check_config_string("status_secret", secret)
+    if "\\" in secret:
+        # FreeRADIUS keeps a backslash pair as written; refused rather than guessed at.
+        raise FreeRadiusConfigError("status_secret must not contain a backslash")
+    return _conf_quoted(secret)
+
+
+def status_networks(
+    clients: str | tuple[str, ...] | list[str],
+) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """The networks allowed to probe the status listener: a comma-separated string (the
+    setting) or a sequence; an address alone is its own /32 or /128."""
+    items = clients.split(",") if isinstance(clients, str) else list(clients)
+    networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise FreeRadiusConfigError(f"status client {item!r} is not a string")
+        text = item.strip()
+        if not text:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(text, strict=True))
+        except ValueError as exc:
+            raise FreeRadiusConfigError(
+                f"status client {text!r} is not an IP network (e.g. 10.0.0.0/8 or 127.0.0.1): {exc}"
+            ) from exc
+    if not networks:
+        raise FreeRadiusConfigError("status_clients must name at least one network")
+    return networks
 
 
 def _path_string(name: str, path: Path) -> str:
@@ -245,6 +308,9 @@ def _placeholder_values(params: RaddbParams) -> dict[str, str]:
         "LISTEN_ADDRESS": params.listen_address,
         "AUTH_PORT": str(params.auth_port),
         "ACCT_PORT": str(params.acct_port),
+        "STATUS_PORT": str(params.status_port),
+        "STATUS_CLIENTS": _status_clients(params),
+        "CLIENT_LIFETIME": str(params.client_lifetime),
         "DB_HOST": db(params.db_host),
         "DB_PORT": str(params.db_port),
         "DB_NAME": db(params.db_name),
@@ -252,6 +318,22 @@ def _placeholder_values(params: RaddbParams) -> dict[str, str]:
         "DB_PASSWORD": db(params.db_password),
         "DETAIL_ACCOUNTING": detail,
     }
+
+
+def _status_clients(params: RaddbParams) -> str:
+    """One client section per network; validated networks are written unquoted."""
+    secret = _status_secret(params.status_secret)
+    sections = []
+    for number, network in enumerate(status_networks(params.status_clients), start=1):
+        family = "ipv4addr" if network.version == 4 else "ipv6addr"
+        sections.append(
+            f"\tclient status{number} {{\n"
+            f"\t\t{family} = {network.with_prefixlen}\n"
+            f'\t\tsecret = "{secret}"\n'
+            "\t\trequire_message_authenticator = yes\n"
+            "\t}"
+        )
+    return "\n".join(sections)
 
 
 def _substitute(text: str, values: Mapping[str, str], source: str) -> str:
@@ -307,34 +389,66 @@ def _ignore_top_level(root: Path) -> Callable[[str, list[str]], set[str]]:
     return ignore
 
 
-def _template_files() -> list[tuple[Path, Path]]:
-    """(template, path inside raddb) pairs; fails if the templates are missing."""
-    if not (TEMPLATE_DIR / "sites" / "hotspot").is_file():
-        raise FreeRadiusConfigError(f"FreeRADIUS templates not found in {TEMPLATE_DIR}")
-    pairs: list[tuple[Path, Path]] = []
-    for path in sorted(TEMPLATE_DIR.rglob("*")):
-        rel = path.relative_to(TEMPLATE_DIR)
-        if path.is_dir() or any(p.startswith(".") or p.endswith("~") for p in rel.parts):
+def template_root() -> Traversable:
+    """The templates as package resources (a directory in a checkout or an installed wheel)."""
+    return files(TEMPLATE_PACKAGE).joinpath(TEMPLATE_RESOURCE)
+
+
+def template_resources() -> Iterator[tuple[Path, Traversable]]:
+    """(path relative to the template root, resource) of every file there, sorted."""
+
+    def walk(node: Traversable, rel: Path) -> Iterator[tuple[Path, Traversable]]:
+        for child in sorted(node.iterdir(), key=lambda c: c.name):
+            if child.is_dir():
+                yield from walk(child, rel / child.name)
+            elif child.is_file():
+                yield rel / child.name, child
+
+    root = template_root()
+    if root.is_dir():
+        yield from walk(root, Path())
+
+
+@dataclass(frozen=True)
+class _Template:
+    source: Path  # relative to the template root
+    resource: Traversable
+    target: Path  # relative to the raddb
+
+
+def _template_files() -> list[_Template]:
+    """Every template and where it goes; fails if the templates are missing."""
+    root = template_root()
+    if not root.joinpath("sites", "hotspot").is_file():
+        raise FreeRadiusConfigError(
+            f"FreeRADIUS templates not found in the package ({TEMPLATE_PACKAGE}/"
+            f"{TEMPLATE_RESOURCE}: {root})"
+        )
+    templates: list[_Template] = []
+    for rel, resource in template_resources():
+        if any(p.startswith(".") or p.endswith("~") for p in rel.parts):
             continue
         if len(rel.parts) == 1:
             if rel.suffix.lower() == ".md":
                 continue  # documentation
-            pairs.append((path, rel))
-        elif len(rel.parts) == 2 and rel.parts[0] == "sites":
-            pairs.append((path, Path("sites-available", rel.name)))
-        elif len(rel.parts) == 2 and rel.parts[0] == "mods":
-            pairs.append((path, Path("mods-available", rel.name)))
+            target = rel
+        elif len(rel.parts) == 2 and rel.parts[0] in ("sites", "mods"):
+            target = Path(f"{rel.parts[0]}-available", rel.name)
         else:
             raise FreeRadiusConfigError(
-                f"unexpected template location {path} (use sites/, mods/ or the top level)"
+                f"unexpected template location {TEMPLATE_RESOURCE}/{rel} "
+                "(use sites/, mods/ or the top level)"
             )
-    return pairs
+        templates.append(_Template(rel, resource, target))
+    return templates
 
 
 def _write_templates(stage: Path, values: Mapping[str, str]) -> None:
     """Render every template; sites/ and mods/ ones are enabled by symlink."""
-    for template, rel in _template_files():
-        text = _substitute(template.read_text(encoding="utf-8"), values, str(template))
+    for template in _template_files():
+        source = f"{TEMPLATE_RESOURCE}/{template.source}"
+        text = _substitute(template.resource.read_text(encoding="utf-8"), values, source)
+        rel = template.target
         dest = stage / rel
         _remove(dest)
         dest.write_text(text, encoding="utf-8")

@@ -11,7 +11,6 @@ from rq import Queue, Worker
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
-from hotspot.models import Nas
 from hotspot.notify import QUEUE
 from hotspot.settings import Settings
 from radius.status import status_server
@@ -43,17 +42,33 @@ def check_redis(client: redis.Redis) -> Check:
     return Check("redis", True, "ok")
 
 
-def check_freeradius(session: Session, settings: Settings) -> Check:
-    """A Status-Server from 127.0.0.1, which must be a NAS client to be answered."""
-    secret = session.scalar(select(Nas.secret).where(Nas.nasname == "127.0.0.1"))
-    if secret is None:
-        return Check("freeradius", False, "no nas entry for 127.0.0.1 to probe with")
-    host = settings.radius_listen_address
-    if host in ("0.0.0.0", "*", ""):  # noqa: S104 - listening everywhere: probe locally
-        host = "127.0.0.1"
-    if status_server(host, settings.radius_auth_port, secret):
+WILDCARD_ADDRESSES = frozenset({"", "*", "0.0.0.0", "::"})  # noqa: S104 - names, not binds
+
+
+def status_probe_host(settings: Settings) -> str:
+    """Where FreeRADIUS's status listener is reached: HOTSPOT_RADIUS_STATUS_HOST, else the
+    address FreeRADIUS listens on, or this machine's loopback when it listens everywhere."""
+    if settings.radius_status_host.strip():
+        return settings.radius_status_host.strip()
+    listen = settings.radius_listen_address.strip()
+    if listen == "::":
+        return "::1"
+    return "127.0.0.1" if listen in WILDCARD_ADDRESSES else listen
+
+
+def check_freeradius(settings: Settings) -> Check:
+    """A Status-Server to FreeRADIUS's status listener, signed with its own secret: no router
+    (nas row) is needed, and FreeRADIUS may run in another container or on another host, as long
+    as HOTSPOT_RADIUS_STATUS_CLIENTS lets this one in."""
+    host = status_probe_host(settings)
+    port = settings.radius_status_port
+    try:
+        answered = status_server(host, port, settings.radius_status_secret)
+    except OSError as exc:  # e.g. a host name that does not resolve
+        return Check("freeradius", False, f"cannot probe {host}:{port}: {type(exc).__name__}")
+    if answered:
         return Check("freeradius", True, "ok")
-    return Check("freeradius", False, "no answer to Status-Server")
+    return Check("freeradius", False, f"no answer to Status-Server on {host}:{port}")
 
 
 def check_workers(client: redis.Redis, ttl: int) -> Check:
@@ -86,13 +101,8 @@ def queue_depth(client: redis.Redis) -> int | None:
         return None
 
 
-def readiness(
-    engine: Engine, session: Session, client: redis.Redis, settings: Settings
-) -> list[Check]:
-    database = check_database(engine)
-    checks = [database, check_redis(client)]
-    if database.ok:
-        checks.append(check_freeradius(session, settings))
+def readiness(engine: Engine, client: redis.Redis, settings: Settings) -> list[Check]:
+    checks = [check_database(engine), check_redis(client), check_freeradius(settings)]
     checks += [check_workers(client, settings.worker_heartbeat_ttl), check_scheduler(client)]
     return checks
 

@@ -113,6 +113,27 @@ class Settings:
     radius_detail_accounting: bool = _setting(
         False, "Also write every accounting packet to FreeRADIUS detail files."
     )
+    radius_client_lifetime: int = _setting(
+        30,
+        "Seconds FreeRADIUS keeps a router's nas row before reading it again: a router added, "
+        "changed or deleted through the admin API is served (or refused) within this time.",
+    )
+    radius_status_port: int = _setting(
+        18121, "Port of FreeRADIUS's Status-Server listener (the API's readiness probe)."
+    )
+    radius_status_host: str = _setting(
+        "",
+        "Host (name or address) the API sends its Status-Server probe to. Empty: "
+        "HOTSPOT_RADIUS_LISTEN_ADDRESS, or 127.0.0.1 when that is a wildcard.",
+    )
+    radius_status_secret: str = _setting(
+        "", "Shared secret of the Status-Server listener (generated when empty).", secret=True
+    )
+    radius_status_clients: str = _setting(
+        "127.0.0.1/32,::1/128",
+        "Networks allowed to send Status-Server to FreeRADIUS (comma-separated; where the API "
+        "runs).",
+    )
     freeradius_raddb: Path = _setting(
         Path("/etc/freeradius/3.0"), "The distribution's FreeRADIUS config our raddb builds on."
     )
@@ -366,6 +387,7 @@ GENERATED_SECRETS = (
     "postgres_password",
     "postgres_superuser_password",
     "radius_db_password",
+    "radius_status_secret",
     "mpesa_consumer_key",
     "mpesa_consumer_secret",
     "mpesa_passkey",

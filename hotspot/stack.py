@@ -275,6 +275,10 @@ class Stack:
             listen_address=self.settings.radius_listen_address,
             auth_port=self.settings.radius_auth_port,
             acct_port=self.settings.radius_acct_port,
+            status_port=self.settings.radius_status_port,
+            status_secret=self.settings.radius_status_secret,
+            status_clients=tuple(self.settings.radius_status_clients.split(",")),
+            client_lifetime=self.settings.radius_client_lifetime,
             db_host=url.host or "127.0.0.1",
             db_port=url.port or 5432,
             db_name=url.database or PRIVATE_DB_NAME,
@@ -303,13 +307,15 @@ class Stack:
         return child
 
     def start_freeradius(self) -> None:
-        """Renders our raddb and starts FreeRADIUS; NAS clients are read from `nas` now."""
-        for port in (self.settings.radius_auth_port, self.settings.radius_acct_port):
+        """Renders our raddb and starts FreeRADIUS; it looks routers up in `nas` as they send."""
+        s = self.settings
+        for port in (s.radius_auth_port, s.radius_acct_port, s.radius_status_port):
             ensure_port_free(port, "FreeRADIUS", kind=socket.SOCK_DGRAM)
         self.run_freeradius("freeradius", render_raddb(self.state / "raddb", self.raddb_params()))
         self.say(
             f"FreeRADIUS on {self.settings.radius_listen_address}: auth "
-            f"{self.settings.radius_auth_port}, accounting {self.settings.radius_acct_port}"
+            f"{self.settings.radius_auth_port}, accounting {self.settings.radius_acct_port}, "
+            f"status {self.settings.radius_status_port}"
         )
 
 
@@ -398,6 +404,7 @@ def isolated_environ(state_dir: Path) -> dict[str, str]:
         "HOTSPOT_REDIS_PORT": str(free_port()),
         "HOTSPOT_RADIUS_AUTH_PORT": str(free_port(socket.SOCK_DGRAM)),
         "HOTSPOT_RADIUS_ACCT_PORT": str(free_port(socket.SOCK_DGRAM)),
+        "HOTSPOT_RADIUS_STATUS_PORT": str(free_port(socket.SOCK_DGRAM)),
         "HOTSPOT_SANDBOX_MPESA_PORT": str(free_port()),
         "HOTSPOT_SANDBOX_SMS_PORT": str(free_port()),
         "HOTSPOT_NAS_SIM_COA_PORT": str(free_port(socket.SOCK_DGRAM)),

@@ -1,4 +1,4 @@
-"""Status-Server (RFC 5997) probe: is FreeRADIUS answering on its auth port?"""
+"""Status-Server (RFC 5997) probe: is FreeRADIUS answering (on its status listener)?"""
 
 from __future__ import annotations
 

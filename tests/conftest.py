@@ -90,11 +90,14 @@ class StackUnderTest:
 
 
 UNLIMITED = "1000000/1"
+# FreeRADIUS reads a router's nas row again after this many seconds: short, so the tests of a
+# router added, re-keyed or deleted while FreeRADIUS runs wait little.
+RADIUS_CLIENT_LIFETIME = 2
 
 
 def make_test_settings(state_dir: Path) -> Settings:
     """Rate limits out of the way: the suite pays from one IP all day (tests/test_limits.py
-    checks the limits with their own API)."""
+    checks the limits with their own API); routers re-read every RADIUS_CLIENT_LIFETIME s."""
     environ = {
         **isolated_environ(state_dir),
         "HOTSPOT_RATE_LIMIT_PAYMENTS_PER_PHONE": UNLIMITED,
@@ -103,6 +106,7 @@ def make_test_settings(state_dir: Path) -> Settings:
         "HOTSPOT_RATE_LIMIT_VOUCHERS_PER_CLIENT": UNLIMITED,
         "HOTSPOT_RATE_LIMIT_VOUCHERS_PER_IP": UNLIMITED,
         "HOTSPOT_RATE_LIMIT_LOOKUPS_PER_IP": UNLIMITED,
+        "HOTSPOT_RADIUS_CLIENT_LIFETIME": str(RADIUS_CLIENT_LIFETIME),
     }
     return Settings.from_env(environ, dotenv=None)
 

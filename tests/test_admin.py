@@ -34,9 +34,15 @@ from hotspot.models import (
 )
 from hotspot.phones import normalize_phone
 from hotspot.provisioning import Credentials
-from tests.conftest import ApiUnderTest, StackUnderTest
+from tests.conftest import RADIUS_CLIENT_LIFETIME, ApiUnderTest, StackUnderTest
 from tests.factories import GIB, expiration_value, make_package, make_user, unique_nas_address
-from tests.test_freeradius import accounting, pyrad_login
+from tests.test_freeradius import (
+    accounting,
+    answer_from,
+    pyrad_login,
+    unique_loopback_address,
+    wait_for,
+)
 from tests.test_payments import c2b_body, random_phone, receipt
 
 LONG_SECRET = "sixteen+chars-ok"  # the shortest secret the API takes
@@ -309,7 +315,7 @@ def test_packages_are_created_changed_and_retired_with_radius_following(
 # --- NAS ---------------------------------------------------------------------------------------
 
 
-def test_nas_are_created_changed_and_deleted_and_say_freeradius_must_restart(
+def test_nas_are_created_changed_and_deleted_and_say_when_freeradius_follows(
     admin: Admin, viewer: Admin
 ) -> None:
     address = unique_nas_address()
@@ -320,8 +326,9 @@ def test_nas_are_created_changed_and_deleted_and_say_freeradius_must_restart(
         201,
         json={"nasname": address, "shortname": "branch", "secret": secret, "coa_port": 3799},
     )
-    assert created["freeradius_reload_needed"] is True
-    assert "restart" in created["note"]
+    assert created["freeradius_reload_needed"] is False
+    assert created["freeradius_applies_within_seconds"] == RADIUS_CLIENT_LIFETIME
+    assert f"within {RADIUS_CLIENT_LIFETIME} s" in created["note"]
     assert created["type"] == "other"
     assert created["require_message_authenticator"] is True
     assert created["hotspot_address"] is None
@@ -339,14 +346,14 @@ def test_nas_are_created_changed_and_deleted_and_say_freeradius_must_restart(
         "PATCH", f"/nas/{created['id']}", json={"secret": new_secret, "description": "2nd floor"}
     )
     assert changed["description"] == "2nd floor"
-    assert changed["freeradius_reload_needed"] is True
+    assert changed["freeradius_reload_needed"] is False
     listed = viewer.ok("GET", "/nas", params={"limit": 500})["nas"]
     assert address in [n["nasname"] for n in listed]
     assert secret not in json.dumps(listed)
     assert new_secret not in json.dumps(listed)
 
     deleted = admin.ok("DELETE", f"/nas/{created['id']}")
-    assert deleted["freeradius_reload_needed"] is True
+    assert deleted["freeradius_reload_needed"] is False
     assert admin("GET", f"/nas/{created['id']}").status_code == 404
 
     entries = audit_entries(admin, target=f"nas:{created['id']}")
@@ -355,6 +362,46 @@ def test_nas_are_created_changed_and_deleted_and_say_freeradius_must_restart(
     dumped = json.dumps(entries)
     assert secret not in dumped
     assert new_secret not in dumped
+
+
+@pytest.mark.e2e
+def test_freeradius_serves_rekeys_and_refuses_a_router_within_its_lifetime_without_a_restart(
+    admin: Admin, stack: StackUnderTest, committed: sessionmaker[Session]
+) -> None:
+    """FreeRADIUS keeps running throughout: it looks the router up in the nas table when the
+    router first sends, and again once the cached definition is RADIUS_CLIENT_LIFETIME s old."""
+    user = new_user(committed)
+    address = unique_loopback_address()
+    secret, new_secret = ("nas-" + secrets.token_urlsafe(12) for _ in range(2))
+    margin = RADIUS_CLIENT_LIFETIME + 3
+
+    def login(with_secret: str) -> packet.Packet | None:
+        return answer_from(stack, address, with_secret, user.username, user.password)
+
+    assert login(secret) is None  # not a router of ours yet: no answer
+
+    created = admin.ok(
+        "POST", "/nas", 201, json={"nasname": address, "shortname": "new-branch", "secret": secret}
+    )
+    # Not known before, so looked up at its first packet: served at once.
+    reply = wait_for(lambda: login(secret), margin)
+    assert reply is not None
+    assert reply.code == packet.AccessAccept
+    accounting_reply = answer_from(
+        stack, address, secret, user.username, kind="acct", Acct_Status_Type="Accounting-On"
+    )
+    assert accounting_reply is not None  # the accounting port knows it too
+
+    admin.ok("PATCH", f"/nas/{created['id']}", json={"secret": new_secret})
+    wait_for(lambda: login(secret) is None, margin)  # the old secret: answered no more
+    reply = login(new_secret)
+    assert reply is not None
+    assert reply.code == packet.AccessAccept
+
+    admin.ok("DELETE", f"/nas/{created['id']}")
+    wait_for(lambda: login(new_secret) is None, margin)
+    assert login(new_secret) is None
+    assert login(secret) is None
 
 
 @pytest.mark.parametrize("method", ["POST", "PATCH"])

@@ -10,7 +10,9 @@ import datetime as dt
 import secrets
 import socket
 import subprocess
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import pytest
 from pyrad import packet
@@ -18,13 +20,15 @@ from pyrad.client import Timeout
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotspot.models import RadAcct, RadPostAuth
+from hotspot.models import Nas, RadAcct, RadPostAuth
 from hotspot.provisioning import Credentials
 from radius.client import login, make_client
+from radius.status import status_server
 from tests.conftest import UNSIGNED_NAS_ADDRESS, StackUnderTest
 from tests.factories import make_package, make_user
 
 MESSAGE_AUTHENTICATOR = 80  # the attribute's number: first after the 20-octet header
+T = TypeVar("T")
 
 
 def new_user(
@@ -68,6 +72,60 @@ def pyrad_login(
         NAS_IP_Address=source_address,
         **attributes,
     )
+
+
+def unique_loopback_address() -> str:
+    """A source address of this machine (all of 127/8 is loopback on Linux) that no nas row
+    names: the routers the tests add and delete while FreeRADIUS runs."""
+    return f"127.{secrets.randbelow(254) + 1}.{secrets.randbelow(256)}.{secrets.randbelow(254) + 1}"
+
+
+def answer_from(
+    stack: StackUnderTest,
+    source_address: str,
+    secret: str,
+    username: str,
+    password: str = "",
+    *,
+    kind: str = "auth",
+    **attributes: Any,
+) -> packet.Packet | None:
+    """One signed Access-Request (or, kind="acct", Accounting-Request) from `source_address`
+    with `secret`; None when FreeRADIUS does not answer within half a second."""
+    address, auth_port, acct_port = stack.radius_address
+    client = make_client(
+        address,
+        secret,
+        auth_port=auth_port,
+        acct_port=acct_port,
+        timeout=0.5,
+        retries=1,
+        source_address=source_address,
+    )
+    try:
+        if kind == "auth":
+            return login(client, username, password, NAS_IP_Address=source_address, **attributes)
+        request = client.CreateAcctPacket(
+            User_Name=username,
+            Acct_Session_Id=secrets.token_hex(4),
+            NAS_IP_Address=source_address,
+            **attributes,
+        )
+        return client.SendPacket(request)
+    except Timeout:
+        return None
+
+
+def wait_for(condition: Callable[[], T], seconds: float) -> T:
+    """The first truthy value of `condition()`, polled until `seconds` have passed."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not so within {seconds} s")
+        time.sleep(0.2)
 
 
 def radclient(stack: StackUnderTest, kind: str, attributes: dict[str, str | int]) -> str:
@@ -322,3 +380,91 @@ def test_a_forged_message_authenticator_gets_no_answer_from_any_nas(
             sock.sendto(bytes(raw), (address, auth_port))
             with pytest.raises(TimeoutError):
                 sock.recv(4096)
+
+
+# --- routers (dynamic clients) ------------------------------------------------------------------
+
+
+def test_a_request_from_an_address_not_in_the_nas_table_gets_no_answer(
+    stack: StackUnderTest, committed: sessionmaker[Session]
+) -> None:
+    user = new_user(committed)
+    stranger = unique_loopback_address()
+    with committed() as session:
+        assert session.scalar(select(Nas.id).where(Nas.nasname == stranger)) is None
+    # With the secret of a NAS that is in the table: the source address decides.
+    assert answer_from(stack, stranger, stack.nas_secret, user.username, user.password) is None
+    assert (
+        answer_from(
+            stack, stranger, stack.nas_secret, user.username, kind="acct", Acct_Status_Type="Start"
+        )
+        is None
+    )
+    assert pyrad_login(stack, user.username, user.password).code == packet.AccessAccept
+
+
+@pytest.mark.e2e
+def test_a_router_in_the_nas_table_is_served_and_refused_as_its_row_changes(
+    stack: StackUnderTest, committed: sessionmaker[Session]
+) -> None:
+    """Rows written straight into the table (as any tool might), FreeRADIUS running throughout:
+    a new row is served at the router's first packet, a changed or deleted one within the
+    client lifetime. (tests/test_admin.py does the same through the admin API.)"""
+    user = new_user(committed)
+    address = unique_loopback_address()
+    secret, new_secret = (secrets.token_urlsafe(18) for _ in range(2))
+    margin = stack.settings.radius_client_lifetime + 3
+
+    def answer(with_secret: str) -> packet.Packet | None:
+        return answer_from(stack, address, with_secret, user.username, user.password)
+
+    assert answer(secret) is None
+    with committed.begin() as session:
+        nas = Nas(nasname=address, shortname="dynamic", secret=secret)
+        session.add(nas)
+    started = time.monotonic()
+    reply = wait_for(lambda: answer(secret), margin)
+    served_after = time.monotonic() - started
+    assert reply is not None
+    assert reply.code == packet.AccessAccept
+    assert served_after < 1.0  # looked up at its first packet, not after a lifetime
+
+    with committed.begin() as session:
+        session.get_one(Nas, nas.id).secret = new_secret
+    started = time.monotonic()
+    wait_for(lambda: answer(secret) is None, margin)
+    rekeyed_after = time.monotonic() - started
+    reply = answer(new_secret)
+    assert reply is not None
+    assert reply.code == packet.AccessAccept
+    assert rekeyed_after <= stack.settings.radius_client_lifetime + 1.5
+
+    with committed.begin() as session:
+        session.delete(session.get_one(Nas, nas.id))
+    wait_for(lambda: answer(new_secret) is None, margin)
+    assert answer(new_secret) is None
+
+
+def test_a_router_secret_with_quotes_backslashes_and_braces_works(
+    stack: StackUnderTest, committed: sessionmaker[Session]
+) -> None:
+    """The secret travels from SQL through an xlat into the client definition: nothing in it
+    is expanded, unescaped or cut."""
+    user = new_user(committed)
+    address = unique_loopback_address()
+    secret = 'it\'s a \\ "quoted" %{User-Name} ${confdir} sécret'
+    with committed.begin() as session:
+        session.add(Nas(nasname=address, shortname="odd-secret", secret=secret))
+    reply = answer_from(stack, address, secret, user.username, user.password)
+    assert reply is not None
+    assert reply.code == packet.AccessAccept
+    assert answer_from(stack, address, secret + "x", user.username, user.password) is None
+
+
+def test_the_status_listener_answers_its_own_secret_only(stack: StackUnderTest) -> None:
+    s = stack.settings
+    address = s.radius_listen_address
+    assert status_server(address, s.radius_status_port, s.radius_status_secret)
+    # A router's secret is not good there, and the status secret is no router's.
+    assert not status_server(address, s.radius_status_port, stack.nas_secret, timeout=0.5)
+    assert not status_server(address, s.radius_auth_port, s.radius_status_secret, timeout=0.5)

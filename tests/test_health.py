@@ -9,11 +9,14 @@ import time
 import pytest
 import requests
 from rq import SimpleWorker
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotspot.health import SCHEDULER_HEARTBEAT_KEY
+from hotspot.health import SCHEDULER_HEARTBEAT_KEY, check_freeradius, status_probe_host
 from hotspot.logs import JsonFormatter
+from hotspot.models import Nas
 from hotspot.notify import QUEUE
+from hotspot.settings import Settings
 from tests.conftest import ApiUnderTest, StackUnderTest, start_api
 from tests.test_payments import package_id, pay, random_phone, wait_for_status
 
@@ -44,6 +47,45 @@ def test_readyz_is_ready_when_every_part_answers(api: ApiUnderTest) -> None:
         worker.register_death()  # type: ignore[no-untyped-call]
     assert response.status_code == 200, response.json()
     assert response.json()["status"] == "ready"
+
+
+def test_the_freeradius_probe_needs_no_router_only_the_status_secret(
+    stack: StackUnderTest, committed: sessionmaker[Session]
+) -> None:
+    """Status-Server goes to the status listener with its own secret, so the API may run on
+    another host than FreeRADIUS and needs no nas row."""
+    settings = stack.settings
+    with committed() as session:
+        router_secrets = set(session.scalars(select(Nas.secret)))
+    assert settings.radius_status_secret not in router_secrets
+    assert check_freeradius(settings).ok
+
+    wrong = check_freeradius(settings.with_changes(radius_status_secret="not-the-secret"))
+    assert not wrong.ok
+    port = settings.radius_status_port
+    assert wrong.detail == f"no answer to Status-Server on {settings.radius_listen_address}:{port}"
+    nowhere = check_freeradius(settings.with_changes(radius_status_host="no-such-host.invalid"))
+    assert not nowhere.ok
+    assert nowhere.detail.startswith(f"cannot probe no-such-host.invalid:{port}")
+
+
+@pytest.mark.parametrize(
+    ("listen", "status_host", "probed"),
+    [
+        ("127.0.0.1", "", "127.0.0.1"),
+        ("10.1.2.3", "", "10.1.2.3"),
+        ("*", "", "127.0.0.1"),
+        ("0.0.0.0", "", "127.0.0.1"),  # noqa: S104 - a setting, not a bind
+        ("::", "", "::1"),
+        ("*", "freeradius", "freeradius"),
+        ("10.1.2.3", " 10.9.9.9 ", "10.9.9.9"),
+    ],
+)
+def test_the_probe_goes_to_the_status_host_or_where_freeradius_listens(
+    listen: str, status_host: str, probed: str
+) -> None:
+    settings = Settings(radius_listen_address=listen, radius_status_host=status_host)
+    assert status_probe_host(settings) == probed
 
 
 def test_readyz_reports_redis_down(stack: StackUnderTest) -> None:

@@ -41,8 +41,9 @@ admin = Blueprint("admin", __name__, url_prefix="/api/admin")
 REALM = 'Bearer realm="hotspot-admin"'
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 FREERADIUS_NOTE = (
-    "FreeRADIUS reads the nas table only when it starts: restart it for this change to take "
-    "effect (make run: stop and start it again; production: systemctl restart freeradius)."
+    "No restart needed: FreeRADIUS reads a router's nas row again at most {seconds} s after it "
+    "last did (HOTSPOT_RADIUS_CLIENT_LIFETIME), so a new router is served, a changed secret "
+    "holds and a deleted router is refused within {seconds} s."
 )
 
 
@@ -366,7 +367,13 @@ def retire_package(package_id: int) -> Any:
 
 
 def nas_written(nas: Nas) -> dict[str, Any]:
-    return {**nas_json(nas), "freeradius_reload_needed": True, "note": FREERADIUS_NOTE}
+    seconds = settings().radius_client_lifetime
+    return {
+        **nas_json(nas),
+        "freeradius_reload_needed": False,
+        "freeradius_applies_within_seconds": seconds,
+        "note": FREERADIUS_NOTE.format(seconds=seconds),
+    }
 
 
 @admin.get("/nas")

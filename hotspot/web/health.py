@@ -21,8 +21,7 @@ def healthz() -> Any:
 @health.get("/readyz")
 def readyz() -> Any:
     s = services()
-    with s.sessions() as session:
-        checks = readiness(s.engine, session, s.redis, s.settings)
+    checks = readiness(s.engine, s.redis, s.settings)
     failing = [c.name for c in checks if not c.ok]
     body = {
         "status": "ready" if not failing else "not ready",
