@@ -27,6 +27,8 @@ from hotspot.admin_cli import tokens_group
 from hotspot.csvfiles import create_private, write_csv
 from hotspot.errors import HotspotError, NotFoundError
 from hotspot.freeradius import FreeRadiusConfigError, check_raddb, render_raddb
+from hotspot.health_cli import health_group
+from hotspot.logs import configure_logging
 from hotspot.models import Payment
 from hotspot.mpesa_cli import mpesa_group
 from hotspot.notify import QUEUE
@@ -78,6 +80,7 @@ def cli() -> None:
 cli.add_command(tokens_group)
 cli.add_command(report_command)
 cli.add_command(mpesa_group)
+cli.add_command(health_group)
 
 
 def main() -> None:
@@ -309,7 +312,11 @@ def worker(ctx: Context) -> None:
 @cli.command("scheduler")
 @pass_context
 def scheduler(ctx: Context) -> None:
-    """Enqueue the periodic jobs (accounting sync, expiry sweep, heartbeat) at their intervals."""
+    """Enqueue the periodic jobs (accounting sync, expiry sweep, heartbeat) at their intervals.
+
+    Any number may run: one holds the leader lease in Redis and enqueues, the others stand by.
+    """
+    configure_logging(ctx.settings.log_level)
     connection = redis.Redis.from_url(ctx.settings.effective_redis_url)
     cron(ctx.settings, connection).start()  # type: ignore[no-untyped-call]
 
