@@ -31,6 +31,7 @@ from hotspot.deploy_cli import deploy_group
 from hotspot.deployment import require_no_demo_nas
 from hotspot.errors import HotspotError, NotFoundError
 from hotspot.freeradius import FreeRadiusConfigError, check_raddb, render_raddb
+from hotspot.health_cli import health_group
 from hotspot.logs import configure_logging
 from hotspot.models import Payment
 from hotspot.mpesa_cli import mpesa_group
@@ -93,6 +94,7 @@ cli.add_command(tokens_group)
 cli.add_command(report_command)
 cli.add_command(mpesa_group)
 cli.add_command(deploy_group)
+cli.add_command(health_group)
 
 
 def main() -> None:
@@ -345,7 +347,9 @@ def worker(ctx: Context) -> None:
     """
     with background_process(ctx, "worker", check_nas=True) as settings:
         connection = redis.Redis.from_url(settings.effective_redis_url)
-        SimpleWorker([QUEUE], connection=connection).work(
+        # A heartbeat every worker_ttl - 15 s even while idle: `hotspot health worker` (the
+        # container's healthcheck) reads it.
+        SimpleWorker([QUEUE], connection=connection, worker_ttl=settings.worker_heartbeat_ttl).work(
             with_scheduler=True, logging_level=settings.log_level.upper()
         )
 
@@ -353,7 +357,10 @@ def worker(ctx: Context) -> None:
 @cli.command("scheduler")
 @pass_context
 def scheduler(ctx: Context) -> None:
-    """Enqueue the periodic jobs (accounting sync, expiry sweep, heartbeat) at their intervals."""
+    """Enqueue the periodic jobs (accounting sync, expiry sweep, heartbeat) at their intervals.
+
+    Any number may run: one holds the leader lease in Redis and enqueues, the others stand by.
+    """
     with background_process(ctx, "scheduler", check_nas=False) as settings:
         connection = redis.Redis.from_url(settings.effective_redis_url)
         cron(settings, connection).start()  # type: ignore[no-untyped-call]

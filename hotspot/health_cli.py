@@ -1,0 +1,138 @@
+"""`hotspot health worker|scheduler`: container healthchecks for the two background roles.
+
+Each exits 0 (one line on stdout) when the process in *this* container is doing its job, else 1
+with a one-line reason on stderr. "This container" is this host's name (`socket.gethostname()`,
+a container's id), which rq writes into each worker's record and the scheduler into its
+liveness key. Quick and light: only the settings, redis and rq are imported, and Redis gets a
+one-second timeout; `python -m hotspot.health_cli worker` skips even the rest of the CLI.
+
+The Redis keys the scheduler keeps (`jobs.schedule.LeaderCronScheduler`) are named here so that
+this module need not import the jobs:
+
+- `hotspot:scheduler:leader` — the leader lease: the holder's id, with a TTL the leader renews;
+  only its holder enqueues the periodic jobs.
+- `hotspot:scheduler:alive:<hostname>` — written by every scheduler (leader or standby) on each
+  turn of its loop, with a TTL: a standby is healthy (it is ready to take over), a scheduler
+  whose loop is stuck is not.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import time
+from dataclasses import dataclass
+from typing import cast
+
+import click
+import redis
+
+from hotspot.settings import Settings
+
+SCHEDULER_LEASE_KEY = "hotspot:scheduler:leader"
+SCHEDULER_ALIVE_PREFIX = "hotspot:scheduler:alive:"
+REDIS_TIMEOUT = 1.0  # seconds: a healthcheck answers quickly even when Redis does not
+
+
+def scheduler_alive_key(hostname: str) -> str:
+    return SCHEDULER_ALIVE_PREFIX + hostname
+
+
+@dataclass(frozen=True)
+class Health:
+    ok: bool
+    detail: str
+
+
+def connect(settings: Settings) -> redis.Redis:
+    return redis.Redis.from_url(
+        settings.effective_redis_url,
+        socket_connect_timeout=REDIS_TIMEOUT,
+        socket_timeout=REDIS_TIMEOUT,
+    )
+
+
+def worker_health(connection: redis.Redis, hostname: str, max_age: float) -> Health:
+    """An rq worker registered from `hostname` whose heartbeat is younger than `max_age` s."""
+    from rq import Worker  # noqa: PLC0415 - only this check needs rq
+
+    try:
+        workers = [w for w in Worker.all(connection=connection) if w.hostname == hostname]
+    except redis.RedisError as exc:
+        return Health(False, f"redis unreachable: {type(exc).__name__}")
+    if not workers:
+        return Health(False, f"no rq worker registered from host {hostname}")
+    now = time.time()
+    ages = {
+        w.name: now - w.last_heartbeat.timestamp() for w in workers if w.last_heartbeat is not None
+    }
+    fresh = {name: age for name, age in ages.items() if age < max_age}
+    if fresh:
+        name = min(fresh, key=fresh.__getitem__)
+        return Health(True, f"rq worker {name} heartbeat {fresh[name]:.0f} s ago")
+    if not ages:
+        return Health(False, f"rq worker on host {hostname} never sent a heartbeat")
+    name = min(ages, key=ages.__getitem__)
+    return Health(
+        False, f"rq worker {name} last heartbeat {ages[name]:.0f} s ago (limit {max_age:g} s)"
+    )
+
+
+def scheduler_health(connection: redis.Redis, hostname: str) -> Health:
+    """This host's scheduler turned its loop within the liveness key's TTL (leader or standby)."""
+    try:
+        raw = connection.get(scheduler_alive_key(hostname))
+    except redis.RedisError as exc:
+        return Health(False, f"redis unreachable: {type(exc).__name__}")
+    if raw is None:
+        return Health(False, f"no live scheduler on host {hostname} (its loop is stopped or stuck)")
+    try:
+        alive = json.loads(cast(bytes, raw))
+        role, age = str(alive["role"]), time.time() - float(alive["at"])
+    except (ValueError, KeyError, TypeError):
+        return Health(False, f"unreadable liveness record for host {hostname}")
+    return Health(True, f"scheduler on host {hostname}: {role}, loop {age:.0f} s ago")
+
+
+def report(health: Health) -> None:
+    if health.ok:
+        click.echo(f"healthy: {health.detail}")
+        return
+    click.echo(f"unhealthy: {health.detail}", err=True)
+    sys.exit(1)
+
+
+HOSTNAME_OPTION = click.option(
+    "--hostname",
+    default=None,
+    help="Check the process of another host (default: this one, a container's id).",
+)
+
+
+@click.group("health")
+def health_group() -> None:
+    """Container healthchecks: exit 0 when this host's worker or scheduler is healthy."""
+
+
+@health_group.command("worker")
+@HOSTNAME_OPTION
+def health_worker(hostname: str | None) -> None:
+    """An rq worker from this host with a heartbeat younger than HOTSPOT_WORKER_HEARTBEAT_TTL."""
+    settings = Settings.from_env()
+    report(
+        worker_health(
+            connect(settings), hostname or socket.gethostname(), settings.worker_heartbeat_ttl
+        )
+    )
+
+
+@health_group.command("scheduler")
+@HOSTNAME_OPTION
+def health_scheduler(hostname: str | None) -> None:
+    """This host's scheduler is running its loop, as the leader or as a standby."""
+    report(scheduler_health(connect(Settings.from_env()), hostname or socket.gethostname()))
+
+
+if __name__ == "__main__":
+    health_group()
