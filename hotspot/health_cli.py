@@ -112,7 +112,8 @@ HOSTNAME_OPTION = click.option(
 
 @click.group("health")
 def health_group() -> None:
-    """Container healthchecks: exit 0 when this host's worker or scheduler is healthy."""
+    """Container healthchecks: exit 0 when this host's worker, scheduler or FreeRADIUS is
+    healthy."""
 
 
 @health_group.command("worker")
@@ -132,6 +133,15 @@ def health_worker(hostname: str | None) -> None:
 def health_scheduler(hostname: str | None) -> None:
     """This host's scheduler is running its loop, as the leader or as a standby."""
     report(scheduler_health(connect(Settings.from_env()), hostname or socket.gethostname()))
+
+
+@health_group.command("freeradius")
+def health_freeradius() -> None:
+    """FreeRADIUS answers a Status-Server on its status listener (as `/readyz` asks it)."""
+    from hotspot.health import check_freeradius  # noqa: PLC0415 - only this check needs pyrad
+
+    check = check_freeradius(Settings.from_env())
+    report(Health(check.ok, check.detail))
 
 
 if __name__ == "__main__":
