@@ -160,6 +160,10 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     )
     leftover.deploy("init", "--sandbox")
     set_env_values(directory / ".env", TEST_SETTINGS)
+    set_env_values(
+        directory / "hotspot.env",
+        {"HOTSPOT_PUBLIC_BASE_URL": f"https://127.0.0.1:{TEST_SETTINGS['HOTSPOT_HTTPS_PORT']}"},
+    )
     started = time.monotonic()
     leftover.deploy("up")
     print(f"deploy up: {time.monotonic() - started:.0f} s")

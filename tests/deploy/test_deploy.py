@@ -11,20 +11,20 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import requests
 
-from radius.nas_sim import NasSimulator
 from tests.deploy.conftest import (
     DEMO_NAS_SECRET,
     DOCKER,
-    GATEWAY,
     TEST_SETTINGS,
     Deployment,
     run,
 )
+from tests.deploy.router import COA_PORT, RouterNetwork
 
 SETTLE_TIMEOUT = 300.0  # an STK push whose callback was lost settles by query (10, 20, 40 … s)
 AUTH_PORT = int(TEST_SETTINGS["HOTSPOT_RADIUS_AUTH_PORT"])
@@ -82,7 +82,7 @@ def sandbox_messages(deployment: Deployment) -> list[dict[str, Any]]:
         "import urllib.request as u; "
         "print(u.urlopen('http://127.0.0.1:8090/messages').read().decode())",
     )
-    found: list[dict[str, Any]] = json.loads(out)
+    found: list[dict[str, Any]] = json.loads(out)["messages"]
     return found
 
 
@@ -106,7 +106,7 @@ def assert_paid_exactly_once(deployment: Deployment, payments: list[dict[str, An
     assert {r[2] for r in rows} == {1}, f"credentials SMS per payment: {rows}"
     assert users is not None
     assert users[0] == len(ids)
-    phones = [m.get("to") or m.get("phone") for m in sandbox_messages(deployment)]
+    phones = [m["to"] for m in sandbox_messages(deployment)]
     for payment in payments:
         wanted = "+" + payment["phone"]
         assert phones.count(wanted) == 1, f"{wanted} got {phones.count(wanted)} SMS"
@@ -165,42 +165,92 @@ def test_no_process_runs_as_root_and_the_app_is_no_superuser(deployment: Deploym
     assert not [name for name, superuser in users if superuser], users
 
 
-def test_images_hold_no_secrets_or_local_state(deployment: Deployment) -> None:
+@pytest.mark.parametrize("image", ["app", "radius", "postgres", "redis", "proxy"])
+def test_images_hold_no_secrets_or_local_state(deployment: Deployment, image: str) -> None:
     found = run(
         DOCKER,
         "run",
         "--rm",
-        "hotspot/app:local",
+        "--user",
+        "0",
+        "--entrypoint",
         "sh",
+        f"hotspot/{image}:local",
         "-c",
         "find / -xdev \\( -name '.env' -o -name 'hotspot.env' -o -name 'secrets.env' "
-        "-o -name '.venv' -o -name '.hotspot' -o -name '.git' \\) -print",
+        "-o -name '.venv' -o -name '.hotspot' -o -name '.git' -o -name '*.dump' \\) -print",
     )
     assert found.strip() == ""
 
 
-def test_a_router_added_through_the_admin_api_is_served_within_60_seconds(
-    deployment: Deployment,
-) -> None:
-    token = deployment.admin_token()
+@pytest.fixture(scope="module")
+def admin(deployment: Deployment) -> dict[str, str]:
+    return {"Authorization": f"Bearer {deployment.admin_token()}"}
+
+
+@dataclass
+class Router:
+    """A router in its own network namespace, registered through the admin API."""
+
+    network: RouterNetwork
+    secret: str
+
+    def login(self, customer: dict[str, str], hold: float = 0) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            self.network.command(
+                "login",
+                self.network.server,
+                self.secret,
+                customer["username"],
+                customer["password"],
+                "--auth-port",
+                str(AUTH_PORT),
+                "--acct-port",
+                str(ACCT_PORT),
+                "--hold",
+                str(hold),
+            ),
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def logged_in(self, customer: dict[str, str]) -> bool:
+        out, _ = self.login(customer).communicate(timeout=30)
+        return bool(json.loads(out)["accepted"])
+
+
+@pytest.fixture(scope="module")
+def router(deployment: Deployment, admin: dict[str, str]) -> Iterator[Router]:
+    network = RouterNetwork()
+    network.create()
     secret = "router-" + secrets.token_urlsafe(16)
     added = deployment.post(
         "/api/admin/nas",
-        headers={"Authorization": f"Bearer {token}"},
-        json={"nasname": GATEWAY, "shortname": "test-router", "secret": secret, "coa_port": 0},
+        headers=admin,
+        json={
+            "nasname": network.address,
+            "shortname": "test-router",
+            "secret": secret,
+            "coa_port": COA_PORT,
+        },
     )
     assert added.status_code == 201, added.text
-    customer = new_customer(deployment)
-    nas = NasSimulator(
-        GATEWAY, secret, auth_port=AUTH_PORT, acct_port=ACCT_PORT, nas_ip=GATEWAY, listen=False
-    )
     try:
-        deadline = time.monotonic() + 60
-        while not nas.login(customer["username"], customer["password"]).accepted:
-            assert time.monotonic() < deadline, "the new router was not served within 60 s"
-            time.sleep(2)
+        yield Router(network, secret)
     finally:
-        nas.close()
+        network.remove()
+
+
+def test_a_router_added_through_the_admin_api_is_served_within_60_seconds(
+    deployment: Deployment, router: Router
+) -> None:
+    """Served from its real source address: FreeRADIUS on the host's network sees the router's
+    own address, not a Docker gateway's."""
+    customer = new_customer(deployment)
+    deadline = time.monotonic() + 60
+    while not router.logged_in(customer):
+        assert time.monotonic() < deadline, "the new router was not served within 60 s"
+        time.sleep(2)
 
 
 # --- crashes -----------------------------------------------------------------------------------
@@ -248,3 +298,30 @@ def test_a_crashed_service_comes_back_and_every_payment_ends_paid_once(
     statuses = [wait_paid(deployment, p, deadline) for p in payments]
     assert statuses == ["paid"] * len(payments), statuses
     assert_paid_exactly_once(deployment, payments)
+
+
+@pytest.mark.parametrize("service", ["worker", "redis"])
+def test_an_expiry_due_while_a_service_is_down_still_disconnects(
+    deployment: Deployment, admin: dict[str, str], router: Router, service: str
+) -> None:
+    package = deployment.post(
+        "/api/admin/packages",
+        headers=admin,
+        json={
+            "name": f"40 s {secrets.token_hex(3)}",
+            "price": "1",
+            "duration_seconds": 40,
+            "rate_limit": "1M/1M",
+        },
+    )
+    assert package.status_code == 201, package.text
+    customer = new_customer(deployment, package.json()["name"])
+    online = router.login(customer, hold=150)
+    time.sleep(37)  # the crash lands on the expiry
+    (container,) = deployment.containers(service)[:1]
+    deployment.crash(container)
+    out, _ = online.communicate(timeout=200)
+    shown = json.loads(out)
+    assert shown["accepted"]
+    assert shown["received"][:1] == [{"kind": "Disconnect-Request", "user": customer["username"]}]
+    deployment.wait_healthy()
