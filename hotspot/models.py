@@ -422,6 +422,14 @@ class HotspotCredential(Base):
     """The credentials handed out for one purchase, for the portal's auto-login and the SMS."""
 
     __tablename__ = "hotspot_credentials"
+    __table_args__ = (
+        # The rows still holding a password (migration 0008), for retention and recovery.
+        Index(
+            "ix_hotspot_credentials_kept_created_at",
+            "created_at",
+            postgresql_where=text("password <> ''"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("hotspot_users.id"), index=True)

@@ -17,6 +17,7 @@ from typing import Any
 import redis
 from redis.client import Pipeline
 from rq import Queue, Retry
+from rq.job import Job
 
 from hotspot.payments import AfterCommit, query_delay
 from hotspot.provisioning import Credentials
@@ -33,6 +34,32 @@ def credentials_key(payment_id: int) -> str:
 
 def status_channel(payment_id: int) -> str:
     return f"hotspot:payment:{payment_id}:status"
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A job's enqueue arguments, for every place that enqueues that work."""
+
+    func: str
+    args: tuple[Any, ...]
+    job_id: str
+    retry: Retry | None = None
+
+    def enqueue(self, queue: Queue, pipeline: Pipeline | None = None) -> None:
+        queue.enqueue(
+            self.func, *self.args, job_id=self.job_id, retry=self.retry, pipeline=pipeline
+        )
+
+
+def credentials_sms_job(payment_id: int) -> JobSpec:
+    """One job per payment (a stable id), after each provisioning and by `jobs.recovery`."""
+    return JobSpec(
+        "jobs.sms.send_credentials",
+        (payment_id,),
+        job_id=f"sms-credentials-{payment_id}",
+        # send_credentials raises only when Africa's Talking did not take the message.
+        retry=Retry(max=5, interval=[10, 30, 60, 120, 300]),
+    )
 
 
 def connect(url: str) -> redis.Redis:
@@ -83,6 +110,28 @@ class Notifier:
             "enqueue " + func,
             lambda: self.queue.enqueue(func, *args, job_id=job_id, retry=retry),
         )
+
+    def enqueue_missing(self, what: str, specs: list[JobSpec]) -> list[JobSpec]:
+        """Enqueues those of the jobs Redis does not hold (never enqueued, or lost with Redis's
+        data) and returns them; a job Redis holds in any state (waiting, retrying, failed) is
+        left as it is. Nothing, when Redis is unreachable."""
+
+        def run() -> list[JobSpec]:
+            with self.redis.pipeline(transaction=False) as pipe:
+                for spec in specs:
+                    pipe.exists(Job.key_for(spec.job_id))
+                held = pipe.execute()
+            missing = [spec for spec, exists in zip(specs, held, strict=True) if not exists]
+            if missing:
+                with self.redis.pipeline() as pipe:
+                    pipe.multi()
+                    for spec in missing:
+                        spec.enqueue(self.queue, pipe)
+                    pipe.execute()
+            return missing
+
+        enqueued: list[JobSpec] = self._try(what, run) or []
+        return enqueued
 
     def enqueue_in(self, delay: dt.timedelta, func: str, *args: Any, job_id: str) -> None:
         self._try(
@@ -170,14 +219,7 @@ def side_effects(
             "expires_at": credentials.expires_at.isoformat(),
         }
         pipe.set(credentials_key(payment_id), json.dumps(cached), ex=notifier.credentials_ttl)
-        queue.enqueue(
-            "jobs.sms.send_credentials",
-            payment_id,
-            job_id=f"sms-credentials-{payment_id}",
-            # send_credentials raises only when Africa's Talking did not take the message.
-            retry=Retry(max=5, interval=[10, 30, 60, 120, 300]),
-            pipeline=pipe,
-        )
+        credentials_sms_job(payment_id).enqueue(queue, pipe)
     for second in expiry_seconds:
         # The expiry job decides by expires_at when it runs: an extension never cuts early.
         # One job per second of expiry, whoever's: a busy second is one batch.

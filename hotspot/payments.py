@@ -609,6 +609,19 @@ def query_delay(first: int, attempt: int) -> dt.timedelta:
     return dt.timedelta(seconds=first * 2**attempt)
 
 
+def longest_query_gap(first: int, window: dt.timedelta) -> dt.timedelta:
+    """The longest a pending payment waits between two queries of its chain
+    (`jobs.payments.reconcile_payment`): the doubling delays, the last cut to land at the end of
+    the window. 150 s for 10 s and 300 s: a payment quiet for longer has lost its chain."""
+    at = longest = query_delay(first, 0)
+    attempt = 0
+    while at < window:
+        attempt += 1
+        gap = max(min(query_delay(first, attempt), window - at), dt.timedelta(seconds=1))
+        longest, at = max(longest, gap), at + gap
+    return longest
+
+
 # --- C2B paybill -------------------------------------------------------------------------------
 
 

@@ -21,7 +21,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Update, func, select, update
+from sqlalchemy import ColumnElement, CursorResult, Update, func, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from hotspot.models import HotspotCredential, SmsMessage, SmsStatus
@@ -29,6 +29,9 @@ from hotspot.models import HotspotCredential, SmsMessage, SmsStatus
 MASK = "••••"
 SETTLED = (SmsStatus.SENT, SmsStatus.DELIVERED, SmsStatus.FAILED)
 GONE = "these credentials are no longer kept; they were sent by SMS"
+# A credentials row whose password is not yet forgotten. A literal `''`, not a parameter: a plan
+# made without its value could not use the partial index on `password <> ''` (migration 0008).
+PASSWORD_KEPT = HotspotCredential.password != literal_column("''")
 
 
 class CredentialsGoneError(Exception):
@@ -73,7 +76,7 @@ def _mask_settled_messages(session: Session, cutoff: ColumnElement[Any]) -> int:
             SmsMessage.status.in_(SETTLED),
             SmsMessage.created_at < cutoff,
             HotspotCredential.user_id == SmsMessage.user_id,
-            HotspotCredential.password != "",
+            PASSWORD_KEPT,
             func.strpos(SmsMessage.body, HotspotCredential.password) > 0,
         )
         .values(body=func.replace(SmsMessage.body, HotspotCredential.password, MASK)),
@@ -91,7 +94,7 @@ def _blank_credentials(session: Session, cutoff: ColumnElement[Any]) -> int:
         session,
         update(HotspotCredential)
         .where(
-            HotspotCredential.password != "",
+            PASSWORD_KEPT,
             HotspotCredential.created_at < cutoff,
             ~still_shown.exists(),
         )

@@ -226,6 +226,15 @@ def _before_sending(exc: requests.ConnectionError) -> bool:
 # Sending at most once
 
 
+CREDENTIALS_PURPOSE = "credentials"
+CREDENTIALS_KEY_PREFIX = f"{CREDENTIALS_PURPOSE}:payment:"
+
+
+def credentials_key(payment_id: int) -> str:
+    """The idempotency key of a payment's credentials SMS: sent at most once per payment."""
+    return f"{CREDENTIALS_KEY_PREFIX}{payment_id}"
+
+
 @dataclass(frozen=True)
 class Outgoing:
     """One message for one purpose; `key` names the purpose, so it is sent at most once."""

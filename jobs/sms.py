@@ -5,14 +5,18 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from hotspot.models import HotspotCredential, HotspotUser, Payment
-from hotspot.sms import Outgoing, SmsGateway, credentials_text, send_once
+from hotspot.sms import (
+    CREDENTIALS_PURPOSE,
+    Outgoing,
+    SmsGateway,
+    credentials_key,
+    credentials_text,
+    send_once,
+)
 from jobs import services
 
-PURPOSE = "credentials"
-
-
-def credentials_key(payment_id: int) -> str:
-    return f"{PURPOSE}:payment:{payment_id}"
+PURPOSE = CREDENTIALS_PURPOSE
+__all__ = ["PURPOSE", "credentials_key", "send_credentials"]
 
 
 def send_credentials(payment_id: int) -> str:
