@@ -11,7 +11,11 @@ threads as `hotspot run` starts them), creates pending STK payments, then plays 
 3. callback → first Access-Accept for the new credentials, one at a time.
 
     .venv/bin/python -m bench.payments [--payments 3000] [--clients 50] [--repeat 3]
-                                       [--rates 150,300]
+                                       [--rates 150,300] [--deployment docker]
+
+`--deployment DIR` measures a running Docker deployment instead (DIR holds its .env and
+hotspot.env; `make deploy-up` for the trial): callbacks through its TLS proxy, payments written
+through PostgreSQL's port on 127.0.0.1, logins to its FreeRADIUS.
 
 Closed-loop clients measure capacity, not latency: 50 clients that never pause keep 50
 callbacks queued whatever the server does, so their response time is 50 / throughput.
@@ -25,14 +29,19 @@ import json
 import os
 import secrets
 import signal
+import ssl
 import statistics
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from pyrad import packet
@@ -45,7 +54,7 @@ from hotspot.models import HotspotCredential, Package, Payment, PaymentStatus
 from hotspot.payments import hash_token
 from hotspot.seed import DEMO_NAS_SECRET, seed_demo
 from hotspot.services import Services
-from hotspot.settings import Settings
+from hotspot.settings import Settings, read_env_file
 from hotspot.stack import Stack
 from radius.client import login, make_client
 
@@ -75,17 +84,32 @@ def callback_body(checkout_request_id: str, amount: int) -> bytes:
     ).encode()
 
 
+@dataclass(frozen=True)
+class Api:
+    """Where the callbacks go: the API itself, or a deployment's TLS proxy."""
+
+    port: int
+    tls: ssl.SSLContext | None = None
+
+    def connection(self, timeout: float) -> http.client.HTTPConnection:
+        if self.tls is None:
+            return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        return http.client.HTTPSConnection(
+            "127.0.0.1", self.port, timeout=timeout, context=self.tls
+        )
+
+
 class Client(threading.local):
     """One keep-alive HTTP connection per thread, as a real load generator keeps."""
 
-    def __init__(self, port: int) -> None:
-        self.port = port
+    def __init__(self, api: Api) -> None:
+        self.api = api
         self.conn: http.client.HTTPConnection | None = None
 
     def post(self, path: str, body: bytes) -> tuple[int, bytes]:
         for _ in range(2):
             if self.conn is None:
-                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                self.conn = self.api.connection(timeout=30)
             try:
                 self.conn.request("POST", path, body, {"Content-Type": "application/json"})
                 response = self.conn.getresponse()
@@ -186,10 +210,10 @@ def payment_ids(settings: Settings, checkouts: list[str]) -> list[int]:
     return [by_checkout[c] for c in checkouts]
 
 
-def throughput(settings: Settings, clients: int, count: int) -> tuple[float, list[float]]:
+def throughput(settings: Settings, api: Api, clients: int, count: int) -> tuple[float, list[float]]:
     checkouts, price = pending_payments(settings, count)
     path = callback_path(settings)
-    client = Client(settings.api_port)
+    client = Client(api)
     latencies: list[float] = []
 
     def one(checkout: str) -> None:
@@ -207,7 +231,7 @@ def throughput(settings: Settings, clients: int, count: int) -> tuple[float, lis
 
 
 def offered_load(
-    settings: Settings, rate: float, count: int, clients: int, watch_every: int
+    settings: Settings, api: Api, rate: float, count: int, *, clients: int, watch_every: int
 ) -> tuple[list[float], list[float]]:
     """Callbacks at a steady `rate` (open loop, as M-Pesa sends them: not waiting for our
     answers), from `clients` connections. Each response time counts from the moment its callback
@@ -216,7 +240,7 @@ def offered_load(
     checkouts, price = pending_payments(settings, count)
     ids = payment_ids(settings, checkouts)
     path = callback_path(settings)
-    client = Client(settings.api_port)
+    client = Client(api)
     responses: list[float] = []
     events: list[float] = []
     sent_at: dict[int, float] = {}
@@ -226,7 +250,7 @@ def offered_load(
 
     def watch(n: int) -> None:
         time.sleep(max(0.0, start + n / rate - 0.2 - time.perf_counter()))
-        stream = http.client.HTTPConnection("127.0.0.1", settings.api_port, timeout=30)
+        stream = api.connection(timeout=30)
         stream.request("GET", f"/api/payments/{ids[n]}/events?token={PORTAL_TOKEN}")
         response = stream.getresponse()
         if response.status != 200:
@@ -258,12 +282,12 @@ def offered_load(
     return responses, events
 
 
-def access_latency(settings: Settings, samples: int) -> list[float]:
+def access_latency(settings: Settings, api: Api, samples: int) -> list[float]:
     """Callback sent → an Access-Request with the new credentials gets Access-Accept."""
     checkouts, price = pending_payments(settings, samples)
     ids = payment_ids(settings, checkouts)
     path = callback_path(settings)
-    client = Client(settings.api_port)
+    client = Client(api)
     radius = make_client(
         "127.0.0.1",
         DEMO_NAS_SECRET,
@@ -289,6 +313,49 @@ def access_latency(settings: Settings, samples: int) -> list[float]:
     return latencies
 
 
+@contextmanager
+def deployment(directory: Path) -> Iterator[tuple[Settings, Api]]:
+    """A running Docker deployment, reached as from this machine: its proxy (trusting its local
+    CA), its PostgreSQL's loopback port as the superuser, its FreeRADIUS."""
+    compose = read_env_file(directory / ".env")
+    app = read_env_file(directory / "hotspot.env")
+    ca = subprocess.run(
+        [str(Path(__file__).resolve().parents[1] / "docker" / "deploy"), "ca"],
+        env={**os.environ, "HOTSPOT_DEPLOY_DIR": str(directory.resolve())},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    with tempfile.TemporaryDirectory(prefix="hotspot-bench-") as state:
+        password = compose["HOTSPOT_POSTGRES_SUPERUSER_PASSWORD"]
+        port = compose.get("HOTSPOT_POSTGRES_HOST_PORT", "55432")
+        environ = {
+            "HOTSPOT_STATE_DIR": state,
+            "HOTSPOT_DATABASE_URL": f"postgresql+psycopg://postgres:{password}@127.0.0.1:{port}/hotspot",
+            "HOTSPOT_MPESA_CALLBACK_TOKEN": app["HOTSPOT_MPESA_CALLBACK_TOKEN"],
+            "HOTSPOT_MPESA_CALLBACK_KEY": app["HOTSPOT_MPESA_CALLBACK_KEY"],
+            "HOTSPOT_RADIUS_AUTH_PORT": compose.get("HOTSPOT_RADIUS_AUTH_PORT", "1812"),
+            "HOTSPOT_RADIUS_ACCT_PORT": compose.get("HOTSPOT_RADIUS_ACCT_PORT", "1813"),
+        }
+        settings = Settings.from_env(environ, dotenv=None)
+        tls = ssl.create_default_context(cadata=ca)
+        yield settings, Api(int(compose.get("HOTSPOT_HTTPS_PORT", "443")), tls)
+
+
+@contextmanager
+def measured(args: argparse.Namespace) -> Iterator[tuple[Settings, Api]]:
+    """The private stack with its own API (as `hotspot run` starts it), or a deployment."""
+    if args.deployment:
+        with deployment(Path(args.deployment)) as found:
+            yield found
+        return
+    with bench_stack() as (settings, stack):
+        args.workers = args.workers or settings.api_workers
+        args.threads = args.threads or settings.api_threads
+        start_api(settings, stack, args.workers, args.threads)
+        yield settings, Api(settings.api_port)
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
@@ -304,25 +371,27 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=3, help="capacity runs (the median counts)")
     parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument(
+        "--deployment", help="a Docker deployment's env directory (e.g. docker) to measure"
+    )
     args = parser.parse_args()
     rates = [float(rate) for rate in args.rates.split(",")]
     rows: list[tuple[str, str, str]] = []
-    with bench_stack() as (settings, stack):
-        args.workers = args.workers or settings.api_workers
-        args.threads = args.threads or settings.api_threads
-        start_api(settings, stack, args.workers, args.threads)
-        throughput(settings, args.clients, 200)  # warm-up: connections, caches
+    with measured(args) as (settings, api):
+        throughput(settings, api, args.clients, 200)  # warm-up: connections, caches
         # A shared VM's speed drifts from minute to minute: the median of a few runs, and
         # their range.
         runs = sorted(
-            throughput(settings, args.clients, args.payments)[0] for _ in range(args.repeat)
+            throughput(settings, api, args.clients, args.payments)[0] for _ in range(args.repeat)
         )
         name = f"provisioned payments / s ({args.clients} clients)"
         rows.append((name, f"{statistics.median(runs):.0f}", "≥ 300"))
         rows.append((f"  (runs: {', '.join(f'{run:.0f}' for run in runs)})", "", ""))
         for rate in rates:
             count = int(rate * 10)
-            callback, events = offered_load(settings, rate, count, args.clients, watch_every=10)
+            callback, events = offered_load(
+                settings, api, rate, count, clients=args.clients, watch_every=10
+            )
             at = f"@ {rate:.0f}/s"
             rows += [
                 (f"callback response p50 {at}", ms(statistics.median(callback)), ""),
@@ -330,14 +399,19 @@ def main() -> None:
                 (f"callback → SSE event p50 {at}", ms(statistics.median(events)), ""),
                 (f"callback → SSE event p99 {at}", ms(percentile(events, 0.99)), "≤ 50 ms"),
             ]
-        access = access_latency(settings, args.samples)
+        access = access_latency(settings, api, args.samples)
     rows += [
         ("callback → Access-Accept p50", ms(statistics.median(access)), ""),
         ("callback → Access-Accept p99", ms(percentile(access, 0.99)), ""),
     ]
+    served = (
+        f"the deployment in {args.deployment} through its TLS proxy"
+        if args.deployment
+        else f"gunicorn {args.workers} workers x {args.threads} threads"
+    )
     print(
-        f"\nbench/payments: {args.payments} callbacks, {args.clients} clients, "
-        f"gunicorn {args.workers} workers x {args.threads} threads, {os.cpu_count()} cores\n"
+        f"\nbench/payments: {args.payments} callbacks, {args.clients} clients, {served}, "
+        f"{os.cpu_count()} cores\n"
     )
     print(f"| {'measure':<44} | {'result':>10} | {'target':>8} |")
     print(f"|{'-' * 46}|{'-' * 12}|{'-' * 10}|")

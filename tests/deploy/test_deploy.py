@@ -29,6 +29,8 @@ from tests.deploy.router import COA_PORT, RouterNetwork
 SETTLE_TIMEOUT = 300.0  # an STK push whose callback was lost settles by query (10, 20, 40 … s)
 AUTH_PORT = int(TEST_SETTINGS["HOTSPOT_RADIUS_AUTH_PORT"])
 ACCT_PORT = int(TEST_SETTINGS["HOTSPOT_RADIUS_ACCT_PORT"])
+SECONDARY_AUTH_PORT = int(TEST_SETTINGS["HOTSPOT_RADIUS_SECONDARY_AUTH_PORT"])
+SECONDARY_ACCT_PORT = int(TEST_SETTINGS["HOTSPOT_RADIUS_SECONDARY_ACCT_PORT"])
 
 
 def random_phone() -> str:
@@ -325,3 +327,74 @@ def test_an_expiry_due_while_a_service_is_down_still_disconnects(
     assert shown["accepted"]
     assert shown["received"][:1] == [{"kind": "Disconnect-Request", "user": customer["username"]}]
     deployment.wait_healthy()
+
+
+# --- scale -------------------------------------------------------------------------------------
+
+
+def test_three_apis_and_four_workers_share_the_work(deployment: Deployment) -> None:
+    deployment.compose("up", "-d", "--no-recreate", "--scale", "api=3", "--scale", "worker=4")
+    try:
+        deployment.wait_healthy()
+        apis = deployment.containers("api")
+        assert len(apis) == 3
+        assert len(deployment.containers("worker")) == 4
+        package = package_id(deployment)
+        deadline = time.monotonic() + 60
+        payments = [start_payment(deployment, package, deadline) for _ in range(12)]
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        assert [wait_paid(deployment, p, deadline) for p in payments] == ["paid"] * 12
+        assert_paid_exactly_once(deployment, payments)
+        served = [run(DOCKER, "logs", api).count("POST /api/payments") for api in apis]
+        assert all(served), f"payments per api container: {served}"
+    finally:
+        deployment.compose("up", "-d", "--scale", "api=1", "--scale", "worker=1")
+        deployment.wait_healthy()
+
+
+def test_a_secondary_freeradius_serves_the_same_database(deployment: Deployment) -> None:
+    """A router's primary and secondary RADIUS servers: both answer from the one database, and
+    accounting sent to the secondary lands in the same radacct."""
+    deployment.compose("--profile", "secondary", "up", "-d", "freeradius-secondary")
+    try:
+        deployment.wait_healthy()
+        customer = new_customer(deployment)
+        assert radtest(customer["username"], customer["password"], AUTH_PORT)
+        assert radtest(customer["username"], customer["password"], SECONDARY_AUTH_PORT)
+        session = f"secondary-{secrets.token_hex(4)}"
+        start = (
+            f"User-Name={customer['username']},Acct-Status-Type=Start,"
+            f"Acct-Session-Id={session},NAS-IP-Address=127.0.0.1,Framed-IP-Address=10.5.50.9"
+        )
+        done = subprocess.run(
+            ["radclient", "-x", f"127.0.0.1:{SECONDARY_ACCT_PORT}", "acct", DEMO_NAS_SECRET],
+            input=start,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert "Accounting-Response" in done.stdout, done.stdout + done.stderr
+        with deployment.database() as db:
+            row = db.execute(
+                "SELECT username FROM radacct WHERE acctsessionid = %s", (session,)
+            ).fetchone()
+        assert row == (customer["username"],)
+    finally:
+        deployment.compose("--profile", "secondary", "rm", "-s", "-f", "freeradius-secondary")
+
+
+# --- backups (last: it replaces the deployment) -----------------------------------------------
+
+
+def test_a_backup_restores_into_a_fresh_deployment(deployment: Deployment) -> None:
+    customer = new_customer(deployment)
+    assert radtest(customer["username"], customer["password"])
+    backup = deployment.directory / deployment.deploy("backup").strip()
+    assert backup.stat().st_mode & 0o077 == 0
+    deployment.compose("down", "-v")  # the machine is gone; docker/.env and the backup are kept
+    deployment.deploy("up")
+    assert not radtest(customer["username"], customer["password"])
+    deployment.deploy("restore", str(backup))
+    assert radtest(customer["username"], customer["password"])
+    assert deployment.get("/readyz").status_code == 200
