@@ -162,7 +162,12 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     set_env_values(directory / ".env", TEST_SETTINGS)
     set_env_values(
         directory / "hotspot.env",
-        {"HOTSPOT_PUBLIC_BASE_URL": f"https://127.0.0.1:{TEST_SETTINGS['HOTSPOT_HTTPS_PORT']}"},
+        {
+            "HOTSPOT_PUBLIC_BASE_URL": f"https://127.0.0.1:{TEST_SETTINGS['HOTSPOT_HTTPS_PORT']}",
+            # Every test customer pays from this machine's one address.
+            "HOTSPOT_RATE_LIMIT_PAYMENTS_PER_CLIENT": "100000/600",
+            "HOTSPOT_RATE_LIMIT_PAYMENTS_PER_IP": "100000/600",
+        },
     )
     started = time.monotonic()
     leftover.deploy("up")
