@@ -20,6 +20,9 @@ graceful_timeout = 30
 # Longer than a reverse proxy's idle keep-alive, so the proxy closes first and never reuses a
 # connection gunicorn is closing.
 keepalive = 75
+# gunicorn's control socket lives at one path per user ($HOME/.gunicorn): two APIs on a machine
+# (a test run beside `hotspot run`) would take it from each other, and nothing here uses it.
+control_socket_disable = True
 # Requests are logged by the app itself (hotspot.logs: one JSON line each, secrets masked).
 accesslog = None
 logconfig_dict = {

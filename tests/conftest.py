@@ -19,6 +19,7 @@ from typing import Any
 
 import psycopg
 import pytest
+import redis
 import requests
 from psycopg import sql
 from sqlalchemy import Engine
@@ -31,6 +32,7 @@ from hotspot.app import create_app
 from hotspot.callback_tokens import c2b_urls, stk_callback_url
 from hotspot.models import Nas
 from hotspot.sandbox.mpesa import MpesaSandbox, SandboxConfig, create_sandbox_app
+from hotspot.sandbox.sms import SmsSandbox, SmsSandboxConfig, create_sms_sandbox_app
 from hotspot.seed import seed_demo
 from hotspot.services import Services
 from hotspot.settings import Settings
@@ -270,3 +272,50 @@ def api(stack: StackUnderTest, mpesa: MpesaSandboxUnderTest) -> Iterator[ApiUnde
     yield ApiUnderTest(server.url, services)
     server.stop()
     services.close()
+
+
+@pytest.fixture
+def redis_conn(stack: StackUnderTest) -> Iterator[redis.Redis]:
+    """A client of the suite's Redis, closed after the test."""
+    client = redis.Redis.from_url(stack.settings.effective_redis_url)
+    yield client
+    client.close()
+
+
+@dataclass
+class SmsSandboxUnderTest:
+    url: str
+    sandbox: SmsSandbox
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/version1"
+
+    def next_outcome(self, outcome: str, phone: str | None = None) -> None:
+        response = requests.post(
+            f"{self.url}/sandbox/next-outcome", json={"outcome": outcome, "phone": phone}, timeout=5
+        )
+        response.raise_for_status()
+
+    def configure(self, **changes: Any) -> None:
+        requests.post(f"{self.url}/sandbox/config", json=changes, timeout=5).raise_for_status()
+
+    def messages(self) -> list[dict[str, Any]]:
+        listing: dict[str, Any] = requests.get(f"{self.url}/messages", timeout=5).json()
+        messages: list[dict[str, Any]] = listing["messages"]
+        return messages
+
+    def accepted(self) -> list[dict[str, Any]]:
+        return [m for m in self.messages() if m["status_code"] == 101]
+
+
+@pytest.fixture
+def at(stack: StackUnderTest) -> Iterator[SmsSandboxUnderTest]:
+    """A fresh AT sandbox per test, so every count below is this test's own."""
+    s = stack.settings
+    app = create_sms_sandbox_app(SmsSandboxConfig(username=s.sms_username, api_key=s.sms_api_key))
+    server = ServerThread(app)
+    sandbox: SmsSandbox = app.extensions["sms_sandbox"]
+    yield SmsSandboxUnderTest(server.url, sandbox)
+    sandbox.close()
+    server.stop()

@@ -11,7 +11,6 @@ import secrets
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 
 import pytest
 import redis
@@ -27,13 +26,6 @@ from tests.test_scheduler_lease import running, wait_for
 
 
 @pytest.fixture
-def conn(stack: StackUnderTest) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(stack.settings.effective_redis_url)
-    yield client
-    client.close()
-
-
-@pytest.fixture
 def host() -> str:
     return f"test-host-{secrets.token_hex(4)}"
 
@@ -45,8 +37,8 @@ def health(stack: StackUnderTest, *args: str, redis_url: str | None = None) -> R
     return CliRunner().invoke(cli, ["health", *args], env=env)
 
 
-def worker_on(conn: redis.Redis, host: str) -> SimpleWorker:
-    worker = SimpleWorker([f"{host}-queue"], connection=conn, name=f"{host}-worker")
+def worker_on(redis_conn: redis.Redis, host: str) -> SimpleWorker:
+    worker = SimpleWorker([f"{host}-queue"], connection=redis_conn, name=f"{host}-worker")
     worker.hostname = host
     worker.register_birth()  # type: ignore[no-untyped-call]
     worker.heartbeat()
@@ -54,9 +46,9 @@ def worker_on(conn: redis.Redis, host: str) -> SimpleWorker:
 
 
 def test_a_worker_with_a_fresh_heartbeat_is_healthy(
-    stack: StackUnderTest, conn: redis.Redis, host: str
+    stack: StackUnderTest, redis_conn: redis.Redis, host: str
 ) -> None:
-    worker = worker_on(conn, host)
+    worker = worker_on(redis_conn, host)
     try:
         result = health(stack, "worker", "--hostname", host)
     finally:
@@ -66,11 +58,11 @@ def test_a_worker_with_a_fresh_heartbeat_is_healthy(
 
 
 def test_a_worker_whose_heartbeat_is_stale_is_unhealthy(
-    stack: StackUnderTest, conn: redis.Redis, host: str
+    stack: StackUnderTest, redis_conn: redis.Redis, host: str
 ) -> None:
-    worker = worker_on(conn, host)
+    worker = worker_on(redis_conn, host)
     stale = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=stack.settings.worker_heartbeat_ttl + 5)
-    conn.hset(worker.key, "last_heartbeat", utcformat(stale))
+    redis_conn.hset(worker.key, "last_heartbeat", utcformat(stale))
     try:
         result = health(stack, "worker", "--hostname", host)
     finally:
@@ -87,9 +79,9 @@ def test_no_worker_from_this_host_is_unhealthy(stack: StackUnderTest, host: str)
     assert result.stderr == f"unhealthy: no rq worker registered from host {host}\n"
 
 
-def scheduler_on(conn: redis.Redis, host: str) -> LeaderCronScheduler:
+def scheduler_on(redis_conn: redis.Redis, host: str) -> LeaderCronScheduler:
     return LeaderCronScheduler(
-        conn,
+        redis_conn,
         lease_key=f"{host}:lease",
         lease_ttl=2,
         renew_interval=0.3,
@@ -100,9 +92,9 @@ def scheduler_on(conn: redis.Redis, host: str) -> LeaderCronScheduler:
 
 
 def test_a_leader_and_a_standby_are_both_healthy_until_they_stop(
-    stack: StackUnderTest, conn: redis.Redis, host: str
+    stack: StackUnderTest, redis_conn: redis.Redis, host: str
 ) -> None:
-    leader, standby = scheduler_on(conn, host), scheduler_on(conn, f"{host}-b")
+    leader, standby = scheduler_on(redis_conn, host), scheduler_on(redis_conn, f"{host}-b")
     standby.lease.key = leader.lease.key  # the same lease, two hosts
     with running(leader):
         wait_for(lambda: leader.leading)
@@ -122,9 +114,9 @@ def test_a_leader_and_a_standby_are_both_healthy_until_they_stop(
 
 
 def test_a_scheduler_whose_loop_is_stuck_is_unhealthy(
-    stack: StackUnderTest, conn: redis.Redis, host: str
+    stack: StackUnderTest, redis_conn: redis.Redis, host: str
 ) -> None:
-    scheduler = scheduler_on(conn, host)
+    scheduler = scheduler_on(redis_conn, host)
     stuck, release = threading.Event(), threading.Event()
 
     def hang() -> None:  # rq's heartbeat, once per turn, never returns: the loop is stuck
@@ -135,7 +127,7 @@ def test_a_scheduler_whose_loop_is_stuck_is_unhealthy(
     with running(scheduler):
         stuck.wait(timeout=10)
         assert health(stack, "scheduler", "--hostname", host).exit_code == 0
-        wait_for(lambda: conn.get(scheduler_alive_key(host)) is None, timeout=3)
+        wait_for(lambda: redis_conn.get(scheduler_alive_key(host)) is None, timeout=3)
         result = health(stack, "scheduler", "--hostname", host)
         release.set()
     assert result.exit_code == 1
@@ -150,7 +142,7 @@ def test_unreachable_redis_is_unhealthy(stack: StackUnderTest, host: str) -> Non
 
 
 def test_the_commands_run_as_a_docker_healthcheck_would(
-    stack: StackUnderTest, conn: redis.Redis, host: str
+    stack: StackUnderTest, redis_conn: redis.Redis, host: str
 ) -> None:
     """The entry point and its light variant: exit status and one line on stderr."""
     for command in (["-m", "hotspot", "health"], ["-m", "hotspot.health_cli"]):

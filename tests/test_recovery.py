@@ -31,28 +31,16 @@ from hotspot.notify import QUEUE
 from hotspot.payments import hash_token, record
 from hotspot.recovery import LOCK, quiet_for, unqueried_payments, unsent_credentials
 from hotspot.retention import forget_passwords
-from hotspot.sandbox.sms import SmsSandbox, SmsSandboxConfig, create_sms_sandbox_app
 from jobs.recovery import recover_lost_work
 from jobs.retention import forget_old_passwords
 from jobs.schedule import import_function, periodic_jobs
 from jobs.sms import send_credentials
-from tests.conftest import ApiUnderTest, MpesaSandboxUnderTest, ServerThread, StackUnderTest
+from tests.conftest import ApiUnderTest, MpesaSandboxUnderTest, SmsSandboxUnderTest, StackUnderTest
 from tests.test_payments import package_id, pay
 from tests.test_payments import random_phone as local_phone
-from tests.test_sms import SmsSandboxUnderTest, age, credential_of, purchase, random_phone, sms_row
+from tests.test_sms import age, credential_of, purchase, random_phone, sms_row
 
 RETENTION_LEFT = dt.timedelta(hours=23)  # the default retention is 24 h
-
-
-@pytest.fixture
-def at(stack: StackUnderTest) -> Iterator[SmsSandboxUnderTest]:
-    s = stack.settings
-    app = create_sms_sandbox_app(SmsSandboxConfig(username=s.sms_username, api_key=s.sms_api_key))
-    server = ServerThread(app)
-    sandbox: SmsSandbox = app.extensions["sms_sandbox"]
-    yield SmsSandboxUnderTest(server.url, sandbox)
-    sandbox.close()
-    server.stop()
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -38,7 +37,6 @@ from hotspot.models import (
 from hotspot.payments import hash_token
 from hotspot.provisioning import provision_purchase
 from hotspot.retention import GONE, MASK
-from hotspot.sandbox.sms import SmsSandbox, SmsSandboxConfig, create_sms_sandbox_app
 from hotspot.sms import (
     HELD_BY_ANOTHER_RUN,
     Outgoing,
@@ -54,7 +52,7 @@ from hotspot.sms import (
 from jobs.retention import forget_old_passwords
 from jobs.schedule import import_function, periodic_jobs
 from jobs.sms import credentials_key, send_credentials
-from tests.conftest import ServerThread, StackUnderTest
+from tests.conftest import ServerThread, SmsSandboxUnderTest, StackUnderTest
 from tests.factories import make_package
 from tests.test_freeradius import pyrad_login
 
@@ -68,45 +66,6 @@ def random_phone(suffix: str = "") -> str:
     """A fresh +2547… number; the sandbox picks outcomes by the last four digits."""
     digits = f"{secrets.randbelow(10**8):08d}"
     return "+2547" + digits[: 8 - len(suffix)] + suffix
-
-
-@dataclass
-class SmsSandboxUnderTest:
-    url: str
-    sandbox: SmsSandbox
-
-    @property
-    def base_url(self) -> str:
-        return f"{self.url}/version1"
-
-    def next_outcome(self, outcome: str, phone: str | None = None) -> None:
-        response = requests.post(
-            f"{self.url}/sandbox/next-outcome", json={"outcome": outcome, "phone": phone}, timeout=5
-        )
-        response.raise_for_status()
-
-    def configure(self, **changes: Any) -> None:
-        requests.post(f"{self.url}/sandbox/config", json=changes, timeout=5).raise_for_status()
-
-    def messages(self) -> list[dict[str, Any]]:
-        listing: dict[str, Any] = requests.get(f"{self.url}/messages", timeout=5).json()
-        messages: list[dict[str, Any]] = listing["messages"]
-        return messages
-
-    def accepted(self) -> list[dict[str, Any]]:
-        return [m for m in self.messages() if m["status_code"] == 101]
-
-
-@pytest.fixture
-def at(stack: StackUnderTest) -> Iterator[SmsSandboxUnderTest]:
-    """A fresh AT sandbox per test, so every count below is this test's own."""
-    s = stack.settings
-    app = create_sms_sandbox_app(SmsSandboxConfig(username=s.sms_username, api_key=s.sms_api_key))
-    server = ServerThread(app)
-    sandbox: SmsSandbox = app.extensions["sms_sandbox"]
-    yield SmsSandboxUnderTest(server.url, sandbox)
-    sandbox.close()
-    server.stop()
 
 
 @pytest.fixture
