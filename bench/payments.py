@@ -14,8 +14,9 @@ threads as `hotspot run` starts them), creates pending STK payments, then plays 
                                        [--rates 150,300] [--deployment docker]
 
 `--deployment DIR` measures a running Docker deployment instead (DIR holds its .env and
-hotspot.env; `make deploy-up` for the trial): callbacks through its TLS proxy, payments written
-through PostgreSQL's port on 127.0.0.1, logins to its FreeRADIUS.
+hotspot.env; `make deploy-up` for the trial): callbacks through its TLS proxy (with
+`--past-the-proxy` straight to its api container), payments written through PostgreSQL's port on
+127.0.0.1, logins to its FreeRADIUS.
 
 Closed-loop clients measure capacity, not latency: 50 clients that never pause keep 50
 callbacks queued whatever the server does, so their response time is 50 / throughput.
@@ -90,13 +91,12 @@ class Api:
 
     port: int
     tls: ssl.SSLContext | None = None
+    host: str = "127.0.0.1"
 
     def connection(self, timeout: float) -> http.client.HTTPConnection:
         if self.tls is None:
-            return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        return http.client.HTTPSConnection(
-            "127.0.0.1", self.port, timeout=timeout, context=self.tls
-        )
+            return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        return http.client.HTTPSConnection(self.host, self.port, timeout=timeout, context=self.tls)
 
 
 class Client(threading.local):
@@ -313,19 +313,41 @@ def access_latency(settings: Settings, api: Api, samples: int) -> list[float]:
     return latencies
 
 
-@contextmanager
-def deployment(directory: Path) -> Iterator[tuple[Settings, Api]]:
-    """A running Docker deployment, reached as from this machine: its proxy (trusting its local
-    CA), its PostgreSQL's loopback port as the superuser, its FreeRADIUS."""
-    compose = read_env_file(directory / ".env")
-    app = read_env_file(directory / "hotspot.env")
-    ca = subprocess.run(
-        [str(Path(__file__).resolve().parents[1] / "docker" / "deploy"), "ca"],
+def deploy_command(directory: Path, *arguments: str) -> str:
+    return subprocess.run(
+        [str(Path(__file__).resolve().parents[1] / "docker" / "deploy"), *arguments],
         env={**os.environ, "HOTSPOT_DEPLOY_DIR": str(directory.resolve())},
         capture_output=True,
         text=True,
         check=True,
     ).stdout
+
+
+def api_container_address(directory: Path) -> str:
+    """The (first) api container's address on the compose network, which this machine routes."""
+    container = deploy_command(directory, "compose", "ps", "-q", "api").split()[0]
+    return subprocess.run(
+        [
+            "docker",
+            "inspect",
+            "-f",
+            "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+            container,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+@contextmanager
+def deployment(directory: Path, *, past_the_proxy: bool) -> Iterator[tuple[Settings, Api]]:
+    """A running Docker deployment, reached as from this machine: its proxy (trusting its local
+    CA), or `past_the_proxy` its api container straight, to tell the proxy's share; its
+    PostgreSQL's loopback port as the superuser; its FreeRADIUS."""
+    compose = read_env_file(directory / ".env")
+    app = read_env_file(directory / "hotspot.env")
+    ca = deploy_command(directory, "ca")
     with tempfile.TemporaryDirectory(prefix="hotspot-bench-") as state:
         password = compose["HOTSPOT_POSTGRES_SUPERUSER_PASSWORD"]
         port = compose.get("HOTSPOT_POSTGRES_HOST_PORT", "55432")
@@ -338,6 +360,9 @@ def deployment(directory: Path) -> Iterator[tuple[Settings, Api]]:
             "HOTSPOT_RADIUS_ACCT_PORT": compose.get("HOTSPOT_RADIUS_ACCT_PORT", "1813"),
         }
         settings = Settings.from_env(environ, dotenv=None)
+        if past_the_proxy:
+            yield settings, Api(8000, host=api_container_address(directory))
+            return
         tls = ssl.create_default_context(cadata=ca)
         yield settings, Api(int(compose.get("HOTSPOT_HTTPS_PORT", "443")), tls)
 
@@ -346,7 +371,7 @@ def deployment(directory: Path) -> Iterator[tuple[Settings, Api]]:
 def measured(args: argparse.Namespace) -> Iterator[tuple[Settings, Api]]:
     """The private stack with its own API (as `hotspot run` starts it), or a deployment."""
     if args.deployment:
-        with deployment(Path(args.deployment)) as found:
+        with deployment(Path(args.deployment), past_the_proxy=args.past_the_proxy) as found:
             yield found
         return
     with bench_stack() as (settings, stack):
@@ -373,6 +398,11 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument(
         "--deployment", help="a Docker deployment's env directory (e.g. docker) to measure"
+    )
+    parser.add_argument(
+        "--past-the-proxy",
+        action="store_true",
+        help="with --deployment: callbacks straight to the api container, not through the proxy",
     )
     args = parser.parse_args()
     rates = [float(rate) for rate in args.rates.split(",")]
@@ -404,11 +434,10 @@ def main() -> None:
         ("callback → Access-Accept p50", ms(statistics.median(access)), ""),
         ("callback → Access-Accept p99", ms(percentile(access, 0.99)), ""),
     ]
-    served = (
-        f"the deployment in {args.deployment} through its TLS proxy"
-        if args.deployment
-        else f"gunicorn {args.workers} workers x {args.threads} threads"
-    )
+    served = f"gunicorn {args.workers} workers x {args.threads} threads"
+    if args.deployment:
+        route = "its api container" if args.past_the_proxy else "its TLS proxy"
+        served = f"the deployment in {args.deployment}, through {route}"
     print(
         f"\nbench/payments: {args.payments} callbacks, {args.clients} clients, {served}, "
         f"{os.cpu_count()} cores\n"

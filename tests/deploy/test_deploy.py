@@ -333,13 +333,27 @@ def test_an_expiry_due_while_a_service_is_down_still_disconnects(
 # --- scale -------------------------------------------------------------------------------------
 
 
-def test_three_apis_and_four_workers_share_the_work(deployment: Deployment) -> None:
-    deployment.compose("up", "-d", "--no-recreate", "--scale", "api=3", "--scale", "worker=4")
+def test_three_apis_four_workers_and_two_schedulers_share_the_work(
+    deployment: Deployment,
+) -> None:
+    """Two schedulers: one leads, the other stands by (both healthy), the jobs run as by one."""
+    deployment.compose(
+        "up",
+        "-d",
+        "--no-recreate",
+        "--scale",
+        "api=3",
+        "--scale",
+        "worker=4",
+        "--scale",
+        "scheduler=2",
+    )
     try:
         deployment.wait_healthy()
         apis = deployment.containers("api")
         assert len(apis) == 3
         assert len(deployment.containers("worker")) == 4
+        assert len(deployment.containers("scheduler")) == 2
         package = package_id(deployment)
         deadline = time.monotonic() + 60
         payments = [start_payment(deployment, package, deadline) for _ in range(12)]
@@ -349,7 +363,9 @@ def test_three_apis_and_four_workers_share_the_work(deployment: Deployment) -> N
         served = [container_log(api).count("POST /api/payments") for api in apis]
         assert all(served), f"payments per api container: {served}"
     finally:
-        deployment.compose("up", "-d", "--scale", "api=1", "--scale", "worker=1")
+        deployment.compose(
+            "up", "-d", "--scale", "api=1", "--scale", "worker=1", "--scale", "scheduler=1"
+        )
         deployment.wait_healthy()
 
 
