@@ -13,6 +13,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.serving import make_server
 
+import jobs
 from hotspot import db
 from hotspot.app import create_app
 from hotspot.callback_tokens import c2b_urls, stk_callback_url
@@ -319,3 +321,20 @@ def at(stack: StackUnderTest) -> Iterator[SmsSandboxUnderTest]:
     yield SmsSandboxUnderTest(server.url, sandbox)
     sandbox.close()
     server.stop()
+
+
+@contextmanager
+def jobs_reading(monkeypatch: pytest.MonkeyPatch, environ: dict[str, str]) -> Iterator[None]:
+    """Jobs called in the test process read their settings from the environment, as an rq
+    worker's do: the HOTSPOT_ variables of `environ` set, `jobs.services()` built afresh from
+    them and closed after."""
+    for name, value in environ.items():
+        if name.startswith("HOTSPOT_"):
+            monkeypatch.setenv(name, value)
+    jobs.services.cache_clear()
+    try:
+        yield
+    finally:
+        if jobs.services.cache_info().currsize:
+            jobs.services().close()
+        jobs.services.cache_clear()

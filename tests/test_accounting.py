@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-import jobs
 from hotspot.accounting import SyncResult, sync_accounting
 from hotspot.models import (
     DataUsageLog,
@@ -32,7 +31,7 @@ from hotspot.models import (
 )
 from hotspot.provisioning import Credentials, provision_purchase
 from jobs.accounting import sync_accounting_job
-from tests.conftest import StackUnderTest
+from tests.conftest import StackUnderTest, jobs_reading
 from tests.factories import make_package
 from tests.test_freeradius import accounting, radclient
 
@@ -566,18 +565,8 @@ def test_a_stop_after_the_stale_sweep_still_brings_its_final_totals(
 @pytest.fixture
 def job_env(stack: StackUnderTest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Jobs read their settings from the environment, as an rq worker does."""
-    s = stack.settings
-    for name, value in {
-        "HOTSPOT_STATE_DIR": str(s.state_dir),
-        "HOTSPOT_DATABASE_URL": s.effective_database_url,
-        "HOTSPOT_REDIS_URL": s.effective_redis_url,
-    }.items():
-        monkeypatch.setenv(name, value)
-    jobs.services.cache_clear()
-    yield
-    if jobs.services.cache_info().currsize:
-        jobs.services().close()
-    jobs.services.cache_clear()
+    with jobs_reading(monkeypatch, stack.env()):
+        yield
 
 
 @pytest.mark.usefixtures("job_env")

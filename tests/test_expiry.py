@@ -31,7 +31,7 @@ from radius.disconnect import (
     send_disconnects,
 )
 from radius.nas_sim import NasSimulator, SimSession
-from tests.conftest import ApiUnderTest, StackUnderTest
+from tests.conftest import ApiUnderTest, StackUnderTest, jobs_reading
 from tests.factories import make_package, make_user
 from tests.test_payments import pay, random_phone, wait_for_status
 
@@ -88,12 +88,8 @@ def worker(stack: StackUnderTest) -> Iterator[subprocess.Popen[bytes]]:
 @pytest.fixture
 def in_process_jobs(stack: StackUnderTest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Jobs called directly read their settings from the environment, like a worker's."""
-    for name, value in {**stack.env(), **WORKER_ENV}.items():
-        if name.startswith("HOTSPOT_"):
-            monkeypatch.setenv(name, value)
-    services.cache_clear()
-    yield
-    services.cache_clear()
+    with jobs_reading(monkeypatch, {**stack.env(), **WORKER_ENV}):
+        yield
 
 
 def buy(api: ApiUnderTest, committed: sessionmaker[Session], **package: Any) -> dict[str, Any]:

@@ -52,7 +52,7 @@ from hotspot.sms import (
 from jobs.retention import forget_old_passwords
 from jobs.schedule import import_function, periodic_jobs
 from jobs.sms import credentials_key, send_credentials
-from tests.conftest import ServerThread, SmsSandboxUnderTest, StackUnderTest
+from tests.conftest import ServerThread, SmsSandboxUnderTest, StackUnderTest, jobs_reading
 from tests.factories import make_package
 from tests.test_freeradius import pyrad_login
 
@@ -73,20 +73,13 @@ def job_env(
     stack: StackUnderTest, at: SmsSandboxUnderTest, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[None]:
     """Jobs read their settings from the environment, as an rq worker does."""
-    s = stack.settings
-    for name, value in {
-        "HOTSPOT_STATE_DIR": str(s.state_dir),
-        "HOTSPOT_DATABASE_URL": s.effective_database_url,
-        "HOTSPOT_REDIS_URL": s.effective_redis_url,
+    environ = {
+        **stack.env(),
         "HOTSPOT_SMS_BASE_URL": at.base_url,
-        "HOTSPOT_SMS_API_KEY": s.sms_api_key,
-    }.items():
-        monkeypatch.setenv(name, value)
-    jobs.services.cache_clear()
-    yield
-    if jobs.services.cache_info().currsize:
-        jobs.services().close()
-    jobs.services.cache_clear()
+        "HOTSPOT_SMS_API_KEY": stack.settings.sms_api_key,
+    }
+    with jobs_reading(monkeypatch, environ):
+        yield
 
 
 @pytest.fixture(scope="module")
