@@ -75,12 +75,6 @@ def params(**changes: Any) -> RaddbParams:
     return dataclasses.replace(base, **changes)
 
 
-needs_freeradius = pytest.mark.skipif(
-    not Path("/etc/freeradius/3.0/radiusd.conf").is_file(), reason="FreeRADIUS not installed"
-)
-
-
-@needs_freeradius
 def test_routers_are_dynamic_clients_and_the_status_listener_has_its_own(tmp_path: Path) -> None:
     out = render_raddb(
         tmp_path / "raddb",
