@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from hotspot.deployment import require_no_demo_nas
+from hotspot.deployment import require_startable
 from hotspot.errors import ConflictError, HotspotError, NotFoundError
 from hotspot.logs import log_requests, mask_path
 from hotspot.services import Services
@@ -42,10 +42,9 @@ class HotspotFlask(Flask):
 def create_app(settings: Settings) -> Flask:
     """Refuses (ConfigurationError) a sandbox or production configuration that cannot start, and a
     production database holding a router with a demo secret."""
-    settings.require_deployable()
     services = Services(settings)
     try:
-        require_no_demo_nas(settings, services.sessions)
+        require_startable(settings, services.sessions)
     except ConfigurationError:
         services.engine.dispose()
         raise

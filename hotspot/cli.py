@@ -24,11 +24,12 @@ from rq import SimpleWorker
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+import jobs
 from hotspot import db, roles, vouchers
 from hotspot.admin_cli import tokens_group
 from hotspot.csvfiles import create_private, write_csv
 from hotspot.deploy_cli import deploy_group
-from hotspot.deployment import require_no_demo_nas
+from hotspot.deployment import RADIUS_SECRETS, require_deployable, require_startable
 from hotspot.errors import HotspotError, NotFoundError
 from hotspot.freeradius import FreeRadiusConfigError, check_raddb, render_raddb
 from hotspot.health_cli import health_group
@@ -50,7 +51,6 @@ from hotspot.settings import (
     GENERATED_SECRETS,
     PREFIX,
     PRODUCTION,
-    RADIUS_SECRETS,
     Settings,
     write_env_file,
 )
@@ -134,7 +134,7 @@ def db_group() -> None:
 @pass_context
 def db_upgrade(ctx: Context, revision: str) -> None:
     """Migrate the schema up (to REVISION, default head)."""
-    ctx.settings.require_deployable()
+    require_deployable(ctx.settings)
     db.upgrade(ctx.settings, revision)
     click.echo(f"database at {db.current_revision(ctx.settings)}")
 
@@ -205,7 +205,7 @@ def freeradius_group() -> None:
 @pass_context
 def freeradius_render(ctx: Context, out: Path, check: bool) -> None:
     """Write a complete raddb (Debian defaults plus ours) into OUT."""
-    ctx.settings.require_deployable(needs=RADIUS_SECRETS)
+    require_deployable(ctx.settings, needs=RADIUS_SECRETS)
     raddb = render_raddb(out, Stack(ctx.settings).raddb_params())
     if check:
         check_raddb(raddb)
@@ -375,13 +375,10 @@ def background_process(ctx: Context, name: str, *, check_nas: bool) -> Iterator[
     try:
         settings = ctx.settings
         configure_logging(settings.log_level)
-        settings.require_deployable()
-        if check_nas and settings.environment == PRODUCTION:
-            engine = db.make_engine(settings.effective_database_url)
-            try:
-                require_no_demo_nas(settings, db.session_factory(engine))
-            finally:
-                engine.dispose()
+        if check_nas:
+            require_startable(settings, jobs.services().sessions)  # the jobs' own pool
+        else:
+            require_deployable(settings)
     except ValueError as exc:
         problems = getattr(exc, "problems", [str(exc)])
         log.critical("%s cannot start: %s", name, exc, extra={"fields": {"problems": problems}})

@@ -20,14 +20,8 @@ from pathlib import Path
 
 import click
 
-from hotspot.settings import (
-    DARAJA_PRODUCTION_URL,
-    PREFIX,
-    PRODUCTION,
-    SANDBOX,
-    public_host_problem,
-    read_env_file,
-)
+from hotspot.deployment import DARAJA_PRODUCTION_URL, public_host_problem
+from hotspot.settings import PREFIX, PRODUCTION, SANDBOX, read_env_file
 
 COMPOSE_ENV = ".env"
 APP_ENV = "hotspot.env"

@@ -6,14 +6,13 @@ checkout talks to the same stack), `STATE_DIR/secrets.env` (secrets generated on
 no secret ever lives in code), then the defaults below.
 
 Only in development are secrets generated (and `secrets.env` read at all): a sandbox or production
-deployment must set every secret itself, and `Settings.require_deployable()` refuses to start one
-that does not (`hotspot deploy init` writes them).
+deployment must set every secret itself, and `hotspot.deployment.require_deployable()` refuses to
+start one that does not (`hotspot deploy init` writes them).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import json
 import os
 import secrets
@@ -354,33 +353,8 @@ class Settings:
             values[f.name] = _parse(f, raw)
         settings = cls(**values)
         if settings.environment != DEVELOPMENT:
-            return settings  # nothing generated or written; require_deployable() names what lacks
+            return settings  # nothing generated or written; deployment.problems names what lacks
         return settings.with_changes(**ensure_generated_secrets(settings))
-
-    def problems(self, needs: tuple[str, ...] = ()) -> list[str]:
-        """What keeps these settings from running a sandbox or production deployment, each naming
-        its variable, never a secret's value. Development has none (secrets are generated there).
-        `needs`: the secrets of a process that talks to neither gateway (FreeRADIUS), instead of
-        every deployment secret and the production gateway checks."""
-        if self.environment not in ENVIRONMENTS:
-            return [f"{PREFIX}ENVIRONMENT must be one of {', '.join(ENVIRONMENTS)}"]
-        if self.environment == DEVELOPMENT:
-            return []
-        found = [
-            f"{env_name(name)} is not set"
-            for name in needs or DEPLOYMENT_SECRETS
-            if not str(getattr(self, name)).strip()
-        ]
-        if self.environment == PRODUCTION and not needs:
-            found += production_problems(self)
-        return found
-
-    def require_deployable(self, needs: tuple[str, ...] = ()) -> None:
-        """Called by every entry point (API, worker, scheduler, migrations, FreeRADIUS render)
-        before it starts: all the problems at once, so one edit of the env file fixes them."""
-        problems = self.problems(needs)
-        if problems:
-            raise ConfigurationError(self.environment, problems)
 
 
 GENERATED_SECRETS = (
@@ -396,23 +370,6 @@ GENERATED_SECRETS = (
     "sms_api_key",
     "sms_delivery_report_token",
 )
-# What a sandbox or production process needs set (never generated there): its own servers, and
-# every secret but the private PostgreSQL's (a deployment names its database in the URL).
-DEPLOYMENT_SECRETS = (
-    "database_url",
-    "redis_url",
-    "radius_db_password",
-    "mpesa_consumer_key",
-    "mpesa_consumer_secret",
-    "mpesa_passkey",
-    "mpesa_callback_token",
-    "mpesa_callback_key",
-    "sms_api_key",
-    "sms_delivery_report_token",
-)
-
-# FreeRADIUS's container holds only what it uses: its database role and the health probe's secret.
-RADIUS_SECRETS = ("database_url", "radius_db_password")
 
 
 def ensure_generated_secrets(settings: Settings) -> dict[str, str]:
@@ -487,25 +444,6 @@ def setting_docs() -> dict[str, str]:
     return {PREFIX + f.name.upper(): f.metadata["doc"] for f in dataclasses.fields(Settings)}
 
 
-# --- deployments (sandbox, production) ---------------------------------------------------------
-
-DARAJA_PRODUCTION_URL = "https://api.safaricom.co.ke"
-DARAJA_SANDBOX_SHORTCODE = "174379"  # Safaricom's test paybill, our development default
-AT_SANDBOX_USERNAME = "sandbox"
-# Names no public DNS answers for (RFC 6761, RFC 8375, and the usual LAN suffixes).
-NON_PUBLIC_SUFFIXES = (
-    ".localhost",
-    ".local",
-    ".localdomain",
-    ".lan",
-    ".internal",
-    ".home.arpa",
-    ".test",
-    ".example",
-    ".invalid",
-)
-
-
 class ConfigurationError(ValueError):
     """Settings a deployment cannot start with; `problems` name variables, never values."""
 
@@ -517,65 +455,3 @@ class ConfigurationError(ValueError):
 
 def env_name(name: str) -> str:
     return PREFIX + name.upper()
-
-
-def public_https_problem(url: str) -> str | None:
-    """Why `url` is not an https URL of a public host (None: it is)."""
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises on a malformed port
-    except ValueError:
-        return "is not a URL"
-    if parts.scheme != "https":
-        return "is not https"
-    return public_host_problem((parts.hostname or "").rstrip(".").lower())
-
-
-def public_host_problem(host: str) -> str | None:
-    """Why `host` (a name or an address) is not one the internet reaches (None: it is)."""
-    if not host:
-        return "names no host"
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        address = None
-    if address is not None:
-        if address.is_loopback:
-            return "names a loopback address"
-        return None if address.is_global else "names a private address"
-    if host == "localhost" or host.endswith(NON_PUBLIC_SUFFIXES):
-        return f"names {host}, not a public host"
-    if "." not in host:
-        return f"names {host}, a name without a dot (a compose service or a LAN host)"
-    return None
-
-
-def production_problems(settings: Settings) -> list[str]:
-    """Production talks to the real gateways, reachable at a public https address."""
-    found: list[str] = []
-    public = public_https_problem(settings.public_base_url)
-    if public:
-        found.append(f"{env_name('public_base_url')} {public} (M-Pesa must reach it)")
-    mpesa = settings.mpesa_base_url.strip().rstrip("/")
-    if mpesa != DARAJA_PRODUCTION_URL:
-        host = (urlsplit(mpesa).hostname or "").lower()
-        why = (
-            "Safaricom's sandbox"
-            if host == "sandbox.safaricom.co.ke"
-            else public_https_problem(mpesa) or "not Safaricom's production API"
-        )
-        found.append(f"{env_name('mpesa_base_url')} must be {DARAJA_PRODUCTION_URL}, not {why}")
-    sms = public_https_problem(settings.sms_base_url)
-    if sms is None and "sandbox" in (urlsplit(settings.sms_base_url).hostname or "").lower():
-        sms = "names Africa's Talking's sandbox"
-    if sms:
-        found.append(f"{env_name('sms_base_url')} {sms}")
-    if not settings.sms_username.strip():
-        found.append(f"{env_name('sms_username')} is not set")
-    elif settings.sms_username.strip().lower() == AT_SANDBOX_USERNAME:
-        found.append(f"{env_name('sms_username')} is Africa's Talking's sandbox account")
-    if not settings.mpesa_shortcode.strip():
-        found.append(f"{env_name('mpesa_shortcode')} is not set")
-    elif settings.mpesa_shortcode.strip() == DARAJA_SANDBOX_SHORTCODE:
-        found.append(f"{env_name('mpesa_shortcode')} is the Daraja sandbox's test shortcode")
-    return found

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from hotspot.deploy_cli import deploy_group
+from hotspot.deployment import problems
 from hotspot.settings import Settings, read_env_file
 
 COMPOSE_KEYS = {
@@ -101,7 +102,7 @@ def test_the_sandbox_files_make_a_deployable_sandbox(tmp_path: Path) -> None:
         "HOTSPOT_REDIS_URL": f"redis://:{compose['HOTSPOT_REDIS_PASSWORD']}@redis:6379/0",
         "HOTSPOT_RADIUS_DB_PASSWORD": compose["HOTSPOT_RADIUS_DB_PASSWORD"],
     }
-    assert Settings.from_env(env, dotenv=None).problems() == []
+    assert problems(Settings.from_env(env, dotenv=None)) == []
 
 
 def test_production_writes_our_secrets_and_leaves_the_operators_empty(tmp_path: Path) -> None:

@@ -15,11 +15,16 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotspot.app import create_app
-from hotspot.deployment import demo_nas_problems, require_no_demo_nas
+from hotspot.deployment import (
+    DEPLOYMENT_SECRETS,
+    demo_nas_problems,
+    problems,
+    require_deployable,
+    require_no_demo_nas,
+)
 from hotspot.models import Nas
 from hotspot.seed import DEMO_NAS_SECRET
 from hotspot.settings import (
-    DEPLOYMENT_SECRETS,
     GENERATED_SECRETS,
     ConfigurationError,
     Settings,
@@ -50,8 +55,8 @@ def settings_from(state_dir: Path, **env: str) -> Settings:
 
 def test_a_complete_production_configuration_may_start(tmp_path: Path) -> None:
     settings = settings_from(tmp_path, **PRODUCTION)
-    assert settings.problems() == []
-    settings.require_deployable()
+    assert problems(settings) == []
+    require_deployable(settings)
 
 
 def test_a_complete_sandbox_may_use_the_stand_in_gateways(tmp_path: Path) -> None:
@@ -63,12 +68,12 @@ def test_a_complete_sandbox_may_use_the_stand_in_gateways(tmp_path: Path) -> Non
         HOTSPOT_MPESA_BASE_URL="http://sandbox-mpesa:8089",
         HOTSPOT_SMS_BASE_URL="http://sandbox-sms:8090/version1",
     )
-    assert settings.problems() == []
+    assert problems(settings) == []
 
 
 def test_development_has_no_problems_and_generates_its_secrets(tmp_path: Path) -> None:
     settings = settings_from(tmp_path)
-    assert settings.problems() == []
+    assert problems(settings) == []
     assert all(getattr(settings, name) for name in GENERATED_SECRETS)
     assert (tmp_path / "secrets.env").is_file()
 
@@ -79,7 +84,7 @@ def test_a_deployment_generates_and_writes_nothing(tmp_path: Path, environment: 
     assert list(tmp_path.iterdir()) == []
     assert not any(getattr(settings, name) for name in GENERATED_SECRETS)
     with pytest.raises(ConfigurationError) as refused:
-        settings.require_deployable()
+        require_deployable(settings)
     assert list(tmp_path.iterdir()) == []
     assert {f"{env_name(name)} is not set" for name in DEPLOYMENT_SECRETS} <= set(
         refused.value.problems
@@ -95,20 +100,20 @@ def test_a_deployment_ignores_secrets_a_development_run_generated(
     del env["HOTSPOT_SMS_API_KEY"]
     settings = settings_from(tmp_path, **env)
     assert settings.sms_api_key == ""
-    assert settings.problems() == ["HOTSPOT_SMS_API_KEY is not set"]
+    assert problems(settings) == ["HOTSPOT_SMS_API_KEY is not set"]
 
 
 def test_the_private_postgres_passwords_are_not_needed(tmp_path: Path) -> None:
     settings = settings_from(tmp_path, **PRODUCTION)
     assert settings.postgres_password == settings.postgres_superuser_password == ""
-    assert settings.problems() == []
+    assert problems(settings) == []
 
 
 @pytest.mark.parametrize("value", ["prod", "Production", "", "staging"])
 def test_an_unknown_environment_is_refused(tmp_path: Path, value: str) -> None:
     with pytest.raises(ValueError, match="HOTSPOT_ENVIRONMENT"):
         settings_from(tmp_path, HOTSPOT_ENVIRONMENT=value)
-    assert Settings(environment=value).problems() == [
+    assert problems(Settings(environment=value)) == [
         "HOTSPOT_ENVIRONMENT must be one of development, sandbox, production"
     ]
 
@@ -117,7 +122,7 @@ def test_an_unknown_environment_is_refused(tmp_path: Path, value: str) -> None:
 @pytest.mark.parametrize("environment", ["sandbox", "production"])
 def test_each_missing_secret_is_named(tmp_path: Path, name: str, environment: str) -> None:
     env = {**PRODUCTION, "HOTSPOT_ENVIRONMENT": environment, env_name(name): ""}
-    assert settings_from(tmp_path, **env).problems() == [f"{env_name(name)} is not set"]
+    assert problems(settings_from(tmp_path, **env)) == [f"{env_name(name)} is not set"]
 
 
 REFUSALS: list[tuple[str, str, str]] = [
@@ -153,18 +158,18 @@ REFUSALS: list[tuple[str, str, str]] = [
 @pytest.mark.parametrize(("variable", "value", "reason"), REFUSALS)
 def test_production_refuses(tmp_path: Path, variable: str, value: str, reason: str) -> None:
     settings = settings_from(tmp_path, **{**PRODUCTION, variable: value})
-    problems = settings.problems()
-    assert len(problems) == 1
-    assert problems[0].startswith(variable)
-    assert reason in problems[0]
+    found = problems(settings)
+    assert len(found) == 1
+    assert found[0].startswith(variable)
+    assert reason in found[0]
     # The sandbox takes what production refuses (stand-ins, no TLS, AT's sandbox account).
     sandbox = {**PRODUCTION, variable: value, "HOTSPOT_ENVIRONMENT": "sandbox"}
-    assert settings_from(tmp_path, **sandbox).problems() == []
+    assert problems(settings_from(tmp_path, **sandbox)) == []
 
 
 def test_production_defaults_are_all_refused(tmp_path: Path) -> None:
-    problems = settings_from(tmp_path, **SECRETS, HOTSPOT_ENVIRONMENT="production").problems()
-    named = {problem.split()[0] for problem in problems}
+    found = problems(settings_from(tmp_path, **SECRETS, HOTSPOT_ENVIRONMENT="production"))
+    named = {problem.split()[0] for problem in found}
     assert named == {
         "HOTSPOT_PUBLIC_BASE_URL",
         "HOTSPOT_MPESA_BASE_URL",
@@ -177,7 +182,7 @@ def test_production_defaults_are_all_refused(tmp_path: Path) -> None:
 def test_the_refusal_lists_every_problem_and_no_secret(tmp_path: Path) -> None:
     env = {**PRODUCTION, "HOTSPOT_MPESA_PASSKEY": "", "HOTSPOT_SMS_USERNAME": "sandbox"}
     with pytest.raises(ConfigurationError) as refused:
-        settings_from(tmp_path, **env).require_deployable()
+        require_deployable(settings_from(tmp_path, **env))
     message = str(refused.value)
     assert message.startswith("the production configuration cannot start:")
     assert "HOTSPOT_MPESA_PASSKEY is not set" in message
