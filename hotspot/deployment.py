@@ -30,6 +30,7 @@ DEPLOYMENT_SECRETS = (
     "database_url",
     "redis_url",
     "radius_db_password",
+    "radius_status_secret",
     "mpesa_consumer_key",
     "mpesa_consumer_secret",
     "mpesa_passkey",
@@ -40,7 +41,7 @@ DEPLOYMENT_SECRETS = (
 )
 
 # FreeRADIUS's container holds only what it uses: its database role and the health probe's secret.
-RADIUS_SECRETS = ("database_url", "radius_db_password")
+RADIUS_SECRETS = ("database_url", "radius_db_password", "radius_status_secret")
 
 DARAJA_PRODUCTION_URL = "https://api.safaricom.co.ke"
 DARAJA_SANDBOX_SHORTCODE = "174379"  # Safaricom's test paybill, our development default

@@ -101,6 +101,7 @@ def test_the_sandbox_files_make_a_deployable_sandbox(tmp_path: Path) -> None:
         "HOTSPOT_DATABASE_URL": f"postgresql+psycopg://app:{compose['HOTSPOT_DB_APP_PASSWORD']}@db/h",
         "HOTSPOT_REDIS_URL": f"redis://:{compose['HOTSPOT_REDIS_PASSWORD']}@redis:6379/0",
         "HOTSPOT_RADIUS_DB_PASSWORD": compose["HOTSPOT_RADIUS_DB_PASSWORD"],
+        "HOTSPOT_RADIUS_STATUS_SECRET": compose["HOTSPOT_RADIUS_STATUS_SECRET"],
     }
     assert problems(Settings.from_env(env, dotenv=None)) == []
 
