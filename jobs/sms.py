@@ -15,9 +15,6 @@ from hotspot.sms import (
 )
 from jobs import services
 
-PURPOSE = CREDENTIALS_PURPOSE
-__all__ = ["PURPOSE", "credentials_key", "send_credentials"]
-
 
 def send_credentials(payment_id: int) -> str:
     """Enqueue with rq retries: a transient failure raises so rq tries again later.
@@ -49,7 +46,7 @@ def send_credentials(payment_id: int) -> str:
         )
         outgoing = Outgoing(
             key=credentials_key(payment_id),
-            purpose=PURPOSE,
+            purpose=CREDENTIALS_PURPOSE,
             phone=user.phone,
             body=body,
             user_id=user.id,

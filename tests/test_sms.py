@@ -45,13 +45,14 @@ from hotspot.sms import (
     SmsPermanentError,
     SmsTransientError,
     SmsUnknownOutcomeError,
+    credentials_key,
     credentials_text,
     customer_time,
     send_once,
 )
 from jobs.retention import forget_old_passwords
 from jobs.schedule import import_function, periodic_jobs
-from jobs.sms import credentials_key, send_credentials
+from jobs.sms import send_credentials
 from tests.conftest import ServerThread, SmsSandboxUnderTest, StackUnderTest, jobs_reading
 from tests.factories import make_package
 from tests.test_freeradius import pyrad_login
