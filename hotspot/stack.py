@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import IO
 
 import psycopg
-from psycopg import sql
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from hotspot.freeradius import RaddbParams, check_raddb, freeradius_binary, render_raddb
-from hotspot.settings import PRIVATE_DB_NAME, PRIVATE_DB_USER, Settings
+from hotspot.roles import create_roles_and_database, plan
+from hotspot.settings import PRIVATE_DB_NAME, Settings
 
 POSTGRES_SUPERUSER = "postgres"
 PR_SET_PDEATHSIG = 1
@@ -208,23 +208,18 @@ class Stack:
         )
 
     def ensure_database(self) -> None:
-        """The application role owns its database; FreeRADIUS gets a role of its own."""
-        with psycopg.connect(self.superuser_dsn(), autocommit=True) as conn:
-            ensure_role(conn, PRIVATE_DB_USER, self.settings.postgres_password)
-            ensure_role(conn, self.settings.radius_db_user, self.settings.radius_db_password)
-            exists = conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", (PRIVATE_DB_NAME,)
-            ).fetchone()
-            if not exists:
-                conn.execute(
-                    sql.SQL("CREATE DATABASE {} OWNER {}").format(
-                        sql.Identifier(PRIVATE_DB_NAME), sql.Identifier(PRIVATE_DB_USER)
-                    )
-                )
-        with psycopg.connect(self.superuser_dsn(PRIVATE_DB_NAME), autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("ALTER SCHEMA public OWNER TO {}").format(sql.Identifier(PRIVATE_DB_USER))
-            )
+        """The roles and the database a deployment's `hotspot db provision` makes, here with one
+        role as owner and application (the private stack's), and FreeRADIUS's of its own."""
+        admin = URL.create(
+            "postgresql+psycopg",
+            username=POSTGRES_SUPERUSER,
+            password=self.settings.postgres_superuser_password,
+            host="127.0.0.1",
+            port=self.settings.postgres_port,
+            database="postgres",
+        )
+        admin_url = admin.render_as_string(hide_password=False)
+        create_roles_and_database(admin_url, plan(self.settings), say=lambda _: None)
 
     # --- Redis -----------------------------------------------------------------------------
 
@@ -359,19 +354,6 @@ def die_with_parent() -> None:
     kernel stops its children too, instead of leaving them holding the stack's ports."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-def ensure_role(conn: psycopg.Connection[object], role: str, password: str) -> None:
-    verb = (
-        "ALTER"
-        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
-        else "CREATE"
-    )
-    conn.execute(
-        sql.SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(
-            sql.Identifier(role), sql.Literal(password)
-        )
-    )
 
 
 def ensure_port_free(port: int, what: str, kind: int = socket.SOCK_STREAM) -> None:
