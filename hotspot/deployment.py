@@ -15,6 +15,7 @@ from hotspot.seed import DEMO_NAS_SECRET, RETIRED_DEMO_NAS_SECRETS
 from hotspot.settings import (
     DEVELOPMENT,
     ENVIRONMENTS,
+    GENERATED_SECRETS,
     PREFIX,
     PRODUCTION,
     ConfigurationError,
@@ -25,19 +26,13 @@ from hotspot.settings import (
 DEMO_NAS_SECRETS = (DEMO_NAS_SECRET, *RETIRED_DEMO_NAS_SECRETS)
 
 # What a sandbox or production process needs set (never generated there): its own servers, and
-# every secret but the private PostgreSQL's (a deployment names its database in the URL).
+# every secret development generates but the private PostgreSQL's (a deployment names its
+# database in the URL).
+PRIVATE_STACK_SECRETS = ("postgres_password", "postgres_superuser_password")
 DEPLOYMENT_SECRETS = (
     "database_url",
     "redis_url",
-    "radius_db_password",
-    "radius_status_secret",
-    "mpesa_consumer_key",
-    "mpesa_consumer_secret",
-    "mpesa_passkey",
-    "mpesa_callback_token",
-    "mpesa_callback_key",
-    "sms_api_key",
-    "sms_delivery_report_token",
+    *(name for name in GENERATED_SECRETS if name not in PRIVATE_STACK_SECRETS),
 )
 
 # FreeRADIUS's container holds only what it uses: its database role and the health probe's secret.
