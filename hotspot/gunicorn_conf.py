@@ -31,7 +31,7 @@ logconfig_dict = {
     "formatters": {"json": {"()": "hotspot.logs.JsonFormatter"}},
     "handlers": {
         "stdout": {
-            "class": "logging.StreamHandler",
+            "class": "hotspot.logs.LineHandler",
             "formatter": "json",
             "stream": "ext://sys.stdout",
         }

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 import time
 import uuid
-from typing import Any
+from collections import deque
+from typing import Any, TextIO
 
 from flask import Flask, Response, g, request
 
@@ -41,13 +43,66 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class LineHandler(logging.StreamHandler[TextIO]):
+    """Whole lines, written with os.write, even when a signal handler logs during a write.
+
+    rq logs from its SIGTERM handler ("warm shut down requested"). Should the signal arrive while
+    the main thread is inside a write to stderr, a second write would hit the buffered stream's
+    reentrancy guard ("--- Logging error ---" in plain text), and when the reader of a full pipe
+    is slow, CPython's stderr drops the rest of the interrupted line. So a line logged from
+    inside a write is queued and written right after the line it interrupted, and lines go to
+    the file descriptor in a loop that finishes partial writes."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream)
+        self._pending: deque[str] = deque()
+        self._writing = False  # only this thread can see it True: emit runs under self.lock
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._pending.append(self.format(record) + self.terminator)
+            if not self._writing:
+                self._write_pending()
+        except Exception:
+            self.handleError(record)
+
+    def flush(self) -> None:
+        self.acquire()
+        try:
+            if not self._writing:
+                self._write_pending()
+            super().flush()
+        finally:
+            self.release()
+
+    def _write_pending(self) -> None:
+        self._writing = True
+        try:
+            while self._pending:
+                self._write(self._pending.popleft())
+        finally:
+            self._writing = False
+
+    def _write(self, line: str) -> None:
+        try:
+            descriptor = self.stream.fileno()
+        except (AttributeError, OSError, ValueError):  # an in-memory stream (a test's capture)
+            self.stream.write(line)
+            self.stream.flush()
+            return
+        self.stream.flush()  # whatever else was written to the stream goes first
+        remaining = memoryview(line.encode("utf-8", "backslashreplace"))
+        while remaining:
+            remaining = remaining[os.write(descriptor, remaining) :]
+
+
 def configure_logging(level: str) -> None:
     """JSON on stderr for the whole process (gunicorn workers, rq workers, the scheduler).
 
     Called before rq builds a worker or a cron scheduler: rq adds its own plain-text handlers only
     to loggers without one up their hierarchy, so with ours on the root logger its lines ("Job OK")
     are JSON too. Handlers rq (or anything else) already put on its loggers are dropped."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = LineHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -67,6 +67,35 @@ def test_rq_adds_no_handler_of_its_own_once_ours_is_set(capsys: pytest.CaptureFi
     assert "ValueError: boom" in str(entries[2]["exception"])
 
 
+SIGNAL_DURING_A_WRITE = """
+import logging, signal, sys
+from hotspot.logs import configure_logging
+configure_logging("INFO")
+log = logging.getLogger("hotspot.test")
+signal.signal(signal.SIGUSR1, lambda *_: log.info("from the signal handler"))
+print("ready", flush=True)
+log.info("x" * 500_000)  # blocks in the write: nobody reads stderr until the signal is sent
+"""
+
+
+def test_a_line_logged_by_a_signal_handler_during_a_write_is_a_whole_line_after_it() -> None:
+    # rq's worker logs from its SIGTERM handler; a signal that landed while the main thread was
+    # inside stderr's write printed a plain-text "--- Logging error ---" or cut the line short.
+    process = subprocess.Popen(
+        [sys.executable, "-c", SIGNAL_DURING_A_WRITE],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline() == b"ready\n"
+    time.sleep(0.5)  # the child is now blocked: a pipe holds 64 KiB
+    process.send_signal(signal.SIGUSR1)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err[-2000:]
+    messages = [entry["message"] for entry in json_lines(err.decode())]
+    assert messages == ["x" * 500_000, "from the signal handler"]
+
+
 def test_the_worker_command_logs_json_lines_only(stack: StackUnderTest, tmp_path: Path) -> None:
     connection = redis.Redis.from_url(stack.settings.effective_redis_url)
     job = Queue(QUEUE, connection=connection).enqueue(
