@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from hotspot import db
-from hotspot.settings import Settings
-from hotspot.stack import Stack, isolated_environ
+from hotspot.adapters import db
+from hotspot.core.settings import Settings
+from hotspot.dev.stack import Stack, isolated_environ
 
 
 @contextmanager

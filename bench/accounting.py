@@ -39,10 +39,11 @@ from psycopg import sql
 
 import jobs
 from bench.payments import bench_stack
-from hotspot.freeradius import RaddbParams, render_raddb
-from hotspot.seed import DEMO_NAS_ADDRESS, DEMO_NAS_SECRET
-from hotspot.settings import PRIVATE_DB_NAME, Settings
-from hotspot.stack import Stack, free_port
+from hotspot.adapters.freeradius import RaddbParams, render_raddb
+from hotspot.core.deployment import DEMO_NAS_SECRET
+from hotspot.core.settings import PRIVATE_DB_NAME, Settings
+from hotspot.dev.seed import DEMO_NAS_ADDRESS
+from hotspot.dev.stack import Stack, free_port
 from jobs.accounting import SyncSummary, sync_accounting_job
 
 STOCK_SCHEMA = Path("/etc/freeradius/3.0/mods-config/sql/main/postgresql/schema.sql")

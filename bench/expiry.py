@@ -22,7 +22,14 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import Engine, func, insert, select, update
 
 from bench import percentile, private_stack
-from hotspot import db
+from hotspot.access.provisioning import INSERT_RADIUS_CHECKS, Credentials
+from hotspot.adapters import db
+from hotspot.billing.notify import Notifier, connect, dispatch
+from hotspot.billing.payments import AfterCommit
+from hotspot.core.deployment import DEMO_NAS_SECRET
+from hotspot.core.settings import Settings
+from hotspot.dev.seed import seed_demo
+from hotspot.dev.stack import Stack
 from hotspot.models import (
     HotspotUser,
     Nas,
@@ -31,12 +38,6 @@ from hotspot.models import (
     SessionDisconnection,
     UserStatus,
 )
-from hotspot.notify import Notifier, connect, dispatch
-from hotspot.payments import AfterCommit
-from hotspot.provisioning import INSERT_RADIUS_CHECKS, Credentials
-from hotspot.seed import DEMO_NAS_SECRET, seed_demo
-from hotspot.settings import Settings
-from hotspot.stack import Stack
 from radius.nas_sim import NasSimulator
 
 LEAD = 30.0  # seconds between the end of the logins and the first expiry

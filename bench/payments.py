@@ -49,14 +49,15 @@ from pyrad import packet
 from sqlalchemy import insert, select
 
 from bench import percentile, private_stack
-from hotspot import db
-from hotspot.callback_tokens import stk_callback_url
+from hotspot.adapters import db
+from hotspot.billing.callback_tokens import stk_callback_url
+from hotspot.billing.payments import hash_token
+from hotspot.core.deployment import DEMO_NAS_SECRET
+from hotspot.core.settings import Settings, read_env_file
+from hotspot.dev.seed import seed_demo
+from hotspot.dev.stack import Stack
 from hotspot.models import HotspotCredential, Package, Payment, PaymentStatus
-from hotspot.payments import hash_token
-from hotspot.seed import DEMO_NAS_SECRET, seed_demo
 from hotspot.services import Services
-from hotspot.settings import Settings, read_env_file
-from hotspot.stack import Stack
 from radius.client import login, make_client
 
 FAST = os.environ.get("BENCH_FAST") == "1"
@@ -144,7 +145,7 @@ def start_api(settings: Settings, stack: Stack, workers: int, threads: int) -> N
         "api",
         [
             sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{settings.api_port}",
-            "--workers", str(workers), "--threads", str(threads), "hotspot.wsgi:app",
+            "--workers", str(workers), "--threads", str(threads), "hotspot.web.wsgi:app",
         ],
         env=env,
         stop_signal=signal.SIGINT,

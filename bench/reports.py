@@ -38,10 +38,11 @@ from typing import Any
 import psycopg
 
 from bench import private_stack
-from hotspot import db, reports
-from hotspot.seed import DEMO_PACKAGES
-from hotspot.settings import PRIVATE_DB_NAME, Settings
-from hotspot.stack import Stack
+from hotspot.adapters import db
+from hotspot.core.settings import PRIVATE_DB_NAME, Settings
+from hotspot.dev.seed import DEMO_PACKAGES
+from hotspot.dev.stack import Stack
+from hotspot.reports import queries
 
 TARGET_MS = 500.0
 PAYMENTS = 1_000_000
@@ -499,7 +500,7 @@ def load(settings: Settings, stack: Stack, plan: Plan) -> dict[str, float]:
     engine = db.make_engine(settings.effective_database_url)
     try:
         with db.transaction(db.session_factory(engine)) as session:
-            reports.refresh_rollups(session)
+            queries.refresh_rollups(session)
     finally:
         engine.dispose()
     phases["refresh rollups"] = time.perf_counter() - started
@@ -620,13 +621,13 @@ DASHBOARD = Query("(all three charts)", "GET /admin/dashboard/data.json, 30 d", 
 def time_dashboard(settings: Settings, today: dt.date, runs: int = 3) -> tuple[float, int]:
     """What the dashboard's data request costs: hotspot.reports.dashboard over 30 days."""
     engine = db.make_engine(settings.effective_database_url)
-    days = reports.Days.ending(today, 30)
+    days = queries.Days.ending(today, 30)
     best = math.inf
     try:
         for _ in range(runs):
             started = time.perf_counter()
             with db.transaction(db.session_factory(engine)) as session:
-                data = reports.dashboard(session, days)
+                data = queries.dashboard(session, days)
             best = min(best, time.perf_counter() - started)
     finally:
         engine.dispose()

@@ -1,3 +1,3 @@
-from hotspot.cli import main
+from hotspot.cli.main import main
 
 main()

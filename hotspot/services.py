@@ -10,12 +10,12 @@ import redis
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotspot.callback_tokens import CallbackTokens
-from hotspot.daraja import DarajaClient, DarajaConfig, RedisTokenCache
-from hotspot.db import make_engine, session_factory
-from hotspot.notify import Notifier, connect
-from hotspot.ratelimit import Limiter
-from hotspot.settings import Settings
+from hotspot.adapters.daraja import DarajaClient, DarajaConfig, RedisTokenCache
+from hotspot.adapters.db import make_engine, session_factory
+from hotspot.adapters.ratelimit import Limiter
+from hotspot.billing.callback_tokens import CallbackTokens
+from hotspot.billing.notify import Notifier, connect
+from hotspot.core.settings import Settings
 
 # Connections beyond one per thread, for the rare moment a thread holds two.
 POOL_OVERFLOW = 4

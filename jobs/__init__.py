@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from functools import cache
 
+from hotspot.core.settings import Settings
 from hotspot.services import Services
-from hotspot.settings import Settings
 
 
 @cache

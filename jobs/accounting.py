@@ -8,8 +8,8 @@ from typing import TypedDict
 
 from sqlalchemy import text
 
-from hotspot.accounting import SyncResult, sync_accounting
-from hotspot.db import transaction
+from hotspot.access.accounting import SyncResult, sync_accounting
+from hotspot.adapters.db import transaction
 from jobs import services
 from jobs.expiry import enforce_data_caps
 

@@ -10,9 +10,7 @@ import datetime as dt
 import threading
 import time
 
-from hotspot.db import transaction
-from hotspot.services import Services
-from hotspot.sessions import (
+from hotspot.access.termination import (
     OpenSession,
     cap_users,
     open_session_by_id,
@@ -20,7 +18,9 @@ from hotspot.sessions import (
     record_attempts,
     user_by_name,
 )
-from hotspot.sessions import expire_due as expire_due_sessions
+from hotspot.access.termination import expire_due as expire_due_sessions
+from hotspot.adapters.db import transaction
+from hotspot.services import Services
 from jobs import services
 from radius.disconnect import SentDisconnects, send_disconnects
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from hotspot.notify import dispatch
-from hotspot.payments import AfterCommit, query_delay, reconcile
+from hotspot.billing.notify import dispatch
+from hotspot.billing.payments import AfterCommit, query_delay, reconcile
 from jobs import services
 
 MINIMUM = dt.timedelta(seconds=1)

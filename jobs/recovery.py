@@ -1,10 +1,10 @@
-"""Work that lived only in Redis, recovered from the database (see hotspot/recovery.py)."""
+"""Work that lived only in Redis, recovered from the database (see hotspot/billing/recovery.py)."""
 
 from __future__ import annotations
 
 import logging
 
-from hotspot.recovery import recover_lost_work as recover
+from hotspot.billing.recovery import recover_lost_work as recover
 from jobs import services
 
 log = logging.getLogger(__name__)

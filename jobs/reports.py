@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from hotspot.db import transaction
-from hotspot.reports import refresh_rollups
+from hotspot.adapters.db import transaction
+from hotspot.reports.queries import refresh_rollups
 from jobs import services
 
 

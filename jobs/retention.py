@@ -1,11 +1,11 @@
-"""Forgetting cleartext passwords after HOTSPOT_CLEARTEXT_RETENTION (see hotspot/retention.py)."""
+"""Cleartext passwords forgotten after HOTSPOT_CLEARTEXT_RETENTION (hotspot/access/retention.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from hotspot.db import transaction
-from hotspot.retention import forget_passwords
+from hotspot.access.retention import forget_passwords
+from hotspot.adapters.db import transaction
 from jobs import services
 
 

@@ -29,10 +29,13 @@ from rq import cron_job_registry
 from rq.cron import CronJob, CronScheduler
 from rq.exceptions import SchedulerNotFound, StopRequested
 
-from hotspot.health import SCHEDULER_HEARTBEAT_KEY
-from hotspot.health_cli import SCHEDULER_LEASE_KEY, scheduler_alive_key
-from hotspot.notify import QUEUE
-from hotspot.settings import Settings
+from hotspot.adapters.redis_names import (
+    QUEUE,
+    SCHEDULER_HEARTBEAT_KEY,
+    SCHEDULER_LEASE_KEY,
+    scheduler_alive_key,
+)
+from hotspot.core.settings import Settings
 from jobs import services
 
 HEARTBEAT_KEY = SCHEDULER_HEARTBEAT_KEY

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from hotspot.models import HotspotCredential, HotspotUser, Payment
-from hotspot.sms import (
+from hotspot.adapters.sms import (
     CREDENTIALS_PURPOSE,
     Outgoing,
     SmsGateway,
@@ -13,6 +12,7 @@ from hotspot.sms import (
     credentials_text,
     send_once,
 )
+from hotspot.models import HotspotCredential, HotspotUser, Payment
 from jobs import services
 
 

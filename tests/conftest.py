@@ -29,16 +29,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.serving import make_server
 
 import jobs
-from hotspot import db
-from hotspot.app import create_app
-from hotspot.callback_tokens import c2b_urls, stk_callback_url
+from hotspot.adapters import db
+from hotspot.billing.callback_tokens import c2b_urls, stk_callback_url
+from hotspot.core.settings import Settings
+from hotspot.dev.sandbox.mpesa import MpesaSandbox, SandboxConfig, create_sandbox_app
+from hotspot.dev.sandbox.sms import SmsSandbox, SmsSandboxConfig, create_sms_sandbox_app
+from hotspot.dev.seed import seed_demo
+from hotspot.dev.stack import Stack, isolated_environ
 from hotspot.models import Nas
-from hotspot.sandbox.mpesa import MpesaSandbox, SandboxConfig, create_sandbox_app
-from hotspot.sandbox.sms import SmsSandbox, SmsSandboxConfig, create_sms_sandbox_app
-from hotspot.seed import seed_demo
 from hotspot.services import Services
-from hotspot.settings import Settings
-from hotspot.stack import Stack, isolated_environ
+from hotspot.web.app import create_app
 
 NAS_SECRET = secrets.token_hex(12)  # no leading "-": radclient takes it on its command line
 # A second NAS, like a router before RouterOS 7.15: it may log in without Message-Authenticator.

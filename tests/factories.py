@@ -8,9 +8,9 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from hotspot.access.provisioning import Credentials, new_user
+from hotspot.catalog.packages import create_package
 from hotspot.models import Package
-from hotspot.packages import create_package
-from hotspot.provisioning import Credentials, new_user
 
 GIB = 2**30
 

@@ -17,7 +17,8 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotspot.accounting import SyncResult, sync_accounting
+from hotspot.access.accounting import SyncResult, sync_accounting
+from hotspot.access.provisioning import Credentials, provision_purchase
 from hotspot.models import (
     DataUsageLog,
     HotspotUser,
@@ -29,7 +30,6 @@ from hotspot.models import (
     SyncWatermark,
     UserStatus,
 )
-from hotspot.provisioning import Credentials, provision_purchase
 from jobs.accounting import sync_accounting_job
 from tests.conftest import StackUnderTest, jobs_reading
 from tests.factories import make_package

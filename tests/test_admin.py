@@ -17,8 +17,9 @@ from rq.job import Job
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotspot.admin import create_token, issue_token, revoke_token
-from hotspot.admin_cli import tokens_group
+from hotspot.access.provisioning import Credentials
+from hotspot.cli.tokens import tokens_group
+from hotspot.core.phones import normalize_phone
 from hotspot.models import (
     AdminRole,
     AdminToken,
@@ -32,8 +33,7 @@ from hotspot.models import (
     SmsMessage,
     SmsStatus,
 )
-from hotspot.phones import normalize_phone
-from hotspot.provisioning import Credentials
+from hotspot.operators.admin import create_token, issue_token, revoke_token
 from tests.conftest import RADIUS_CLIENT_LIFETIME, ApiUnderTest, StackUnderTest
 from tests.factories import GIB, expiration_value, make_package, make_user, unique_nas_address
 from tests.test_freeradius import (

@@ -18,12 +18,12 @@ import requests
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotspot import db
-from hotspot.admin import create_token
-from hotspot.callback_tokens import CallbackTokens, derive, rotate
-from hotspot.logs import JsonFormatter
+from hotspot.adapters import db
+from hotspot.billing.callback_tokens import CallbackTokens, derive, rotate
+from hotspot.core.logs import JsonFormatter
+from hotspot.core.settings import Settings
 from hotspot.models import AdminRole, CallbackTokenGeneration, Payment, PaymentEvent
-from hotspot.settings import Settings
+from hotspot.operators.admin import create_token
 from tests.conftest import (
     ApiUnderTest,
     MpesaSandboxUnderTest,

@@ -1,4 +1,4 @@
-from hotspot.codes import ALPHABET, random_code
+from hotspot.core.codes import ALPHABET, random_code
 
 
 def test_codes_avoid_characters_that_look_alike() -> None:

@@ -10,8 +10,8 @@ from pyrad import packet
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotspot.access.provisioning import PASSWORD_LENGTH
 from hotspot.models import HotspotUser, RadiusSession, SessionStatus
-from hotspot.provisioning import PASSWORD_LENGTH
 from tests.conftest import ApiUnderTest, StackUnderTest
 from tests.test_freeradius import pyrad_login
 from tests.test_payments import credentials, package_id, pay, random_phone, wait_for_status

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from hotspot.csvfiles import neutralised, write_csv
+from hotspot.core.csvfiles import neutralised, write_csv
 
 
 @pytest.mark.parametrize(

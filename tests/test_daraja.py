@@ -26,7 +26,7 @@ import requests
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from hotspot.daraja import (
+from hotspot.adapters.daraja import (
     OAUTH_PATH,
     STK_PUSH_PATH,
     STK_QUERY_PATH,
@@ -42,8 +42,8 @@ from hotspot.daraja import (
     result_message,
     stk_password,
 )
-from hotspot.sandbox.mpesa import SandboxConfig, create_sandbox_app
-from hotspot.stack import free_port, redis_answers, redis_binary
+from hotspot.dev.sandbox.mpesa import SandboxConfig, create_sandbox_app
+from hotspot.dev.stack import free_port, redis_answers, redis_binary
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment

@@ -20,8 +20,7 @@ import requests
 from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy.orm import Session
 
-from hotspot import db
-from hotspot.admin import create_token, revoke_token
+from hotspot.adapters import db
 from hotspot.models import (
     AdminRole,
     AdminToken,
@@ -33,6 +32,7 @@ from hotspot.models import (
     PaymentStatus,
     RadAcct,
 )
+from hotspot.operators.admin import create_token, revoke_token
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import ServerThread, StackUnderTest, start_api
 

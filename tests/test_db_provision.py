@@ -24,9 +24,14 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotspot import callback_tokens, db, reports, retention, roles, sessions, vouchers
-from hotspot.accounting import sync_accounting
-from hotspot.errors import InvalidInputError
+from hotspot.access import retention, termination
+from hotspot.access.accounting import sync_accounting
+from hotspot.adapters import db, db_roles
+from hotspot.billing import callback_tokens, vouchers
+from hotspot.billing.payments import AfterCommit, create_payment, handle_stk_callback
+from hotspot.catalog.packages import create_package
+from hotspot.core.errors import InvalidInputError
+from hotspot.core.settings import Settings
 from hotspot.models import (
     HotspotCredential,
     HotspotUser,
@@ -35,9 +40,7 @@ from hotspot.models import (
     RadiusSession,
     UserStatus,
 )
-from hotspot.packages import create_package
-from hotspot.payments import AfterCommit, create_payment, handle_stk_callback
-from hotspot.settings import Settings
+from hotspot.reports import queries
 from tests.conftest import StackUnderTest
 from tests.test_payments import random_phone, receipt, success_callback
 
@@ -79,7 +82,7 @@ class Deployment:
         )
 
     def connect(self, url: str, *, autocommit: bool = False) -> Conn:
-        return psycopg.connect(roles.psycopg_dsn(url), autocommit=autocommit)
+        return psycopg.connect(db_roles.psycopg_dsn(url), autocommit=autocommit)
 
     def as_application(self, *, autocommit: bool = False) -> Conn:
         return self.connect(self.settings.database_url, autocommit=autocommit)
@@ -89,14 +92,14 @@ class Deployment:
 
     def as_radius(self) -> Conn:
         return psycopg.connect(
-            roles.psycopg_dsn(self.settings.database_url),
+            db_roles.psycopg_dsn(self.settings.database_url),
             user=self.settings.radius_db_user,
             password=self.settings.radius_db_password,
         )
 
     def as_admin(self, database: str | None = None) -> Conn:
         return psycopg.connect(
-            roles.psycopg_dsn(self.stack.server.admin_url, database), autocommit=True
+            db_roles.psycopg_dsn(self.stack.server.admin_url, database), autocommit=True
         )
 
 
@@ -145,7 +148,7 @@ def deployments(stack: StackUnderTest) -> Iterator[Deployments]:
 @pytest.fixture(scope="module")
 def provisioned(deployments: Deployments) -> Deployment:
     deployment = deployments.new()
-    roles.provision(deployment.settings, say=lambda _: None)
+    db_roles.provision(deployment.settings, say=lambda _: None)
     return deployment
 
 
@@ -258,11 +261,11 @@ def test_the_application_role_runs_every_writing_path(
         assert (attached.user_id, attached.input_octets) == (user.id, 1000)
 
     with db.transaction(app_sessions) as session:
-        closed = reports.refresh_rollups(session)  # REFRESH needs ownership: the function's
-        assert set(closed) == set(reports.ROLLUPS)
+        closed = queries.refresh_rollups(session)  # REFRESH needs ownership: the function's
+        assert set(closed) == set(queries.ROLLUPS)
         generation = callback_tokens.rotate(session, dt.timedelta(hours=1), now)  # LOCK TABLE
         assert generation >= 1
-        sessions.expire_due(session, now + dt.timedelta(days=30))
+        termination.expire_due(session, now + dt.timedelta(days=30))
         retention.forget_passwords(session, dt.timedelta(0))
     with app_sessions() as session:
         assert session.get_one(HotspotUser, user.id).status is UserStatus.EXPIRED
@@ -357,7 +360,7 @@ def test_the_radius_role_reads_radcheck_and_writes_only_accounting(provisioned: 
 
 def can_log_in(url: str) -> bool:
     try:
-        psycopg.connect(roles.psycopg_dsn(url), connect_timeout=5).close()
+        psycopg.connect(db_roles.psycopg_dsn(url), connect_timeout=5).close()
     except psycopg.OperationalError:
         return False
     return True
@@ -366,13 +369,13 @@ def can_log_in(url: str) -> bool:
 def test_provision_is_idempotent_and_sets_changed_passwords(deployments: Deployments) -> None:
     deployment = deployments.new()
     said: list[str] = []
-    roles.provision(deployment.settings, say=said.append)
-    roles.provision(deployment.settings, say=said.append)  # nothing to create: the same again
+    db_roles.provision(deployment.settings, say=said.append)
+    db_roles.provision(deployment.settings, say=said.append)  # nothing to create: the same again
     old = deployment.settings
     deployment.settings = deployment.with_passwords(
         owner=password(), application=password(), radius=password()
     )
-    roles.provision(deployment.settings, say=said.append)
+    db_roles.provision(deployment.settings, say=said.append)
 
     assert not can_log_in(old.database_url)
     assert not can_log_in(old.database_owner_url)
@@ -398,7 +401,7 @@ def test_without_an_admin_url_it_only_migrates_and_grants(provisioned: Deploymen
             )
         )
     said: list[str] = []
-    roles.provision(provisioned.settings.with_changes(database_admin_url=""), say=said.append)
+    db_roles.provision(provisioned.settings.with_changes(database_admin_url=""), say=said.append)
     assert "HOTSPOT_DATABASE_ADMIN_URL is empty" in said[0]
     with provisioned.as_application() as conn:
         conn.execute("SELECT count(*) FROM payments")
@@ -410,7 +413,7 @@ def test_a_relation_the_owner_does_not_own_stops_it(provisioned: Deployment) -> 
         conn.execute("CREATE TABLE made_by_the_superuser (id int)")
     try:
         with pytest.raises(InvalidInputError, match="made_by_the_superuser"):
-            roles.provision(provisioned.settings, say=lambda _: None)
+            db_roles.provision(provisioned.settings, say=lambda _: None)
     finally:
         with provisioned.as_admin(provisioned.database) as conn:
             conn.execute("DROP TABLE made_by_the_superuser")
@@ -456,7 +459,7 @@ def test_the_admin_must_not_be_one_of_the_roles(provisioned: Deployment) -> None
         database_owner_url=provisioned.url(str(admin.username), str(admin.password))
     )
     with pytest.raises(InvalidInputError, match="must not be one of the roles"):
-        roles.provision(settings, say=lambda _: None)
+        db_roles.provision(settings, say=lambda _: None)
 
 
 def test_the_owner_and_the_application_share_one_database(provisioned: Deployment) -> None:
@@ -466,7 +469,7 @@ def test_the_owner_and_the_application_share_one_database(provisioned: Deploymen
         .render_as_string(hide_password=False)
     )
     with pytest.raises(InvalidInputError, match="must be the same"):
-        roles.plan(settings)
+        db_roles.plan(settings)
 
 
 def test_config_masks_the_new_urls(provisioned: Deployment) -> None:
@@ -481,7 +484,7 @@ def test_in_development_one_role_owns_and_runs_the_app(stack: StackUnderTest) ->
     """No owner URL, no admin URL: HOTSPOT_DATABASE_URL's role is the owner (as `hotspot db
     upgrade` has it), and provision only migrates and grants FreeRADIUS's role."""
     said: list[str] = []
-    the_plan = roles.provision(stack.settings, say=said.append)
+    the_plan = db_roles.provision(stack.settings, say=said.append)
     assert the_plan.application_is_owner
     assert not any("application role" in line for line in said)
     assert said[-1] == f"FreeRADIUS role {stack.settings.radius_db_user}: granted"

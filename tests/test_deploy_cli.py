@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from hotspot.deploy_cli import deploy_group
-from hotspot.deployment import problems
-from hotspot.settings import Settings, read_env_file
+from hotspot.cli.deploy import deploy_group
+from hotspot.core.deployment import problems
+from hotspot.core.settings import Settings, read_env_file
 
 COMPOSE_KEYS = {
     "HOTSPOT_ENVIRONMENT",

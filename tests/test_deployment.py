@@ -14,23 +14,23 @@ import pytest
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotspot.app import create_app
-from hotspot.deployment import (
+from hotspot.core.deployment import (
+    DEMO_NAS_SECRET,
     DEPLOYMENT_SECRETS,
     demo_nas_problems,
     problems,
     require_deployable,
     require_no_demo_nas,
 )
-from hotspot.models import Nas
-from hotspot.seed import DEMO_NAS_SECRET
-from hotspot.settings import (
+from hotspot.core.settings import (
     GENERATED_SECRETS,
     ConfigurationError,
     Settings,
     env_name,
     write_env_file,
 )
+from hotspot.models import Nas
+from hotspot.web.app import create_app
 from tests.conftest import StackUnderTest
 from tests.factories import unique_nas_address
 

@@ -20,8 +20,8 @@ from pyrad.client import Timeout
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotspot.access.provisioning import Credentials
 from hotspot.models import Nas, RadAcct, RadPostAuth
-from hotspot.provisioning import Credentials
 from radius.client import login, make_client
 from radius.status import status_server
 from tests.conftest import UNSIGNED_NAS_ADDRESS, StackUnderTest

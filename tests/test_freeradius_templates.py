@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from hotspot.freeradius import (
+from hotspot.adapters.freeradius import (
     TEMPLATE_RESOURCE,
     FreeRadiusConfigError,
     RaddbParams,

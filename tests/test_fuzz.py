@@ -29,10 +29,10 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from hotspot import db
-from hotspot.admin import create_token
+from hotspot.adapters import db
+from hotspot.dev.seed import seed_demo
 from hotspot.models import AdminRole, Package
-from hotspot.seed import seed_demo
+from hotspot.operators.admin import create_token
 from tests.conftest import MpesaSandboxUnderTest, StackUnderTest, start_api
 from tests.factories import make_user
 

@@ -12,11 +12,11 @@ from rq import SimpleWorker
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotspot.health import SCHEDULER_HEARTBEAT_KEY, check_freeradius, status_probe_host
-from hotspot.logs import JsonFormatter
+from hotspot.adapters.health import check_freeradius, status_probe_host
+from hotspot.adapters.redis_names import QUEUE, SCHEDULER_HEARTBEAT_KEY
+from hotspot.core.logs import JsonFormatter
+from hotspot.core.settings import Settings
 from hotspot.models import Nas
-from hotspot.notify import QUEUE
-from hotspot.settings import Settings
 from tests.conftest import ApiUnderTest, StackUnderTest, start_api
 from tests.test_payments import package_id, pay, random_phone, wait_for_status
 

@@ -18,8 +18,8 @@ from click.testing import CliRunner, Result
 from rq import SimpleWorker
 from rq.utils import utcformat
 
-from hotspot.cli import cli
-from hotspot.health_cli import scheduler_alive_key
+from hotspot.adapters.redis_names import scheduler_alive_key
+from hotspot.cli.main import cli
 from jobs.schedule import LeaderCronScheduler
 from tests.conftest import StackUnderTest
 from tests.test_scheduler_lease import running, wait_for
@@ -145,7 +145,7 @@ def test_the_commands_run_as_a_docker_healthcheck_would(
     stack: StackUnderTest, redis_conn: redis.Redis, host: str
 ) -> None:
     """The entry point and its light variant: exit status and one line on stderr."""
-    for command in (["-m", "hotspot", "health"], ["-m", "hotspot.health_cli"]):
+    for command in (["-m", "hotspot", "health"], ["-m", "hotspot.cli.health"]):
         result = subprocess.run(
             [sys.executable, *command, "scheduler", "--hostname", host],
             env=stack.env(),

@@ -15,9 +15,9 @@ import requests
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotspot.adapters.ratelimit import Limit, Limiter, unavailable_total
+from hotspot.billing.notify import connect
 from hotspot.models import Nas, Package, Payment
-from hotspot.notify import connect
-from hotspot.ratelimit import Limit, Limiter, unavailable_total
 from hotspot.web.proxies import parse_proxies
 from tests.conftest import ApiUnderTest, MpesaSandboxUnderTest, StackUnderTest, start_api
 from tests.test_payments import random_phone

@@ -8,9 +8,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from hotspot import db
+from hotspot.adapters import db
+from hotspot.core.settings import Settings
 from hotspot.models import Base
-from hotspot.settings import Settings
 from tests.conftest import StackUnderTest
 
 FREERADIUS_TABLES = {

@@ -24,9 +24,9 @@ from pyrad.client import Timeout
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotspot.access.provisioning import Credentials
+from hotspot.dev.stack import free_port
 from hotspot.models import RadAcct
-from hotspot.provisioning import Credentials
-from hotspot.stack import free_port
 from radius import dictionary
 from radius.disconnect import Answer, SessionOnNas, disconnect_request, send_disconnects
 from radius.nas_sim import (

@@ -11,7 +11,7 @@ import schemathesis
 from flask import Flask
 from schemathesis.core.result import Err
 
-from hotspot.app import OPENAPI, create_app
+from hotspot.web.app import OPENAPI, create_app
 from tests.conftest import make_test_settings
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}

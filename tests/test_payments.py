@@ -19,6 +19,8 @@ from pyrad import packet
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotspot.billing.payments import AfterCommit, hash_token, query_delay, reconcile, settle
+from hotspot.dev.sandbox.mpesa import PHONE_SUFFIXES
 from hotspot.models import (
     HotspotCredential,
     HotspotUser,
@@ -28,8 +30,6 @@ from hotspot.models import (
     RadiusSession,
     RadUserGroup,
 )
-from hotspot.payments import AfterCommit, hash_token, query_delay, reconcile, settle
-from hotspot.sandbox.mpesa import PHONE_SUFFIXES
 from tests.conftest import ApiUnderTest, MpesaSandboxUnderTest, StackUnderTest, start_api
 from tests.test_freeradius import pyrad_login, radclient
 

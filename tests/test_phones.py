@@ -1,7 +1,7 @@
 import pytest
 
-from hotspot.errors import InvalidInputError
-from hotspot.phones import normalize_phone
+from hotspot.core.errors import InvalidInputError
+from hotspot.core.phones import normalize_phone
 
 
 @pytest.mark.parametrize(

@@ -37,11 +37,11 @@ from playwright.sync_api import (
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotspot.access.provisioning import Credentials
+from hotspot.access.routers import registered_login
+from hotspot.billing.vouchers import generate
 from hotspot.models import HotspotUser, Nas, Package
-from hotspot.provisioning import Credentials
-from hotspot.routers import registered_login
 from hotspot.services import Services
-from hotspot.vouchers import generate
 from radius.nas_sim import NasSimulator
 from radius.nas_sim_http import HttpNas, HttpNasServer, mikrotik_escape, render_servlet_page
 from tests.browser import CHROMIUM, CHROMIUM_ARGS

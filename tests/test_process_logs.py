@@ -17,8 +17,8 @@ from rq import Queue, SimpleWorker
 from rq.cron import CronScheduler
 from rq.logutils import setup_loghandlers
 
-from hotspot.logs import configure_logging
-from hotspot.notify import QUEUE
+from hotspot.adapters.redis_names import QUEUE
+from hotspot.core.logs import configure_logging
 from tests.conftest import StackUnderTest
 
 RQ_LOGGERS = ("rq.worker", "rq.job", "rq.scheduler", "rq.cron")
@@ -69,7 +69,7 @@ def test_rq_adds_no_handler_of_its_own_once_ours_is_set(capsys: pytest.CaptureFi
 
 SIGNAL_DURING_A_WRITE = """
 import logging, signal, sys
-from hotspot.logs import configure_logging
+from hotspot.core.logs import configure_logging
 configure_logging("INFO")
 log = logging.getLogger("hotspot.test")
 signal.signal(signal.SIGUSR1, lambda *_: log.info("from the signal handler"))

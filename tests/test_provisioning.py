@@ -4,9 +4,9 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from hotspot import provisioning
-from hotspot.codes import ALPHABET
-from hotspot.errors import ConflictError
+from hotspot.access import provisioning
+from hotspot.core.codes import ALPHABET
+from hotspot.core.errors import ConflictError
 from hotspot.models import HotspotUser, RadCheck, RadUserGroup
 from tests.factories import make_package, make_user
 

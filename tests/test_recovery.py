@@ -18,7 +18,11 @@ from rq.job import Job
 from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotspot.db import transaction
+from hotspot.access.retention import forget_passwords
+from hotspot.adapters.db import transaction
+from hotspot.adapters.redis_names import QUEUE
+from hotspot.billing.payments import hash_token, record
+from hotspot.billing.recovery import LOCK, quiet_for, unqueried_payments, unsent_credentials
 from hotspot.models import (
     HotspotCredential,
     Payment,
@@ -26,10 +30,6 @@ from hotspot.models import (
     PaymentMethod,
     PaymentStatus,
 )
-from hotspot.notify import QUEUE
-from hotspot.payments import hash_token, record
-from hotspot.recovery import LOCK, quiet_for, unqueried_payments, unsent_credentials
-from hotspot.retention import forget_passwords
 from jobs.recovery import recover_lost_work
 from jobs.retention import forget_old_passwords
 from jobs.schedule import import_function, periodic_jobs

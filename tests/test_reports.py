@@ -21,8 +21,10 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.orm import Session
 
-from hotspot import db, reports
-from hotspot.errors import InvalidInputError
+from hotspot.adapters import db
+from hotspot.cli.reports import report_command
+from hotspot.core.errors import InvalidInputError
+from hotspot.core.settings import Settings
 from hotspot.models import (
     HotspotUser,
     Nas,
@@ -35,9 +37,8 @@ from hotspot.models import (
     SmsMessage,
     SmsStatus,
 )
-from hotspot.reports import Days
-from hotspot.reports_cli import report_command
-from hotspot.settings import Settings
+from hotspot.reports import queries
+from hotspot.reports.queries import Days
 from tests.conftest import StackUnderTest
 
 D1 = dt.date(2001, 2, 3)
@@ -53,7 +54,7 @@ VIEWS = {
     "report_sms_failures",
     "report_failed_disconnects",
 }
-ROLLUPS = set(reports.ROLLUPS)
+ROLLUPS = set(queries.ROLLUPS)
 INDEXES = {
     "radacct_username_start_idx",
     "ix_payments_paid_day",
@@ -295,7 +296,7 @@ def revenue(rdb: ReportsDatabase) -> list[tuple[Any, ...]]:
     with rdb.session() as session:
         return [
             (r.day, r.package, r.nas, r.payments, r.amount, r.currency)
-            for r in reports.revenue_daily(session, BOTH)
+            for r in queries.revenue_daily(session, BOTH)
         ]
 
 
@@ -325,7 +326,7 @@ def funnel(rdb: ReportsDatabase) -> list[tuple[Any, ...]]:
                 r.online_rate,
                 r.amount_paid,
             )
-            for r in reports.payment_funnel(session, BOTH)
+            for r in queries.payment_funnel(session, BOTH)
         ]
 
 
@@ -340,7 +341,7 @@ def usage(rdb: ReportsDatabase) -> list[tuple[Any, ...]]:
     with rdb.session() as session:
         return [
             (r.username, r.days_online, r.sessions, r.session_seconds, r.input_bytes, r.total_bytes)
-            for r in reports.usage_per_user(session, BOTH)
+            for r in queries.usage_per_user(session, BOTH)
         ]
 
 
@@ -364,16 +365,16 @@ def test_usage_per_user_counts_sessions_on_the_day_they_started(
 ) -> None:
     assert usage(reports_db) == expected_usage(reports_db.known)
     with reports_db.session() as session:
-        top = reports.usage_per_user(session, BOTH, limit=1)
+        top = queries.usage_per_user(session, BOTH, limit=1)
     assert [row.username for row in top] == [reports_db.known.u1]
 
 
 def test_active_sessions_are_the_open_rows(reports_db: ReportsDatabase) -> None:
     k = reports_db.known
     with reports_db.session() as session:
-        rows = reports.active_sessions(session)
-        assert reports.active_sessions(session, Days(D1, D1)) == []
-        assert len(reports.active_sessions(session, Days(D2, D2))) == 1
+        rows = queries.active_sessions(session)
+        assert queries.active_sessions(session, Days(D1, D1)) == []
+        assert len(queries.active_sessions(session, Days(D2, D2))) == 1
     assert len(rows) == 1
     row = rows[0]
     assert (row.username, row.package, row.nas, row.nas_ip) == (k.u2, k.day, k.north, k.north_ip)
@@ -388,9 +389,9 @@ def test_active_sessions_are_the_open_rows(reports_db: ReportsDatabase) -> None:
 def test_sms_failures_and_failed_disconnects(reports_db: ReportsDatabase) -> None:
     k = reports_db.known
     with reports_db.session() as session:
-        sms = reports.sms_failures(session, BOTH)
-        assert reports.sms_failures(session, Days(D2, D2))[0].state == "retrying"
-        disconnects = reports.failed_disconnects(session, BOTH)
+        sms = queries.sms_failures(session, BOTH)
+        assert queries.sms_failures(session, Days(D2, D2))[0].state == "retrying"
+        disconnects = queries.failed_disconnects(session, BOTH)
     assert [(m.day, m.state, m.username) for m in sms] == [
         (D2, "retrying", k.u1),
         (D1, "outcome_unknown", k.u1),
@@ -412,7 +413,7 @@ def test_the_rollups_give_the_same_numbers_as_live(reports_db: ReportsDatabase) 
     rollups, with the same answers."""
     k = reports_db.known
     with reports_db.session() as session, session.begin():
-        closed = reports.refresh_rollups(session)
+        closed = queries.refresh_rollups(session)
     assert set(closed) == ROLLUPS
     assert all(day is not None and day > D2 for day in closed.values())
     with reports_db.session() as session:
@@ -427,7 +428,7 @@ def test_the_rollups_give_the_same_numbers_as_live(reports_db: ReportsDatabase) 
 
 def test_the_dashboard_data(reports_db: ReportsDatabase) -> None:
     with reports_db.session() as session:
-        data = reports.dashboard(session, BOTH)
+        data = queries.dashboard(session, BOTH)
     k = reports_db.known
     assert data["days"] == [D1.isoformat(), D2.isoformat()]
     assert data["currency"] == "KES"
@@ -667,11 +668,11 @@ def test_usage_counts_a_session_on_its_utc_day_from_the_rollup_or_live(
 
             def refresh() -> dict[str, dt.date | None]:
                 if revision == "head":
-                    return reports.refresh_rollups(session)
+                    return queries.refresh_rollups(session)
                 # Before 0007 there is no hotspot_refresh_rollup(): the owner refreshes itself.
-                for name in reports.ROLLUPS:
+                for name in queries.ROLLUPS:
                     session.execute(text(f"REFRESH MATERIALIZED VIEW CONCURRENTLY {name}"))
-                return reports.rollups_closed_before(session)
+                return queries.rollups_closed_before(session)
 
             closed = refresh()
             assert closed["report_usage_closed"] == first_live

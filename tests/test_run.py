@@ -19,8 +19,8 @@ from urllib.parse import urlencode
 import pytest
 from pyrad import packet
 
-from hotspot.seed import DEMO_NAS_SECRET
-from hotspot.stack import isolated_environ
+from hotspot.core.deployment import DEMO_NAS_SECRET
+from hotspot.dev.stack import isolated_environ
 from radius.client import login, make_client
 
 READY_TIMEOUT = 90

@@ -198,7 +198,7 @@ def test_a_new_leader_carries_on_the_last_leaders_schedule(
 
 SCHEDULER_PROCESS = f"""
 import sys, redis
-from hotspot.logs import configure_logging
+from hotspot.core.logs import configure_logging
 from jobs.schedule import LeaderCronScheduler, heartbeat
 configure_logging("INFO")
 url, ns, index = sys.argv[1:]

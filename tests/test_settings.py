@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from hotspot.settings import Settings, mask_url, read_env_file, setting_docs
+from hotspot.core.settings import Settings, mask_url, read_env_file, setting_docs
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -21,7 +21,7 @@ import requests
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotspot.admin import Followups, resolve_payment
+from hotspot.billing.payments import AfterCommit, reconcile
 from hotspot.models import (
     HotspotCredential,
     HotspotUser,
@@ -30,7 +30,7 @@ from hotspot.models import (
     PaymentEvent,
     PaymentStatus,
 )
-from hotspot.payments import AfterCommit, reconcile
+from hotspot.operators.admin import Followups, resolve_payment
 from tests.conftest import ApiUnderTest, MpesaSandboxUnderTest
 from tests.factories import make_package, make_user
 from tests.test_payments import c2b_body, pay, random_phone, receipt, success_callback

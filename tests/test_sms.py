@@ -24,20 +24,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 import jobs
-from hotspot.app import create_app
-from hotspot.db import transaction
-from hotspot.models import (
-    HotspotCredential,
-    Payment,
-    PaymentMethod,
-    PaymentStatus,
-    SmsMessage,
-    SmsStatus,
-)
-from hotspot.payments import hash_token
-from hotspot.provisioning import provision_purchase
-from hotspot.retention import GONE, MASK
-from hotspot.sms import (
+from hotspot.access.provisioning import provision_purchase
+from hotspot.access.retention import GONE, MASK
+from hotspot.adapters.db import transaction
+from hotspot.adapters.sms import (
     HELD_BY_ANOTHER_RUN,
     Outgoing,
     SmsError,
@@ -50,6 +40,16 @@ from hotspot.sms import (
     customer_time,
     send_once,
 )
+from hotspot.billing.payments import hash_token
+from hotspot.models import (
+    HotspotCredential,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    SmsMessage,
+    SmsStatus,
+)
+from hotspot.web.app import create_app
 from jobs.retention import forget_old_passwords
 from jobs.schedule import import_function, periodic_jobs
 from jobs.sms import send_credentials

@@ -14,10 +14,10 @@ import requests
 from pyrad import packet
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotspot.codes import ALPHABET
+from hotspot.billing.vouchers import generate
+from hotspot.catalog.packages import create_package
+from hotspot.core.codes import ALPHABET
 from hotspot.models import Package
-from hotspot.packages import create_package
-from hotspot.vouchers import generate
 from tests.conftest import ApiUnderTest, StackUnderTest
 from tests.factories import make_package
 from tests.test_freeradius import pyrad_login

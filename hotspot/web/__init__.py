@@ -10,16 +10,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import NotFound, TooManyRequests
 from werkzeug.routing import BaseConverter, IntegerConverter
 
-from hotspot.callback_tokens import matches_any
-from hotspot.errors import InvalidInputError
+from hotspot.access.portal_status import normalize_mac
+from hotspot.access.routers import registered_login
+from hotspot.adapters.ratelimit import Limit
+from hotspot.billing.callback_tokens import matches_any
+from hotspot.billing.notify import Notifier
+from hotspot.billing.payments import Gateway
+from hotspot.core.errors import InvalidInputError
+from hotspot.core.settings import Settings
 from hotspot.models import INT32_MAX, INT64_MAX
-from hotspot.notify import Notifier
-from hotspot.payments import Gateway
-from hotspot.portal_session import normalize_mac
-from hotspot.ratelimit import Limit
-from hotspot.routers import registered_login
 from hotspot.services import Services
-from hotspot.settings import Settings
 
 
 class Int32Converter(IntegerConverter):

@@ -1,9 +1,9 @@
 """The admin API for operators: `/api/admin/…`, bearer tokens, every write audited.
 
-Handlers parse the request, call one function of `hotspot.admin` in a transaction, run what must
-follow the commit (jobs, Redis) and serialize. `admin` tokens read and write; `viewer` tokens only
-read. Nothing returned here carries a password, a NAS secret or a token (voucher codes are shown
-once, in the answer that created them).
+Handlers parse the request, call one function of `hotspot.operators.admin` in a transaction, run
+what must follow the commit (jobs, Redis) and serialize. `admin` tokens read and write; `viewer`
+tokens only read. Nothing returned here carries a password, a NAS secret or a token (voucher
+codes are shown once, in the answer that created them).
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy.exc import DataError, IntegrityError
 
-from hotspot import admin as ops
-from hotspot.errors import InvalidInputError
+from hotspot.core.errors import InvalidInputError
 from hotspot.models import (
     AdminRole,
     AuditEntry,
@@ -34,6 +33,7 @@ from hotspot.models import (
     SmsStatus,
     UserStatus,
 )
+from hotspot.operators import admin as ops
 from hotspot.web import notifier, sessions, settings
 
 admin = Blueprint("admin", __name__, url_prefix="/api/admin")

@@ -22,12 +22,12 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, abort, jsonify, make_response, redirect, request, url_for
 from flask import render_template as _render_template
 
-from hotspot.daraja import RESULT_MESSAGES
-from hotspot.errors import InvalidInputError
+from hotspot.access.portal_status import AccessLeft, access_for_mac, access_for_username
+from hotspot.access.routers import RouterLogin, registered_login
+from hotspot.adapters.daraja import RESULT_MESSAGES
+from hotspot.catalog.packages import active_packages
+from hotspot.core.errors import InvalidInputError
 from hotspot.models import Package
-from hotspot.packages import active_packages
-from hotspot.portal_session import AccessLeft, access_for_mac, access_for_username
-from hotspot.routers import RouterLogin, registered_login
 from hotspot.web import client_ip, rate_limit, sessions, settings
 from hotspot.web.portal import package_json
 

@@ -15,9 +15,9 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, make_response, render_template, request, url_for
 from sqlalchemy import text
 
-from hotspot import admin as ops
-from hotspot import reports
-from hotspot.errors import InvalidInputError
+from hotspot.core.errors import InvalidInputError
+from hotspot.operators import admin as ops
+from hotspot.reports import queries
 from hotspot.web import sessions
 
 dashboard = Blueprint(
@@ -64,23 +64,23 @@ def bearer_token() -> str | None:
     return token
 
 
-def requested_days() -> reports.Days:
+def requested_days() -> queries.Days:
     """?days=N (the last N days, today included; default 30) or ?from=…&to=… (YYYY-MM-DD)."""
     first, last = request.args.get("from"), request.args.get("to")
     if first or last:
         try:
-            end = dt.date.fromisoformat(last) if last else reports.today()
+            end = dt.date.fromisoformat(last) if last else queries.today()
             start = dt.date.fromisoformat(first) if first else end - dt.timedelta(days=29)
         except ValueError:
             raise InvalidInputError("from and to must be dates, YYYY-MM-DD") from None
-        days = reports.Days(start, end)
+        days = queries.Days(start, end)
     else:
         raw = request.args.get("days", str(DEFAULT_DAYS))
         if not raw.isdigit():
             raise InvalidInputError("days must be a whole number")
-        days = reports.Days.ending(reports.today(), int(raw))
-    if days.count > reports.MAX_DAYS:
-        raise InvalidInputError(f"at most {reports.MAX_DAYS} days at a time")
+        days = queries.Days.ending(queries.today(), int(raw))
+    if days.count > queries.MAX_DAYS:
+        raise InvalidInputError(f"at most {queries.MAX_DAYS} days at a time")
     return days
 
 
@@ -96,7 +96,7 @@ def data() -> Any:
     with sessions().begin() as session:
         session.execute(text("SET TRANSACTION READ ONLY"))
         session.execute(text(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'"))
-        body = reports.dashboard(session, days)
+        body = queries.dashboard(session, days)
     response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"
     return response

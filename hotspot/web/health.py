@@ -6,8 +6,8 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
-from hotspot.health import queue_depth, readiness
-from hotspot.metrics import render
+from hotspot.adapters.health import queue_depth, readiness
+from hotspot.adapters.metrics import render
 from hotspot.web import services
 
 health = Blueprint("health", __name__)

@@ -15,12 +15,11 @@ from redis.client import Pipeline
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import TooManyRequests
 
-from hotspot.callback_tokens import stk_callback_url
-from hotspot.errors import InvalidInputError
-from hotspot.metrics import observe_provisioning
-from hotspot.models import Package, Payment, PaymentStatus
-from hotspot.notify import dispatch
-from hotspot.payments import (
+from hotspot.access.retention import CredentialsGoneError
+from hotspot.adapters.metrics import observe_provisioning
+from hotspot.billing.callback_tokens import stk_callback_url
+from hotspot.billing.notify import dispatch
+from hotspot.billing.payments import (
     AfterCommit,
     PaymentNotPaidError,
     confirm_c2b,
@@ -31,8 +30,9 @@ from hotspot.payments import (
     token_matches,
     validate_c2b,
 )
-from hotspot.phones import normalize_phone
-from hotspot.retention import CredentialsGoneError
+from hotspot.core.errors import InvalidInputError
+from hotspot.core.phones import normalize_phone
+from hotspot.models import Package, Payment, PaymentStatus
 from hotspot.web import (
     client_ip,
     gateway,

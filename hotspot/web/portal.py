@@ -7,12 +7,12 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 
-from hotspot.errors import InvalidInputError
+from hotspot.billing.notify import dispatch
+from hotspot.billing.payments import AfterCommit
+from hotspot.billing.vouchers import redeem
+from hotspot.catalog.packages import active_packages
+from hotspot.core.errors import InvalidInputError
 from hotspot.models import Package
-from hotspot.notify import dispatch
-from hotspot.packages import active_packages
-from hotspot.payments import AfterCommit
-from hotspot.vouchers import redeem
 from hotspot.web import client_ip, hotspot_client, notifier, rate_limit, sessions, settings
 
 portal = Blueprint("portal", __name__, url_prefix="/api")

@@ -7,7 +7,7 @@ one byte further and answers 413 instead, so every reader (`get_json`, `get_data
 either the whole body or a 413.
 
 JSON bodies and the URL (path and query) are refused with a 422 when they hold a NUL character or
-an unpaired surrogate (`hotspot.storable`), before any handler sends them to PostgreSQL.
+an unpaired surrogate (`hotspot.core.storable`), before any handler sends them to PostgreSQL.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import cached_property
 from werkzeug.wsgi import LimitedStream, get_input_stream
 
-from hotspot import storable
+from hotspot.core import storable
 
 
 class BoundedStream(LimitedStream):

@@ -15,8 +15,8 @@ from typing import Any
 from flask import Blueprint, abort, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from hotspot.errors import InvalidInputError
-from hotspot.sms import record_delivery_report
+from hotspot.adapters.sms import record_delivery_report
+from hotspot.core.errors import InvalidInputError
 from hotspot.web import check_path_token, sessions, settings
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,1 @@
+"""Access: hotspot users FreeRADIUS accepts, what accounting says they used, and ending it."""

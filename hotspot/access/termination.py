@@ -1,0 +1,236 @@
+"""Ending access: expiry, data caps, admin disconnects, and the record of every attempt.
+
+Open sessions are read from `radacct` itself (its partial index on open rows per user), not from
+our synced copy, so a session that began a second ago is disconnected too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from hotspot.core.errors import NotFoundError
+from hotspot.models import (
+    HotspotUser,
+    Nas,
+    RadAcct,
+    RadCheck,
+    RadiusSession,
+    SessionDisconnection,
+    SessionStatus,
+    UserStatus,
+)
+from radius.disconnect import Answer, DisconnectResult, SessionOnNas
+
+STALE_CAUSE = "Stale-Session"
+# Outcomes of an attempt that end the session, and the Acct-Terminate-Cause we give it.
+TERMINATE_CAUSES = {"disconnected": "Admin-Reset", "stale": STALE_CAUSE}
+
+
+@dataclass(frozen=True)
+class OpenSession:
+    """An open radacct session and the NAS to send its Disconnect-Request to."""
+
+    acct_unique_id: str
+    target: SessionOnNas
+
+
+def block_user(session: Session, user: HotspotUser, status: UserStatus) -> None:
+    """From now FreeRADIUS rejects the user's logins (an explicit Auth-Type := Reject, which a
+    renewal's rewrite of radcheck removes); the account stays so the customer can buy again."""
+    user.status = status
+    blocked = session.scalar(
+        select(RadCheck.id).where(
+            RadCheck.username == user.username, RadCheck.attribute == "Auth-Type"
+        )
+    )
+    if blocked is None:
+        session.add(
+            RadCheck(username=user.username, attribute="Auth-Type", op=":=", value="Reject")
+        )
+
+
+def expire_due(session: Session, now: dt.datetime, limit: int = 5000) -> list[OpenSession]:
+    """Every active user whose time is up, expired and blocked in a few set-based statements;
+    returns their open sessions to disconnect.
+
+    Deciding by `expires_at` at run time is what makes a renewal safe: a job scheduled for the
+    old expiry finds nothing due. SKIP LOCKED lets several workers share a large second.
+    """
+    due = (
+        select(HotspotUser.id)
+        .where(HotspotUser.status == UserStatus.ACTIVE, HotspotUser.expires_at <= now)
+        .order_by(HotspotUser.expires_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    usernames = list(
+        session.scalars(
+            update(HotspotUser)
+            .where(HotspotUser.id.in_(due.scalar_subquery()))
+            .values(status=UserStatus.EXPIRED, updated_at=now)
+            .returning(HotspotUser.username)
+        )
+    )
+    if not usernames:
+        return []
+    session.execute(
+        insert(RadCheck),
+        [
+            {"username": u, "attribute": "Auth-Type", "op": ":=", "value": "Reject"}
+            for u in usernames
+        ],
+    )
+    return open_sessions_of(session, usernames)
+
+
+def cap_users(session: Session, user_ids: list[int]) -> list[OpenSession]:
+    """Users at their data cap: blocked (status capped) and their open sessions to disconnect.
+    For NASes that ignore Mikrotik-Total-Limit; the next purchase lifts the block. Locked in id
+    order, so two syncs capping overlapping users cannot deadlock."""
+    users = session.scalars(
+        select(HotspotUser)
+        .where(HotspotUser.id.in_(user_ids))
+        .order_by(HotspotUser.id)
+        .with_for_update()
+    ).all()
+    for user in users:
+        if user.status is UserStatus.ACTIVE:
+            block_user(session, user, UserStatus.CAPPED)
+    return open_sessions_of(session, [user.username for user in users])
+
+
+def open_sessions(session: Session, username: str) -> list[OpenSession]:
+    return open_sessions_of(session, [username])
+
+
+def open_sessions_of(session: Session, usernames: list[str]) -> list[OpenSession]:
+    rows = session.execute(
+        select(RadAcct, Nas)
+        .join(Nas, Nas.nasname == func.host(RadAcct.nasipaddress))
+        .where(RadAcct.username.in_(usernames), RadAcct.acctstoptime.is_(None))
+    ).all()
+    return [open_session(acct, nas) for acct, nas in rows]
+
+
+def open_session_by_id(session: Session, acct_unique_id: str) -> OpenSession | None:
+    row = session.execute(
+        select(RadAcct, Nas)
+        .join(Nas, Nas.nasname == func.host(RadAcct.nasipaddress))
+        .where(RadAcct.acctuniqueid == acct_unique_id, RadAcct.acctstoptime.is_(None))
+    ).first()
+    return open_session(*row) if row is not None else None
+
+
+def open_session(acct: RadAcct, nas: Nas) -> OpenSession:
+    return OpenSession(
+        acct_unique_id=acct.acctuniqueid,
+        target=SessionOnNas(
+            nas_ip=str(acct.nasipaddress),
+            coa_port=nas.coa_port,
+            secret=nas.secret,
+            username=acct.username or "",
+            acct_session_id=acct.acctsessionid,
+            framed_ip=str(acct.framedipaddress) if acct.framedipaddress else None,
+        ),
+    )
+
+
+def user_by_name(session: Session, username: str) -> HotspotUser:
+    user = session.scalar(select(HotspotUser).where(HotspotUser.username == username))
+    if user is None:
+        raise NotFoundError(f"no user {username!r}")
+    return user
+
+
+def record_attempts(
+    session: Session,
+    attempts: Sequence[tuple[OpenSession, DisconnectResult]],
+    *,
+    reason: str,
+    attempt: int,
+    final: bool,
+    now: dt.datetime,
+) -> list[str]:
+    """One `session_disconnections` row per attempt, in a few set-based statements (a busy
+    second has many); what each answer means for its session.
+
+    ACK: the session is marked ended (the NAS's Accounting-Stop brings the final counters).
+    NAK 503: the NAS has no such session, so it is closed as stale on our side and in radacct.
+    Anything else is retried by the caller; `final` marks the attempt after which it gives up.
+    """
+    outcomes = [outcome_of(result, final) for _, result in attempts]
+    ended: dict[str, list[str]] = {}
+    for (found, _), outcome in zip(attempts, outcomes, strict=True):
+        if outcome in TERMINATE_CAUSES:
+            ended.setdefault(outcome, []).append(found.acct_unique_id)
+    if "stale" in ended:
+        session.execute(
+            update(RadAcct)
+            .where(RadAcct.acctuniqueid.in_(ended["stale"]), RadAcct.acctstoptime.is_(None))
+            .values(acctstoptime=now, acctterminatecause=STALE_CAUSE)
+        )
+    for outcome, acct_unique_ids in ended.items():
+        session.execute(
+            update(RadiusSession)
+            .where(RadiusSession.acct_unique_id.in_(acct_unique_ids))
+            .values(
+                status=SessionStatus.CLOSED,
+                stopped_at=func.coalesce(RadiusSession.stopped_at, now),
+                terminate_cause=func.coalesce(
+                    RadiusSession.terminate_cause, TERMINATE_CAUSES[outcome]
+                ),
+            )
+        )
+    ours = {
+        str(acct_unique_id): (int(session_id), int(user_id))
+        for acct_unique_id, session_id, user_id in session.execute(
+            select(RadiusSession.acct_unique_id, RadiusSession.id, RadiusSession.user_id).where(
+                RadiusSession.acct_unique_id.in_([found.acct_unique_id for found, _ in attempts])
+            )
+        )
+    }
+    users = user_ids(
+        session, [f.target.username for f, _ in attempts if f.acct_unique_id not in ours]
+    )
+    rows = []
+    for (found, result), outcome in zip(attempts, outcomes, strict=True):
+        session_id, user_id = ours.get(
+            found.acct_unique_id, (None, users.get(found.target.username))
+        )
+        rows.append(
+            {
+                "session_id": session_id,
+                "user_id": user_id,
+                "reason": reason,
+                "result": "failed" if outcome == "failed" else result.answer.value,
+                "error_cause": result.error_cause,
+                "attempt": attempt,
+                "nas_ip": found.target.nas_ip,
+                "detail": f"{found.target.username} {found.target.acct_session_id or ''}".strip(),
+            }
+        )
+    session.execute(insert(SessionDisconnection), rows)
+    return outcomes
+
+
+def outcome_of(result: DisconnectResult, final: bool) -> str:
+    if result.answer is Answer.ACK:
+        return "disconnected"
+    if result.session_gone:
+        return "stale"
+    return "failed" if final else "retry"
+
+
+def user_ids(session: Session, usernames: list[str]) -> dict[str, int]:
+    """For sessions the accounting sync has not copied yet."""
+    if not usernames:
+        return {}
+    rows = session.execute(
+        select(HotspotUser.username, HotspotUser.id).where(HotspotUser.username.in_(usernames))
+    )
+    return {str(username): int(user_id) for username, user_id in rows}

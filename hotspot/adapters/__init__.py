@@ -1,0 +1,1 @@
+"""The outside world: PostgreSQL, Redis, M-Pesa Daraja, Africa's Talking, FreeRADIUS's files."""

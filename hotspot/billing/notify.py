@@ -1,0 +1,244 @@
+"""What happens after a payment commits: Redis cache, status events, background jobs.
+
+The database is the source of truth; everything here is best effort. With Redis down a payment
+still completes, the credentials endpoint reads the database and the SSE stream polls it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import redis
+from redis.client import Pipeline
+from rq import Queue, Retry
+from rq.job import Job
+
+from hotspot.access.provisioning import Credentials
+from hotspot.adapters.redis_names import QUEUE
+from hotspot.billing.payments import AfterCommit, query_delay
+
+log = logging.getLogger(__name__)
+
+SCHEDULER_TICK = dt.timedelta(seconds=1)  # how often rq's scheduler looks for due jobs
+
+
+def credentials_key(payment_id: int) -> str:
+    return f"hotspot:payment:{payment_id}:credentials"
+
+
+def status_channel(payment_id: int) -> str:
+    return f"hotspot:payment:{payment_id}:status"
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A job's enqueue arguments, for every place that enqueues that work."""
+
+    func: str
+    args: tuple[Any, ...]
+    job_id: str
+    retry: Retry | None = None
+
+    def enqueue(self, queue: Queue, pipeline: Pipeline | None = None) -> None:
+        queue.enqueue(
+            self.func, *self.args, job_id=self.job_id, retry=self.retry, pipeline=pipeline
+        )
+
+
+def credentials_sms_job(payment_id: int) -> JobSpec:
+    """One job per payment (a stable id), after each provisioning and by `jobs.recovery`."""
+    return JobSpec(
+        "jobs.sms.send_credentials",
+        (payment_id,),
+        job_id=f"sms-credentials-{payment_id}",
+        # send_credentials raises only when Africa's Talking did not take the message.
+        retry=Retry(max=5, interval=[10, 30, 60, 120, 300]),
+    )
+
+
+def connect(url: str) -> redis.Redis:
+    """Short timeouts: a Redis outage must cost a request milliseconds, not seconds."""
+    return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+
+
+@dataclass
+class Notifier:
+    redis: redis.Redis
+    credentials_ttl: int
+
+    # The expiry second most recently scheduled from this process: a busy second's payments all
+    # end in the same second (same package), and its one job needs scheduling once.
+    last_expiry_second: int | None = None
+
+    @cached_property
+    def queue(self) -> Queue:
+        """One per notifier: a Queue asks Redis for its version once, on first use."""
+        return Queue(QUEUE, connection=self.redis)
+
+    def batch(self, what: str, commands: Callable[[Pipeline], None]) -> bool:
+        """Commands sent to Redis in one round trip, applied all together (MULTI/EXEC)."""
+
+        def run() -> bool:
+            with self.redis.pipeline() as pipe:
+                pipe.multi()
+                commands(pipe)
+                pipe.execute()
+            return True
+
+        return bool(self._try(what, run))
+
+    def cached_credentials(self, payment_id: int) -> Credentials | None:
+        raw = self._try(
+            "read cached credentials", lambda: self.redis.get(credentials_key(payment_id))
+        )
+        if not isinstance(raw, bytes | str):
+            return None
+        data = json.loads(raw)
+        return Credentials(
+            data["username"], data["password"], dt.datetime.fromisoformat(data["expires_at"])
+        )
+
+    def enqueue(self, func: str, *args: Any, job_id: str, retry: Retry | None = None) -> None:
+        """A job with a stable id: enqueueing the same work twice keeps one job."""
+        self._try(
+            "enqueue " + func,
+            lambda: self.queue.enqueue(func, *args, job_id=job_id, retry=retry),
+        )
+
+    def enqueue_missing(self, what: str, specs: list[JobSpec]) -> list[JobSpec]:
+        """Enqueues those of the jobs Redis does not hold (never enqueued, or lost with Redis's
+        data) and returns them; a job Redis holds in any state (waiting, retrying, failed) is
+        left as it is. Nothing, when Redis is unreachable."""
+
+        def run() -> list[JobSpec]:
+            with self.redis.pipeline(transaction=False) as pipe:
+                for spec in specs:
+                    pipe.exists(Job.key_for(spec.job_id))
+                held = pipe.execute()
+            missing = [spec for spec, exists in zip(specs, held, strict=True) if not exists]
+            if missing:
+                with self.redis.pipeline() as pipe:
+                    pipe.multi()
+                    for spec in missing:
+                        spec.enqueue(self.queue, pipe)
+                    pipe.execute()
+            return missing
+
+        enqueued: list[JobSpec] = self._try(what, run) or []
+        return enqueued
+
+    def enqueue_in(self, delay: dt.timedelta, func: str, *args: Any, job_id: str) -> None:
+        self._try(
+            "schedule " + func,
+            lambda: self.queue.enqueue_in(delay, func, *args, job_id=job_id),
+        )
+
+    def subscribe(self, payment_id: int) -> StatusSubscription:
+        """Subscribed before the caller reads the current status, so no change slips between.
+
+        Raises redis.RedisError when Redis is unreachable: the caller then polls the database.
+        """
+        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        pubsub.subscribe(status_channel(payment_id))
+        return StatusSubscription(pubsub)
+
+    @staticmethod
+    def _try(what: str, action: Any) -> Any:
+        try:
+            return action()
+        except redis.RedisError as exc:
+            log.warning("redis unavailable, could not %s: %s", what, exc)
+            return None
+
+
+@dataclass
+class StatusSubscription:
+    pubsub: Any
+
+    def next_event(self, timeout: float) -> dict[str, Any] | None:
+        message = self.pubsub.get_message(timeout=timeout)
+        if message is None or message["type"] != "message":
+            return None
+        event: dict[str, Any] = json.loads(message["data"])
+        return event
+
+    def close(self) -> None:
+        self.pubsub.close()
+
+
+def dispatch(
+    after: AfterCommit,
+    notifier: Notifier,
+    query_first_delay: int,
+    also: Callable[[Pipeline], None] | None = None,
+) -> None:
+    """Runs the side effects a committed transaction collected, in one round trip to Redis;
+    each is safe to repeat. `also` adds the caller's own commands to that round trip."""
+    if after.status_changes or after.provisioned or after.expiries or after.to_query:
+        seconds = {int(credentials.expires_at.timestamp()) for credentials in after.expiries}
+        seconds.discard(notifier.last_expiry_second or 0)
+        done = notifier.batch(
+            "run after-commit side effects",
+            lambda pipe: side_effects(
+                pipe,
+                after=after,
+                notifier=notifier,
+                delay=query_first_delay,
+                expiry_seconds=seconds,
+                also=also,
+            ),
+        )
+        if done and seconds:
+            notifier.last_expiry_second = max(seconds)
+
+
+def side_effects(
+    pipe: Pipeline,
+    *,
+    after: AfterCommit,
+    notifier: Notifier,
+    delay: int,
+    expiry_seconds: set[int],
+    also: Callable[[Pipeline], None] | None,
+) -> None:
+    queue = notifier.queue
+    for payment_id, status in after.status_changes:
+        pipe.publish(
+            status_channel(payment_id), json.dumps({"id": payment_id, "status": status.value})
+        )
+    for payment_id, credentials in after.provisioned:
+        cached = {
+            "username": credentials.username,
+            "password": credentials.password,
+            "expires_at": credentials.expires_at.isoformat(),
+        }
+        pipe.set(credentials_key(payment_id), json.dumps(cached), ex=notifier.credentials_ttl)
+        credentials_sms_job(payment_id).enqueue(queue, pipe)
+    for second in expiry_seconds:
+        # The expiry job decides by expires_at when it runs: an extension never cuts early.
+        # One job per second of expiry, whoever's: a busy second is one batch.
+        at = dt.datetime.fromtimestamp(second, dt.UTC)
+        queue.enqueue_at(
+            at - SCHEDULER_TICK,
+            "jobs.expiry.expire_due",
+            float(second),
+            job_id=f"expire-at-{second}",
+            pipeline=pipe,
+        )
+    for payment_id in after.to_query:
+        queue.enqueue_in(
+            query_delay(delay, 0),
+            "jobs.payments.reconcile_payment",
+            payment_id,
+            0,
+            job_id=f"reconcile-{payment_id}-0",
+            pipeline=pipe,
+        )
+    if also is not None:
+        also(pipe)

@@ -1,0 +1,1 @@
+"""What is for sale: packages and the RADIUS group each one becomes."""

@@ -1,0 +1,124 @@
+"""Packages and the RADIUS group each one becomes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from hotspot.core.errors import ConflictError, InvalidInputError, NotFoundError
+from hotspot.models import Package, RadGroupReply
+
+GIGAWORD = 2**32
+RATE_LIMIT = re.compile(r"^\d+[kKmMgG]?/\d+[kKmMgG]?( .*)?$")
+
+
+@dataclass(frozen=True)
+class RadiusAttribute:
+    attribute: str
+    op: str
+    value: str
+
+
+def group_reply_attributes(package: Package, interim_interval: int) -> list[RadiusAttribute]:
+    """What every Access-Accept for this package carries, whatever the NAS."""
+    attributes = [
+        RadiusAttribute("Mikrotik-Rate-Limit", ":=", package.rate_limit),
+        RadiusAttribute("Acct-Interim-Interval", ":=", str(interim_interval)),
+    ]
+    if package.data_cap_bytes is not None:
+        # Mikrotik-Total-Limit is 32 bits; the rest goes in gigawords (units of 4 GiB).
+        gigawords, octets = divmod(package.data_cap_bytes, GIGAWORD)
+        attributes.append(RadiusAttribute("Mikrotik-Total-Limit", ":=", str(octets)))
+        if gigawords:
+            attributes.append(
+                RadiusAttribute("Mikrotik-Total-Limit-Gigawords", ":=", str(gigawords))
+            )
+    return attributes
+
+
+def sync_group(session: Session, package: Package, interim_interval: int) -> None:
+    """Rewrites the package's radgroupreply rows so RADIUS always matches the package."""
+    session.execute(delete(RadGroupReply).where(RadGroupReply.groupname == package.group_name))
+    session.add_all(
+        RadGroupReply(groupname=package.group_name, attribute=a.attribute, op=a.op, value=a.value)
+        for a in group_reply_attributes(package, interim_interval)
+    )
+
+
+def group_name_for(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    if not slug:
+        raise InvalidInputError(f"package name {name!r} needs at least one letter or digit")
+    return slug
+
+
+def create_package(
+    session: Session,
+    *,
+    name: str,
+    price: Decimal,
+    duration_seconds: int,
+    rate_limit: str,
+    devices: int = 1,
+    data_cap_bytes: int | None = None,
+    currency: str = "KES",
+    interim_interval: int,
+) -> Package:
+    validate_package(price, duration_seconds, rate_limit, devices, data_cap_bytes)
+    group_name = group_name_for(name)
+    clash = session.scalar(
+        select(Package).where((Package.name == name) | (Package.group_name == group_name))
+    )
+    if clash is not None:
+        raise ConflictError(f"a package named {clash.name!r} already exists")
+    package = Package(
+        name=name,
+        group_name=group_name,
+        price=price,
+        currency=currency,
+        duration_seconds=duration_seconds,
+        data_cap_bytes=data_cap_bytes,
+        rate_limit=rate_limit,
+        devices=devices,
+    )
+    session.add(package)
+    session.flush()
+    sync_group(session, package, interim_interval)
+    return package
+
+
+def validate_package(
+    price: Decimal, duration_seconds: int, rate_limit: str, devices: int, data_cap: int | None
+) -> None:
+    if price < 0:
+        raise InvalidInputError("price must not be negative")
+    if duration_seconds <= 0:
+        raise InvalidInputError("duration must be positive")
+    if devices <= 0:
+        raise InvalidInputError("devices must be at least 1")
+    if data_cap is not None and data_cap <= 0:
+        raise InvalidInputError("data cap must be positive (or none)")
+    if not RATE_LIMIT.match(rate_limit):
+        raise InvalidInputError(f"rate limit {rate_limit!r} is not like '2M/5M' (upload/download)")
+
+
+def package_by_name(session: Session, name: str) -> Package:
+    package = session.scalar(select(Package).where(Package.name == name))
+    if package is None:
+        known = ", ".join(session.scalars(select(Package.name).order_by(Package.price)))
+        raise NotFoundError(f"no package named {name!r} (known: {known or 'none'})")
+    if not package.is_active:
+        raise InvalidInputError(f"package {name!r} is retired")
+    return package
+
+
+def active_packages(session: Session) -> list[Package]:
+    return list(
+        session.scalars(
+            select(Package).where(Package.is_active).order_by(Package.price, Package.id)
+        )
+    )

@@ -1,0 +1,1 @@
+"""The `hotspot` command: parses arguments and calls the same services as the web layer."""

@@ -1,0 +1,35 @@
+"""What every `hotspot` command shares: the settings, read once and lazily, and a transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from sqlalchemy.orm import Session
+
+from hotspot.adapters import db
+from hotspot.core.settings import Settings
+
+USAGE_ERROR = 2
+
+
+class Context:
+    """Settings are read lazily so `hotspot --help` works with a broken environment."""
+
+    def __init__(self) -> None:
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = Settings.from_env()
+        return self._settings
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with db.one_off_transaction(self.settings.effective_database_url) as session:
+            yield session
+
+
+pass_context = click.make_pass_decorator(Context, ensure=True)

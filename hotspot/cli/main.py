@@ -1,0 +1,342 @@
+"""The `hotspot` command."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+import psycopg
+import redis
+from rq import SimpleWorker
+from sqlalchemy.exc import DBAPIError
+
+import jobs
+from hotspot.access.provisioning import TYPED_PASSWORD_LENGTH, new_user
+from hotspot.adapters import db, db_roles
+from hotspot.adapters.freeradius import (
+    FreeRadiusConfigError,
+    check_raddb,
+    raddb_params,
+    render_raddb,
+)
+from hotspot.adapters.redis_names import QUEUE
+from hotspot.billing import vouchers
+from hotspot.billing.payments import timeline
+from hotspot.catalog.packages import active_packages, package_by_name
+from hotspot.cli.context import USAGE_ERROR, Context, pass_context
+from hotspot.cli.deploy import deploy_group
+from hotspot.cli.dev import db_seed, nas_sim, run, sandbox_group
+from hotspot.cli.health import health_group
+from hotspot.cli.mpesa import mpesa_group
+from hotspot.cli.reports import report_command
+from hotspot.cli.tokens import tokens_group
+from hotspot.core.csvfiles import create_private, write_csv
+from hotspot.core.deployment import RADIUS_SECRETS, require_deployable, require_startable
+from hotspot.core.errors import HotspotError, NotFoundError
+from hotspot.core.logs import configure_logging
+from hotspot.core.phones import normalize_phone
+from hotspot.core.settings import (
+    Settings,
+)
+from hotspot.dev.stack import StackError
+from hotspot.models import Payment
+from jobs.expiry import disconnect_user
+from jobs.schedule import cron
+
+
+@click.group()
+def cli() -> None:
+    """Hotspot AAA and billing backend."""
+
+
+cli.add_command(tokens_group)
+cli.add_command(report_command)
+cli.add_command(mpesa_group)
+cli.add_command(deploy_group)
+cli.add_command(health_group)
+cli.add_command(sandbox_group)
+cli.add_command(nas_sim)
+cli.add_command(run)
+
+
+def main() -> None:
+    """Bad input is one line on stderr and exit code 2; a stack that cannot start, exit 1."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (HotspotError, ValueError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(USAGE_ERROR)
+    except (StackError, FreeRadiusConfigError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
+@cli.command("config")
+@pass_context
+def show_config(ctx: Context) -> None:
+    """Print the effective settings as JSON, secrets masked."""
+    click.echo(ctx.settings.to_json())
+
+
+# --- database ----------------------------------------------------------------------------------
+
+
+@cli.group("db")
+def db_group() -> None:
+    """Schema migrations and demo data."""
+
+
+db_group.add_command(db_seed)
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+@pass_context
+def db_upgrade(ctx: Context, revision: str) -> None:
+    """Migrate the schema up (to REVISION, default head)."""
+    require_deployable(ctx.settings)
+    db.upgrade(ctx.settings, revision)
+    click.echo(f"database at {db.current_revision(ctx.settings)}")
+
+
+@db_group.command("downgrade")
+@click.argument("revision", default="-1")
+@pass_context
+def db_downgrade(ctx: Context, revision: str) -> None:
+    """Migrate the schema down (to REVISION, default one step; `base` for empty)."""
+    db.downgrade(ctx.settings, revision)
+    click.echo(f"database at {db.current_revision(ctx.settings) or 'base'}")
+
+
+@db_group.command("provision")
+@pass_context
+def db_provision(ctx: Context) -> None:
+    """Create or update the database roles and the database, migrate as the owner and grant
+    (idempotent: run it on every deploy).
+
+    With HOTSPOT_DATABASE_ADMIN_URL: the owner role (HOTSPOT_DATABASE_OWNER_URL), the
+    application role (HOTSPOT_DATABASE_URL) and FreeRADIUS's (HOTSPOT_RADIUS_DB_USER) are created
+    or get their attributes and passwords, and the database is created owned by the owner.
+    Without it, only the migrations and the grants, as the owner.
+    """
+    try:
+        db_roles.provision(ctx.settings, say=click.echo)
+    except DBAPIError as exc:
+        # The driver's message only: SQLAlchemy's would carry the statement.
+        raise click.ClickException(f"provisioning failed: {exc.orig}") from None
+    except psycopg.Error as exc:
+        raise click.ClickException(f"provisioning failed: {exc}") from None
+
+
+# --- FreeRADIUS --------------------------------------------------------------------------------
+
+
+@cli.group("freeradius")
+def freeradius_group() -> None:
+    """FreeRADIUS configuration."""
+
+
+@freeradius_group.command("render")
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True)
+@click.option("--check/--no-check", default=True, help="Run `freeradius -XC` on the result.")
+@pass_context
+def freeradius_render(ctx: Context, out: Path, check: bool) -> None:
+    """Write a complete raddb (Debian defaults plus ours) into OUT."""
+    require_deployable(ctx.settings, needs=RADIUS_SECRETS)
+    raddb = render_raddb(out, raddb_params(ctx.settings, ctx.settings.state_dir / "log" / "radius"))
+    if check:
+        check_raddb(raddb)
+    click.echo(f"raddb written to {raddb}")
+
+
+# --- users and packages ------------------------------------------------------------------------
+
+
+@cli.group("packages")
+def packages_group() -> None:
+    """Packages on sale."""
+
+
+@packages_group.command("list")
+@pass_context
+def packages_list(ctx: Context) -> None:
+    with ctx.transaction() as session:
+        for package in active_packages(session):
+            cap = f"{package.data_cap_bytes / 2**30:g} GiB" if package.data_cap_bytes else "no cap"
+            click.echo(
+                f"{package.name:<12} {package.currency} {package.price:>8} "
+                f"{dt.timedelta(seconds=package.duration_seconds)!s:>16} {cap:>10} "
+                f"{package.rate_limit:>8} {package.devices} device(s)"
+            )
+
+
+@cli.group("users")
+def users_group() -> None:
+    """Hotspot users."""
+
+
+@users_group.command("create")
+@click.option("--package", "package_name", required=True, help="Package name, e.g. '1 Hour'.")
+@click.option("--phone", default=None, help="Customer phone (07…, +2547…).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_context
+def users_create(ctx: Context, package_name: str, phone: str | None, as_json: bool) -> None:
+    """Create a user valid for the package's duration from now."""
+    normalized = normalize_phone(phone, ctx.settings.default_region) if phone else None
+    with ctx.transaction() as session:
+        package = package_by_name(session, package_name)
+        credentials = new_user(
+            session,
+            package,
+            phone=normalized,
+            now=dt.datetime.now(dt.UTC),
+            password_length=TYPED_PASSWORD_LENGTH,  # an operator hands it out, to be typed
+        )
+    shown = {
+        "username": credentials.username,
+        "password": credentials.password,
+        "expires_at": credentials.expires_at.isoformat(),
+    }
+    if as_json:
+        click.echo(json.dumps(shown))
+    else:
+        for key, value in shown.items():
+            click.echo(f"{key}: {value}")
+
+
+@users_group.command("disconnect")
+@click.argument("username")
+def users_disconnect(username: str) -> None:
+    """Send a Disconnect-Request for each of the user's open sessions now."""
+    count = disconnect_user(username, "admin")
+    click.echo(
+        f"{count} session(s) of {username}: Disconnect-Request sent (see session_disconnections)"
+    )
+
+
+@cli.group("vouchers")
+def vouchers_group() -> None:
+    """Printed voucher codes."""
+
+
+@vouchers_group.command("generate")
+@click.option("--package", "package_name", required=True, help="Package name, e.g. '1 Day'.")
+@click.option("--count", type=click.IntRange(1, 1_000_000), required=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--batch", default=None, help="Batch label (default: a timestamp).")
+@pass_context
+def vouchers_generate(
+    ctx: Context, package_name: str, count: int, out: Path, batch: str | None
+) -> None:
+    """Write COUNT new codes for a package to a new CSV file only you may read (0600)."""
+    label = batch or dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    with ctx.transaction() as session:
+        package = package_by_name(session, package_name)
+        try:
+            handle = create_private(out)
+        except OSError as exc:  # codes are money: never written over a file, nor through a link
+            raise click.BadParameter(
+                f"cannot create {out}: {exc.strerror}", param_hint="--out"
+            ) from None
+        with handle, click.progressbar(length=count, label="vouchers", file=sys.stderr) as bar:
+            codes = vouchers.generate(session, package, count, label, bar.update)
+            rows = ([code, package.name, package.price, label] for code in codes)
+            write_csv(handle, itertools.chain([["code", "package", "price", "batch"]], rows))
+    click.echo(f"{count} vouchers for {package_name} in {out} (batch {label})")
+
+
+@cli.group("payments")
+def payments_group() -> None:
+    """Payments."""
+
+
+@payments_group.command("show")
+@click.argument("payment_id", type=int)
+@pass_context
+def payments_show(ctx: Context, payment_id: int) -> None:
+    """A payment and every step of its timeline, for reconstructing what happened."""
+    with ctx.transaction() as session:
+        payment = session.get(Payment, payment_id)
+        if payment is None:
+            raise NotFoundError(f"no payment {payment_id}")
+        click.echo(
+            f"payment {payment.id} ({payment.method.value}): {payment.status.value}, "
+            f"{payment.amount} for {payment.package.name if payment.package else '-'}, "
+            f"phone {payment.phone or '-'}, receipt {payment.mpesa_receipt or '-'}"
+        )
+        if payment.failure_reason:
+            click.echo(f"reason: {payment.failure_reason}")
+        for event in timeline(session, payment_id):
+            detail = json.dumps(event.detail, sort_keys=True)
+            click.echo(f"{event.created_at.isoformat()}  {event.kind:<20} {detail}")
+
+
+# --- background work ---------------------------------------------------------------------------
+
+
+@cli.command("worker")
+@pass_context
+def worker(ctx: Context) -> None:
+    """Run an rq worker with rq's scheduler of delayed jobs (expiries, queries, retries).
+
+    Jobs run in the worker process itself (no fork per job): they reuse its database pool,
+    which is what lets an expiry job start within milliseconds of being due.
+    """
+    with background_process(ctx, "worker", check_nas=True) as settings:
+        connection = redis.Redis.from_url(settings.effective_redis_url)
+        # A heartbeat every worker_ttl - 15 s even while idle: `hotspot health worker` (the
+        # container's healthcheck) reads it.
+        SimpleWorker([QUEUE], connection=connection, worker_ttl=settings.worker_heartbeat_ttl).work(
+            with_scheduler=True, logging_level=settings.log_level.upper()
+        )
+
+
+@cli.command("scheduler")
+@pass_context
+def scheduler(ctx: Context) -> None:
+    """Enqueue the periodic jobs (accounting sync, expiry sweep, heartbeat) at their intervals.
+
+    Any number may run: one holds the leader lease in Redis and enqueues, the others stand by.
+    """
+    with background_process(ctx, "scheduler", check_nas=False) as settings:
+        connection = redis.Redis.from_url(settings.effective_redis_url)
+        cron(settings, connection).start()  # type: ignore[no-untyped-call]
+
+
+@contextmanager
+def background_process(ctx: Context, name: str, *, check_nas: bool) -> Iterator[Settings]:
+    """The worker's and the scheduler's life: JSON log lines from the first (rq's own included,
+    see `configure_logging`), the deployment checks, and any refusal or crash as a JSON line too."""
+    configure_logging("INFO")  # until the settings, which may be malformed, name the level
+    log = logging.getLogger(f"hotspot.{name}")
+    try:
+        settings = ctx.settings
+        configure_logging(settings.log_level)
+        if check_nas:
+            require_startable(settings, jobs.services().sessions)  # the jobs' own pool
+        else:
+            require_deployable(settings)
+    except ValueError as exc:
+        problems = getattr(exc, "problems", [str(exc)])
+        log.critical("%s cannot start: %s", name, exc, extra={"fields": {"problems": problems}})
+        sys.exit(USAGE_ERROR)
+    except Exception:
+        log.exception("%s cannot start", name)  # e.g. the database is unreachable
+        sys.exit(1)
+    try:
+        yield settings
+    except Exception:
+        log.exception("%s stopped", name)
+        sys.exit(1)

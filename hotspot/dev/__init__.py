@@ -1,0 +1,2 @@
+"""Development-only tooling (the private stack, demo data, sandboxes): production code never
+imports it."""

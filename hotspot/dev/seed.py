@@ -1,0 +1,70 @@
+"""Demo data: one local NAS and three packages, created once however often this runs (a demo NAS
+still holding an older seed's short secret gets the current one)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import NamedTuple
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotspot.catalog.packages import create_package
+from hotspot.core.deployment import DEMO_NAS_SECRET, RETIRED_DEMO_NAS_SECRETS
+from hotspot.models import Nas, Package
+
+GIB = 2**30
+HOUR = 3600
+
+
+class PackageSpec(NamedTuple):
+    name: str
+    price: Decimal
+    duration_seconds: int
+    data_cap_bytes: int | None
+    rate_limit: str
+    devices: int
+
+
+DEMO_NAS_ADDRESS = "127.0.0.1"
+DEMO_PACKAGES = (
+    PackageSpec("1 Hour", Decimal("20"), HOUR, 1 * GIB, "2M/5M", 1),
+    PackageSpec("1 Day", Decimal("50"), 24 * HOUR, 5 * GIB, "5M/10M", 1),
+    PackageSpec("1 Week", Decimal("300"), 7 * 24 * HOUR, None, "5M/10M", 3),
+)
+
+
+def seed_demo(
+    session: Session,
+    *,
+    interim_interval: int,
+    currency: str,
+    coa_port: int = 3799,
+    hotspot_address: str | None = None,
+) -> None:
+    """`hotspot_address`: where the NAS simulator serves its hotspot pages (the portal posts
+    logins only there); also given to a demo NAS seeded before it had one."""
+    nas = session.scalar(select(Nas).where(Nas.nasname == DEMO_NAS_ADDRESS))
+    if nas is None:
+        session.add(
+            Nas(
+                nasname=DEMO_NAS_ADDRESS,
+                shortname="demo",
+                type="other",
+                secret=DEMO_NAS_SECRET,
+                coa_port=coa_port,
+                description="demo NAS (nas-sim, radclient)",
+                hotspot_address=hotspot_address,
+            )
+        )
+    else:
+        if nas.secret in RETIRED_DEMO_NAS_SECRETS:
+            nas.secret = DEMO_NAS_SECRET
+        if nas.hotspot_address is None:
+            nas.hotspot_address = hotspot_address
+    existing = set(session.scalars(select(Package.name)))
+    for spec in DEMO_PACKAGES:
+        if spec.name not in existing:
+            create_package(
+                session, **spec._asdict(), currency=currency, interim_interval=interim_interval
+            )

@@ -1,0 +1,1 @@
+"""Operators: admin tokens, the audit log, and what an operator may do."""

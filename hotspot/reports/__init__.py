@@ -1,0 +1,1 @@
+"""Operator reports over the SQL views."""
