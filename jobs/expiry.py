@@ -11,6 +11,7 @@ import threading
 import time
 
 from hotspot.access.termination import (
+    AttemptResult,
     OpenSession,
     cap_users,
     open_session_by_id,
@@ -22,7 +23,7 @@ from hotspot.access.termination import expire_due as expire_due_sessions
 from hotspot.adapters.db import transaction
 from hotspot.services import Services
 from jobs import services
-from radius.disconnect import SentDisconnects, send_disconnects
+from radius.disconnect import DisconnectResult, SentDisconnects, SessionOnNas, send_disconnects
 
 
 def expire_due(at: float | None = None) -> str:
@@ -63,7 +64,22 @@ def disconnect_all(found: list[OpenSession], reason: str, attempt: int = 1) -> l
 
 
 def send(s: Services, found: list[OpenSession]) -> SentDisconnects:
-    return send_disconnects([each.target for each in found], timeout=s.settings.disconnect_timeout)
+    targets = [
+        SessionOnNas(
+            nas_ip=each.nas_ip,
+            coa_port=each.coa_port,
+            secret=each.secret,
+            username=each.username,
+            acct_session_id=each.acct_session_id,
+            framed_ip=each.framed_ip,
+        )
+        for each in found
+    ]
+    return send_disconnects(targets, timeout=s.settings.disconnect_timeout)
+
+
+def attempt_result(result: DisconnectResult) -> AttemptResult:
+    return AttemptResult(result.answer.value, result.error_cause, result.session_gone)
 
 
 def settle(
@@ -71,7 +87,7 @@ def settle(
 ) -> list[str]:
     """Every attempt recorded in one transaction once all answers are in; retries are
     scheduled for the sessions the NAS did not confirm ended. Returns each one's outcome."""
-    results = sent.results()
+    results = [attempt_result(each) for each in sent.results()]
     delays = retry_delays(s.settings.disconnect_retry_delays)
     with transaction(s.sessions) as session:
         outcomes = record_attempts(

@@ -24,7 +24,6 @@ from hotspot.models import (
     SessionStatus,
     UserStatus,
 )
-from radius.disconnect import Answer, DisconnectResult, SessionOnNas
 
 STALE_CAUSE = "Stale-Session"
 # Outcomes of an attempt that end the session, and the Acct-Terminate-Cause we give it.
@@ -33,10 +32,25 @@ TERMINATE_CAUSES = {"disconnected": "Admin-Reset", "stale": STALE_CAUSE}
 
 @dataclass(frozen=True)
 class OpenSession:
-    """An open radacct session and the NAS to send its Disconnect-Request to."""
+    """An open radacct session and what a Disconnect-Request to its NAS needs (the RADIUS client,
+    `radius.disconnect`, is the jobs' business: nothing here sends a packet)."""
 
     acct_unique_id: str
-    target: SessionOnNas
+    nas_ip: str
+    coa_port: int
+    secret: str
+    username: str
+    acct_session_id: str | None
+    framed_ip: str | None
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """A NAS's answer to one Disconnect-Request, as the RADIUS client read it."""
+
+    answer: str  # "ack", "nak" or "timeout": recorded as is
+    error_cause: int | None
+    session_gone: bool  # an ACK, or the NAK saying the NAS has no such session
 
 
 def block_user(session: Session, user: HotspotUser, status: UserStatus) -> None:
@@ -129,14 +143,12 @@ def open_session_by_id(session: Session, acct_unique_id: str) -> OpenSession | N
 def open_session(acct: RadAcct, nas: Nas) -> OpenSession:
     return OpenSession(
         acct_unique_id=acct.acctuniqueid,
-        target=SessionOnNas(
-            nas_ip=str(acct.nasipaddress),
-            coa_port=nas.coa_port,
-            secret=nas.secret,
-            username=acct.username or "",
-            acct_session_id=acct.acctsessionid,
-            framed_ip=str(acct.framedipaddress) if acct.framedipaddress else None,
-        ),
+        nas_ip=str(acct.nasipaddress),
+        coa_port=nas.coa_port,
+        secret=nas.secret,
+        username=acct.username or "",
+        acct_session_id=acct.acctsessionid,
+        framed_ip=str(acct.framedipaddress) if acct.framedipaddress else None,
     )
 
 
@@ -149,7 +161,7 @@ def user_by_name(session: Session, username: str) -> HotspotUser:
 
 def record_attempts(
     session: Session,
-    attempts: Sequence[tuple[OpenSession, DisconnectResult]],
+    attempts: Sequence[tuple[OpenSession, AttemptResult]],
     *,
     reason: str,
     attempt: int,
@@ -194,32 +206,28 @@ def record_attempts(
             )
         )
     }
-    users = user_ids(
-        session, [f.target.username for f, _ in attempts if f.acct_unique_id not in ours]
-    )
+    users = user_ids(session, [f.username for f, _ in attempts if f.acct_unique_id not in ours])
     rows = []
     for (found, result), outcome in zip(attempts, outcomes, strict=True):
-        session_id, user_id = ours.get(
-            found.acct_unique_id, (None, users.get(found.target.username))
-        )
+        session_id, user_id = ours.get(found.acct_unique_id, (None, users.get(found.username)))
         rows.append(
             {
                 "session_id": session_id,
                 "user_id": user_id,
                 "reason": reason,
-                "result": "failed" if outcome == "failed" else result.answer.value,
+                "result": "failed" if outcome == "failed" else result.answer,
                 "error_cause": result.error_cause,
                 "attempt": attempt,
-                "nas_ip": found.target.nas_ip,
-                "detail": f"{found.target.username} {found.target.acct_session_id or ''}".strip(),
+                "nas_ip": found.nas_ip,
+                "detail": f"{found.username} {found.acct_session_id or ''}".strip(),
             }
         )
     session.execute(insert(SessionDisconnection), rows)
     return outcomes
 
 
-def outcome_of(result: DisconnectResult, final: bool) -> str:
-    if result.answer is Answer.ACK:
+def outcome_of(result: AttemptResult, final: bool) -> str:
+    if result.answer == "ack":
         return "disconnected"
     if result.session_gone:
         return "stale"
