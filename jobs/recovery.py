@@ -11,7 +11,8 @@ log = logging.getLogger(__name__)
 
 
 def recover_lost_work() -> str:
-    recovered = recover(services())
+    s = services()
+    recovered = recover(s.settings, s.sessions, s.notifier, s.gateway)
     if recovered:
         log.info(
             "recovered work lost from Redis: %s",

@@ -24,12 +24,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlalchemy import Text, cast, func, literal, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from hotspot.access.retention import PASSWORD_KEPT
 from hotspot.adapters.sms import CREDENTIALS_KEY_PREFIX
-from hotspot.billing.notify import credentials_sms_job, dispatch
-from hotspot.billing.payments import AfterCommit, longest_query_gap, reconcile
+from hotspot.billing.notify import Notifier, credentials_sms_job, dispatch
+from hotspot.billing.payments import AfterCommit, Gateway, longest_query_gap, reconcile
+from hotspot.core.settings import Settings
 from hotspot.models import (
     HotspotCredential,
     HotspotUser,
@@ -39,7 +40,6 @@ from hotspot.models import (
     PaymentStatus,
     SmsMessage,
 )
-from hotspot.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -134,28 +134,29 @@ def unsent_credentials(session: Session, retention: dt.timedelta, limit: int = B
     ]
 
 
-def recover_lost_work(s: Services) -> Recovered:
-    settings = s.settings
+def recover_lost_work(
+    settings: Settings, sessions: sessionmaker[Session], notifier: Notifier, gateway: Gateway
+) -> Recovered:
     window = dt.timedelta(seconds=settings.mpesa_payment_window)
     recovered = Recovered()
-    with s.sessions() as guard, guard.begin():
+    with sessions() as guard, guard.begin():
         # Held until this run ends (or its connection does): a second run finds it taken.
         if not guard.scalar(select(func.pg_try_advisory_xact_lock(*LOCK))):
             recovered.busy = True
             return recovered
-        with s.sessions() as session:
+        with sessions() as session:
             unsent = unsent_credentials(session, dt.timedelta(seconds=settings.cleartext_retention))
             pending = unqueried_payments(
                 session, quiet_for(settings.mpesa_query_first_delay, window)
             )
-        enqueued = s.notifier.enqueue_missing(
+        enqueued = notifier.enqueue_missing(
             "re-enqueue lost credentials SMS", [credentials_sms_job(each) for each in unsent]
         )
         recovered.sms_enqueued = len(enqueued)
         for payment_id in pending:
             after = AfterCommit()
             try:
-                left = reconcile(s.sessions, s.gateway, payment_id, window=window, after=after)
+                left = reconcile(sessions, gateway, payment_id, window=window, after=after)
             except Exception:
                 # Whatever fails one payment (its chain would have failed too) spares the others.
                 log.exception(
@@ -165,7 +166,7 @@ def recover_lost_work(s: Services) -> Recovered:
                 )
                 recovered.errors += 1
                 continue
-            dispatch(after, s.notifier, settings.mpesa_query_first_delay)
+            dispatch(after, notifier, settings.mpesa_query_first_delay)
             recovered.queried += 1
             changed = [status.value for _, status in after.status_changes]
             outcome = changed[-1] if changed else "pending" if left else "settled_meanwhile"
