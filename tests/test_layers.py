@@ -19,6 +19,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "services": {*ENTRY_POINTS, "dev", "jobs"},
     "web": {"cli", "dev", "jobs"},
     "jobs": {*ENTRY_POINTS, "dev"},
+    "dev": {*ENTRY_POINTS},
     "radius": {"hotspot", "jobs"},
 }
 
