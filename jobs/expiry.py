@@ -46,7 +46,7 @@ def expire_due(at: float | None = None) -> str:
         found = expire_due_sessions(session, dt.datetime.now(dt.UTC))
     if found:
         threading.Thread(
-            target=settle,
+            target=record_answers,
             args=(s, found, send(s, found), "expired", 1),
             name="expiry-answers",
             daemon=False,
@@ -60,7 +60,7 @@ def disconnect_all(found: list[OpenSession], reason: str, attempt: int = 1) -> l
     if not found:
         return []
     s = services()
-    return settle(s, found, send(s, found), reason, attempt)
+    return record_answers(s, found, send(s, found), reason, attempt)
 
 
 def send(s: Services, found: list[OpenSession]) -> SentDisconnects:
@@ -82,7 +82,7 @@ def attempt_result(result: DisconnectResult) -> AttemptResult:
     return AttemptResult(result.answer.value, result.error_cause, result.session_gone)
 
 
-def settle(
+def record_answers(
     s: Services, found: list[OpenSession], sent: SentDisconnects, reason: str, attempt: int
 ) -> list[str]:
     """Every attempt recorded in one transaction once all answers are in; retries are
