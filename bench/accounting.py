@@ -39,7 +39,8 @@ from psycopg import sql
 
 import jobs
 from bench.payments import bench_stack
-from hotspot.adapters.freeradius import RaddbParams, render_raddb
+from hotspot.adapters.freeradius.params import RaddbParams
+from hotspot.adapters.freeradius.render import render_raddb
 from hotspot.core.deployment import DEMO_NAS_SECRET
 from hotspot.core.settings import PRIVATE_DB_NAME, Settings
 from hotspot.dev.seed import DEMO_NAS_ADDRESS

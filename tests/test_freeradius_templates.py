@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from hotspot.adapters.freeradius import (
+from hotspot.adapters.freeradius import FreeRadiusConfigError
+from hotspot.adapters.freeradius.params import RaddbParams
+from hotspot.adapters.freeradius.render import render_raddb
+from hotspot.adapters.freeradius.templates import (
     TEMPLATE_RESOURCE,
-    FreeRadiusConfigError,
-    RaddbParams,
-    render_raddb,
     template_resources,
     template_root,
 )

@@ -20,12 +20,10 @@ from sqlalchemy.exc import DBAPIError
 import jobs
 from hotspot.access.provisioning import TYPED_PASSWORD_LENGTH, new_user
 from hotspot.adapters import db, db_roles
-from hotspot.adapters.freeradius import (
-    FreeRadiusConfigError,
-    check_raddb,
-    raddb_params,
-    render_raddb,
-)
+from hotspot.adapters.freeradius import FreeRadiusConfigError
+from hotspot.adapters.freeradius.check import check_raddb
+from hotspot.adapters.freeradius.params import raddb_params
+from hotspot.adapters.freeradius.render import render_raddb
 from hotspot.adapters.redis_names import QUEUE
 from hotspot.billing import vouchers
 from hotspot.billing.payments import timeline

@@ -26,12 +26,9 @@ import psycopg
 from sqlalchemy.engine import URL
 
 from hotspot.adapters.db_roles import create_roles_and_database, plan
-from hotspot.adapters.freeradius import (
-    check_raddb,
-    freeradius_binary,
-    raddb_params,
-    render_raddb,
-)
+from hotspot.adapters.freeradius.check import check_raddb, freeradius_binary
+from hotspot.adapters.freeradius.params import raddb_params
+from hotspot.adapters.freeradius.render import render_raddb
 from hotspot.core.settings import Settings
 
 POSTGRES_SUPERUSER = "postgres"
