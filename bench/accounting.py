@@ -51,7 +51,8 @@ STOCK_SCHEMA = Path("/etc/freeradius/3.0/mods-config/sql/main/postgresql/schema.
 STOCK_DB = "radius_stock"
 STOCK_LABEL = "stock schema.sql"
 KINDS = ("Start", "Interim-Update")
-# The index on open rows' last-heard time that the stale sweep wants (see hotspot.accounting).
+# The index on open rows' last-heard time that the stale sweep wants
+# (see hotspot.access.accounting).
 STALE_INDEX = "radacct_open_last_seen_idx"
 CREATE_STALE_INDEX = (
     f"CREATE INDEX IF NOT EXISTS {STALE_INDEX} ON radacct "
