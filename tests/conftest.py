@@ -32,7 +32,8 @@ import jobs
 from hotspot.adapters import db
 from hotspot.billing.callback_tokens import c2b_urls, stk_callback_url
 from hotspot.core.settings import Settings
-from hotspot.dev.sandbox.mpesa import MpesaSandbox, SandboxConfig, create_sandbox_app
+from hotspot.dev.sandbox.mpesa.rules import SandboxConfig
+from hotspot.dev.sandbox.mpesa.server import MpesaSandbox, create_sandbox_app
 from hotspot.dev.sandbox.sms import SmsSandbox, SmsSandboxConfig, create_sms_sandbox_app
 from hotspot.dev.seed import seed_demo
 from hotspot.dev.stack import Stack, isolated_environ

@@ -42,7 +42,8 @@ from hotspot.adapters.daraja import (
     result_message,
     stk_password,
 )
-from hotspot.dev.sandbox.mpesa import SandboxConfig, create_sandbox_app
+from hotspot.dev.sandbox.mpesa.rules import SandboxConfig
+from hotspot.dev.sandbox.mpesa.server import create_sandbox_app
 from hotspot.dev.stack import free_port, redis_answers, redis_binary
 
 if TYPE_CHECKING:

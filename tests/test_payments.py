@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotspot.billing.payments import AfterCommit, hash_token, query_delay, reconcile, settle
-from hotspot.dev.sandbox.mpesa import PHONE_SUFFIXES
+from hotspot.dev.sandbox.mpesa.rules import PHONE_SUFFIXES
 from hotspot.models import (
     HotspotCredential,
     HotspotUser,

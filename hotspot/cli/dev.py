@@ -27,7 +27,8 @@ from hotspot.core.settings import (
 )
 from hotspot.dev.sandbox import rerouted
 from hotspot.dev.sandbox import sms as sms_sandbox
-from hotspot.dev.sandbox.mpesa import SandboxConfig, serve
+from hotspot.dev.sandbox.mpesa.rules import SandboxConfig
+from hotspot.dev.sandbox.mpesa.server import serve
 from hotspot.dev.seed import DEMO_NAS_ADDRESS, seed_demo
 from hotspot.dev.stack import RunLock, Stack, StackError
 from radius import nas_sim_http
