@@ -313,8 +313,35 @@ def dashboard(session: Session, days: Days) -> dict[str, Any]:
     """What /admin/dashboard draws: revenue per day (per package), open sessions per NAS, and
     per day the share of STK pushes paid and of paid payments online within 24 h."""
     calendar = days.each()
-    index = {day: n for n, day in enumerate(calendar)}
+    revenue, currencies = _revenue_per_package(session, days, calendar)
+    packages = sorted(revenue, key=lambda name: -sum(revenue[name]))
+    by_nas = _open_sessions_per_nas(session)
+    stk = _stk_funnel(session, days, calendar)
+    closed = rollups_closed_before(session)
+    oldest = min((day for day in closed.values() if day is not None), default=None)
+    return {
+        "from": days.first.isoformat(),
+        "to": days.last.isoformat(),
+        "days": [day.isoformat() for day in calendar],
+        "currency": ", ".join(sorted(currencies)) or None,
+        "revenue": {
+            "packages": [
+                {"package": name, "amounts": [str(a) for a in revenue[name]]} for name in packages
+            ],
+            "total": str(sum((sum(v) for v in revenue.values()), Decimal(0))),
+        },
+        "active_sessions": {"total": sum(n["sessions"] for n in by_nas), "by_nas": by_nas},
+        "stk": stk,
+        # Days from here on are computed live: a date long ago means the rollups need a refresh.
+        "rollups_closed_before": oldest.isoformat() if oldest else None,
+    }
 
+
+def _revenue_per_package(
+    session: Session, days: Days, calendar: list[dt.date]
+) -> tuple[dict[str, list[Decimal]], set[str]]:
+    """Each package's revenue per day of `calendar`, and the currencies it came in."""
+    index = {day: n for n, day in enumerate(calendar)}
     revenue: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0)] * len(calendar))
     currencies: set[str] = set()
     for row in session.execute(
@@ -332,9 +359,12 @@ def dashboard(session: Session, days: Days) -> dict[str, Any]:
         revenue[row.package][index[row.day]] += row.amount
         if row.currency:
             currencies.add(row.currency)
-    packages = sorted(revenue, key=lambda name: -sum(revenue[name]))
+    return revenue, currencies
 
-    by_nas = [
+
+def _open_sessions_per_nas(session: Session) -> list[dict[str, Any]]:
+    """Open sessions per NAS, most first."""
+    return [
         {"nas": row.nas or row.nas_ip, "sessions": int(row.sessions)}
         for row in session.execute(
             text(
@@ -348,6 +378,10 @@ def dashboard(session: Session, days: Days) -> dict[str, Any]:
         )
     ]
 
+
+def _stk_funnel(session: Session, days: Days, calendar: list[dt.date]) -> dict[str, Any]:
+    """Per day of `calendar` and overall: STK pushes initiated, paid, and online within 24 h."""
+    index = {day: n for n, day in enumerate(calendar)}
     initiated = [0] * len(calendar)
     paid = [0] * len(calendar)
     online = [0] * len(calendar)
@@ -363,33 +397,16 @@ def dashboard(session: Session, days: Days) -> dict[str, Any]:
     ):
         n = index[row.day]
         initiated[n], paid[n], online[n] = int(row.initiated), int(row.paid), int(row.online)
-
-    def rate(part: int, whole: int) -> float | None:
-        return round(part / whole, 4) if whole else None
-
-    closed = rollups_closed_before(session)
-    oldest = min((day for day in closed.values() if day is not None), default=None)
     return {
-        "from": days.first.isoformat(),
-        "to": days.last.isoformat(),
-        "days": [day.isoformat() for day in calendar],
-        "currency": ", ".join(sorted(currencies)) or None,
-        "revenue": {
-            "packages": [
-                {"package": name, "amounts": [str(a) for a in revenue[name]]} for name in packages
-            ],
-            "total": str(sum((sum(v) for v in revenue.values()), Decimal(0))),
-        },
-        "active_sessions": {"total": sum(n["sessions"] for n in by_nas), "by_nas": by_nas},
-        "stk": {
-            "initiated": initiated,
-            "paid": paid,
-            "online": online,
-            "success_rate": [rate(p, i) for p, i in zip(paid, initiated, strict=True)],
-            "online_rate": [rate(o, p) for o, p in zip(online, paid, strict=True)],
-            "overall_success_rate": rate(sum(paid), sum(initiated)),
-            "overall_online_rate": rate(sum(online), sum(paid)),
-        },
-        # Days from here on are computed live: a date long ago means the rollups need a refresh.
-        "rollups_closed_before": oldest.isoformat() if oldest else None,
+        "initiated": initiated,
+        "paid": paid,
+        "online": online,
+        "success_rate": [_rate(p, i) for p, i in zip(paid, initiated, strict=True)],
+        "online_rate": [_rate(o, p) for o, p in zip(online, paid, strict=True)],
+        "overall_success_rate": _rate(sum(paid), sum(initiated)),
+        "overall_online_rate": _rate(sum(online), sum(paid)),
     }
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
