@@ -9,7 +9,7 @@ import sys
 import time
 import urllib.request
 from types import FrameType
-from typing import Any, TypedDict
+from typing import Any, NoReturn, TypedDict
 
 import click
 
@@ -278,15 +278,8 @@ def run(ctx: Context, seed: bool, demo: bool) -> None:
             f"`hotspot run` starts the development stack; {PREFIX}ENVIRONMENT is "
             f"{settings.environment} (deployments run docker/compose.yaml)"
         )
-    defaults = Settings()
-    if demo and settings.mpesa_base_url == defaults.mpesa_base_url:
-        settings = settings.with_changes(
-            mpesa_base_url=f"http://127.0.0.1:{settings.sandbox_mpesa_port}"
-        )
-    if demo and settings.sms_base_url == defaults.sms_base_url:
-        settings = settings.with_changes(
-            sms_base_url=f"http://127.0.0.1:{settings.sandbox_sms_port}/version1"
-        )
+    if demo:
+        settings = with_sandbox_urls(settings)
     lock = RunLock(settings.state_dir)
     lock.acquire()
     stack = Stack(settings)
@@ -300,38 +293,14 @@ def run(ctx: Context, seed: bool, demo: bool) -> None:
             seed_demo_data(ctx)
         stack.start_freeradius()
         write_env_file(runtime_env, runtime_values(settings))
-        if demo:
-            stack.spawn("sandbox-mpesa", [sys.executable, "-m", "hotspot", "sandbox", "mpesa"])
-            stack.spawn("sandbox-sms", [sys.executable, "-m", "hotspot", "sandbox", "sms"])
-        for n in range(settings.worker_processes):
-            stack.spawn(f"worker-{n}", [sys.executable, "-m", "hotspot", "worker"])
-        stack.spawn("scheduler", [sys.executable, "-m", "hotspot", "scheduler"])
-        api = stack.spawn(
-            "api",
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--config",
-                "python:hotspot.web.gunicorn_conf",
-                "hotspot.web.wsgi:app",
-            ],
-            stop_signal=signal.SIGINT,
-        )
-        wait_for_http(f"http://{settings.api_host}:{settings.api_port}/healthz", api.alive)
-        if demo:
-            stack.spawn("nas-sim", [sys.executable, "-m", "hotspot", "nas-sim", "--demo"])
+        start_processes(stack, settings, demo)
         click.echo(
             f"\nready: API on http://{settings.api_host}:{settings.api_port} "
             f"(logs in {stack.log_dir}).\n"
             "try:  .venv/bin/hotspot users create --package '1 Hour'\n"
             "Ctrl-C stops everything.\n"
         )
-        while True:
-            dead = [child.name for child in stack.children if not child.alive()]
-            if dead:
-                raise StackError(f"{', '.join(dead)} stopped unexpectedly; see {stack.log_dir}")
-            time.sleep(0.5)
+        watch_children(stack)
     except KeyboardInterrupt:
         click.echo("\nstopping")
     finally:
@@ -342,6 +311,55 @@ def run(ctx: Context, seed: bool, demo: bool) -> None:
         runtime_env.unlink(missing_ok=True)
         lock.release()
         click.echo("stopped")
+
+
+def with_sandbox_urls(settings: Settings) -> Settings:
+    """The demo's app talks to the local sandboxes, unless M-Pesa or SMS were pointed elsewhere."""
+    defaults = Settings()
+    if settings.mpesa_base_url == defaults.mpesa_base_url:
+        settings = settings.with_changes(
+            mpesa_base_url=f"http://127.0.0.1:{settings.sandbox_mpesa_port}"
+        )
+    if settings.sms_base_url == defaults.sms_base_url:
+        settings = settings.with_changes(
+            sms_base_url=f"http://127.0.0.1:{settings.sandbox_sms_port}/version1"
+        )
+    return settings
+
+
+def start_processes(stack: Stack, settings: Settings, demo: bool) -> None:
+    """The sandboxes (demo), workers, scheduler and API; then, once the API answers, the
+    simulated NAS (demo)."""
+    if demo:
+        stack.spawn("sandbox-mpesa", [sys.executable, "-m", "hotspot", "sandbox", "mpesa"])
+        stack.spawn("sandbox-sms", [sys.executable, "-m", "hotspot", "sandbox", "sms"])
+    for n in range(settings.worker_processes):
+        stack.spawn(f"worker-{n}", [sys.executable, "-m", "hotspot", "worker"])
+    stack.spawn("scheduler", [sys.executable, "-m", "hotspot", "scheduler"])
+    api = stack.spawn(
+        "api",
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--config",
+            "python:hotspot.web.gunicorn_conf",
+            "hotspot.web.wsgi:app",
+        ],
+        stop_signal=signal.SIGINT,
+    )
+    wait_for_http(f"http://{settings.api_host}:{settings.api_port}/healthz", api.alive)
+    if demo:
+        stack.spawn("nas-sim", [sys.executable, "-m", "hotspot", "nas-sim", "--demo"])
+
+
+def watch_children(stack: Stack) -> NoReturn:
+    """Until a child stops, which is an error (Ctrl-C, a KeyboardInterrupt, ends it too)."""
+    while True:
+        dead = [child.name for child in stack.children if not child.alive()]
+        if dead:
+            raise StackError(f"{', '.join(dead)} stopped unexpectedly; see {stack.log_dir}")
+        time.sleep(0.5)
 
 
 def raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:
