@@ -180,6 +180,17 @@ def record_attempts(
     for (found, _), outcome in zip(attempts, outcomes, strict=True):
         if outcome in TERMINATE_CAUSES:
             ended.setdefault(outcome, []).append(found.acct_unique_id)
+    end_sessions(session, ended, now)
+    session.execute(
+        insert(SessionDisconnection),
+        disconnection_rows(session, attempts, outcomes, reason=reason, attempt=attempt),
+    )
+    return outcomes
+
+
+def end_sessions(session: Session, ended: dict[str, list[str]], now: dt.datetime) -> None:
+    """Closes the sessions (acct_unique_ids per outcome) an answer ended; stale ones in radacct
+    too. Time and cause already recorded (the NAS's Stop came first) are kept."""
     if "stale" in ended:
         session.execute(
             update(RadAcct)
@@ -198,6 +209,18 @@ def record_attempts(
                 ),
             )
         )
+
+
+def disconnection_rows(
+    session: Session,
+    attempts: Sequence[tuple[OpenSession, AttemptResult]],
+    outcomes: list[str],
+    *,
+    reason: str,
+    attempt: int,
+) -> list[dict[str, object]]:
+    """The `session_disconnections` rows: each names our session of the attempt, or (not synced
+    yet) at least its user."""
     ours = {
         str(acct_unique_id): (int(session_id), int(user_id))
         for acct_unique_id, session_id, user_id in session.execute(
@@ -207,7 +230,7 @@ def record_attempts(
         )
     }
     users = user_ids(session, [f.username for f, _ in attempts if f.acct_unique_id not in ours])
-    rows = []
+    rows: list[dict[str, object]] = []
     for (found, result), outcome in zip(attempts, outcomes, strict=True):
         session_id, user_id = ours.get(found.acct_unique_id, (None, users.get(found.username)))
         rows.append(
@@ -222,8 +245,7 @@ def record_attempts(
                 "detail": f"{found.username} {found.acct_session_id or ''}".strip(),
             }
         )
-    session.execute(insert(SessionDisconnection), rows)
-    return outcomes
+    return rows
 
 
 def outcome_of(result: AttemptResult, final: bool) -> str:
