@@ -89,11 +89,11 @@ from sqlalchemy import CursorResult, text
 from sqlalchemy.orm import Session
 
 from hotspot.access.accounting_batch import apply_batch, attach_pending, load_batch
+from hotspot.access.termination import STALE_CAUSE
 
 log = logging.getLogger(__name__)
 
 WATERMARK = "radacct"
-STALE_CAUSE = "Stale-Session"
 SETTLE_POLL = 0.002  # seconds between looks at writers still running
 
 

@@ -25,6 +25,8 @@ from hotspot.models import (
     UserStatus,
 )
 
+# A session we close because its NAS no longer has it (a NAK 503, or silence past the
+# accounting sync's cutoff): the Acct-Terminate-Cause it gets in radacct and in our copy.
 STALE_CAUSE = "Stale-Session"
 # Outcomes of an attempt that end the session, and the Acct-Terminate-Cause we give it.
 TERMINATE_CAUSES = {"disconnected": "Admin-Reset", "stale": STALE_CAUSE}
