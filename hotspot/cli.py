@@ -58,8 +58,8 @@ from hotspot.stack import RunLock, Stack, StackError
 from jobs.expiry import disconnect_user
 from jobs.schedule import cron
 from radius import nas_sim_http
-from radius.nas_sim import connect_address, parse_login
-from radius.nas_sim import run as run_nas_sim
+from radius.nas_sim_command import connect_address, parse_login
+from radius.nas_sim_command import run as run_nas_sim
 
 USAGE_ERROR = 2
 

@@ -7,8 +7,8 @@ attributes every time (FreeRADIUS's Acct-Unique-Session-Id hashes them), Account
 answers RFC 5176 Disconnect-Requests and CoA-Requests on its own UDP port.
 
 Every request is sent from a fresh UDP socket, so any number of threads may use one simulator.
-`run` is the `hotspot nas-sim` command: a simulator that logs what it receives and, with
-`demo=True`, fake customers who buy a package through the API, log in and browse.
+`radius.nas_sim_command` runs it as `hotspot nas-sim` (with the fake customers of
+`radius.nas_sim_demo`).
 """
 
 from __future__ import annotations
@@ -18,20 +18,14 @@ import logging
 import random
 import re
 import secrets
-import signal
 import socket
-import string
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from decimal import Decimal
-from types import FrameType
 from typing import Any
 
-import requests
 from pyrad import packet
 from pyrad.client import Timeout
 
@@ -111,19 +105,6 @@ def normalize_mac(mac: str) -> str:
     if len(digits) != 12 or len(re.sub(r"[0-9A-Fa-f:.\-]", "", mac)) != 0:
         raise ValueError(f"{mac!r} is not a MAC address")
     return ":".join(digits[i : i + 2] for i in range(0, 12, 2)).upper()
-
-
-def parse_login(text: str) -> tuple[str, str]:
-    """`USER:PASSWORD` → (user, password); the password may contain colons."""
-    username, colon, password = text.partition(":")
-    if not colon or not username:
-        raise ValueError(f"{text!r} is not USER:PASSWORD")
-    return username, password
-
-
-def connect_address(host: str) -> str:
-    """Where to reach a server listening on `host`: a wildcard address means this machine."""
-    return "127.0.0.1" if host in ("", "0.0.0.0", "::") else host  # noqa: S104 - compared, not bound
 
 
 def random_mac(rng: random.Random | None = None) -> str:
@@ -1105,280 +1086,3 @@ def _show(attributes: dict[str, list[Any]]) -> str:
         for value in values
     ]
     return "{" + ", ".join(shown) + "}"
-
-
-# --- `hotspot nas-sim`: the command and its demo customers --------------------------------------
-
-# The local M-Pesa sandbox decides outcomes by the phone's last four digits; the demo pays.
-SANDBOX_OUTCOME_ENDINGS = frozenset({"1032", "1037", "2001", "0001", "1019", "0000", "0003"})
-
-
-def random_phone(rng: random.Random) -> str:
-    """A random Safaricom-looking `07…` number that the sandbox approves."""
-    while True:
-        phone = "07" + rng.choice("0129") + "".join(rng.choices(string.digits, k=7))
-        if phone[-4:] not in SANDBOX_OUTCOME_ENDINGS:
-            return phone
-
-
-@dataclass(frozen=True)
-class DemoTiming:
-    """How the fake customers of `--demo` behave."""
-
-    session_seconds: tuple[float, float] = (20.0, 90.0)  # online for a random while in this range
-    pause_seconds: tuple[float, float] = (2.0, 8.0)  # before buying again
-    traffic_step: float = 1.0  # seconds between traffic increments
-    usage: tuple[float, float] = (0.05, 0.8)  # share of the rate limit actually used
-    payment_timeout: float = 60.0  # give up waiting for "paid" after this
-    http_timeout: float = 10.0
-
-
-class DemoError(Exception):
-    """A demo step that failed (API unreachable, payment failed…); the customer tries again."""
-
-
-def buy_package(
-    api_url: str, rng: random.Random, timing: DemoTiming, say: Callable[[str], None]
-) -> tuple[str, str]:
-    """Buy the cheapest package through the API and wait for the credentials."""
-    http = requests.Session()
-    try:
-        response = http.get(f"{api_url}/api/packages", timeout=timing.http_timeout)
-        response.raise_for_status()
-        packages = response.json()["packages"]
-        if not packages:
-            raise DemoError("no packages on sale")
-        package = min(packages, key=lambda p: (Decimal(str(p["price"])), p["id"]))
-        phone = random_phone(rng)
-        response = http.post(
-            f"{api_url}/api/payments",
-            json={"package_id": package["id"], "phone": phone},
-            timeout=timing.http_timeout,
-        )
-        body = response.json()
-        if response.status_code != 201:
-            raise DemoError(f"payment refused ({response.status_code}): {body.get('error')}")
-        payment_id, token = body["id"], body["portal_token"]
-        say(
-            f"{phone} pays {body.get('amount')} for {package['name']!r}: payment {payment_id}, "
-            "STK push sent"
-        )
-        deadline = time.monotonic() + timing.payment_timeout
-        while time.monotonic() < deadline:
-            response = http.get(
-                f"{api_url}/api/payments/{payment_id}/credentials",
-                headers={"X-Portal-Token": token},
-                timeout=timing.http_timeout,
-            )
-            if response.status_code == 200:
-                credentials = response.json()
-                say(
-                    f"payment {payment_id} paid: user {credentials['username']} valid until "
-                    f"{credentials['expires_at']}"
-                )
-                return str(credentials["username"]), str(credentials["password"])
-            if response.status_code != 409:
-                raise DemoError(f"credentials: {response.status_code} {response.text.strip()}")
-            status = http.get(
-                f"{api_url}/api/payments/{payment_id}",
-                headers={"X-Portal-Token": token},
-                timeout=timing.http_timeout,
-            )
-            if status.ok and status.json().get("status") in ("failed", "expired"):
-                raise DemoError(
-                    f"payment {payment_id} {status.json()['status']}: "
-                    f"{status.json().get('failure_reason')}"
-                )
-            time.sleep(0.5)
-        raise DemoError(f"payment {payment_id} not paid after {timing.payment_timeout:g} s")
-    except requests.ConnectionError as exc:
-        raise DemoError(f"the API at {api_url} is not reachable") from exc
-    except requests.RequestException as exc:
-        raise DemoError(f"API at {api_url}: {exc}") from exc
-    finally:
-        http.close()
-
-
-def demo_cycle(
-    nas: NasSimulator,
-    api_url: str,
-    *,
-    rng: random.Random,
-    timing: DemoTiming,
-    stop: threading.Event,
-    say: Callable[[str], None],
-) -> SimSession | None:
-    """One customer's whole life cycle: buy, log in (CHAP), browse with growing counters (the
-    simulator sends the Interim-Updates), and log out after a while unless disconnected first.
-    Returns the session (ended), or None if the login was rejected."""
-    username, password = buy_package(api_url, rng, timing, say)
-    result = nas.login(username, password, chap=True, mac=random_mac(rng))
-    if not result.accepted or result.session is None:
-        say(f"{username}: Access-Reject ({result.reply_message or 'no message'})")
-        return None
-    session = result.session
-    say(
-        f"{username} online: session {session.session_id}, {session.ip} {session.mac}, "
-        f"rate {session.rate_limit}, timeout {session.session_timeout} s"
-    )
-    rx, tx = parse_rate_limit(session.rate_limit or "1M/1M")
-    online_for = rng.uniform(*timing.session_seconds)
-    deadline = time.monotonic() + online_for
-    while time.monotonic() < deadline and not stop.is_set():
-        if session.wait_closed(timing.traffic_step):
-            break
-        step = timing.traffic_step
-        nas.add_traffic(
-            session,
-            int(rx / 8 * step * rng.uniform(*timing.usage)),
-            int(tx / 8 * step * rng.uniform(*timing.usage)),
-        )
-    if nas.logout(session, "User-Request"):
-        say(
-            f"{username} logs out after {session.session_time} s: "
-            f"{session.input_octets} B up, {session.output_octets} B down"
-        )
-    else:
-        session.wait_closed(nas.timeout * nas.retries + 1)
-        say(
-            f"{username} was disconnected ({session.terminate_cause}) after "
-            f"{session.session_time} s"
-        )
-    return session
-
-
-def run_demo_customer(
-    nas: NasSimulator, api_url: str, number: int, timing: DemoTiming, stop: threading.Event
-) -> None:
-    """A fake customer buying and browsing again and again until `stop` is set."""
-    rng = random.Random()  # noqa: S311 - simulated behaviour, not secrets
-
-    def say(text: str) -> None:
-        log.info("[customer %d] %s", number, text)
-
-    while not stop.is_set():
-        try:
-            demo_cycle(nas, api_url, rng=rng, timing=timing, stop=stop, say=say)
-        except DemoError as exc:
-            say(f"{exc}; trying again")
-            stop.wait(5.0)
-            continue
-        except Exception as exc:
-            say(f"failed: {exc!r}; trying again")
-            stop.wait(5.0)
-            continue
-        stop.wait(rng.uniform(*timing.pause_seconds))
-
-
-def foreground() -> threading.Event:
-    """For a simulator run as a command: log steps on stdout; the Event is set on SIGTERM."""
-    logging.basicConfig(
-        level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(levelname)s %(message)s"
-    )
-    stop = threading.Event()
-    if threading.current_thread() is threading.main_thread():
-
-        def terminate(signum: int, frame: FrameType | None) -> None:
-            stop.set()
-
-        signal.signal(signal.SIGTERM, terminate)
-    return stop
-
-
-def run(
-    *,
-    server: str,
-    secret: str,
-    auth_port: int,
-    acct_port: int,
-    coa_port: int,
-    coa_listen_address: str = "127.0.0.1",
-    nas_ip: str = "127.0.0.1",
-    nas_identifier: str = "nas-sim",
-    interim_interval: float | None = None,
-    accounting_on: bool = True,
-    logins: Sequence[tuple[str, str]] = (),
-    demo: bool = False,
-    api_url: str = "http://127.0.0.1:8000",
-    customers: int = 4,
-    timing: DemoTiming | None = None,
-    message_authenticator: bool = True,
-) -> None:
-    """`hotspot nas-sim`: a simulated NAS in the foreground until Ctrl-C or SIGTERM, logging every
-    step on stdout. It sends Accounting-On, logs in `logins` (user, password) and keeps them
-    online, and with `demo` runs `customers` fake customers buying through the API at `api_url`
-    (Interim-Updates every 5 s unless `interim_interval` says otherwise). On exit the remaining
-    sessions are stopped (Admin-Reboot)."""
-    stop = foreground()
-    nas = NasSimulator(
-        server,
-        secret,
-        auth_port=auth_port,
-        acct_port=acct_port,
-        nas_ip=nas_ip,
-        nas_identifier=nas_identifier,
-        coa_listen_address=coa_listen_address,
-        coa_port=coa_port,
-        interim_interval=5.0 if demo and interim_interval is None else interim_interval,
-        message_authenticator=message_authenticator,
-    )
-    log.info(
-        "NAS %s (%s) -> RADIUS %s:%d/%d; Disconnect/CoA on %s:%s",
-        nas_identifier,
-        nas_ip,
-        server,
-        auth_port,
-        acct_port,
-        *(nas.coa_address or ("-", "-")),
-    )
-    workers: list[threading.Thread] = []
-    try:
-        start_up(nas, accounting_on, logins)
-        for number in range(1, customers + 1 if demo else 1):
-            worker = threading.Thread(
-                target=run_demo_customer,
-                args=(nas, api_url.rstrip("/"), number, timing or DemoTiming(), stop),
-                name=f"customer-{number}",
-                daemon=True,
-            )
-            workers.append(worker)
-            worker.start()
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stop.set()
-        log.info("stopping")
-        for worker in workers:
-            worker.join(timeout=nas.timeout * nas.retries + 2)
-        shut_down(nas)
-        log.info("stopped")
-
-
-def start_up(
-    nas: NasSimulator, accounting_on: bool, logins: Sequence[tuple[str, str]] = ()
-) -> None:
-    """Like a router booting: Accounting-On (FreeRADIUS closes this NAS's stale sessions), then
-    the `logins`; an unanswered request is logged, not raised, so the simulator keeps running."""
-    if accounting_on:
-        try:
-            nas.accounting_on()
-        except Timeout:
-            log.warning("Accounting-On not answered (is FreeRADIUS up?)")
-        else:
-            log.info("Accounting-On sent")
-    for username, password in logins:
-        try:
-            result = nas.login(username, password)
-        except Timeout:
-            log.warning("login %s not answered (is FreeRADIUS up?)", username)
-            continue
-        if not result.accepted:
-            log.warning("%s rejected: %s", username, result.reply_message or "-")
-
-
-def shut_down(nas: NasSimulator) -> None:
-    """Like a router rebooted by its admin: a Stop for each session."""
-    nas.logout_all("Admin-Reboot")
-    nas.close()
