@@ -13,17 +13,14 @@ Every request is sent from a fresh UDP socket, so any number of threads may use 
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import random
-import re
 import secrets
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pyrad import packet
@@ -31,10 +28,18 @@ from pyrad.client import Timeout
 
 from radius import dictionary
 from radius.client import chap_response
+from radius.nas_sim_session import (
+    GIGAWORD,
+    AddressPool,
+    SessionTable,
+    SimSession,
+    normalize_mac,
+    parse_rate_limit,
+    random_mac,
+)
 
 log = logging.getLogger(__name__)
 
-GIGAWORD = 2**32
 DEFAULT_COA_PORT = 3799
 REPLY_MEMORY = 30.0  # seconds a Disconnect/CoA answer is kept for retransmissions
 
@@ -82,9 +87,6 @@ COA_ALLOWED = NAS_IDENTIFICATION | SESSION_IDENTIFICATION | PROTOCOL_ATTRIBUTES 
 # this is our assumption (see `data_limit_cause`).
 DATA_LIMIT_CAUSE = "Session-Timeout"
 
-RATE_LIMIT = re.compile(r"^\s*(\d+(?:\.\d+)?)([kKMG]?)(?:/(\d+(?:\.\d+)?)([kKMG]?))?(?:\s.*)?$")
-RATE_UNITS = {"": 1, "k": 1000, "K": 1000, "M": 1_000_000, "G": 1_000_000_000}
-
 CODE_NAMES = {
     packet.DisconnectRequest: "Disconnect-Request",
     packet.DisconnectACK: "Disconnect-ACK",
@@ -97,78 +99,6 @@ CODE_NAMES = {
 
 class NasSimError(Exception):
     """A request the simulator cannot make (no address left, a session that is not live…)."""
-
-
-def normalize_mac(mac: str) -> str:
-    """`aa-bb-cc-dd-ee-ff`, `aabb.ccdd.eeff`, … → `AA:BB:CC:DD:EE:FF`, as a MikroTik writes it."""
-    digits = re.sub(r"[^0-9A-Fa-f]", "", mac)
-    if len(digits) != 12 or len(re.sub(r"[0-9A-Fa-f:.\-]", "", mac)) != 0:
-        raise ValueError(f"{mac!r} is not a MAC address")
-    return ":".join(digits[i : i + 2] for i in range(0, 12, 2)).upper()
-
-
-def random_mac(rng: random.Random | None = None) -> str:
-    """A random locally administered unicast MAC, in capitals, colon-separated."""
-    octets = bytearray(secrets.token_bytes(6) if rng is None else rng.randbytes(6))
-    octets[0] = (octets[0] & 0xFC) | 0x02
-    return ":".join(f"{octet:02X}" for octet in octets)
-
-
-def parse_rate_limit(rate_limit: str | None) -> tuple[int, int]:
-    """`Mikrotik-Rate-Limit` → (rx, tx) in bit/s: rx is the client's upload, tx its download."""
-    match = RATE_LIMIT.match(rate_limit or "")
-    if match is None:
-        raise ValueError(f"rate limit {rate_limit!r} is not like '2M/5M'")
-    rx_number, rx_unit, tx_number, tx_unit = match.groups()
-    rx = int(float(rx_number) * RATE_UNITS[rx_unit])
-    tx = int(float(tx_number) * RATE_UNITS[tx_unit]) if tx_number else rx
-    return rx, tx
-
-
-@dataclass(eq=False)
-class SimSession:
-    """One hotspot session on the simulated NAS. Read it; change it through the simulator."""
-
-    username: str
-    session_id: str  # Acct-Session-Id, 8 hex digits like a MikroTik's `81a0000f`
-    mac: str  # Calling-Station-Id
-    ip: str  # Framed-IP-Address
-    nas_port_id: str
-    called_station_id: str
-    started_at: float  # time.time() of the Access-Accept
-    started: float  # time.monotonic() of the Access-Accept
-    session_timeout: int | None = None  # seconds from the start, from the Access-Accept or a CoA
-    interim_interval: float | None = None  # seconds; None: no automatic Interim-Updates
-    total_limit: int | None = None  # bytes up + down (Mikrotik-Total-Limit[-Gigawords])
-    rate_limit: str | None = None  # Mikrotik-Rate-Limit, e.g. "2M/5M"
-    class_: list[bytes] = field(default_factory=list)  # echoed in accounting, as RFC 2865 asks
-    input_octets: int = 0  # from the client (its upload)
-    output_octets: int = 0  # to the client (its download)
-    input_packets: int = 0
-    output_packets: int = 0
-    last_interim: float = 0.0  # time.monotonic() of the last Start/Interim-Update
-    interims_sent: int = 0
-    coa_applied: int = 0
-    terminate_cause: str | None = None  # set when the session ends
-    session_time: int | None = None  # Acct-Session-Time of the Stop
-    stop_acknowledged: bool = False  # FreeRADIUS answered the Stop
-    closed: threading.Event = field(default_factory=threading.Event, repr=False)
-
-    @property
-    def total_octets(self) -> int:
-        return self.input_octets + self.output_octets
-
-    @property
-    def live(self) -> bool:
-        return self.terminate_cause is None
-
-    def elapsed(self, now: float | None = None) -> int:
-        """Whole seconds since the login (Acct-Session-Time)."""
-        return int((time.monotonic() if now is None else now) - self.started)
-
-    def wait_closed(self, timeout: float | None = None) -> bool:
-        """Wait until the session ended and its Stop was sent (answered or not)."""
-        return self.closed.wait(timeout)
 
 
 @dataclass(frozen=True)
@@ -279,15 +209,9 @@ class NasSimulator:
         self.message_authenticator = message_authenticator
         self._secret = secret.encode()
         self._dict = dictionary()
-        self._network = ipaddress.ip_network(client_network)
-        if self._network.num_addresses < 4:
-            raise ValueError(f"client network {client_network} is too small")
-        self._ip_cursor = 0
-        self._ips_in_use: set[str] = set()
-        self._session_counter = secrets.randbits(24)
-        self._session_prefix = 0x80 | secrets.randbits(7)
-        self._lock = threading.RLock()
-        self._sessions: dict[str, SimSession] = {}
+        self._addresses = AddressPool(client_network)
+        self._table = SessionTable()
+        self._lock = threading.RLock()  # the Disconnect/CoA records and answers
         self._received: list[DynAuthRequest] = []
         self._received_changed = threading.Condition(self._lock)
         self._replies: dict[tuple[tuple[str, int], int, bytes], tuple[float, bytes]] = {}
@@ -357,8 +281,7 @@ class NasSimulator:
 
     def sessions(self) -> list[SimSession]:
         """The live sessions."""
-        with self._lock:
-            return list(self._sessions.values())
+        return self._table.live()
 
     def find_sessions(
         self,
@@ -368,14 +291,13 @@ class NasSimulator:
         ip: str | None = None,
     ) -> list[SimSession]:
         """Live sessions matching every given value."""
-        with self._lock:
-            return [
-                s
-                for s in self._sessions.values()
-                if (username is None or s.username == username)
-                and (session_id is None or s.session_id == session_id)
-                and (ip is None or s.ip == ip)
-            ]
+        return [
+            s
+            for s in self._table.live()
+            if (username is None or s.username == username)
+            and (session_id is None or s.session_id == session_id)
+            and (ip is None or s.ip == ip)
+        ]
 
     def new_mac(self) -> str:
         return random_mac()
@@ -383,22 +305,10 @@ class NasSimulator:
     def new_ip(self) -> str:
         """A free client address from `client_network` (reserved until its session ends); the
         first host is left out, as the hotspot gateway has it."""
-        first = 2
-        count = self._network.num_addresses - 3
-        with self._lock:
-            for _ in range(count):
-                offset = first + self._ip_cursor % count
-                self._ip_cursor += 1
-                candidate = str(self._network.network_address + offset)
-                if candidate not in self._ips_in_use:
-                    self._ips_in_use.add(candidate)
-                    return candidate
-        raise NasSimError(f"no free address left in {self._network}")
-
-    def _next_session_id(self) -> str:
-        with self._lock:
-            self._session_counter = (self._session_counter + 1) & 0xFFFFFF
-            return f"{self._session_prefix:02x}{self._session_counter:06x}"
+        ip = self._addresses.take()
+        if ip is None:
+            raise NasSimError(f"no free address left in {self._addresses.network}")
+        return ip
 
     def login(
         self,
@@ -416,9 +326,8 @@ class NasSimulator:
         if ip is None:
             ip = self.new_ip()
         else:
-            with self._lock:
-                self._ips_in_use.add(ip)
-        session_id = self._next_session_id()
+            self._addresses.reserve(ip)
+        session_id = self._table.new_id()
         request = packet.AuthPacket(
             code=packet.AccessRequest,
             secret=self._secret,
@@ -447,11 +356,11 @@ class NasSimulator:
         try:
             reply = self._exchange(request, self.auth_port)
         except BaseException:
-            self._release_ip(ip)
+            self._addresses.release(ip)
             raise
         message = "".join(str(m) for m in reply.get("Reply-Message", [])) or None
         if reply.code != packet.AccessAccept:
-            self._release_ip(ip)
+            self._addresses.release(ip)
             log.info("login %s from %s %s: rejected (%s)", username, mac, ip, message or "-")
             return LoginResult(False, reply, None, message)
         now = time.monotonic()
@@ -471,8 +380,7 @@ class NasSimulator:
             class_=[bytes(c) for c in reply.get("Class", [])],
             last_interim=now,
         )
-        with self._lock:
-            self._sessions[session_id] = session
+        self._table.add(session)
         log.info(
             "login %s from %s %s: session %s (timeout %s s, limit %s, rate %s)",
             username,
@@ -501,8 +409,8 @@ class NasSimulator:
     ) -> bool:
         """Count traffic of a live session (input: from the client). Returns False if the session
         is no longer live. Reaching the data limit stops it (when enforced)."""
-        with self._lock:
-            if not self._is_live(session):
+        with self._table.lock:
+            if not self._table.is_live(session):
                 return False
             session.input_octets += input_octets
             session.output_octets += output_octets
@@ -517,14 +425,14 @@ class NasSimulator:
 
     def interim(self, session: SimSession) -> bool:
         """Send an Interim-Update with the session's counters now; False if it is not live."""
-        with self._lock:
-            if not self._is_live(session):
+        with self._table.lock:
+            if not self._table.is_live(session):
                 return False
             session.last_interim = time.monotonic()
             session_time = session.elapsed()
             attributes = self._identity(session) + self._counters(session, session_time)
         self._send_accounting("Interim-Update", attributes)
-        with self._lock:
+        with self._table.lock:
             session.interims_sent += 1
         log.info(
             "interim %s of %s: %d s, %d B up, %d B down",
@@ -539,16 +447,16 @@ class NasSimulator:
     def logout(self, session: SimSession, cause: str = "User-Request") -> bool:
         """End a live session with an Accounting Stop carrying `cause` (Acct-Terminate-Cause);
         False if it had already ended."""
-        with self._lock:
-            if not self._claim(session, cause):
+        with self._table.lock:
+            if not self._table.claim(session, cause):
                 return False
         self._send_stop(session, raise_errors=True)
         return True
 
     def logout_all(self, cause: str = "User-Request") -> list[SimSession]:
         """Stop every live session with `cause`; returns them."""
-        with self._lock:
-            ended = [s for s in list(self._sessions.values()) if self._claim(s, cause)]
+        with self._table.lock:
+            ended = [s for s in self._table.live() if self._table.claim(s, cause)]
         for session in ended:
             self._send_stop(session, raise_errors=False)
         return ended
@@ -556,16 +464,16 @@ class NasSimulator:
     def check_limits(self) -> list[SimSession]:
         """Stop (in the background) the sessions past their Session-Timeout or data limit, if
         enforced. The timer thread calls this every `tick`; returns the sessions it stopped."""
-        with self._lock:
-            return self._enforce(list(self._sessions.values()))
+        with self._table.lock:
+            return self._enforce(self._table.live())
 
     def _enforce(self, sessions: Iterable[SimSession]) -> list[SimSession]:
         now = time.monotonic()
         ended: list[SimSession] = []
-        with self._lock:
+        with self._table.lock:
             for session in sessions:
                 cause = self._limit_reached(session, now)
-                if cause is not None and self._claim(session, cause, now):
+                if cause is not None and self._table.claim(session, cause, now):
                     ended.append(session)
         for session in ended:
             log.info(
@@ -588,12 +496,10 @@ class NasSimulator:
 
     def _on_off(self, status: str, forget_sessions: bool) -> None:
         if forget_sessions:
-            with self._lock:
-                forgotten = [
-                    s for s in list(self._sessions.values()) if self._claim(s, "NAS-Reboot")
-                ]
+            with self._table.lock:
+                forgotten = [s for s in self._table.live() if self._table.claim(s, "NAS-Reboot")]
             for session in forgotten:
-                self._release_ip(session.ip)
+                self._addresses.release(session.ip)
                 session.closed.set()
         self._send_accounting(
             status,
@@ -625,21 +531,6 @@ class NasSimulator:
 
     # --- internals: sessions --------------------------------------------------------------------
 
-    def _is_live(self, session: SimSession) -> bool:
-        return self._sessions.get(session.session_id) is session
-
-    def _claim(self, session: SimSession, cause: str, now: float | None = None) -> bool:
-        """Under the lock: take a live session out, so exactly one caller sends its Stop."""
-        if not self._is_live(session):
-            return False
-        del self._sessions[session.session_id]
-        elapsed = session.elapsed(now)
-        if cause == "Session-Timeout" and session.session_timeout:
-            elapsed = min(elapsed, session.session_timeout)
-        session.session_time = elapsed
-        session.terminate_cause = cause
-        return True
-
     def _limit_reached(self, session: SimSession, now: float) -> str | None:
         if (
             self.enforce_session_timeout
@@ -654,10 +545,6 @@ class NasSimulator:
         ):
             return self.data_limit_cause
         return None
-
-    def _release_ip(self, ip: str) -> None:
-        with self._lock:
-            self._ips_in_use.discard(ip)
 
     def _identity(self, session: SimSession) -> list[tuple[str, Any]]:
         """The same in Start, Interim-Update and Stop: FreeRADIUS's acct_unique hashes them."""
@@ -689,7 +576,7 @@ class NasSimulator:
         ]
 
     def _send_stop(self, session: SimSession, raise_errors: bool = False) -> None:
-        with self._lock:
+        with self._table.lock:
             attributes = [
                 *self._identity(session),
                 *self._counters(session, session.session_time or 0),
@@ -703,7 +590,7 @@ class NasSimulator:
             if raise_errors:
                 raise
         finally:
-            self._release_ip(session.ip)
+            self._addresses.release(session.ip)
             session.closed.set()
 
     def _run_timers(self, tick: float) -> None:
@@ -711,15 +598,7 @@ class NasSimulator:
         while not self._closing.wait(tick):
             try:
                 self.check_limits()
-                now = time.monotonic()
-                due: list[SimSession] = []
-                with self._lock:
-                    for session in self._sessions.values():
-                        interval = session.interim_interval
-                        if interval and now - session.last_interim >= interval:
-                            session.last_interim = now
-                            due.append(session)
-                for session in due:
+                for session in self._table.take_due_interims(time.monotonic()):
                     self._submit(self._background_interim, session)
             except Exception:
                 log.exception("nas-sim timers")
@@ -942,9 +821,9 @@ class NasSimulator:
     def _matching(self, attributes: dict[str, list[Any]]) -> list[SimSession]:
         """Under the lock: the live sessions matching every session attribute (RFC 5176: all)."""
         wanted = {n: v for n, v in attributes.items() if n in SESSION_IDENTIFICATION}
-        candidates: Iterable[SimSession] = self._sessions.values()
+        candidates: Iterable[SimSession] = self._table.by_id.values()
         if "Acct-Session-Id" in wanted:  # the usual case: straight to it, whatever the NAS holds
-            by_id = (self._sessions.get(str(value)) for value in wanted["Acct-Session-Id"])
+            by_id = (self._table.by_id.get(str(value)) for value in wanted["Acct-Session-Id"])
             candidates = [s for s in by_id if s is not None]
         return [
             s
@@ -958,12 +837,12 @@ class NasSimulator:
         cause = self._check_request(attributes, DISCONNECT_ALLOWED)
         if cause is not None:
             return False, cause, []
-        with self._lock:
+        with self._table.lock:
             matched = self._matching(attributes)
             if not matched:
                 return False, ERROR_SESSION_CONTEXT_NOT_FOUND, []
             for session in matched:
-                self._claim(session, "Admin-Reset")
+                self._table.claim(session, "Admin-Reset")
         return True, None, matched
 
     def _change(
@@ -982,7 +861,7 @@ class NasSimulator:
                 parse_rate_limit(str(rate_limit))
             except ValueError:
                 return False, ERROR_INVALID_ATTRIBUTE_VALUE, []
-        with self._lock:
+        with self._table.lock:
             matched = self._matching(attributes)
             if not matched:
                 return False, ERROR_SESSION_CONTEXT_NOT_FOUND, []

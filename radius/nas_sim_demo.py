@@ -19,7 +19,8 @@ from decimal import Decimal
 
 import requests
 
-from radius.nas_sim import NasSimulator, SimSession, parse_rate_limit, random_mac
+from radius.nas_sim import NasSimulator
+from radius.nas_sim_session import SimSession, parse_rate_limit, random_mac
 
 log = logging.getLogger(__name__)
 

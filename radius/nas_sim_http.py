@@ -38,8 +38,9 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Response
 
 from radius.client import make_client
-from radius.nas_sim import NasSimulator, SimSession, random_mac
+from radius.nas_sim import NasSimulator
 from radius.nas_sim_command import foreground, shut_down, start_up
+from radius.nas_sim_session import SimSession, random_mac
 
 log = logging.getLogger(__name__)
 

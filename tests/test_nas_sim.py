@@ -29,8 +29,9 @@ from hotspot.provisioning import Credentials
 from hotspot.stack import free_port
 from radius import dictionary
 from radius.disconnect import Answer, SessionOnNas, disconnect_request, send_disconnects
-from radius.nas_sim import DATA_LIMIT_CAUSE, NasSimulator, SimSession
+from radius.nas_sim import DATA_LIMIT_CAUSE, NasSimulator
 from radius.nas_sim_demo import DemoTiming, demo_cycle
+from radius.nas_sim_session import SimSession
 from tests.conftest import ApiUnderTest, StackUnderTest
 from tests.factories import GIB, make_package, make_user
 
