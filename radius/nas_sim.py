@@ -14,7 +14,6 @@ Every request is sent from a fresh UDP socket, so any number of threads may use 
 from __future__ import annotations
 
 import logging
-import secrets
 import socket
 import threading
 import time
@@ -24,10 +23,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyrad import packet
-from pyrad.client import Timeout
 
 from radius import dictionary
-from radius.client import chap_response
+from radius.nas_sim_packets import (
+    access_request,
+    accounting_request,
+    exchange,
+    reply_int,
+    reply_message,
+    reply_total_limit,
+    reply_value,
+    session_counters,
+    session_identity,
+)
 from radius.nas_sim_session import (
     GIGAWORD,
     AddressPool,
@@ -328,41 +336,42 @@ class NasSimulator:
         else:
             self._addresses.reserve(ip)
         session_id = self._table.new_id()
-        request = packet.AuthPacket(
-            code=packet.AccessRequest,
-            secret=self._secret,
-            dict=self._dict,
+        request = access_request(
+            self._secret,
+            username,
+            password,
+            chap=chap,
             message_authenticator=self.message_authenticator,
+            attributes=[
+                ("Service-Type", "Login-User"),
+                ("Calling-Station-Id", mac),
+                ("Called-Station-Id", self.called_station_id),
+                ("NAS-Port-Type", "Wireless-802.11"),
+                ("NAS-Port-Id", self.nas_port_id),
+                ("Acct-Session-Id", session_id),
+                ("Framed-IP-Address", ip),
+                ("NAS-Identifier", self.nas_identifier),
+                ("NAS-IP-Address", self.nas_ip),
+            ],
         )
-        request["User-Name"] = username
-        if chap:
-            challenge = secrets.token_bytes(16)
-            request["CHAP-Challenge"] = challenge
-            request["CHAP-Password"] = chap_response(secrets.randbelow(256), password, challenge)
-        else:
-            request["User-Password"] = request.PwCrypt(password)
-        for name, value in (
-            ("Service-Type", "Login-User"),
-            ("Calling-Station-Id", mac),
-            ("Called-Station-Id", self.called_station_id),
-            ("NAS-Port-Type", "Wireless-802.11"),
-            ("NAS-Port-Id", self.nas_port_id),
-            ("Acct-Session-Id", session_id),
-            ("Framed-IP-Address", ip),
-            ("NAS-Identifier", self.nas_identifier),
-            ("NAS-IP-Address", self.nas_ip),
-        ):
-            request[name] = value
         try:
             reply = self._exchange(request, self.auth_port)
         except BaseException:
             self._addresses.release(ip)
             raise
-        message = "".join(str(m) for m in reply.get("Reply-Message", [])) or None
+        message = reply_message(reply)
         if reply.code != packet.AccessAccept:
             self._addresses.release(ip)
             log.info("login %s from %s %s: rejected (%s)", username, mac, ip, message or "-")
             return LoginResult(False, reply, None, message)
+        session = self._start_session(username, session_id, mac, ip, reply)
+        self._send_accounting("Start", self._identity(session))
+        return LoginResult(True, reply, session, message)
+
+    def _start_session(
+        self, username: str, session_id: str, mac: str, ip: str, accept: Any
+    ) -> SimSession:
+        """A live session with the limits of its Access-Accept."""
         now = time.monotonic()
         session = SimSession(
             username=username,
@@ -373,11 +382,11 @@ class NasSimulator:
             called_station_id=self.called_station_id,
             started_at=time.time(),
             started=now,
-            session_timeout=_first_int(reply, "Session-Timeout") or None,
-            interim_interval=self._interim_for(_first_int(reply, "Acct-Interim-Interval")),
-            total_limit=_total_limit(reply),
-            rate_limit=_first(reply, "Mikrotik-Rate-Limit"),
-            class_=[bytes(c) for c in reply.get("Class", [])],
+            session_timeout=reply_int(accept, "Session-Timeout") or None,
+            interim_interval=self._interim_for(reply_int(accept, "Acct-Interim-Interval")),
+            total_limit=reply_total_limit(accept),
+            rate_limit=reply_value(accept, "Mikrotik-Rate-Limit"),
+            class_=[bytes(c) for c in accept.get("Class", [])],
             last_interim=now,
         )
         self._table.add(session)
@@ -391,8 +400,7 @@ class NasSimulator:
             session.total_limit,
             session.rate_limit,
         )
-        self._send_accounting("Start", self._identity(session))
-        return LoginResult(True, reply, session, message)
+        return session
 
     def _interim_for(self, received: int | None) -> float | None:
         interval = self.interim_interval if self.interim_interval is not None else received
@@ -430,7 +438,7 @@ class NasSimulator:
                 return False
             session.last_interim = time.monotonic()
             session_time = session.elapsed()
-            attributes = self._identity(session) + self._counters(session, session_time)
+            attributes = self._identity(session) + session_counters(session, session_time)
         self._send_accounting("Interim-Update", attributes)
         with self._table.lock:
             session.interims_sent += 1
@@ -547,39 +555,13 @@ class NasSimulator:
         return None
 
     def _identity(self, session: SimSession) -> list[tuple[str, Any]]:
-        """The same in Start, Interim-Update and Stop: FreeRADIUS's acct_unique hashes them."""
-        return [
-            ("User-Name", session.username),
-            ("Acct-Session-Id", session.session_id),
-            ("NAS-IP-Address", self.nas_ip),
-            ("NAS-Identifier", self.nas_identifier),
-            ("NAS-Port-Id", session.nas_port_id),
-            ("NAS-Port-Type", "Wireless-802.11"),
-            ("Framed-IP-Address", session.ip),
-            ("Calling-Station-Id", session.mac),
-            ("Called-Station-Id", session.called_station_id),
-            ("Service-Type", "Login-User"),
-            ("Acct-Authentic", "RADIUS"),
-            *(("Class", c) for c in session.class_),
-        ]
-
-    @staticmethod
-    def _counters(session: SimSession, session_time: int) -> list[tuple[str, Any]]:
-        return [
-            ("Acct-Session-Time", session_time),
-            ("Acct-Input-Octets", session.input_octets % GIGAWORD),
-            ("Acct-Input-Gigawords", session.input_octets // GIGAWORD),
-            ("Acct-Output-Octets", session.output_octets % GIGAWORD),
-            ("Acct-Output-Gigawords", session.output_octets // GIGAWORD),
-            ("Acct-Input-Packets", session.input_packets % GIGAWORD),
-            ("Acct-Output-Packets", session.output_packets % GIGAWORD),
-        ]
+        return session_identity(session, self.nas_ip, self.nas_identifier)
 
     def _send_stop(self, session: SimSession, raise_errors: bool = False) -> None:
         with self._table.lock:
             attributes = [
                 *self._identity(session),
-                *self._counters(session, session.session_time or 0),
+                *session_counters(session, session.session_time or 0),
                 ("Acct-Terminate-Cause", session.terminate_cause or "User-Request"),
             ]
         try:
@@ -623,43 +605,19 @@ class NasSimulator:
     # --- internals: RADIUS client ---------------------------------------------------------------
 
     def _send_accounting(self, status: str, attributes: Sequence[tuple[str, Any]]) -> None:
-        request = packet.AcctPacket(
-            code=packet.AccountingRequest, secret=self._secret, dict=self._dict
-        )
-        request["Acct-Status-Type"] = status
-        for name, value in attributes:
-            request.AddAttribute(name, value)
-        request["Event-Timestamp"] = int(time.time())
-        request["Acct-Delay-Time"] = 0
-        reply = self._exchange(request, self.acct_port)
+        reply = self._exchange(accounting_request(self._secret, status, attributes), self.acct_port)
         if reply.code != packet.AccountingResponse:
             raise NasSimError(f"accounting {status} answered with code {reply.code}")
 
     def _exchange(self, request: Any, port: int) -> Any:
-        """Send a request (retransmitting it unchanged) and return the verified reply; raises
-        `pyrad.client.Timeout` when none comes. A socket per exchange keeps threads apart."""
-        raw = request.RequestPacket()
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            sock.connect((self.server, port))
-            for _ in range(self.retries):
-                sock.send(raw)
-                deadline = time.monotonic() + self.timeout
-                while (left := deadline - time.monotonic()) > 0:
-                    sock.settimeout(left)
-                    try:
-                        data = sock.recv(4096)
-                    except TimeoutError:
-                        break
-                    except ConnectionRefusedError:  # ICMP port unreachable: wait it out
-                        time.sleep(min(left, 0.05))
-                        continue
-                    try:
-                        reply = request.CreateReply(packet=data)
-                    except Exception:  # noqa: S112 - garbage is ignored like pyrad does
-                        continue
-                    if request.VerifyReply(reply, data, enforce_ma=self.message_authenticator):
-                        return reply
-        raise Timeout(f"no answer from {self.server}:{port}")
+        return exchange(
+            request,
+            self.server,
+            port,
+            timeout=self.timeout,
+            retries=self.retries,
+            enforce_ma=self.message_authenticator,
+        )
 
     # --- internals: Disconnect / CoA listener ---------------------------------------------------
 
@@ -893,24 +851,6 @@ def _answer(request: Any, ok: bool, error_cause: int | None) -> bytes:
     if request.message_authenticator:
         reply.message_authenticator = True
     return bytes(reply.ReplyPacket())
-
-
-def _first(reply: Any, name: str) -> Any:
-    values = reply.get(name)
-    return values[0] if values else None
-
-
-def _first_int(reply: Any, name: str) -> int | None:
-    value = _first(reply, name)
-    return int(value) if value is not None else None
-
-
-def _total_limit(reply: Any) -> int | None:
-    limit = _first_int(reply, "Mikrotik-Total-Limit")
-    gigawords = _first_int(reply, "Mikrotik-Total-Limit-Gigawords")
-    if limit is None and gigawords is None:
-        return None
-    return (gigawords or 0) * GIGAWORD + (limit or 0)
 
 
 def _single(attributes: dict[str, list[Any]], name: str) -> Any:
