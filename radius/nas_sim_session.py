@@ -1,7 +1,9 @@
 """A session on the simulated NAS and the client values it holds (MAC, address, rate limit).
 
 The live sessions are kept in a `SessionTable` with its own lock, because the simulator's callers,
-its timers and its Disconnect/CoA listener end and change them from their own threads.
+its timers and its Disconnect/CoA listener end and change them from their own threads. A module
+apart because the simulator (`radius.nas_sim`) imports the listener (`radius.nas_sim_dynauth`)
+and both need the sessions.
 """
 
 from __future__ import annotations
