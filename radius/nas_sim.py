@@ -7,194 +7,49 @@ attributes every time (FreeRADIUS's Acct-Unique-Session-Id hashes them), Account
 answers RFC 5176 Disconnect-Requests and CoA-Requests on its own UDP port.
 
 Every request is sent from a fresh UDP socket, so any number of threads may use one simulator.
-`run` is the `hotspot nas-sim` command: a simulator that logs what it receives and, with
-`demo=True`, fake customers who buy a package through the API, log in and browse.
+This module holds the simulator and its sessions' life cycle; the packets it sends are built in
+`radius.nas_sim_packets`, Disconnect/CoA are answered by `radius.nas_sim_dynauth`, and
+`radius.nas_sim_command` runs it as `hotspot nas-sim` (with the fake customers of
+`radius.nas_sim_demo`).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import random
-import re
-import secrets
-import signal
-import socket
-import string
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from decimal import Decimal
-from types import FrameType
+from dataclasses import dataclass
 from typing import Any
 
-import requests
 from pyrad import packet
-from pyrad.client import Timeout
 
-from radius import dictionary
-from radius.client import chap_response
+from radius.nas_sim_dynauth import DynAuthListener, DynAuthRequest, ReceivedRequests
+from radius.nas_sim_packets import (
+    access_request,
+    accounting_request,
+    exchange,
+    reply_int,
+    reply_message,
+    reply_total_limit,
+    reply_value,
+    session_counters,
+    session_identity,
+)
+from radius.nas_sim_session import AddressPool, SessionTable, SimSession, normalize_mac, random_mac
 
 log = logging.getLogger(__name__)
 
-GIGAWORD = 2**32
 DEFAULT_COA_PORT = 3799
-REPLY_MEMORY = 30.0  # seconds a Disconnect/CoA answer is kept for retransmissions
-
-# RFC 5176 Error-Cause values the simulator answers with.
-ERROR_UNSUPPORTED_ATTRIBUTE = 401
-ERROR_MISSING_ATTRIBUTE = 402
-ERROR_NAS_IDENTIFICATION_MISMATCH = 403
-ERROR_INVALID_ATTRIBUTE_VALUE = 407
-ERROR_SESSION_CONTEXT_NOT_FOUND = 503
-
-# RFC 5176 section 3: what identifies the NAS and what identifies sessions.
-NAS_IDENTIFICATION = frozenset({"NAS-IP-Address", "NAS-Identifier"})
-SESSION_IDENTIFICATION = frozenset(
-    {
-        "User-Name",
-        "Acct-Session-Id",
-        "Framed-IP-Address",
-        "Calling-Station-Id",
-        "Called-Station-Id",
-        "NAS-Port-Id",
-        "NAS-Port",
-        "Acct-Multi-Session-Id",
-    }
-)
-# Allowed in any Disconnect/CoA-Request besides identification (they change nothing).
-PROTOCOL_ATTRIBUTES = frozenset(
-    {"Event-Timestamp", "Message-Authenticator", "Proxy-State", "State"}
-)
-DISCONNECT_ALLOWED = (
-    NAS_IDENTIFICATION | SESSION_IDENTIFICATION | PROTOCOL_ATTRIBUTES | {"Acct-Terminate-Cause"}
-)
-# What a CoA-Request may change on a session; anything else gets a NAK with Error-Cause 401.
-COA_CHANGES = frozenset(
-    {
-        "Mikrotik-Rate-Limit",
-        "Session-Timeout",
-        "Mikrotik-Total-Limit",
-        "Mikrotik-Total-Limit-Gigawords",
-        "Acct-Interim-Interval",
-    }
-)
-COA_ALLOWED = NAS_IDENTIFICATION | SESSION_IDENTIFICATION | PROTOCOL_ATTRIBUTES | COA_CHANGES
 
 # Which Acct-Terminate-Cause a MikroTik reports when the data limit is reached is not documented;
 # this is our assumption (see `data_limit_cause`).
 DATA_LIMIT_CAUSE = "Session-Timeout"
 
-RATE_LIMIT = re.compile(r"^\s*(\d+(?:\.\d+)?)([kKMG]?)(?:/(\d+(?:\.\d+)?)([kKMG]?))?(?:\s.*)?$")
-RATE_UNITS = {"": 1, "k": 1000, "K": 1000, "M": 1_000_000, "G": 1_000_000_000}
-
-CODE_NAMES = {
-    packet.DisconnectRequest: "Disconnect-Request",
-    packet.DisconnectACK: "Disconnect-ACK",
-    packet.DisconnectNAK: "Disconnect-NAK",
-    packet.CoARequest: "CoA-Request",
-    packet.CoAACK: "CoA-ACK",
-    packet.CoANAK: "CoA-NAK",
-}
-
 
 class NasSimError(Exception):
     """A request the simulator cannot make (no address left, a session that is not live…)."""
-
-
-def normalize_mac(mac: str) -> str:
-    """`aa-bb-cc-dd-ee-ff`, `aabb.ccdd.eeff`, … → `AA:BB:CC:DD:EE:FF`, as a MikroTik writes it."""
-    digits = re.sub(r"[^0-9A-Fa-f]", "", mac)
-    if len(digits) != 12 or len(re.sub(r"[0-9A-Fa-f:.\-]", "", mac)) != 0:
-        raise ValueError(f"{mac!r} is not a MAC address")
-    return ":".join(digits[i : i + 2] for i in range(0, 12, 2)).upper()
-
-
-def parse_login(text: str) -> tuple[str, str]:
-    """`USER:PASSWORD` → (user, password); the password may contain colons."""
-    username, colon, password = text.partition(":")
-    if not colon or not username:
-        raise ValueError(f"{text!r} is not USER:PASSWORD")
-    return username, password
-
-
-def connect_address(host: str) -> str:
-    """Where to reach a server listening on `host`: a wildcard address means this machine."""
-    return "127.0.0.1" if host in ("", "0.0.0.0", "::") else host  # noqa: S104 - compared, not bound
-
-
-def random_mac(rng: random.Random | None = None) -> str:
-    """A random locally administered unicast MAC, in capitals, colon-separated."""
-    octets = bytearray(secrets.token_bytes(6) if rng is None else rng.randbytes(6))
-    octets[0] = (octets[0] & 0xFC) | 0x02
-    return ":".join(f"{octet:02X}" for octet in octets)
-
-
-def parse_rate_limit(rate_limit: str | None) -> tuple[int, int]:
-    """`Mikrotik-Rate-Limit` → (rx, tx) in bit/s: rx is the client's upload, tx its download."""
-    match = RATE_LIMIT.match(rate_limit or "")
-    if match is None:
-        raise ValueError(f"rate limit {rate_limit!r} is not like '2M/5M'")
-    rx_number, rx_unit, tx_number, tx_unit = match.groups()
-    rx = int(float(rx_number) * RATE_UNITS[rx_unit])
-    tx = int(float(tx_number) * RATE_UNITS[tx_unit]) if tx_number else rx
-    return rx, tx
-
-
-@dataclass(eq=False)
-class SimSession:
-    """One hotspot session on the simulated NAS. Read it; change it through the simulator."""
-
-    username: str
-    session_id: str  # Acct-Session-Id, 8 hex digits like a MikroTik's `81a0000f`
-    mac: str  # Calling-Station-Id
-    ip: str  # Framed-IP-Address
-    nas_port_id: str
-    called_station_id: str
-    started_at: float  # time.time() of the Access-Accept
-    started: float  # time.monotonic() of the Access-Accept
-    session_timeout: int | None = None  # seconds from the start, from the Access-Accept or a CoA
-    interim_interval: float | None = None  # seconds; None: no automatic Interim-Updates
-    total_limit: int | None = None  # bytes up + down (Mikrotik-Total-Limit[-Gigawords])
-    rate_limit: str | None = None  # Mikrotik-Rate-Limit, e.g. "2M/5M"
-    class_: list[bytes] = field(default_factory=list)  # echoed in accounting, as RFC 2865 asks
-    input_octets: int = 0  # from the client (its upload)
-    output_octets: int = 0  # to the client (its download)
-    input_packets: int = 0
-    output_packets: int = 0
-    last_interim: float = 0.0  # time.monotonic() of the last Start/Interim-Update
-    interims_sent: int = 0
-    coa_applied: int = 0
-    terminate_cause: str | None = None  # set when the session ends
-    session_time: int | None = None  # Acct-Session-Time of the Stop
-    stop_acknowledged: bool = False  # FreeRADIUS answered the Stop
-    closed: threading.Event = field(default_factory=threading.Event, repr=False)
-
-    @property
-    def total_octets(self) -> int:
-        return self.input_octets + self.output_octets
-
-    @property
-    def live(self) -> bool:
-        return self.terminate_cause is None
-
-    def elapsed(self, now: float | None = None) -> int:
-        """Whole seconds since the login (Acct-Session-Time)."""
-        return int((time.monotonic() if now is None else now) - self.started)
-
-    def wait_closed(self, timeout: float | None = None) -> bool:
-        """Wait until the session ended and its Stop was sent (answered or not)."""
-        return self.closed.wait(timeout)
-
-
-@dataclass(frozen=True)
-class _Received:
-    at: float
-    monotonic: float
-    source: tuple[str, int]
 
 
 @dataclass(frozen=True)
@@ -205,30 +60,6 @@ class LoginResult:
     reply: Any  # the pyrad reply packet
     session: SimSession | None
     reply_message: str | None
-
-
-@dataclass(frozen=True)
-class DynAuthRequest:
-    """One Disconnect-Request or CoA-Request as the simulator received it, and what it did."""
-
-    received_at: float  # time.time()
-    received_monotonic: float  # time.monotonic(), for lag measurements within this process
-    source: tuple[str, int]
-    code: int  # 40 Disconnect-Request, 43 CoA-Request
-    packet_id: int
-    attributes: dict[str, list[Any]]
-    reply_code: int | None  # None: dropped (down, bad authenticator, stale)
-    error_cause: int | None
-    session_ids: tuple[str, ...]  # the sessions it applied to
-    note: str = ""
-
-    @property
-    def kind(self) -> str:
-        return CODE_NAMES.get(self.code, str(self.code))
-
-    @property
-    def reply_kind(self) -> str | None:
-        return None if self.reply_code is None else CODE_NAMES.get(self.reply_code)
 
 
 class NasSimulator:
@@ -296,63 +127,35 @@ class NasSimulator:
         self.max_event_age = max_event_age
         self.on_dynauth = on_dynauth
         self.message_authenticator = message_authenticator
+        self.down = False  # True: Disconnect/CoA-Requests are dropped unanswered (a dead NAS)
         self._secret = secret.encode()
-        self._dict = dictionary()
-        self._network = ipaddress.ip_network(client_network)
-        if self._network.num_addresses < 4:
-            raise ValueError(f"client network {client_network} is too small")
-        self._ip_cursor = 0
-        self._ips_in_use: set[str] = set()
-        self._session_counter = secrets.randbits(24)
-        self._session_prefix = 0x80 | secrets.randbits(7)
-        self._lock = threading.RLock()
-        self._sessions: dict[str, SimSession] = {}
-        self._received: list[DynAuthRequest] = []
-        self._received_changed = threading.Condition(self._lock)
-        self._replies: dict[tuple[tuple[str, int], int, bytes], tuple[float, bytes]] = {}
-        self._down = False
+        self._addresses = AddressPool(client_network)
+        self._table = SessionTable()
+        self._received = ReceivedRequests()
         self._closing = threading.Event()
         self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="nas-sim-acct")
-        self._threads: list[threading.Thread] = []
-        self._socket: socket.socket | None = None
-        if listen:
-            self._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            # A busy second's Disconnect-Requests arrive in one burst: the default buffer
-            # (about 200 requests on loopback) would drop some.
-            self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-            try:
-                self._socket.bind((coa_listen_address, coa_port))
-            except OSError:
-                self._socket.close()
-                self._executor.shutdown()
-                raise
-            self._socket.settimeout(0.2)
-            self._start_thread(self._serve, "nas-sim-coa")
-        self._start_thread(self._run_timers, "nas-sim-timers", tick)
+        coa_address = (coa_listen_address, coa_port)
+        self._listener = (
+            DynAuthListener(self, self._table, self._secret, coa_address, self._received)
+            if listen
+            else None
+        )
+        self._timers = threading.Thread(
+            target=self._run_timers, args=(tick,), name="nas-sim-timers", daemon=True
+        )
+        self._timers.start()
 
     # --- life cycle -----------------------------------------------------------------------------
 
     @property
     def coa_address(self) -> tuple[str, int] | None:
         """Where the Disconnect/CoA listener is bound, or None without one."""
-        if self._socket is None:
-            return None
-        host, port = self._socket.getsockname()[:2]
-        return str(host), int(port)
+        return None if self._listener is None else self._listener.address
 
     @property
     def coa_port(self) -> int | None:
         address = self.coa_address
         return None if address is None else address[1]
-
-    @property
-    def down(self) -> bool:
-        """True: Disconnect/CoA-Requests are dropped unanswered (a dead or unreachable NAS)."""
-        return self._down
-
-    @down.setter
-    def down(self, value: bool) -> None:
-        self._down = value
 
     def close(self) -> None:
         """Stop the listener and timers and finish pending accounting. Sessions are left as they
@@ -360,10 +163,9 @@ class NasSimulator:
         if self._closing.is_set():
             return
         self._closing.set()
-        for thread in self._threads:
-            thread.join()
-        if self._socket is not None:
-            self._socket.close()
+        if self._listener is not None:
+            self._listener.close()
+        self._timers.join()
         self._executor.shutdown(wait=True)
 
     def __enter__(self) -> NasSimulator:
@@ -376,8 +178,7 @@ class NasSimulator:
 
     def sessions(self) -> list[SimSession]:
         """The live sessions."""
-        with self._lock:
-            return list(self._sessions.values())
+        return self._table.live()
 
     def find_sessions(
         self,
@@ -387,14 +188,13 @@ class NasSimulator:
         ip: str | None = None,
     ) -> list[SimSession]:
         """Live sessions matching every given value."""
-        with self._lock:
-            return [
-                s
-                for s in self._sessions.values()
-                if (username is None or s.username == username)
-                and (session_id is None or s.session_id == session_id)
-                and (ip is None or s.ip == ip)
-            ]
+        return [
+            s
+            for s in self._table.live()
+            if (username is None or s.username == username)
+            and (session_id is None or s.session_id == session_id)
+            and (ip is None or s.ip == ip)
+        ]
 
     def new_mac(self) -> str:
         return random_mac()
@@ -402,22 +202,10 @@ class NasSimulator:
     def new_ip(self) -> str:
         """A free client address from `client_network` (reserved until its session ends); the
         first host is left out, as the hotspot gateway has it."""
-        first = 2
-        count = self._network.num_addresses - 3
-        with self._lock:
-            for _ in range(count):
-                offset = first + self._ip_cursor % count
-                self._ip_cursor += 1
-                candidate = str(self._network.network_address + offset)
-                if candidate not in self._ips_in_use:
-                    self._ips_in_use.add(candidate)
-                    return candidate
-        raise NasSimError(f"no free address left in {self._network}")
-
-    def _next_session_id(self) -> str:
-        with self._lock:
-            self._session_counter = (self._session_counter + 1) & 0xFFFFFF
-            return f"{self._session_prefix:02x}{self._session_counter:06x}"
+        ip = self._addresses.take()
+        if ip is None:
+            raise NasSimError(f"no free address left in {self._addresses.network}")
+        return ip
 
     def login(
         self,
@@ -435,44 +223,44 @@ class NasSimulator:
         if ip is None:
             ip = self.new_ip()
         else:
-            with self._lock:
-                self._ips_in_use.add(ip)
-        session_id = self._next_session_id()
-        request = packet.AuthPacket(
-            code=packet.AccessRequest,
-            secret=self._secret,
-            dict=self._dict,
+            self._addresses.reserve(ip)
+        session_id = self._table.new_id()
+        request = access_request(
+            self._secret,
+            username,
+            password,
+            chap=chap,
             message_authenticator=self.message_authenticator,
+            attributes=[
+                ("Service-Type", "Login-User"),
+                ("Calling-Station-Id", mac),
+                ("Called-Station-Id", self.called_station_id),
+                ("NAS-Port-Type", "Wireless-802.11"),
+                ("NAS-Port-Id", self.nas_port_id),
+                ("Acct-Session-Id", session_id),
+                ("Framed-IP-Address", ip),
+                ("NAS-Identifier", self.nas_identifier),
+                ("NAS-IP-Address", self.nas_ip),
+            ],
         )
-        request["User-Name"] = username
-        if chap:
-            challenge = secrets.token_bytes(16)
-            request["CHAP-Challenge"] = challenge
-            request["CHAP-Password"] = chap_response(secrets.randbelow(256), password, challenge)
-        else:
-            request["User-Password"] = request.PwCrypt(password)
-        for name, value in (
-            ("Service-Type", "Login-User"),
-            ("Calling-Station-Id", mac),
-            ("Called-Station-Id", self.called_station_id),
-            ("NAS-Port-Type", "Wireless-802.11"),
-            ("NAS-Port-Id", self.nas_port_id),
-            ("Acct-Session-Id", session_id),
-            ("Framed-IP-Address", ip),
-            ("NAS-Identifier", self.nas_identifier),
-            ("NAS-IP-Address", self.nas_ip),
-        ):
-            request[name] = value
         try:
             reply = self._exchange(request, self.auth_port)
         except BaseException:
-            self._release_ip(ip)
+            self._addresses.release(ip)
             raise
-        message = "".join(str(m) for m in reply.get("Reply-Message", [])) or None
+        message = reply_message(reply)
         if reply.code != packet.AccessAccept:
-            self._release_ip(ip)
+            self._addresses.release(ip)
             log.info("login %s from %s %s: rejected (%s)", username, mac, ip, message or "-")
             return LoginResult(False, reply, None, message)
+        session = self._start_session(username, session_id, mac, ip, reply)
+        self._send_accounting("Start", self._identity(session))
+        return LoginResult(True, reply, session, message)
+
+    def _start_session(
+        self, username: str, session_id: str, mac: str, ip: str, accept: Any
+    ) -> SimSession:
+        """A live session with the limits of its Access-Accept."""
         now = time.monotonic()
         session = SimSession(
             username=username,
@@ -483,15 +271,14 @@ class NasSimulator:
             called_station_id=self.called_station_id,
             started_at=time.time(),
             started=now,
-            session_timeout=_first_int(reply, "Session-Timeout") or None,
-            interim_interval=self._interim_for(_first_int(reply, "Acct-Interim-Interval")),
-            total_limit=_total_limit(reply),
-            rate_limit=_first(reply, "Mikrotik-Rate-Limit"),
-            class_=[bytes(c) for c in reply.get("Class", [])],
+            session_timeout=reply_int(accept, "Session-Timeout") or None,
+            interim_interval=self._interim_for(reply_int(accept, "Acct-Interim-Interval")),
+            total_limit=reply_total_limit(accept),
+            rate_limit=reply_value(accept, "Mikrotik-Rate-Limit"),
+            class_=[bytes(c) for c in accept.get("Class", [])],
             last_interim=now,
         )
-        with self._lock:
-            self._sessions[session_id] = session
+        self._table.add(session)
         log.info(
             "login %s from %s %s: session %s (timeout %s s, limit %s, rate %s)",
             username,
@@ -502,8 +289,7 @@ class NasSimulator:
             session.total_limit,
             session.rate_limit,
         )
-        self._send_accounting("Start", self._identity(session))
-        return LoginResult(True, reply, session, message)
+        return session
 
     def _interim_for(self, received: int | None) -> float | None:
         interval = self.interim_interval if self.interim_interval is not None else received
@@ -520,8 +306,8 @@ class NasSimulator:
     ) -> bool:
         """Count traffic of a live session (input: from the client). Returns False if the session
         is no longer live. Reaching the data limit stops it (when enforced)."""
-        with self._lock:
-            if not self._is_live(session):
+        with self._table.lock:
+            if not self._table.is_live(session):
                 return False
             session.input_octets += input_octets
             session.output_octets += output_octets
@@ -536,14 +322,14 @@ class NasSimulator:
 
     def interim(self, session: SimSession) -> bool:
         """Send an Interim-Update with the session's counters now; False if it is not live."""
-        with self._lock:
-            if not self._is_live(session):
+        with self._table.lock:
+            if not self._table.is_live(session):
                 return False
             session.last_interim = time.monotonic()
             session_time = session.elapsed()
-            attributes = self._identity(session) + self._counters(session, session_time)
+            attributes = self._identity(session) + session_counters(session, session_time)
         self._send_accounting("Interim-Update", attributes)
-        with self._lock:
+        with self._table.lock:
             session.interims_sent += 1
         log.info(
             "interim %s of %s: %d s, %d B up, %d B down",
@@ -558,16 +344,16 @@ class NasSimulator:
     def logout(self, session: SimSession, cause: str = "User-Request") -> bool:
         """End a live session with an Accounting Stop carrying `cause` (Acct-Terminate-Cause);
         False if it had already ended."""
-        with self._lock:
-            if not self._claim(session, cause):
+        with self._table.lock:
+            if not self._table.claim(session, cause):
                 return False
         self._send_stop(session, raise_errors=True)
         return True
 
     def logout_all(self, cause: str = "User-Request") -> list[SimSession]:
         """Stop every live session with `cause`; returns them."""
-        with self._lock:
-            ended = [s for s in list(self._sessions.values()) if self._claim(s, cause)]
+        with self._table.lock:
+            ended = [s for s in self._table.live() if self._table.claim(s, cause)]
         for session in ended:
             self._send_stop(session, raise_errors=False)
         return ended
@@ -575,16 +361,16 @@ class NasSimulator:
     def check_limits(self) -> list[SimSession]:
         """Stop (in the background) the sessions past their Session-Timeout or data limit, if
         enforced. The timer thread calls this every `tick`; returns the sessions it stopped."""
-        with self._lock:
-            return self._enforce(list(self._sessions.values()))
+        with self._table.lock:
+            return self._enforce(self._table.live())
 
     def _enforce(self, sessions: Iterable[SimSession]) -> list[SimSession]:
         now = time.monotonic()
         ended: list[SimSession] = []
-        with self._lock:
+        with self._table.lock:
             for session in sessions:
                 cause = self._limit_reached(session, now)
-                if cause is not None and self._claim(session, cause, now):
+                if cause is not None and self._table.claim(session, cause, now):
                     ended.append(session)
         for session in ended:
             log.info(
@@ -593,7 +379,7 @@ class NasSimulator:
                 session.username,
                 session.terminate_cause,
             )
-            self._submit(self._send_stop, session)
+            self.send_stop_later(session)
         return ended
 
     def accounting_on(self, *, forget_sessions: bool = True) -> None:
@@ -607,12 +393,10 @@ class NasSimulator:
 
     def _on_off(self, status: str, forget_sessions: bool) -> None:
         if forget_sessions:
-            with self._lock:
-                forgotten = [
-                    s for s in list(self._sessions.values()) if self._claim(s, "NAS-Reboot")
-                ]
+            with self._table.lock:
+                forgotten = [s for s in self._table.live() if self._table.claim(s, "NAS-Reboot")]
             for session in forgotten:
-                self._release_ip(session.ip)
+                self._addresses.release(session.ip)
                 session.closed.set()
         self._send_accounting(
             status,
@@ -623,41 +407,22 @@ class NasSimulator:
             ],
         )
 
-    # --- Disconnect / CoA records ---------------------------------------------------------------
+    # --- Disconnect / CoA -----------------------------------------------------------------------
 
     @property
     def received(self) -> list[DynAuthRequest]:
         """Every Disconnect/CoA-Request received so far, oldest first."""
-        with self._lock:
-            return list(self._received)
+        return self._received.all()
 
     def wait_for_requests(self, count: int, timeout: float) -> list[DynAuthRequest]:
         """Wait until at least `count` Disconnect/CoA-Requests were received; returns them all."""
-        deadline = time.monotonic() + timeout
-        with self._received_changed:
-            while len(self._received) < count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                self._received_changed.wait(left)
-            return list(self._received)
+        return self._received.wait_for(count, timeout)
+
+    def send_stop_later(self, session: SimSession) -> None:
+        """Send the Stop of an ended session from the accounting threads."""
+        self._submit(self._send_stop, session)
 
     # --- internals: sessions --------------------------------------------------------------------
-
-    def _is_live(self, session: SimSession) -> bool:
-        return self._sessions.get(session.session_id) is session
-
-    def _claim(self, session: SimSession, cause: str, now: float | None = None) -> bool:
-        """Under the lock: take a live session out, so exactly one caller sends its Stop."""
-        if not self._is_live(session):
-            return False
-        del self._sessions[session.session_id]
-        elapsed = session.elapsed(now)
-        if cause == "Session-Timeout" and session.session_timeout:
-            elapsed = min(elapsed, session.session_timeout)
-        session.session_time = elapsed
-        session.terminate_cause = cause
-        return True
 
     def _limit_reached(self, session: SimSession, now: float) -> str | None:
         if (
@@ -674,44 +439,14 @@ class NasSimulator:
             return self.data_limit_cause
         return None
 
-    def _release_ip(self, ip: str) -> None:
-        with self._lock:
-            self._ips_in_use.discard(ip)
-
     def _identity(self, session: SimSession) -> list[tuple[str, Any]]:
-        """The same in Start, Interim-Update and Stop: FreeRADIUS's acct_unique hashes them."""
-        return [
-            ("User-Name", session.username),
-            ("Acct-Session-Id", session.session_id),
-            ("NAS-IP-Address", self.nas_ip),
-            ("NAS-Identifier", self.nas_identifier),
-            ("NAS-Port-Id", session.nas_port_id),
-            ("NAS-Port-Type", "Wireless-802.11"),
-            ("Framed-IP-Address", session.ip),
-            ("Calling-Station-Id", session.mac),
-            ("Called-Station-Id", session.called_station_id),
-            ("Service-Type", "Login-User"),
-            ("Acct-Authentic", "RADIUS"),
-            *(("Class", c) for c in session.class_),
-        ]
-
-    @staticmethod
-    def _counters(session: SimSession, session_time: int) -> list[tuple[str, Any]]:
-        return [
-            ("Acct-Session-Time", session_time),
-            ("Acct-Input-Octets", session.input_octets % GIGAWORD),
-            ("Acct-Input-Gigawords", session.input_octets // GIGAWORD),
-            ("Acct-Output-Octets", session.output_octets % GIGAWORD),
-            ("Acct-Output-Gigawords", session.output_octets // GIGAWORD),
-            ("Acct-Input-Packets", session.input_packets % GIGAWORD),
-            ("Acct-Output-Packets", session.output_packets % GIGAWORD),
-        ]
+        return session_identity(session, self.nas_ip, self.nas_identifier)
 
     def _send_stop(self, session: SimSession, raise_errors: bool = False) -> None:
-        with self._lock:
+        with self._table.lock:
             attributes = [
                 *self._identity(session),
-                *self._counters(session, session.session_time or 0),
+                *session_counters(session, session.session_time or 0),
                 ("Acct-Terminate-Cause", session.terminate_cause or "User-Request"),
             ]
         try:
@@ -722,7 +457,7 @@ class NasSimulator:
             if raise_errors:
                 raise
         finally:
-            self._release_ip(session.ip)
+            self._addresses.release(session.ip)
             session.closed.set()
 
     def _run_timers(self, tick: float) -> None:
@@ -730,15 +465,7 @@ class NasSimulator:
         while not self._closing.wait(tick):
             try:
                 self.check_limits()
-                now = time.monotonic()
-                due: list[SimSession] = []
-                with self._lock:
-                    for session in self._sessions.values():
-                        interval = session.interim_interval
-                        if interval and now - session.last_interim >= interval:
-                            session.last_interim = now
-                            due.append(session)
-                for session in due:
+                for session in self._table.take_due_interims(time.monotonic()):
                     self._submit(self._background_interim, session)
             except Exception:
                 log.exception("nas-sim timers")
@@ -755,630 +482,19 @@ class NasSimulator:
         except RuntimeError:  # shut down: do it here
             function(session)
 
-    def _start_thread(self, target: Callable[..., None], name: str, *args: Any) -> None:
-        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
-        self._threads.append(thread)
-        thread.start()
-
     # --- internals: RADIUS client ---------------------------------------------------------------
 
     def _send_accounting(self, status: str, attributes: Sequence[tuple[str, Any]]) -> None:
-        request = packet.AcctPacket(
-            code=packet.AccountingRequest, secret=self._secret, dict=self._dict
-        )
-        request["Acct-Status-Type"] = status
-        for name, value in attributes:
-            request.AddAttribute(name, value)
-        request["Event-Timestamp"] = int(time.time())
-        request["Acct-Delay-Time"] = 0
-        reply = self._exchange(request, self.acct_port)
+        reply = self._exchange(accounting_request(self._secret, status, attributes), self.acct_port)
         if reply.code != packet.AccountingResponse:
             raise NasSimError(f"accounting {status} answered with code {reply.code}")
 
     def _exchange(self, request: Any, port: int) -> Any:
-        """Send a request (retransmitting it unchanged) and return the verified reply; raises
-        `pyrad.client.Timeout` when none comes. A socket per exchange keeps threads apart."""
-        raw = request.RequestPacket()
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-            sock.connect((self.server, port))
-            for _ in range(self.retries):
-                sock.send(raw)
-                deadline = time.monotonic() + self.timeout
-                while (left := deadline - time.monotonic()) > 0:
-                    sock.settimeout(left)
-                    try:
-                        data = sock.recv(4096)
-                    except TimeoutError:
-                        break
-                    except ConnectionRefusedError:  # ICMP port unreachable: wait it out
-                        time.sleep(min(left, 0.05))
-                        continue
-                    try:
-                        reply = request.CreateReply(packet=data)
-                    except Exception:  # noqa: S112 - garbage is ignored like pyrad does
-                        continue
-                    if request.VerifyReply(reply, data, enforce_ma=self.message_authenticator):
-                        return reply
-        raise Timeout(f"no answer from {self.server}:{port}")
-
-    # --- internals: Disconnect / CoA listener ---------------------------------------------------
-
-    def _serve(self) -> None:
-        assert self._socket is not None
-        while not self._closing.is_set():
-            try:
-                data, source = self._socket.recvfrom(4096)
-            except TimeoutError:
-                continue
-            except OSError:
-                if self._closing.is_set():
-                    return
-                continue
-            try:
-                self._handle(data, (str(source[0]), int(source[1])))
-            except Exception:
-                log.exception("Disconnect/CoA-Request from %s", source)
-
-    def _handle(self, data: bytes, source: tuple[str, int]) -> None:
-        received = _Received(time.time(), time.monotonic(), source)
-        try:
-            request = packet.CoAPacket(secret=self._secret, dict=self._dict, packet=data)
-        except Exception:
-            log.info("dropped an undecodable packet from %s", source)
-            return
-        if request.code not in (packet.DisconnectRequest, packet.CoARequest):
-            log.info("dropped a packet with code %s from %s", request.code, source)
-            return
-        attributes, invalid = _decode_attributes(request)
-        drop = self._drop_reason(request, attributes, received.at)
-        if drop is not None:
-            self._record(received, request, attributes, reply_code=None, note=drop)
-            return
-        key = (source, int(request.id), bytes(request.authenticator))
-        with self._lock:
-            cached = self._replies.get(key)
-        if cached is not None:
-            self._record(
-                received, request, attributes, reply_code=cached[1][0], note="retransmission"
-            )
-            self._reply_raw(cached[1], source)
-            return
-        applied: list[SimSession] = []
-        cause: int | None
-        if invalid:
-            ok, cause = False, ERROR_INVALID_ATTRIBUTE_VALUE
-        elif request.code == packet.DisconnectRequest:
-            ok, cause, applied = self._disconnect(attributes)
-        else:
-            ok, cause, applied = self._change(attributes)
-        raw = _answer(request, ok, cause)
-        with self._lock:
-            self._remember_reply(key, raw)
-        # recorded before it is answered: whoever sees the answer finds the record
-        self._record(
-            received, request, attributes, reply_code=raw[0], error_cause=cause, sessions=applied
+        return exchange(
+            request,
+            self.server,
+            port,
+            timeout=self.timeout,
+            retries=self.retries,
+            enforce_ma=self.message_authenticator,
         )
-        self._reply_raw(raw, source)
-        if request.code == packet.DisconnectRequest:
-            for session in applied:  # the Stop after the ACK, as a NAS does
-                self._submit(self._send_stop, session)
-
-    def _drop_reason(
-        self, request: Any, attributes: dict[str, list[Any]], received_at: float
-    ) -> str | None:
-        """Why a request is dropped unanswered, or None to answer it."""
-        if self._down:
-            return "down"
-        if not request.VerifyCoARequest():
-            return "bad Request Authenticator"
-        if request.message_authenticator:
-            if not request.verify_message_authenticator():
-                return "bad Message-Authenticator"
-        elif self.message_authenticator:
-            return "no Message-Authenticator"
-        timestamps = attributes.get("Event-Timestamp") or []
-        if (
-            self.max_event_age is not None
-            and timestamps
-            and isinstance(timestamps[0], int)
-            and abs(received_at - timestamps[0]) > self.max_event_age
-        ):
-            return "stale Event-Timestamp"
-        return None
-
-    def _record(
-        self,
-        received: _Received,
-        request: Any,
-        attributes: dict[str, list[Any]],
-        *,
-        reply_code: int | None,
-        error_cause: int | None = None,
-        sessions: Iterable[SimSession] = (),
-        note: str = "",
-    ) -> None:
-        entry = DynAuthRequest(
-            received_at=received.at,
-            received_monotonic=received.monotonic,
-            source=received.source,
-            code=request.code,
-            packet_id=request.id,
-            attributes=attributes,
-            reply_code=reply_code,
-            error_cause=error_cause,
-            session_ids=tuple(s.session_id for s in sessions),
-            note=note,
-        )
-        with self._received_changed:
-            self._received.append(entry)
-            self._received_changed.notify_all()
-        if log.isEnabledFor(logging.INFO):  # formatting the attributes nearly doubles the work
-            log.info(
-                "%s from %s %s -> %s%s%s",
-                entry.kind,
-                received.source[0],
-                _show(attributes),
-                entry.reply_kind or "dropped",
-                f" Error-Cause {error_cause}" if error_cause else "",
-                f" ({note})" if note else "",
-            )
-        if self.on_dynauth is not None:
-            self.on_dynauth(entry)
-
-    def _reply_raw(self, raw: bytes, source: tuple[str, int]) -> None:
-        if self._socket is not None:
-            try:
-                self._socket.sendto(raw, source)
-            except OSError as exc:
-                log.warning("could not answer %s: %s", source, exc)
-
-    def _remember_reply(self, key: tuple[tuple[str, int], int, bytes], raw: bytes) -> None:
-        """Answers are kept 30 s, so a retransmitted request gets the same answer. Kept in the
-        order given, the expired ones are dropped from the front: a busy minute's thousands of
-        answers are not copied again on every request."""
-        now = time.monotonic()
-        while self._replies:
-            oldest = next(iter(self._replies))
-            if now - self._replies[oldest][0] < REPLY_MEMORY:
-                break
-            del self._replies[oldest]
-        self._replies[key] = (now, raw)
-
-    def _check_request(
-        self, attributes: dict[str, list[Any]], allowed: frozenset[str]
-    ) -> int | None:
-        """The Error-Cause for a request that cannot be applied as it stands, else None."""
-        if any(name not in allowed for name in attributes):
-            return ERROR_UNSUPPORTED_ATTRIBUTE
-        if any(v != self.nas_ip for v in attributes.get("NAS-IP-Address", [])) or any(
-            v != self.nas_identifier for v in attributes.get("NAS-Identifier", [])
-        ):
-            return ERROR_NAS_IDENTIFICATION_MISMATCH
-        if not SESSION_IDENTIFICATION & attributes.keys():
-            return ERROR_MISSING_ATTRIBUTE
-        return None
-
-    def _matching(self, attributes: dict[str, list[Any]]) -> list[SimSession]:
-        """Under the lock: the live sessions matching every session attribute (RFC 5176: all)."""
-        wanted = {n: v for n, v in attributes.items() if n in SESSION_IDENTIFICATION}
-        candidates: Iterable[SimSession] = self._sessions.values()
-        if "Acct-Session-Id" in wanted:  # the usual case: straight to it, whatever the NAS holds
-            by_id = (self._sessions.get(str(value)) for value in wanted["Acct-Session-Id"])
-            candidates = [s for s in by_id if s is not None]
-        return [
-            s
-            for s in candidates
-            if all(_session_value(s, n) in {_normal(n, x) for x in v} for n, v in wanted.items())
-        ]
-
-    def _disconnect(
-        self, attributes: dict[str, list[Any]]
-    ) -> tuple[bool, int | None, list[SimSession]]:
-        cause = self._check_request(attributes, DISCONNECT_ALLOWED)
-        if cause is not None:
-            return False, cause, []
-        with self._lock:
-            matched = self._matching(attributes)
-            if not matched:
-                return False, ERROR_SESSION_CONTEXT_NOT_FOUND, []
-            for session in matched:
-                self._claim(session, "Admin-Reset")
-        return True, None, matched
-
-    def _change(
-        self, attributes: dict[str, list[Any]]
-    ) -> tuple[bool, int | None, list[SimSession]]:
-        cause = self._check_request(attributes, COA_ALLOWED)
-        if cause is not None:
-            return False, cause, []
-        rate_limit = _single(attributes, "Mikrotik-Rate-Limit")
-        session_timeout = _single(attributes, "Session-Timeout")
-        interim = _single(attributes, "Acct-Interim-Interval")
-        limit = _single(attributes, "Mikrotik-Total-Limit")
-        gigawords = _single(attributes, "Mikrotik-Total-Limit-Gigawords")
-        if rate_limit is not None:
-            try:
-                parse_rate_limit(str(rate_limit))
-            except ValueError:
-                return False, ERROR_INVALID_ATTRIBUTE_VALUE, []
-        with self._lock:
-            matched = self._matching(attributes)
-            if not matched:
-                return False, ERROR_SESSION_CONTEXT_NOT_FOUND, []
-            for session in matched:  # all at once, under the lock
-                if rate_limit is not None:
-                    session.rate_limit = str(rate_limit)
-                if session_timeout is not None:
-                    session.session_timeout = int(session_timeout) or None
-                if interim is not None:
-                    session.interim_interval = float(interim) or None
-                if limit is not None or gigawords is not None:
-                    session.total_limit = int(gigawords or 0) * GIGAWORD + int(limit or 0)
-                session.coa_applied += 1
-        return True, None, matched
-
-
-# --- packet helpers -----------------------------------------------------------------------------
-
-
-def _answer(request: Any, ok: bool, error_cause: int | None) -> bytes:
-    """The encoded ACK or NAK to a Disconnect/CoA-Request."""
-    reply = request.CreateReply()
-    if request.code == packet.DisconnectRequest:
-        reply.code = packet.DisconnectACK if ok else packet.DisconnectNAK
-    else:
-        reply.code = packet.CoAACK if ok else packet.CoANAK
-    if error_cause is not None:
-        reply["Error-Cause"] = error_cause
-    if request.message_authenticator:
-        reply.message_authenticator = True
-    return bytes(reply.ReplyPacket())
-
-
-def _first(reply: Any, name: str) -> Any:
-    values = reply.get(name)
-    return values[0] if values else None
-
-
-def _first_int(reply: Any, name: str) -> int | None:
-    value = _first(reply, name)
-    return int(value) if value is not None else None
-
-
-def _total_limit(reply: Any) -> int | None:
-    limit = _first_int(reply, "Mikrotik-Total-Limit")
-    gigawords = _first_int(reply, "Mikrotik-Total-Limit-Gigawords")
-    if limit is None and gigawords is None:
-        return None
-    return (gigawords or 0) * GIGAWORD + (limit or 0)
-
-
-def _single(attributes: dict[str, list[Any]], name: str) -> Any:
-    values = attributes.get(name)
-    return values[0] if values else None
-
-
-def _decode_attributes(request: Any) -> tuple[dict[str, list[Any]], bool]:
-    """Attributes by name (`Attr-N` / `Vendor-V-Attr-N` for ones not in our dictionary), and
-    whether any value could not be decoded."""
-    attributes: dict[str, list[Any]] = {}
-    invalid = False
-    for key in request.keys():  # noqa: SIM118 - pyrad's keys() gives names
-        if isinstance(key, str):
-            try:
-                attributes[key] = list(request[key])
-            except Exception:
-                attributes[key] = list(dict.__getitem__(request, request._EncodeKey(key)))
-                invalid = True
-        elif isinstance(key, tuple):
-            attributes[f"Vendor-{key[0]}-Attr-{key[1]}"] = list(dict.__getitem__(request, key))
-        else:
-            attributes[f"Attr-{key}"] = list(dict.__getitem__(request, key))
-    return attributes, invalid
-
-
-def _session_value(session: SimSession, name: str) -> str | None:
-    return {
-        "User-Name": session.username,
-        "Acct-Session-Id": session.session_id,
-        "Framed-IP-Address": session.ip,
-        "Calling-Station-Id": session.mac,
-        "Called-Station-Id": session.called_station_id,
-        "NAS-Port-Id": session.nas_port_id,
-    }.get(name)
-
-
-def _normal(name: str, value: Any) -> str:
-    if name == "Calling-Station-Id":
-        try:
-            return normalize_mac(str(value))
-        except ValueError:
-            return str(value)
-    return str(value)
-
-
-def _show(attributes: dict[str, list[Any]]) -> str:
-    shown = [
-        f"{name}={value!r}" if not isinstance(value, bytes) else f"{name}=0x{value.hex()}"
-        for name, values in attributes.items()
-        if name not in ("Message-Authenticator", "Proxy-State")
-        for value in values
-    ]
-    return "{" + ", ".join(shown) + "}"
-
-
-# --- `hotspot nas-sim`: the command and its demo customers --------------------------------------
-
-# The local M-Pesa sandbox decides outcomes by the phone's last four digits; the demo pays.
-SANDBOX_OUTCOME_ENDINGS = frozenset({"1032", "1037", "2001", "0001", "1019", "0000", "0003"})
-
-
-def random_phone(rng: random.Random) -> str:
-    """A random Safaricom-looking `07…` number that the sandbox approves."""
-    while True:
-        phone = "07" + rng.choice("0129") + "".join(rng.choices(string.digits, k=7))
-        if phone[-4:] not in SANDBOX_OUTCOME_ENDINGS:
-            return phone
-
-
-@dataclass(frozen=True)
-class DemoTiming:
-    """How the fake customers of `--demo` behave."""
-
-    session_seconds: tuple[float, float] = (20.0, 90.0)  # online for a random while in this range
-    pause_seconds: tuple[float, float] = (2.0, 8.0)  # before buying again
-    traffic_step: float = 1.0  # seconds between traffic increments
-    usage: tuple[float, float] = (0.05, 0.8)  # share of the rate limit actually used
-    payment_timeout: float = 60.0  # give up waiting for "paid" after this
-    http_timeout: float = 10.0
-
-
-class DemoError(Exception):
-    """A demo step that failed (API unreachable, payment failed…); the customer tries again."""
-
-
-def buy_package(
-    api_url: str, rng: random.Random, timing: DemoTiming, say: Callable[[str], None]
-) -> tuple[str, str]:
-    """Buy the cheapest package through the API and wait for the credentials."""
-    http = requests.Session()
-    try:
-        response = http.get(f"{api_url}/api/packages", timeout=timing.http_timeout)
-        response.raise_for_status()
-        packages = response.json()["packages"]
-        if not packages:
-            raise DemoError("no packages on sale")
-        package = min(packages, key=lambda p: (Decimal(str(p["price"])), p["id"]))
-        phone = random_phone(rng)
-        response = http.post(
-            f"{api_url}/api/payments",
-            json={"package_id": package["id"], "phone": phone},
-            timeout=timing.http_timeout,
-        )
-        body = response.json()
-        if response.status_code != 201:
-            raise DemoError(f"payment refused ({response.status_code}): {body.get('error')}")
-        payment_id, token = body["id"], body["portal_token"]
-        say(
-            f"{phone} pays {body.get('amount')} for {package['name']!r}: payment {payment_id}, "
-            "STK push sent"
-        )
-        deadline = time.monotonic() + timing.payment_timeout
-        while time.monotonic() < deadline:
-            response = http.get(
-                f"{api_url}/api/payments/{payment_id}/credentials",
-                headers={"X-Portal-Token": token},
-                timeout=timing.http_timeout,
-            )
-            if response.status_code == 200:
-                credentials = response.json()
-                say(
-                    f"payment {payment_id} paid: user {credentials['username']} valid until "
-                    f"{credentials['expires_at']}"
-                )
-                return str(credentials["username"]), str(credentials["password"])
-            if response.status_code != 409:
-                raise DemoError(f"credentials: {response.status_code} {response.text.strip()}")
-            status = http.get(
-                f"{api_url}/api/payments/{payment_id}",
-                headers={"X-Portal-Token": token},
-                timeout=timing.http_timeout,
-            )
-            if status.ok and status.json().get("status") in ("failed", "expired"):
-                raise DemoError(
-                    f"payment {payment_id} {status.json()['status']}: "
-                    f"{status.json().get('failure_reason')}"
-                )
-            time.sleep(0.5)
-        raise DemoError(f"payment {payment_id} not paid after {timing.payment_timeout:g} s")
-    except requests.ConnectionError as exc:
-        raise DemoError(f"the API at {api_url} is not reachable") from exc
-    except requests.RequestException as exc:
-        raise DemoError(f"API at {api_url}: {exc}") from exc
-    finally:
-        http.close()
-
-
-def demo_cycle(
-    nas: NasSimulator,
-    api_url: str,
-    *,
-    rng: random.Random,
-    timing: DemoTiming,
-    stop: threading.Event,
-    say: Callable[[str], None],
-) -> SimSession | None:
-    """One customer's whole life cycle: buy, log in (CHAP), browse with growing counters (the
-    simulator sends the Interim-Updates), and log out after a while unless disconnected first.
-    Returns the session (ended), or None if the login was rejected."""
-    username, password = buy_package(api_url, rng, timing, say)
-    result = nas.login(username, password, chap=True, mac=random_mac(rng))
-    if not result.accepted or result.session is None:
-        say(f"{username}: Access-Reject ({result.reply_message or 'no message'})")
-        return None
-    session = result.session
-    say(
-        f"{username} online: session {session.session_id}, {session.ip} {session.mac}, "
-        f"rate {session.rate_limit}, timeout {session.session_timeout} s"
-    )
-    rx, tx = parse_rate_limit(session.rate_limit or "1M/1M")
-    online_for = rng.uniform(*timing.session_seconds)
-    deadline = time.monotonic() + online_for
-    while time.monotonic() < deadline and not stop.is_set():
-        if session.wait_closed(timing.traffic_step):
-            break
-        step = timing.traffic_step
-        nas.add_traffic(
-            session,
-            int(rx / 8 * step * rng.uniform(*timing.usage)),
-            int(tx / 8 * step * rng.uniform(*timing.usage)),
-        )
-    if nas.logout(session, "User-Request"):
-        say(
-            f"{username} logs out after {session.session_time} s: "
-            f"{session.input_octets} B up, {session.output_octets} B down"
-        )
-    else:
-        session.wait_closed(nas.timeout * nas.retries + 1)
-        say(
-            f"{username} was disconnected ({session.terminate_cause}) after "
-            f"{session.session_time} s"
-        )
-    return session
-
-
-def run_demo_customer(
-    nas: NasSimulator, api_url: str, number: int, timing: DemoTiming, stop: threading.Event
-) -> None:
-    """A fake customer buying and browsing again and again until `stop` is set."""
-    rng = random.Random()  # noqa: S311 - simulated behaviour, not secrets
-
-    def say(text: str) -> None:
-        log.info("[customer %d] %s", number, text)
-
-    while not stop.is_set():
-        try:
-            demo_cycle(nas, api_url, rng=rng, timing=timing, stop=stop, say=say)
-        except DemoError as exc:
-            say(f"{exc}; trying again")
-            stop.wait(5.0)
-            continue
-        except Exception as exc:
-            say(f"failed: {exc!r}; trying again")
-            stop.wait(5.0)
-            continue
-        stop.wait(rng.uniform(*timing.pause_seconds))
-
-
-def foreground() -> threading.Event:
-    """For a simulator run as a command: log steps on stdout; the Event is set on SIGTERM."""
-    logging.basicConfig(
-        level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(levelname)s %(message)s"
-    )
-    stop = threading.Event()
-    if threading.current_thread() is threading.main_thread():
-
-        def terminate(signum: int, frame: FrameType | None) -> None:
-            stop.set()
-
-        signal.signal(signal.SIGTERM, terminate)
-    return stop
-
-
-def run(
-    *,
-    server: str,
-    secret: str,
-    auth_port: int,
-    acct_port: int,
-    coa_port: int,
-    coa_listen_address: str = "127.0.0.1",
-    nas_ip: str = "127.0.0.1",
-    nas_identifier: str = "nas-sim",
-    interim_interval: float | None = None,
-    accounting_on: bool = True,
-    logins: Sequence[tuple[str, str]] = (),
-    demo: bool = False,
-    api_url: str = "http://127.0.0.1:8000",
-    customers: int = 4,
-    timing: DemoTiming | None = None,
-    message_authenticator: bool = True,
-) -> None:
-    """`hotspot nas-sim`: a simulated NAS in the foreground until Ctrl-C or SIGTERM, logging every
-    step on stdout. It sends Accounting-On, logs in `logins` (user, password) and keeps them
-    online, and with `demo` runs `customers` fake customers buying through the API at `api_url`
-    (Interim-Updates every 5 s unless `interim_interval` says otherwise). On exit the remaining
-    sessions are stopped (Admin-Reboot)."""
-    stop = foreground()
-    nas = NasSimulator(
-        server,
-        secret,
-        auth_port=auth_port,
-        acct_port=acct_port,
-        nas_ip=nas_ip,
-        nas_identifier=nas_identifier,
-        coa_listen_address=coa_listen_address,
-        coa_port=coa_port,
-        interim_interval=5.0 if demo and interim_interval is None else interim_interval,
-        message_authenticator=message_authenticator,
-    )
-    log.info(
-        "NAS %s (%s) -> RADIUS %s:%d/%d; Disconnect/CoA on %s:%s",
-        nas_identifier,
-        nas_ip,
-        server,
-        auth_port,
-        acct_port,
-        *(nas.coa_address or ("-", "-")),
-    )
-    workers: list[threading.Thread] = []
-    try:
-        start_up(nas, accounting_on, logins)
-        for number in range(1, customers + 1 if demo else 1):
-            worker = threading.Thread(
-                target=run_demo_customer,
-                args=(nas, api_url.rstrip("/"), number, timing or DemoTiming(), stop),
-                name=f"customer-{number}",
-                daemon=True,
-            )
-            workers.append(worker)
-            worker.start()
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        stop.set()
-        log.info("stopping")
-        for worker in workers:
-            worker.join(timeout=nas.timeout * nas.retries + 2)
-        shut_down(nas)
-        log.info("stopped")
-
-
-def start_up(
-    nas: NasSimulator, accounting_on: bool, logins: Sequence[tuple[str, str]] = ()
-) -> None:
-    """Like a router booting: Accounting-On (FreeRADIUS closes this NAS's stale sessions), then
-    the `logins`; an unanswered request is logged, not raised, so the simulator keeps running."""
-    if accounting_on:
-        try:
-            nas.accounting_on()
-        except Timeout:
-            log.warning("Accounting-On not answered (is FreeRADIUS up?)")
-        else:
-            log.info("Accounting-On sent")
-    for username, password in logins:
-        try:
-            result = nas.login(username, password)
-        except Timeout:
-            log.warning("login %s not answered (is FreeRADIUS up?)", username)
-            continue
-        if not result.accepted:
-            log.warning("%s rejected: %s", username, result.reply_message or "-")
-
-
-def shut_down(nas: NasSimulator) -> None:
-    """Like a router rebooted by its admin: a Stop for each session."""
-    nas.logout_all("Admin-Reboot")
-    nas.close()

@@ -38,7 +38,10 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Response
 
 from radius.client import make_client
-from radius.nas_sim import NasSimulator, SimSession, foreground, random_mac, shut_down, start_up
+from radius.nas_sim import NasSimulator
+from radius.nas_sim_command import foreground, shut_down, start_up
+from radius.nas_sim_packets import reply_message
+from radius.nas_sim_session import SimSession, random_mac
 
 log = logging.getLogger(__name__)
 
@@ -268,7 +271,7 @@ class HttpNas:
             reply = self._chap_request(client, username, chap_id, challenge, digest)
         except Timeout:
             return False, RADIUS_DOWN, None
-        message = "".join(str(m) for m in reply.get("Reply-Message", [])) or None
+        message = reply_message(reply)
         if reply.code != packet.AccessAccept:
             return False, message or INVALID_LOGIN, None
         return True, message, None

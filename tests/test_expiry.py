@@ -30,7 +30,8 @@ from radius.disconnect import (
     SessionOnNas,
     send_disconnects,
 )
-from radius.nas_sim import NasSimulator, SimSession
+from radius.nas_sim import NasSimulator
+from radius.nas_sim_session import SimSession
 from tests.conftest import ApiUnderTest, StackUnderTest, jobs_reading
 from tests.factories import make_package, make_user
 from tests.test_payments import pay, random_phone, wait_for_status

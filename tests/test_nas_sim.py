@@ -29,13 +29,9 @@ from hotspot.dev.stack import free_port
 from hotspot.models import RadAcct
 from radius import dictionary
 from radius.disconnect import Answer, SessionOnNas, disconnect_request, send_disconnects
-from radius.nas_sim import (
-    DATA_LIMIT_CAUSE,
-    DemoTiming,
-    NasSimulator,
-    SimSession,
-    demo_cycle,
-)
+from radius.nas_sim import DATA_LIMIT_CAUSE, NasSimulator
+from radius.nas_sim_demo import DemoTiming, demo_cycle
+from radius.nas_sim_session import SimSession
 from tests.conftest import ApiUnderTest, StackUnderTest
 from tests.factories import GIB, make_package, make_user
 
@@ -475,7 +471,7 @@ def test_the_command_keeps_a_nas_running_until_sigterm(
     user = new_user(committed)
     address, auth_port, acct_port = stack.radius_address
     code = (
-        "from radius.nas_sim import run; "
+        "from radius.nas_sim_command import run; "
         f"run(server={address!r}, secret={stack.nas_secret!r}, auth_port={auth_port}, "
         f"acct_port={acct_port}, coa_port={free_port(socket.SOCK_DGRAM)}, "
         f"nas_identifier='nas-sim-command', accounting_on=False, "

@@ -32,8 +32,8 @@ from hotspot.dev.sandbox.mpesa.server import serve
 from hotspot.dev.seed import DEMO_NAS_ADDRESS, seed_demo
 from hotspot.dev.stack import RunLock, Stack, StackError
 from radius import nas_sim_http
-from radius.nas_sim import connect_address, parse_login
-from radius.nas_sim import run as run_nas_sim
+from radius.nas_sim_command import connect_address, parse_login
+from radius.nas_sim_command import run as run_nas_sim
 
 
 @click.command("seed")
@@ -136,8 +136,8 @@ def sandbox_sms(
 
 
 class NasSimRadius(TypedDict):
-    """The NAS and RADIUS arguments both simulators take (`nas_sim.run`, `nas_sim_http.run`),
-    resolved once from the options and settings."""
+    """The NAS and RADIUS arguments both simulators take (`nas_sim_command.run`,
+    `nas_sim_http.run`), resolved once from the options and settings."""
 
     server: str
     secret: str
