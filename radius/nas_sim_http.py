@@ -20,7 +20,6 @@ Access-Request is sent from here and no accounting session is started for it.
 from __future__ import annotations
 
 import html
-import inspect
 import logging
 import re
 import secrets
@@ -62,11 +61,6 @@ PORTAL_PARAMETERS = (
 )
 _CONDITIONAL = re.compile(r"\$\(if ([\w-]+)\)(.*?)(?:\$\(else\)(.*?))?\$\(endif\)", re.DOTALL)
 _VARIABLE = re.compile(r"\$\(([\w-]+)\)")
-
-
-def takes_chap_response(nas: NasSimulator) -> bool:
-    """Whether the simulator's `login` sends a CHAP answer computed elsewhere (the browser)."""
-    return "chap_response" in inspect.signature(nas.login).parameters
 
 
 def mikrotik_escape(data: bytes) -> str:
@@ -252,21 +246,6 @@ class HttpNas:
     def _chap(
         self, client: HttpClient, username: str, chap_id: int, challenge: bytes, digest: bytes
     ) -> tuple[bool, str | None, SimSession | None]:
-        if takes_chap_response(self.nas):
-            simulator: Any = self.nas  # the keyword is newer than the stubs mypy reads
-            try:
-                result = simulator.login(
-                    username,
-                    "",
-                    chap_response=(chap_id, challenge, digest),
-                    mac=client.mac,
-                    ip=client.ip,
-                )
-            except Timeout:
-                return False, RADIUS_DOWN, None
-            if not result.accepted:
-                return False, result.reply_message or INVALID_LOGIN, None
-            return True, result.reply_message, result.session
         try:
             reply = self._chap_request(client, username, chap_id, challenge, digest)
         except Timeout:
