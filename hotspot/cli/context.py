@@ -12,6 +12,7 @@ from hotspot.adapters import db
 from hotspot.core.settings import Settings
 
 USAGE_ERROR = 2
+CLI_ACTOR = "cli"  # who the audit log says made a change from the shell
 
 
 class Context:
