@@ -7,7 +7,7 @@ secret is never echoed nor written to the audit log: a change says only that it 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -15,7 +15,14 @@ from sqlalchemy.orm import Session
 
 from hotspot.core.errors import ConflictError, InvalidInputError, NotFoundError
 from hotspot.core.parsing import IPAddress
-from hotspot.core.values import UNCHANGED, Unchanged, bounded, optional_text, required_text
+from hotspot.core.values import (
+    UNCHANGED,
+    Unchanged,
+    bounded,
+    given_fields,
+    optional_text,
+    required_text,
+)
 from hotspot.models import Nas
 from hotspot.operators.audit import audit
 from hotspot.operators.listing import Listing, Page, paged
@@ -51,10 +58,6 @@ class ChangeNas:
     description: str | Unchanged | None = UNCHANGED
     require_message_authenticator: bool | Unchanged = UNCHANGED
     hotspot_address: str | Unchanged | None = UNCHANGED
-
-    def given(self) -> dict[str, Any]:
-        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "nas_id"}
-        return {name: value for name, value in values.items() if value is not UNCHANGED}
 
 
 @dataclass(frozen=True)
@@ -131,7 +134,7 @@ def create_nas(session: Session, actor: str, command: CreateNas) -> Nas:
 
 
 def change_nas(session: Session, actor: str, command: ChangeNas) -> Nas:
-    given = command.given()
+    given = given_fields(command, "nas_id")
     if not given:
         raise InvalidInputError(f"nothing to change (fields: {', '.join(NAS_FIELDS)})")
     values = {name: _RULES[name](value) for name, value in given.items()}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from hotspot.catalog.packages import create_package, sync_group, validate_package
 from hotspot.core.errors import ConflictError, InvalidInputError, NotFoundError
-from hotspot.core.values import UNCHANGED, Unchanged, bounded, required_text
+from hotspot.core.values import UNCHANGED, Unchanged, bounded, given_fields, required_text
 from hotspot.models import INT32_MAX, MAX_MONEY, HotspotUser, Package, RadCheck
 from hotspot.operators.audit import audit
 from hotspot.operators.listing import Listing, Page, paged
@@ -50,11 +50,6 @@ class ChangePackage:
     devices: int | Unchanged = UNCHANGED
     is_active: bool | Unchanged = UNCHANGED
 
-    def given(self) -> dict[str, Any]:
-        """The fields to change, by name, in the order declared."""
-        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "package_id"}
-        return {name: value for name, value in values.items() if value is not UNCHANGED}
-
 
 @dataclass(frozen=True)
 class RetirePackage:
@@ -68,7 +63,7 @@ class PackageChange:
     users_resynced: int  # accounts whose Simultaneous-Use was rewritten
 
 
-def checked_price(price: Decimal) -> Decimal:
+def _checked_price(price: Decimal) -> Decimal:
     if not Decimal(0) <= price <= MAX_MONEY:  # first: quantize fails on a huge number
         raise InvalidInputError(f"price must be between 0 and {MAX_MONEY}")
     if price != price.quantize(Decimal("0.01")):
@@ -82,7 +77,7 @@ def _checked_cap(value: int | None) -> int | None:
 
 _RULES: dict[str, Callable[[Any], Any]] = {
     "name": lambda v: required_text(v, "name", 100),
-    "price": checked_price,
+    "price": _checked_price,
     "duration_seconds": lambda v: bounded(v, "duration_seconds", 1, INT32_MAX),
     "data_cap_bytes": _checked_cap,
     "rate_limit": lambda v: required_text(v, "rate_limit", 100),
@@ -164,7 +159,7 @@ def change_package(
     row points at, so a rename changes only what customers see. A change of `devices` also
     rewrites `Simultaneous-Use` of every account on the package.
     """
-    given = command.given()
+    given = given_fields(command, "package_id")
     if not given:
         raise InvalidInputError(f"nothing to change (fields: {', '.join(PACKAGE_FIELDS)})")
     package = get_package(session, command.package_id, lock=True)

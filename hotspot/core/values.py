@@ -7,9 +7,14 @@ with these, so a value refused over HTTP is refused from the shell with the same
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+from typing import TYPE_CHECKING, Any
 
 from hotspot.core.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 REQUIRED_TEXT = "{name} is required (a non-empty string)"
 
@@ -21,6 +26,13 @@ class Unchanged(enum.Enum):
 
 
 UNCHANGED = Unchanged.UNCHANGED
+
+
+def given_fields(change: DataclassInstance, key: str) -> dict[str, Any]:
+    """The fields a change command sets, by name in the order declared: all but `key` (what it
+    changes) and those left UNCHANGED."""
+    values = {f.name: getattr(change, f.name) for f in dataclasses.fields(change)}
+    return {name: v for name, v in values.items() if name != key and v is not UNCHANGED}
 
 
 def required_text(value: str, name: str, max_length: int) -> str:
