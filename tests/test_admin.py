@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import secrets
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,8 +35,14 @@ from hotspot.models import (
     SmsMessage,
     SmsStatus,
 )
-from hotspot.operators.admin import create_token, issue_token, revoke_token
-from tests.conftest import RADIUS_CLIENT_LIFETIME, ApiUnderTest, StackUnderTest
+from hotspot.operators.tokens import create_token, issue_token, revoke_token
+from hotspot.web.app import create_app
+from tests.conftest import (
+    RADIUS_CLIENT_LIFETIME,
+    ApiUnderTest,
+    StackUnderTest,
+    make_test_settings,
+)
 from tests.factories import GIB, expiration_value, make_package, make_user, unique_nas_address
 from tests.test_freeradius import (
     accounting,
@@ -154,6 +162,24 @@ def test_requests_without_a_valid_token_are_401_with_a_bearer_challenge(
     # The scheme is case-insensitive (RFC 7235).
     lower = requests.get(url, headers={"Authorization": f"bearer {tokens['viewer']}"}, timeout=5)
     assert lower.status_code == 200
+
+
+def test_every_operator_route_wants_a_token(tmp_path: Path) -> None:
+    """Each handler carries `requires`: a route added without it fails here, named."""
+    app = create_app(make_test_settings(tmp_path))
+    client = app.test_client()
+    operator_rules = [
+        rule
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/admin/") or rule.rule == "/admin/dashboard/data.json"
+    ]
+    assert len(operator_rules) > 20
+    for rule in operator_rules:
+        path = re.sub(r"<[^>]+>", "1", rule.rule)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            response = client.open(path, method=method, json={})
+            assert response.status_code == 401, (method, rule.rule)
+            assert response.headers["WWW-Authenticate"].startswith("Bearer"), (method, rule.rule)
 
 
 def test_a_viewer_reads_everything_and_writes_nothing(

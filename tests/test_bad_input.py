@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotspot.models import AdminRole, Payment
-from hotspot.operators.admin import create_token
+from hotspot.operators.tokens import create_token
 from tests.conftest import ApiUnderTest
 from tests.factories import make_package
 from tests.test_payments import c2b_body, random_phone

@@ -23,7 +23,7 @@ from hotspot.billing.callback_tokens import CallbackTokens, derive, rotate
 from hotspot.core.logs import JsonFormatter
 from hotspot.core.settings import Settings
 from hotspot.models import AdminRole, CallbackTokenGeneration, Payment, PaymentEvent
-from hotspot.operators.admin import create_token
+from hotspot.operators.tokens import create_token
 from tests.conftest import (
     ApiUnderTest,
     MpesaSandboxUnderTest,

@@ -1,18 +1,23 @@
-"""`hotspot users create`: credentials on success, one line and exit code 2 on bad input."""
+"""`hotspot users create`: credentials on success, one line and exit code 2 on bad input; it and
+`hotspot users disconnect` go through the admin API's use cases, audited with the actor `cli`."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import redis
 from pyrad import packet
+from rq.job import Job
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotspot.models import HotspotUser, RadCheck
+from hotspot.models import AuditEntry, HotspotUser, RadCheck
 from tests.conftest import StackUnderTest
+from tests.factories import make_package, make_user
 from tests.test_freeradius import pyrad_login
 
 
@@ -76,6 +81,54 @@ def test_a_bad_phone_is_one_line_and_exit_2(
     assert result.returncode == 2
     assert result.stderr.strip() == "error: '07123' is not a valid phone number"
     assert counts(committed) == before
+
+
+def audit_of(committed: sessionmaker[Session], target: str) -> list[AuditEntry]:
+    """The audit rows about `target`, newest first."""
+    with committed() as session:
+        stmt = select(AuditEntry).where(AuditEntry.target == target)
+        return list(session.scalars(stmt.order_by(AuditEntry.id.desc())))
+
+
+def test_create_is_audited_as_the_cli_and_schedules_the_expiry(
+    stack: StackUnderTest, committed: sessionmaker[Session], redis_conn: redis.Redis
+) -> None:
+    result = hotspot(stack, "users", "create", "--package", "1 Hour", "--json")
+    assert result.returncode == 0, result.stderr
+    created = json.loads(result.stdout)
+    [entry] = audit_of(committed, f"user:{created['username']}")
+    assert (entry.actor, entry.action) == ("cli", "user.create")
+    assert entry.detail["package"] == "1 Hour"
+    assert created["password"] not in json.dumps(entry.detail)
+    second = int(dt.datetime.fromisoformat(created["expires_at"]).timestamp())
+    assert Job.fetch(f"expire-at-{second}", connection=redis_conn).func_name == (
+        "jobs.expiry.expire_due"
+    )
+
+
+def test_disconnect_goes_through_the_admin_use_case_audited_as_the_cli(
+    stack: StackUnderTest, committed: sessionmaker[Session], redis_conn: redis.Redis
+) -> None:
+    with committed.begin() as session:
+        user = make_user(session, package=make_package(session))
+    result = hotspot(stack, "users", "disconnect", user.username.upper())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"0 open session(s) of {user.username}: disconnecting")
+    [entry] = audit_of(committed, f"user:{user.username}")
+    assert (entry.actor, entry.action, entry.detail) == (
+        "cli",
+        "user.disconnect",
+        {"open_sessions": 0},
+    )
+    queued = Job.fetch(f"admin-disconnect-{entry.id}", connection=redis_conn)
+    assert queued.func_name == "jobs.expiry.disconnect_user"
+    assert list(queued.args) == [user.username, "admin"]
+
+
+def test_disconnecting_an_unknown_user_is_one_line_and_exit_2(stack: StackUnderTest) -> None:
+    result = hotspot(stack, "users", "disconnect", "nobody-here")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: no user 'nobody-here'"
 
 
 def test_render_writes_a_raddb_that_freeradius_accepts(

@@ -32,7 +32,7 @@ from hotspot.models import (
     PaymentStatus,
     RadAcct,
 )
-from hotspot.operators.admin import create_token, revoke_token
+from hotspot.operators.tokens import create_token, revoke_token
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import ServerThread, StackUnderTest, start_api
 

@@ -32,7 +32,7 @@ from sqlalchemy import select
 from hotspot.adapters import db
 from hotspot.dev.seed import seed_demo
 from hotspot.models import AdminRole, Package
-from hotspot.operators.admin import create_token
+from hotspot.operators.tokens import create_token
 from tests.conftest import MpesaSandboxUnderTest, StackUnderTest, start_api
 from tests.factories import make_user
 

@@ -4,12 +4,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hotspot.access.nas_admin import SECRET_MIN_LENGTH
 from hotspot.catalog.packages import create_package, group_reply_attributes
 from hotspot.core.deployment import DEMO_NAS_SECRET
 from hotspot.core.errors import ConflictError, InvalidInputError
 from hotspot.dev.seed import DEMO_NAS_ADDRESS, seed_demo
 from hotspot.models import Nas, RadGroupReply
-from hotspot.operators.admin import SECRET_MIN_LENGTH
 from tests.factories import GIB, make_package
 
 

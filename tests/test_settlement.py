@@ -21,6 +21,7 @@ import requests
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotspot.billing.payment_admin import ResolvePayment, resolve_payment
 from hotspot.billing.payments import AfterCommit, reconcile
 from hotspot.models import (
     HotspotCredential,
@@ -30,7 +31,7 @@ from hotspot.models import (
     PaymentEvent,
     PaymentStatus,
 )
-from hotspot.operators.admin import Followups, resolve_payment
+from hotspot.operators.followups import Followups
 from tests.conftest import ApiUnderTest, MpesaSandboxUnderTest
 from tests.factories import make_package, make_user
 from tests.test_payments import c2b_body, pay, random_phone, receipt, success_callback
@@ -200,8 +201,7 @@ def test_an_operator_resolving_money_below_a_raised_price_gives_credit(
         _, _, credentials = resolve_payment(
             session,
             "test",
-            payment_id,
-            {"account": user.username},
+            ResolvePayment(payment_id, account=user.username),
             region="KE",
             now=dt.datetime.now(dt.UTC),
             followups=Followups(),

@@ -1,4 +1,5 @@
-"""Vouchers: generated from `secrets` in bulk, redeemed exactly once."""
+"""Vouchers: generated from `secrets` in bulk, redeemed exactly once; the CLI makes its batches
+through the admin API's use case, with its limit and its audit."""
 
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ from pathlib import Path
 
 import requests
 from pyrad import packet
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotspot.billing.vouchers import generate
 from hotspot.catalog.packages import create_package
 from hotspot.core.codes import ALPHABET
-from hotspot.models import Package
+from hotspot.models import AuditEntry, Package, Voucher
 from tests.conftest import ApiUnderTest, StackUnderTest
 from tests.factories import make_package
 from tests.test_freeradius import pyrad_login
@@ -54,6 +56,38 @@ def test_the_cli_writes_a_csv_of_unique_unambiguous_codes(
     assert len(rows) == len(codes) == 10000
     assert all(len(code) == 10 and set(code) <= set(ALPHABET) for code in codes)
     assert {row["package"] for row in rows} == {"1 Day"}
+
+
+def test_a_cli_batch_is_audited_as_the_cli_without_its_codes(
+    stack: StackUnderTest, committed: sessionmaker[Session], tmp_path: Path
+) -> None:
+    out = tmp_path / "vouchers.csv"
+    batch = f"cli-{secrets.token_hex(3)}"
+    assert generate_vouchers(stack, "1 Day", out, "--batch", batch).returncode == 0
+    codes = [row["code"] for row in csv.DictReader(out.open())]
+    with committed() as session:
+        [entry] = session.scalars(
+            select(AuditEntry).where(AuditEntry.target == f"voucher-batch:{batch}")
+        ).all()
+    assert (entry.actor, entry.action) == ("cli", "vouchers.create")
+    assert (entry.detail["package"], entry.detail["count"]) == ("1 Day", 3)
+    assert not any(code in str(entry.detail) for code in codes)
+
+
+def test_the_cli_refuses_more_codes_than_the_api_allows_in_one_batch(
+    stack: StackUnderTest, committed: sessionmaker[Session], tmp_path: Path
+) -> None:
+    out = tmp_path / "vouchers.csv"
+    batch = f"too-big-{secrets.token_hex(3)}"
+    result = generate_vouchers(stack, "1 Day", out, "--batch", batch, count=10001)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: count must be between 1 and 10000"
+    assert not out.exists()
+    with committed() as session:
+        made = session.scalar(
+            select(func.count()).select_from(Voucher).where(Voucher.batch == batch)
+        )
+    assert made == 0
 
 
 def test_the_voucher_csv_is_private_and_never_written_over_or_through_a_link(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -27,7 +27,6 @@ def generate(
     package: Package,
     count: int,
     batch: str,
-    progress: Callable[[int], None] = lambda _: None,
 ) -> Iterator[str]:
     """Inserts `count` new codes, chunk by chunk, yielding each; a rare clash is redrawn."""
     made = 0
@@ -41,7 +40,6 @@ def generate(
             .returning(Voucher.code)
         ).all()
         made += len(inserted)
-        progress(len(inserted))
         yield from inserted
 
 

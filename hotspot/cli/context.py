@@ -1,4 +1,5 @@
-"""What every `hotspot` command shares: the settings, read once and lazily, and a transaction."""
+"""What every `hotspot` command shares: the settings, read once and lazily, a transaction, and
+running what an operator's change left for after its commit, as the API does."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from sqlalchemy.orm import Session
 
 from hotspot.adapters import db
 from hotspot.core.settings import Settings
+from hotspot.operators.followups import Followups, run_followups
+from hotspot.services import Services
 
 USAGE_ERROR = 2
+CLI_ACTOR = "cli"  # who the audit log says made a change from the shell
 
 
 class Context:
@@ -30,6 +34,14 @@ class Context:
     def transaction(self) -> Iterator[Session]:
         with db.one_off_transaction(self.settings.effective_database_url) as session:
             yield session
+
+    def finish(self, followups: Followups) -> None:
+        """The follow-ups (jobs, Redis) of a committed change, exactly as the API runs them."""
+        services = Services(self.settings)
+        try:
+            run_followups(followups, services.notifier, self.settings.mpesa_query_first_delay)
+        finally:
+            services.redis.close()
 
 
 pass_context = click.make_pass_decorator(Context, ensure=True)

@@ -18,17 +18,21 @@ from rq import SimpleWorker
 from sqlalchemy.exc import DBAPIError
 
 import jobs
-from hotspot.access.provisioning import TYPED_PASSWORD_LENGTH, new_user
+from hotspot.access.user_admin import CreateUser, DisconnectUser, create_user, disconnect_user
 from hotspot.adapters import db, db_roles
 from hotspot.adapters.freeradius import FreeRadiusConfigError
 from hotspot.adapters.freeradius.check import check_raddb
 from hotspot.adapters.freeradius.params import raddb_params
 from hotspot.adapters.freeradius.render import render_raddb
 from hotspot.adapters.redis_names import QUEUE
-from hotspot.billing import vouchers
-from hotspot.billing.payments import timeline
+from hotspot.billing.payment_admin import get_payment, payment_events
+from hotspot.billing.voucher_admin import (
+    MAX_VOUCHERS_PER_BATCH,
+    CreateVoucherBatch,
+    create_voucher_batch,
+)
 from hotspot.catalog.packages import active_packages, package_by_name
-from hotspot.cli.context import USAGE_ERROR, Context, pass_context
+from hotspot.cli.context import CLI_ACTOR, USAGE_ERROR, Context, pass_context
 from hotspot.cli.deploy import deploy_group
 from hotspot.cli.dev import db_seed, nas_sim, run, sandbox_group
 from hotspot.cli.health import health_group
@@ -37,15 +41,13 @@ from hotspot.cli.reports import report_command
 from hotspot.cli.tokens import tokens_group
 from hotspot.core.csvfiles import create_private, write_csv
 from hotspot.core.deployment import RADIUS_SECRETS, require_deployable, require_startable
-from hotspot.core.errors import HotspotError, NotFoundError
+from hotspot.core.errors import HotspotError
 from hotspot.core.logs import configure_logging
-from hotspot.core.phones import normalize_phone
 from hotspot.core.settings import (
     Settings,
 )
 from hotspot.dev.stack import StackError
-from hotspot.models import Payment
-from jobs.expiry import disconnect_user
+from hotspot.operators.followups import Followups
 from jobs.schedule import cron
 
 
@@ -191,17 +193,19 @@ def users_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_context
 def users_create(ctx: Context, package_name: str, phone: str | None, as_json: bool) -> None:
-    """Create a user valid for the package's duration from now."""
-    normalized = normalize_phone(phone, ctx.settings.default_region) if phone else None
+    """Create a user valid for the package's duration from now (audited, actor `cli`)."""
+    followups = Followups()
     with ctx.transaction() as session:
-        package = package_by_name(session, package_name)
-        credentials = new_user(
+        command = CreateUser(package_by_name(session, package_name).id, phone)
+        credentials = create_user(
             session,
-            package,
-            phone=normalized,
+            CLI_ACTOR,
+            command,
+            region=ctx.settings.default_region,
             now=dt.datetime.now(dt.UTC),
-            password_length=TYPED_PASSWORD_LENGTH,  # an operator hands it out, to be typed
+            followups=followups,
         )
+    ctx.finish(followups)
     shown = {
         "username": credentials.username,
         "password": credentials.password,
@@ -216,11 +220,20 @@ def users_create(ctx: Context, package_name: str, phone: str | None, as_json: bo
 
 @users_group.command("disconnect")
 @click.argument("username")
-def users_disconnect(username: str) -> None:
-    """Send a Disconnect-Request for each of the user's open sessions now."""
-    count = disconnect_user(username, "admin")
+@pass_context
+def users_disconnect(ctx: Context, username: str) -> None:
+    """Disconnect every open session of the user, as the admin API does: audited (actor `cli`),
+    the Disconnect-Requests sent by the worker (outcomes in session_disconnections)."""
+    followups = Followups()
+    with ctx.transaction() as session:
+        user, open_sessions = disconnect_user(
+            session, CLI_ACTOR, DisconnectUser(username), followups
+        )
+        name = user.username
+    ctx.finish(followups)
     click.echo(
-        f"{count} session(s) of {username}: Disconnect-Request sent (see session_disconnections)"
+        f"{open_sessions} open session(s) of {name}: disconnecting "
+        "(the worker sends the Disconnect-Requests; see session_disconnections)"
     )
 
 
@@ -231,28 +244,31 @@ def vouchers_group() -> None:
 
 @vouchers_group.command("generate")
 @click.option("--package", "package_name", required=True, help="Package name, e.g. '1 Day'.")
-@click.option("--count", type=click.IntRange(1, 1_000_000), required=True)
+@click.option(
+    "--count", type=int, required=True, help=f"At most {MAX_VOUCHERS_PER_BATCH} per batch."
+)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("--batch", default=None, help="Batch label (default: a timestamp).")
+@click.option("--batch", default=None, help="Batch label (default: the time, and a suffix).")
 @pass_context
 def vouchers_generate(
     ctx: Context, package_name: str, count: int, out: Path, batch: str | None
 ) -> None:
-    """Write COUNT new codes for a package to a new CSV file only you may read (0600)."""
-    label = batch or dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+    """Write COUNT new codes for a package to a new CSV file only you may read (0600); the batch
+    is audited (actor `cli`) like one made through the admin API, with the same limits."""
     with ctx.transaction() as session:
-        package = package_by_name(session, package_name)
+        command = CreateVoucherBatch(package_by_name(session, package_name).id, count, batch)
+        created = create_voucher_batch(session, CLI_ACTOR, command, dt.datetime.now(dt.UTC))
         try:
             handle = create_private(out)
         except OSError as exc:  # codes are money: never written over a file, nor through a link
             raise click.BadParameter(
                 f"cannot create {out}: {exc.strerror}", param_hint="--out"
-            ) from None
-        with handle, click.progressbar(length=count, label="vouchers", file=sys.stderr) as bar:
-            codes = vouchers.generate(session, package, count, label, bar.update)
-            rows = ([code, package.name, package.price, label] for code in codes)
+            ) from None  # and the transaction rolls back: no code exists that is not in a file
+        package, label = created.package, created.batch
+        rows = ([code, package.name, package.price, label] for code in created.codes)
+        with handle:
             write_csv(handle, itertools.chain([["code", "package", "price", "batch"]], rows))
-    click.echo(f"{count} vouchers for {package_name} in {out} (batch {label})")
+    click.echo(f"{len(created.codes)} vouchers for {package_name} in {out} (batch {label})")
 
 
 @cli.group("payments")
@@ -266,9 +282,7 @@ def payments_group() -> None:
 def payments_show(ctx: Context, payment_id: int) -> None:
     """A payment and every step of its timeline, for reconstructing what happened."""
     with ctx.transaction() as session:
-        payment = session.get(Payment, payment_id)
-        if payment is None:
-            raise NotFoundError(f"no payment {payment_id}")
+        payment = get_payment(session, payment_id)
         click.echo(
             f"payment {payment.id} ({payment.method.value}): {payment.status.value}, "
             f"{payment.amount} for {payment.package.name if payment.package else '-'}, "
@@ -276,7 +290,7 @@ def payments_show(ctx: Context, payment_id: int) -> None:
         )
         if payment.failure_reason:
             click.echo(f"reason: {payment.failure_reason}")
-        for event in timeline(session, payment_id):
+        for event in payment_events(session, payment_id):
             detail = json.dumps(event.detail, sort_keys=True)
             click.echo(f"{event.created_at.isoformat()}  {event.kind:<20} {detail}")
 

@@ -15,9 +15,10 @@ import click
 
 from hotspot.adapters.daraja import GatewayError
 from hotspot.billing.callback_tokens import c2b_urls, rotate
-from hotspot.cli.tokens import CLI_ACTOR, transaction
+from hotspot.cli.context import CLI_ACTOR
+from hotspot.cli.tokens import transaction
 from hotspot.core.settings import Settings
-from hotspot.operators.admin import audit
+from hotspot.operators.audit import audit
 from hotspot.services import Services
 
 RESPONSE_TYPES = ("Completed", "Cancelled")

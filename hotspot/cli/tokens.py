@@ -14,11 +14,11 @@ import click
 from sqlalchemy.orm import Session
 
 from hotspot.adapters import db
+from hotspot.cli.context import CLI_ACTOR
 from hotspot.core.settings import Settings
 from hotspot.models import AdminRole
-from hotspot.operators.admin import audit, issue_token, list_tokens, revoke_token
-
-CLI_ACTOR = "cli"
+from hotspot.operators.audit import audit
+from hotspot.operators.tokens import issue_token, list_tokens, revoke_token
 
 
 @contextmanager

@@ -44,6 +44,7 @@ from hotspot.web import (
     settings,
 )
 from hotspot.web.portal import package_json
+from hotspot.web.request_input import json_object
 from hotspot.web.streams import StreamSlots, holding
 
 payments = Blueprint("payments", __name__, url_prefix="/api")
@@ -89,18 +90,11 @@ def finish(after: AfterCommit, also: Callable[[Pipeline], None] | None = None) -
     dispatch(after, notifier(), settings().mpesa_query_first_delay, also)
 
 
-def json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise InvalidInputError("the body must be a JSON object")
-    return body
-
-
 @payments.post("/payments")
 def start_payment() -> Any:
     s = settings()
     rate_limit("payments-ip", client_ip(), s.rate_limit_payments_per_ip)  # before any body is read
-    body = json_body()
+    body = json_object()
     rate_limit("payments-client", hotspot_client(body), s.rate_limit_payments_per_client)
     if isinstance(body.get("phone"), str):
         try:

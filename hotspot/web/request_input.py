@@ -8,6 +8,7 @@ either the whole body or a 413.
 
 JSON bodies and the URL (path and query) are refused with a 422 when they hold a NUL character or
 an unpaired surrogate (`hotspot.core.storable`), before any handler sends them to PostgreSQL.
+Handlers that take a JSON object read it with `json_object`, the one body parser.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from werkzeug.utils import cached_property
 from werkzeug.wsgi import LimitedStream, get_input_stream
 
 from hotspot.core import storable
+from hotspot.core.errors import InvalidInputError
 
 
 class BoundedStream(LimitedStream):
@@ -52,6 +54,14 @@ class JSONProvider(DefaultJSONProvider):
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         return storable.loads(s)
+
+
+def json_object() -> dict[str, Any]:
+    """The request's body, which must be a JSON object: anything else is a 422 saying so."""
+    body = flask.request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInputError("the body must be a JSON object")
+    return body
 
 
 def check_url() -> None:

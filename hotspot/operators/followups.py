@@ -1,0 +1,32 @@
+"""What an operator's change leaves for after its commit: a payment's side effects (Redis, jobs)
+and Disconnect-Requests, collected in the transaction and run once it committed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hotspot.billing.notify import Notifier, dispatch
+from hotspot.billing.payments import AfterCommit
+
+DISCONNECT_JOB = "jobs.expiry.disconnect_user"
+
+
+@dataclass(frozen=True)
+class Disconnect:
+    """Every open session of `username`, by the worker, as job `job_id` (one per audit row)."""
+
+    username: str
+    reason: str
+    job_id: str
+
+
+@dataclass
+class Followups:
+    after: AfterCommit = field(default_factory=AfterCommit)
+    disconnects: list[Disconnect] = field(default_factory=list)
+
+
+def run_followups(followups: Followups, notifier: Notifier, query_first_delay: int) -> None:
+    dispatch(followups.after, notifier, query_first_delay)
+    for each in followups.disconnects:
+        notifier.enqueue(DISCONNECT_JOB, each.username, each.reason, job_id=each.job_id)

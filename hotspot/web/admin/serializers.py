@@ -1,0 +1,176 @@
+"""What the admin API shows of each resource: one serializer per resource, used by every answer
+that shows it. Nothing here carries a password, a NAS secret or a token."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Response, jsonify
+
+from hotspot.models import (
+    AuditEntry,
+    HotspotUser,
+    Nas,
+    Package,
+    Payment,
+    PaymentEvent,
+    RadAcct,
+    RadiusSession,
+    SmsMessage,
+)
+from hotspot.operators.listing import Listing
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def listing(key: str, found: Listing[Any], items: list[dict[str, Any]]) -> Response:
+    return jsonify(
+        {
+            key: items,
+            "limit": found.page.limit,
+            "offset": found.page.offset,
+            "next_offset": found.next_offset,
+        }
+    )
+
+
+def package_json(package: Package) -> dict[str, Any]:
+    return {
+        "id": package.id,
+        "name": package.name,
+        "group_name": package.group_name,
+        "price": str(package.price),
+        "currency": package.currency,
+        "duration_seconds": package.duration_seconds,
+        "data_cap_bytes": package.data_cap_bytes,
+        "rate_limit": package.rate_limit,
+        "devices": package.devices,
+        "is_active": package.is_active,
+        "created_at": iso(package.created_at),
+        "updated_at": iso(package.updated_at),
+    }
+
+
+def nas_json(nas: Nas) -> dict[str, Any]:
+    return {
+        "id": nas.id,
+        "nasname": nas.nasname,
+        "shortname": nas.shortname,
+        "type": nas.type,
+        "coa_port": nas.coa_port,
+        "description": nas.description,
+        "require_message_authenticator": nas.require_message_authenticator,
+        "hotspot_address": nas.hotspot_address,
+        "secret_set": bool(nas.secret),  # the secret itself is never shown
+    }
+
+
+def user_json(user: HotspotUser) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "username": user.username,
+        "phone": user.phone,
+        "status": user.status.value,
+        "package_id": user.package_id,
+        "package_name": user.package.name,
+        "expires_at": iso(user.expires_at),
+        "credit": str(user.credit),
+        "data_used_bytes": user.data_used_bytes,
+        "created_at": iso(user.created_at),
+        "updated_at": iso(user.updated_at),
+    }
+
+
+def radacct_json(acct: RadAcct, user: HotspotUser | None = None) -> dict[str, Any]:
+    shown = {
+        "radacctid": acct.radacctid,
+        "acct_unique_id": acct.acctuniqueid,
+        "acct_session_id": acct.acctsessionid,
+        "username": acct.username,
+        "nas_ip": str(acct.nasipaddress),
+        "nas_port_id": acct.nasportid,
+        "framed_ip": str(acct.framedipaddress) if acct.framedipaddress else None,
+        "mac": acct.callingstationid,
+        "started_at": iso(acct.acctstarttime),
+        "updated_at": iso(acct.acctupdatetime),
+        "session_time": acct.acctsessiontime,
+        "input_octets": acct.acctinputoctets,
+        "output_octets": acct.acctoutputoctets,
+    }
+    if user is not None:
+        shown["user"] = {"id": user.id, "phone": user.phone, "status": user.status.value}
+    return shown
+
+
+def session_json(row: RadiusSession, user: HotspotUser) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "username": user.username,
+        "user_id": user.id,
+        "status": row.status.value,
+        "acct_unique_id": row.acct_unique_id,
+        "nas_ip": str(row.nas_ip) if row.nas_ip else None,
+        "framed_ip": str(row.framed_ip) if row.framed_ip else None,
+        "mac": row.mac,
+        "started_at": iso(row.started_at),
+        "stopped_at": iso(row.stopped_at),
+        "terminate_cause": row.terminate_cause,
+        "input_octets": row.input_octets,
+        "output_octets": row.output_octets,
+    }
+
+
+def payment_json(payment: Payment) -> dict[str, Any]:
+    return {
+        "id": payment.id,
+        "method": payment.method.value,
+        "status": payment.status.value,
+        "amount": str(payment.amount),
+        "amount_paid": str(payment.amount_paid) if payment.amount_paid is not None else None,
+        "package_id": payment.package_id,
+        "user_id": payment.user_id,
+        "phone": payment.phone,
+        "bill_ref_number": payment.bill_ref_number,
+        "checkout_request_id": payment.checkout_request_id,
+        "mpesa_receipt": payment.mpesa_receipt,
+        "result_code": payment.result_code,
+        "failure_reason": payment.failure_reason,
+        "created_at": iso(payment.created_at),
+        "updated_at": iso(payment.updated_at),
+        "paid_at": iso(payment.paid_at),
+    }
+
+
+def event_json(event: PaymentEvent) -> dict[str, Any]:
+    return {"kind": event.kind, "detail": event.detail, "created_at": iso(event.created_at)}
+
+
+def sms_json(message: SmsMessage) -> dict[str, Any]:
+    # Not the body: credentials messages carry the customer's password.
+    return {
+        "id": message.id,
+        "phone": message.phone,
+        "user_id": message.user_id,
+        "purpose": message.purpose,
+        "status": message.status.value,
+        "provider_status_code": message.provider_status_code,
+        "provider_message_id": message.provider_message_id,
+        "cost": message.cost,
+        "error": message.error,
+        "created_at": iso(message.created_at),
+        "sent_at": iso(message.sent_at),
+    }
+
+
+def audit_json(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "actor": entry.actor,
+        "action": entry.action,
+        "target": entry.target,
+        "detail": entry.detail,
+        "created_at": iso(entry.created_at),
+    }

@@ -1,0 +1,82 @@
+"""`/api/admin/vouchers/batches`: printed codes, a batch at a time."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint, jsonify
+
+from hotspot.billing.voucher_admin import (
+    CreateVoucherBatch,
+    RevokeVoucherBatch,
+    create_voucher_batch,
+    list_voucher_batches,
+    revoke_voucher_batch,
+)
+from hotspot.core.errors import InvalidInputError
+from hotspot.models import AdminRole
+from hotspot.web import sessions
+from hotspot.web.admin.context import actor, now
+from hotspot.web.admin.reading import Body, int_arg, page
+from hotspot.web.admin.serializers import iso, listing, package_json
+from hotspot.web.auth import requires
+
+vouchers = Blueprint("vouchers", __name__)
+
+# A label given over HTTP names its batch in this API's paths (…/batches/<batch>/revoke), so it
+# keeps to characters a URL carries as they are. The shell's labels only go into a CSV file.
+LABEL_CHARACTERS = re.compile(r"[A-Za-z0-9._:-]*")
+
+
+def create_command() -> CreateVoucherBatch:
+    body = Body(("package_id", "count", "batch"))
+    package_id, count = body.integer("package_id"), body.integer("count")
+    label = body.optional_text("batch")
+    if label is not None and not LABEL_CHARACTERS.fullmatch(label.strip()):
+        raise InvalidInputError("batch may contain only letters, digits and . _ : -")
+    return CreateVoucherBatch(package_id, count, label)
+
+
+@vouchers.post("/vouchers/batches")
+@requires(AdminRole.ADMIN)
+def create() -> Any:
+    command = create_command()
+    with sessions().begin() as session:
+        created = create_voucher_batch(session, actor(), command, now())
+        shown = {
+            "batch": created.batch,
+            "package": package_json(created.package),
+            "count": len(created.codes),
+        }
+    return jsonify({**shown, "codes": created.codes}), 201
+
+
+@vouchers.get("/vouchers/batches")
+@requires(AdminRole.VIEWER)
+def list_batches() -> Any:
+    with sessions()() as session:
+        found = list_voucher_batches(session, int_arg("package_id"), page())
+        return listing(
+            "batches",
+            found,
+            [
+                {
+                    "batch": b.batch,
+                    "package_id": b.package_id,
+                    "package": b.package_name,
+                    "created_at": iso(b.created_at),
+                    "counts": b.counts,
+                    "total": sum(b.counts.values()),
+                }
+                for b in found.items
+            ],
+        )
+
+
+@vouchers.post("/vouchers/batches/<path:batch>/revoke")
+@requires(AdminRole.ADMIN)
+def revoke(batch: str) -> Any:
+    with sessions().begin() as session:
+        revoked = revoke_voucher_batch(session, actor(), RevokeVoucherBatch(batch))
+    return jsonify(batch=batch, revoked=revoked)
