@@ -122,13 +122,13 @@ def test_the_voucher_csv_neutralises_formulas_in_a_package_name_and_a_batch_labe
         )  # fmt: skip
     out = tmp_path / "vouchers.csv"
 
-    result = generate_vouchers(stack, hostile, out, "--batch", "@SUM(1)")
+    result = generate_vouchers(stack, hostile, out, "--batch", "-2:SUM")
 
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(out.open()))
     assert len(rows) == 3
     assert {(r["package"], r["price"], r["batch"]) for r in rows} == {
-        ("'" + hostile, "20.00", "'@SUM(1)")
+        ("'" + hostile, "20.00", "'-2:SUM")
     }
 
 
@@ -165,3 +165,13 @@ def test_wrong_and_used_codes_get_the_same_answer(
 
 def test_a_missing_code_is_422(api: ApiUnderTest) -> None:
     assert requests.post(f"{api.url}/api/vouchers/redeem", json={}, timeout=5).status_code == 422
+
+
+def test_a_batch_label_a_url_cannot_carry_is_refused_from_the_shell_as_from_the_api(
+    stack: StackUnderTest, tmp_path: Path
+) -> None:
+    # The label names the batch in /api/admin/vouchers/batches/<batch>/revoke.
+    result = generate_vouchers(stack, "1 Day", tmp_path / "v.csv", "--batch", "@SUM(1)")
+    assert result.returncode == 2
+    assert "batch may contain only letters, digits and . _ : -" in result.stderr
+    assert not (tmp_path / "v.csv").exists()

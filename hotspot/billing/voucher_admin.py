@@ -7,6 +7,7 @@ A batch holds at most `MAX_VOUCHERS_PER_BATCH` codes, from the API and from the 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from hotspot.billing.vouchers import generate
 from hotspot.catalog.package_admin import package_on_sale
-from hotspot.core.errors import ConflictError, NotFoundError
+from hotspot.core.errors import ConflictError, InvalidInputError, NotFoundError
 from hotspot.core.values import bounded, required_text
 from hotspot.models import Package, Voucher, VoucherStatus
 from hotspot.operators.audit import audit
@@ -23,6 +24,9 @@ from hotspot.operators.listing import Listing, Page, paged_rows
 
 MAX_VOUCHERS_PER_BATCH = 10_000
 MAX_LABEL_LENGTH = 64
+# A label names its batch in the admin API's paths (…/batches/<batch>/revoke), whoever made it,
+# so it keeps to characters a URL carries as they are.
+LABEL_CHARACTERS = re.compile(r"[A-Za-z0-9._:-]*")
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,8 @@ def create_voucher_batch(
     count = bounded(command.count, "count", 1, MAX_VOUCHERS_PER_BATCH)
     if command.batch is not None:
         label = required_text(command.batch, "batch", MAX_LABEL_LENGTH)
+        if not LABEL_CHARACTERS.fullmatch(label):
+            raise InvalidInputError("batch may contain only letters, digits and . _ : -")
     else:
         label = f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
     if session.scalar(select(Voucher.id).where(Voucher.batch == label).limit(1)) is not None:

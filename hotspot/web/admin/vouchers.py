@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import Blueprint, jsonify
@@ -14,7 +13,6 @@ from hotspot.billing.voucher_admin import (
     list_voucher_batches,
     revoke_voucher_batch,
 )
-from hotspot.core.errors import InvalidInputError
 from hotspot.models import AdminRole
 from hotspot.web import sessions
 from hotspot.web.admin.context import actor, now
@@ -24,18 +22,11 @@ from hotspot.web.auth import requires
 
 vouchers = Blueprint("vouchers", __name__)
 
-# A label given over HTTP names its batch in this API's paths (…/batches/<batch>/revoke), so it
-# keeps to characters a URL carries as they are. The shell's labels only go into a CSV file.
-LABEL_CHARACTERS = re.compile(r"[A-Za-z0-9._:-]*")
-
 
 def create_command() -> CreateVoucherBatch:
     body = Body(("package_id", "count", "batch"))
     package_id, count = body.integer("package_id"), body.integer("count")
-    label = body.optional_text("batch")
-    if label is not None and not LABEL_CHARACTERS.fullmatch(label.strip()):
-        raise InvalidInputError("batch may contain only letters, digits and . _ : -")
-    return CreateVoucherBatch(package_id, count, label)
+    return CreateVoucherBatch(package_id, count, body.optional_text("batch"))
 
 
 @vouchers.post("/vouchers/batches")
