@@ -1,0 +1,86 @@
+"""The database schema, one module per area; every table is named here, so `hotspot.models` is
+the one place code and migrations import tables from (and Alembic sees them all).
+
+Money is NUMERIC, times are timestamptz. The FreeRADIUS tables (`radius`) keep their stock names.
+"""
+
+from hotspot.models.access import (
+    DataUsageLog,
+    HotspotCredential,
+    HotspotUser,
+    RadiusSession,
+    SessionDisconnection,
+    SessionStatus,
+    SyncWatermark,
+    UserStatus,
+)
+from hotspot.models.base import INT32_MAX, INT64_MAX, MAX_MONEY, NAMING, Base, Money, Timestamp
+from hotspot.models.billing import (
+    CallbackTokenGeneration,
+    Payment,
+    PaymentEvent,
+    PaymentMethod,
+    PaymentStatus,
+    Voucher,
+    VoucherStatus,
+)
+from hotspot.models.catalog import Package
+from hotspot.models.messages import SmsMessage, SmsStatus
+from hotspot.models.operators import AdminRole, AdminToken, AuditEntry
+from hotspot.models.radius import (
+    RADIUS_READ_TABLES,
+    RADIUS_SEQUENCES,
+    RADIUS_WRITE_TABLES,
+    Nas,
+    NasReload,
+    RadAcct,
+    RadCheck,
+    RadGroupCheck,
+    RadGroupReply,
+    RadPostAuth,
+    RadReply,
+    RadUserGroup,
+)
+
+__all__ = [
+    "INT32_MAX",
+    "INT64_MAX",
+    "MAX_MONEY",
+    "NAMING",
+    "RADIUS_READ_TABLES",
+    "RADIUS_SEQUENCES",
+    "RADIUS_WRITE_TABLES",
+    "AdminRole",
+    "AdminToken",
+    "AuditEntry",
+    "Base",
+    "CallbackTokenGeneration",
+    "DataUsageLog",
+    "HotspotCredential",
+    "HotspotUser",
+    "Money",
+    "Nas",
+    "NasReload",
+    "Package",
+    "Payment",
+    "PaymentEvent",
+    "PaymentMethod",
+    "PaymentStatus",
+    "RadAcct",
+    "RadCheck",
+    "RadGroupCheck",
+    "RadGroupReply",
+    "RadPostAuth",
+    "RadReply",
+    "RadUserGroup",
+    "RadiusSession",
+    "SessionDisconnection",
+    "SessionStatus",
+    "SmsMessage",
+    "SmsStatus",
+    "SyncWatermark",
+    "Timestamp",
+    "UserStatus",
+    "Voucher",
+    "VoucherStatus",
+]

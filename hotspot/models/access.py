@@ -1,0 +1,166 @@
+"""Hotspot users, their credentials, and what accounting says they did."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import INET
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hotspot.models.base import (
+    Base,
+    Money,
+    Timestamp,
+    enum_column,
+    now_column,
+)
+from hotspot.models.catalog import Package
+
+
+class UserStatus(enum.StrEnum):
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    CAPPED = "capped"  # used its package's data
+    DISABLED = "disabled"
+
+
+class SessionStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+class HotspotUser(Base):
+    __tablename__ = "hotspot_users"
+    __table_args__ = (
+        # One phone, one account: renewals extend it instead of piling up users.
+        Index(
+            "uq_hotspot_users_phone",
+            "phone",
+            unique=True,
+            postgresql_where=text("phone IS NOT NULL"),
+        ),
+        Index("ix_hotspot_users_status_expires_at", "status", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    username: Mapped[str] = mapped_column(Text, unique=True)
+    phone: Mapped[str | None] = mapped_column(Text)
+    package_id: Mapped[int] = mapped_column(ForeignKey("packages.id"))
+    status: Mapped[UserStatus] = mapped_column(
+        enum_column(UserStatus, "user_status"), server_default=UserStatus.ACTIVE.value
+    )
+    expires_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+    credit: Mapped[Decimal] = mapped_column(Money, server_default="0")
+    data_used_bytes: Mapped[int] = mapped_column(
+        BigInteger, server_default="0", doc="since the last purchase, counted by the sync"
+    )
+    created_at: Mapped[dt.datetime] = now_column()
+    updated_at: Mapped[dt.datetime] = now_column()
+
+    package: Mapped[Package] = relationship()
+
+
+class HotspotCredential(Base):
+    """The credentials handed out for one purchase, for the portal's auto-login and the SMS."""
+
+    __tablename__ = "hotspot_credentials"
+    __table_args__ = (
+        # The rows still holding a password (migration 0008), for retention and recovery.
+        Index(
+            "ix_hotspot_credentials_kept_created_at",
+            "created_at",
+            postgresql_where=text("password <> ''"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("hotspot_users.id"), index=True)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), unique=True)
+    username: Mapped[str] = mapped_column(Text)
+    password: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+    created_at: Mapped[dt.datetime] = now_column()
+
+
+class RadiusSession(Base):
+    """Our view of one NAS session, kept in step with radacct by the accounting sync."""
+
+    __tablename__ = "radius_sessions"
+    __table_args__ = (Index("ix_radius_sessions_user_id_status", "user_id", "status"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("hotspot_users.id"))
+    status: Mapped[SessionStatus] = mapped_column(
+        enum_column(SessionStatus, "session_status"), server_default=SessionStatus.PENDING.value
+    )
+    acct_unique_id: Mapped[str | None] = mapped_column(Text, unique=True)
+    acct_session_id: Mapped[str | None] = mapped_column(Text)
+    nas_ip: Mapped[str | None] = mapped_column(INET)
+    framed_ip: Mapped[str | None] = mapped_column(INET)
+    mac: Mapped[str | None] = mapped_column(Text)
+    nas_port_id: Mapped[str | None] = mapped_column(Text)
+    terminate_cause: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    stopped_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    last_update_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    expected_end: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    input_octets: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    output_octets: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    created_at: Mapped[dt.datetime] = now_column()
+
+
+class SessionDisconnection(Base):
+    """One Disconnect-Request attempt and what the NAS answered."""
+
+    __tablename__ = "session_disconnections"
+    __table_args__ = (
+        Index(
+            "ix_session_disconnections_failed_day",
+            text("((created_at AT TIME ZONE 'UTC')::date)"),
+            postgresql_where=text("result <> 'ack'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("radius_sessions.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("hotspot_users.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    result: Mapped[str] = mapped_column(Text)
+    error_cause: Mapped[int | None] = mapped_column(Integer)
+    attempt: Mapped[int] = mapped_column(Integer, server_default="1")
+    nas_ip: Mapped[str | None] = mapped_column(INET)
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = now_column()
+
+
+class DataUsageLog(Base):
+    __tablename__ = "data_usage_logs"
+    __table_args__ = (Index("ix_data_usage_logs_user_id_recorded_at", "user_id", "recorded_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("radius_sessions.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("hotspot_users.id"))
+    input_octets_delta: Mapped[int] = mapped_column(BigInteger)
+    output_octets_delta: Mapped[int] = mapped_column(BigInteger)
+    recorded_at: Mapped[dt.datetime] = now_column()
+
+
+class SyncWatermark(Base):
+    """How far a periodic job has read (e.g. the accounting sync's last radacct sync_seq)."""
+
+    __tablename__ = "sync_watermarks"
+
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    updated_at: Mapped[dt.datetime] = now_column()

@@ -1,0 +1,48 @@
+"""What is for sale."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Integer,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hotspot.models.base import (
+    Base,
+    Money,
+    now_column,
+)
+
+
+class Package(Base):
+    """What a customer buys; each package is one RADIUS group named `group_name`."""
+
+    __tablename__ = "packages"
+    __table_args__ = (
+        CheckConstraint("price >= 0", name="price_not_negative"),
+        CheckConstraint("duration_seconds > 0", name="duration_positive"),
+        CheckConstraint("devices > 0", name="devices_positive"),
+        CheckConstraint("data_cap_bytes IS NULL OR data_cap_bytes > 0", name="data_cap_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True)
+    group_name: Mapped[str] = mapped_column(Text, unique=True)
+    price: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3), server_default="KES")
+    duration_seconds: Mapped[int] = mapped_column(Integer)
+    data_cap_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    rate_limit: Mapped[str] = mapped_column(Text, doc="MikroTik rate limit, upload/download")
+    devices: Mapped[int] = mapped_column(Integer, server_default="1")
+    is_active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[dt.datetime] = now_column()
+    updated_at: Mapped[dt.datetime] = now_column()
