@@ -25,7 +25,7 @@ from bench import percentile, private_stack
 from hotspot.access.provisioning import INSERT_RADIUS_CHECKS, Credentials
 from hotspot.adapters import db
 from hotspot.billing.notify import Notifier, connect, dispatch
-from hotspot.billing.payments import AfterCommit
+from hotspot.billing.payment_state import AfterCommit
 from hotspot.core.deployment import DEMO_NAS_SECRET
 from hotspot.core.settings import Settings
 from hotspot.dev.seed import seed_demo

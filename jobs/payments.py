@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from hotspot.billing.notify import dispatch
-from hotspot.billing.payments import AfterCommit, query_delay, reconcile
+from hotspot.billing.payment_state import AfterCommit
+from hotspot.billing.settlement import query_delay, reconcile
 from jobs import services
 
 MINIMUM = dt.timedelta(seconds=1)

@@ -28,7 +28,9 @@ from hotspot.access import retention, termination
 from hotspot.access.accounting import sync_accounting
 from hotspot.adapters import db, db_roles
 from hotspot.billing import callback_tokens, vouchers
-from hotspot.billing.payments import AfterCommit, create_payment, handle_stk_callback
+from hotspot.billing.callbacks import handle_stk_callback
+from hotspot.billing.payment_state import AfterCommit
+from hotspot.billing.payments import create_payment
 from hotspot.catalog.packages import create_package
 from hotspot.core.errors import InvalidInputError
 from hotspot.core.settings import Settings

@@ -19,7 +19,9 @@ from pyrad import packet
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotspot.billing.payments import AfterCommit, hash_token, query_delay, reconcile, settle
+from hotspot.billing.payment_state import AfterCommit
+from hotspot.billing.payments import hash_token
+from hotspot.billing.settlement import query_delay, reconcile, settle
 from hotspot.dev.sandbox.mpesa.rules import PHONE_SUFFIXES
 from hotspot.models import (
     HotspotCredential,

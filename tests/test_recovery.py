@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotspot.access.retention import forget_passwords
 from hotspot.adapters.db import transaction
 from hotspot.adapters.redis_names import QUEUE
-from hotspot.billing.payments import hash_token, record
+from hotspot.billing.payment_state import record
+from hotspot.billing.payments import hash_token
 from hotspot.billing.recovery import LOCK, quiet_for, unqueried_payments, unsent_credentials
 from hotspot.models import (
     HotspotCredential,

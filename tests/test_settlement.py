@@ -22,7 +22,8 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotspot.billing.payment_admin import ResolvePayment, resolve_payment
-from hotspot.billing.payments import AfterCommit, reconcile
+from hotspot.billing.payment_state import AfterCommit
+from hotspot.billing.settlement import reconcile
 from hotspot.models import (
     HotspotCredential,
     HotspotUser,

@@ -21,7 +21,8 @@ from rq.job import Job
 
 from hotspot.access.provisioning import Credentials
 from hotspot.adapters.redis_names import QUEUE
-from hotspot.billing.payments import AfterCommit, query_delay
+from hotspot.billing.payment_state import AfterCommit
+from hotspot.billing.settlement import query_delay
 
 log = logging.getLogger(__name__)
 

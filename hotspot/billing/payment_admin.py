@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotspot.access.provisioning import Credentials, provision_purchase
-from hotspot.billing.payments import find_account, record, timeline
+from hotspot.billing.c2b import find_account
+from hotspot.billing.payment_state import record, timeline
 from hotspot.core.errors import ConflictError, InvalidInputError, NotFoundError
 from hotspot.core.phones import normalize_phone
 from hotspot.core.values import required_text

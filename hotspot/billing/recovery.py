@@ -28,8 +28,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotspot.access.retention import PASSWORD_KEPT
 from hotspot.adapters.sms import CREDENTIALS_KEY_PREFIX
+from hotspot.billing.mpesa import Gateway
 from hotspot.billing.notify import Notifier, credentials_sms_job, dispatch
-from hotspot.billing.payments import AfterCommit, Gateway, longest_query_gap, reconcile
+from hotspot.billing.payment_state import AfterCommit
+from hotspot.billing.settlement import longest_query_gap, reconcile
 from hotspot.core.settings import Settings
 from hotspot.models import (
     HotspotCredential,

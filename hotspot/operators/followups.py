@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hotspot.billing.notify import Notifier, dispatch
-from hotspot.billing.payments import AfterCommit
+from hotspot.billing.payment_state import AfterCommit
 
 DISCONNECT_JOB = "jobs.expiry.disconnect_user"
 

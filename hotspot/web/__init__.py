@@ -14,8 +14,8 @@ from hotspot.access.portal_status import normalize_mac
 from hotspot.access.routers import registered_login
 from hotspot.adapters.ratelimit import Limit
 from hotspot.billing.callback_tokens import matches_any
+from hotspot.billing.mpesa import Gateway
 from hotspot.billing.notify import Notifier
-from hotspot.billing.payments import Gateway
 from hotspot.core.errors import InvalidInputError
 from hotspot.core.settings import Settings
 from hotspot.models import INT32_MAX, INT64_MAX

@@ -17,19 +17,13 @@ from werkzeug.exceptions import TooManyRequests
 
 from hotspot.access.retention import CredentialsGoneError
 from hotspot.adapters.metrics import observe_provisioning
+from hotspot.billing.c2b import confirm_c2b, validate_c2b
 from hotspot.billing.callback_tokens import stk_callback_url
+from hotspot.billing.callbacks import handle_stk_callback
+from hotspot.billing.handout import PaymentNotPaidError, credentials_for
 from hotspot.billing.notify import dispatch
-from hotspot.billing.payments import (
-    AfterCommit,
-    PaymentNotPaidError,
-    confirm_c2b,
-    create_payment,
-    credentials_for,
-    handle_stk_callback,
-    start_stk_push,
-    token_matches,
-    validate_c2b,
-)
+from hotspot.billing.payment_state import AfterCommit
+from hotspot.billing.payments import create_payment, start_stk_push, token_matches
 from hotspot.core.errors import InvalidInputError
 from hotspot.core.phones import normalize_phone
 from hotspot.models import Package, Payment, PaymentStatus

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 
 from hotspot.billing.notify import dispatch
-from hotspot.billing.payments import AfterCommit
+from hotspot.billing.payment_state import AfterCommit
 from hotspot.billing.vouchers import redeem
 from hotspot.catalog.packages import active_packages
 from hotspot.core.errors import InvalidInputError
