@@ -18,7 +18,7 @@ from hotspot.access.provisioning import (
 )
 from hotspot.adapters.db import transaction
 from hotspot.billing.mpesa import parse_amount, raw_text
-from hotspot.billing.payment_state import AfterCommit, record
+from hotspot.billing.payment_state import AfterCommit, pay, record
 from hotspot.core import storable
 from hotspot.core.errors import InvalidInputError
 from hotspot.core.phones import normalize_phone
@@ -120,7 +120,7 @@ def _confirm(session: Session, c2b: C2BPayment, region: str, after: AfterCommit)
         amount_paid=c2b.amount,
         mpesa_receipt=c2b.trans_id,
         bill_ref_number=c2b.bill_ref,
-        status=PaymentStatus.PAID if user else PaymentStatus.UNMATCHED,
+        status=PaymentStatus.UNMATCHED,
         user_id=user.id if user else None,
         phone=user.phone if user else None,
         package_id=user.package_id if user else None,
@@ -133,6 +133,7 @@ def _confirm(session: Session, c2b: C2BPayment, region: str, after: AfterCommit)
     if user is None:
         record(session, payment.id, "unmatched", reference=c2b.bill_ref)
         return
+    pay(payment, now=now, after=after)
     credentials = provision_purchase(session, payment, user.package, now)
     record(
         session,

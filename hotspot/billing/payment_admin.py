@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from hotspot.access.provisioning import Credentials, provision_purchase
 from hotspot.billing.c2b import find_account
-from hotspot.billing.payment_state import record, timeline
+from hotspot.billing.payment_state import pay, record, timeline
 from hotspot.core.errors import ConflictError, InvalidInputError, NotFoundError
 from hotspot.core.phones import normalize_phone
 from hotspot.core.values import required_text
@@ -103,8 +103,7 @@ def resolve_payment(
     payment.user_id = user.id
     payment.phone = user.phone
     payment.package_id = package.id
-    payment.status = PaymentStatus.PAID
-    payment.updated_at = now
+    pay(payment, now=now, after=followups.after)
     record(session, payment.id, "resolved", actor=actor, account=user.username)
     credentials = provision_purchase(session, payment, package, now)
     record(
@@ -116,7 +115,6 @@ def resolve_payment(
         credit=user.credit,
         expires_at=credentials.expires_at if credentials else None,
     )
-    followups.after.status_changes.append((payment.id, payment.status))
     if credentials is not None:
         followups.after.add_provisioned(payment.id, credentials)
     audit(

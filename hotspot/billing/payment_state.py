@@ -6,23 +6,37 @@ resolve) and the SQL fast path (`callbacks`) come through it or are checked agai
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
-from hotspot.access.provisioning import (
-    Credentials,
-)
+from hotspot.access.provisioning import Credentials
 from hotspot.core import storable
 from hotspot.core.errors import NotFoundError
-from hotspot.models import (
-    Payment,
-    PaymentEvent,
-    PaymentStatus,
+from hotspot.models import Payment, PaymentEvent, PaymentStatus
+
+PENDING, PAID, FAILED, EXPIRED, UNMATCHED = (
+    PaymentStatus.PENDING,
+    PaymentStatus.PAID,
+    PaymentStatus.FAILED,
+    PaymentStatus.EXPIRED,
+    PaymentStatus.UNMATCHED,
 )
+# Where a payment may go from each state. A success is final: nothing undoes it. Money M-Pesa
+# took after we stopped waiting (failed, expired) still becomes access, and C2B money whose
+# reference named nobody is paid once an operator names the account.
+NEXT_STATES: dict[PaymentStatus, frozenset[PaymentStatus]] = {
+    PENDING: frozenset({PAID, FAILED, EXPIRED}),
+    FAILED: frozenset({PAID}),
+    EXPIRED: frozenset({PAID}),
+    UNMATCHED: frozenset({PAID}),
+    PAID: frozenset(),
+}
 
 
 @dataclass
@@ -86,3 +100,63 @@ def timeline(session: Session, payment_id: int) -> list[PaymentEvent]:
             .order_by(PaymentEvent.created_at, PaymentEvent.id)
         )
     )
+
+
+# --- state changes ------------------------------------------------------------------------------
+
+
+class ForbiddenTransitionError(RuntimeError):
+    """A code path asked for a change NEXT_STATES forbids: a bug, never a customer's input."""
+
+
+def pay(
+    payment: Payment,
+    *,
+    now: dt.datetime,
+    after: AfterCommit,
+    receipt: str | None = None,
+    amount_paid: Decimal | None = None,
+) -> None:
+    """Money received. A callback reports its receipt and amount; a query reports neither (the
+    amount asked for is what was paid); C2B money already holds both, and the time it came."""
+    _move(payment, PAID, now, after)
+    payment.result_code = "0"
+    payment.failure_reason = None
+    if receipt is not None:
+        payment.mpesa_receipt = receipt
+    if amount_paid is not None:
+        payment.amount_paid = amount_paid
+    elif payment.amount_paid is None:
+        payment.amount_paid = payment.amount
+    payment.paid_at = payment.paid_at or now
+
+
+def fail(
+    payment: Payment,
+    *,
+    reason: str,
+    now: dt.datetime,
+    after: AfterCommit,
+    result_code: str | None = None,
+) -> None:
+    """M-Pesa said no (the customer cancelled, a wrong PIN) or could not be asked."""
+    _move(payment, FAILED, now, after)
+    if result_code is not None:
+        payment.result_code = result_code
+    payment.failure_reason = reason
+
+
+def expire(payment: Payment, *, reason: str, now: dt.datetime, after: AfterCommit) -> None:
+    """No verdict from M-Pesa within the payment's window."""
+    _move(payment, EXPIRED, now, after)
+    payment.failure_reason = reason
+
+
+def _move(payment: Payment, to: PaymentStatus, now: dt.datetime, after: AfterCommit) -> None:
+    if to not in NEXT_STATES[payment.status]:
+        raise ForbiddenTransitionError(
+            f"payment {payment.id} cannot go from {payment.status.value} to {to.value}"
+        )
+    payment.status = to
+    payment.updated_at = now
+    after.status_changes.append((payment.id, to))

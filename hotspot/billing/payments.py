@@ -7,6 +7,7 @@ credentials-per-payment row makes a second provisioning fail at commit whatever 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import ipaddress
@@ -26,7 +27,7 @@ from hotspot.adapters.daraja import (
 from hotspot.adapters.db import transaction
 from hotspot.billing.callbacks import apply_callback, orphan_callbacks
 from hotspot.billing.mpesa import Gateway
-from hotspot.billing.payment_state import AfterCommit, lock, lock_checkout, record
+from hotspot.billing.payment_state import AfterCommit, fail, lock, lock_checkout, record
 from hotspot.core.errors import InvalidInputError, NotFoundError
 from hotspot.core.phones import normalize_phone
 from hotspot.models import (
@@ -147,9 +148,7 @@ def start_stk_push(
             locked = lock(session, payment.id)
             record(session, payment.id, "stk_push_failed", reason=str(exc), raw=exc.raw)
             if locked.status is PaymentStatus.PENDING:
-                locked.status = PaymentStatus.FAILED
-                locked.failure_reason = str(exc)
-                after.status_changes.append((payment.id, locked.status))
+                fail(locked, reason=str(exc), now=dt.datetime.now(dt.UTC), after=after)
             return locked
     with transaction(sessions) as session:
         lock_checkout(session, accepted.checkout_request_id)

@@ -18,7 +18,7 @@ from hotspot.adapters.daraja import (
 )
 from hotspot.adapters.db import transaction
 from hotspot.billing.mpesa import Gateway
-from hotspot.billing.payment_state import AfterCommit, lock, record
+from hotspot.billing.payment_state import AfterCommit, expire, fail, lock, pay, record
 from hotspot.models import (
     Package,
     Payment,
@@ -46,20 +46,11 @@ def settle(
     if result_code != "0":
         record(session, payment.id, f"failed_by_{source}", result_code=result_code)
         if payment.status is PaymentStatus.PENDING:
-            payment.status = PaymentStatus.FAILED
-            payment.result_code = result_code
-            payment.failure_reason = result_message(result_code)
-            payment.updated_at = now
-            after.status_changes.append((payment.id, payment.status))
+            reason = result_message(result_code)
+            fail(payment, reason=reason, result_code=result_code, now=now, after=after)
         return
     package = payment.package or session.get_one(Package, payment.package_id)
-    payment.status = PaymentStatus.PAID
-    payment.result_code = "0"
-    payment.failure_reason = None
-    payment.mpesa_receipt = receipt
-    payment.amount_paid = amount_paid if amount_paid is not None else payment.amount
-    payment.paid_at = now
-    payment.updated_at = now
+    pay(payment, receipt=receipt, amount_paid=amount_paid, now=now, after=after)
     # Raises anything but InvalidInputError: no caller may commit this payment without it.
     credentials = provision_purchase(session, payment, package, now)
     record(
@@ -71,9 +62,11 @@ def settle(
         username=credentials.username if credentials else None,
         expires_at=credentials.expires_at if credentials else None,
     )
-    after.status_changes.append((payment.id, payment.status))
     if credentials is not None:
         after.add_provisioned(payment.id, credentials)
+
+
+NO_ANSWER = "No answer from M-Pesa in time. You were not charged."
 
 
 def reconcile(
@@ -123,12 +116,10 @@ def reconcile(
                 after=after,
             )
             return None
-        if dt.datetime.now(dt.UTC) - created_at >= window:
-            payment.status = PaymentStatus.EXPIRED
-            payment.failure_reason = "No answer from M-Pesa in time. You were not charged."
-            payment.updated_at = dt.datetime.now(dt.UTC)
+        now = dt.datetime.now(dt.UTC)
+        if now - created_at >= window:
+            expire(payment, reason=NO_ANSWER, now=now, after=after)
             record(session, payment_id, "expired")
-            after.status_changes.append((payment_id, payment.status))
             return None
     return window - (dt.datetime.now(dt.UTC) - created_at)
 
