@@ -148,8 +148,9 @@ def settle_with_callback(
     return apply_callback(session, payment, callback, after)
 
 
-# A paid callback for a new customer, the common case, settled in one call (migration 0005):
-# no account for the phone, an unpaid payment, an amount that covers the package. Anything else
+# A paid callback for a new customer, the common case, settled in one call
+# (settle_new_customer.sql, held to the general path by tests/test_settlement_parity.py): no
+# account for the phone, an unpaid payment, an amount that covers the package. Anything else
 # comes back with no row and nothing written, for the general path. One statement is its own
 # transaction: no BEGIN and COMMIT round trips around it.
 SETTLE_NEW_CUSTOMER = text(
