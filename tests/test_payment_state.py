@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 
 from hotspot.billing.payment_state import (
+    KINDS_OF_FAILURE,
     NEXT_STATES,
     AfterCommit,
     ForbiddenTransitionError,
     expire,
     fail,
+    failure_kind,
     pay,
 )
 from hotspot.models import Payment, PaymentMethod, PaymentStatus
@@ -135,3 +137,24 @@ def test_nothing_undoes_a_success(change: object) -> None:
 def test_every_state_has_its_rules() -> None:
     assert set(NEXT_STATES) == set(PaymentStatus)
     assert NEXT_STATES[PaymentStatus.PAID] == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("status", "result_code", "kind"),
+    [
+        (PaymentStatus.FAILED, "1032", "cancelled"),
+        (PaymentStatus.FAILED, "1", "insufficient_funds"),
+        (PaymentStatus.FAILED, "1019", "expired"),
+        (PaymentStatus.FAILED, "9999", "other"),
+        (PaymentStatus.FAILED, None, "not_sent"),
+        (PaymentStatus.EXPIRED, None, "expired"),
+        (PaymentStatus.PAID, "0", None),
+        (PaymentStatus.PENDING, None, None),
+    ],
+)
+def test_the_kind_of_a_failure_comes_from_m_pesas_code_not_its_words(
+    status: PaymentStatus, result_code: str | None, kind: str | None
+) -> None:
+    payment = a_payment(status, result_code=result_code, failure_reason="words change")
+    assert failure_kind(payment) == kind
+    assert kind is None or kind in KINDS_OF_FAILURE

@@ -225,20 +225,21 @@ def test_the_status_stream_pushes_each_change_and_closes(
 
 
 @pytest.mark.parametrize(
-    ("suffix", "reason"),
+    ("suffix", "kind", "reason"),
     [
-        ("1032", "cancel"),
-        ("1037", "reach"),
-        ("2001", "PIN"),
-        ("0001", "not enough money"),
+        ("1032", "cancelled", "cancel"),
+        ("1037", "unreachable", "reach"),
+        ("2001", "wrong_pin", "PIN"),
+        ("0001", "insufficient_funds", "not enough money"),
     ],
 )
-def test_each_failure_says_why(
-    api: ApiUnderTest, committed: sessionmaker[Session], suffix: str, reason: str
+def test_each_failure_says_why_to_a_program_and_in_words(
+    api: ApiUnderTest, committed: sessionmaker[Session], suffix: str, kind: str, reason: str
 ) -> None:
     created = pay(api, random_phone(suffix), package_id(committed, "1 Hour")).json()
     shown = wait_for_status(api, created, "failed")
     assert shown["status"] == "failed"
+    assert shown["failure_kind"] == kind
     assert reason.lower() in shown["failure_reason"].lower()
     assert credentials(api, created, created["portal_token"]).status_code == 409
 
@@ -280,6 +281,7 @@ def test_a_gateway_failure_is_a_failed_payment_with_the_reason(
         services.close()
     assert response.status_code == 502
     assert response.json()["status"] == "failed"
+    assert response.json()["failure_kind"] == "not_sent"
     assert "M-Pesa" in response.json()["failure_reason"]
 
 
@@ -707,6 +709,7 @@ def test_a_payment_unanswered_past_its_window_expires(
     assert left is None
     shown = wait_for_status(api, {"id": payment_id, "portal_token": "the portal's"}, "expired")
     assert shown["status"] == "expired"
+    assert shown["failure_kind"] == "expired"
     assert "not charged" in shown["failure_reason"]
 
 

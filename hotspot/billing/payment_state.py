@@ -102,6 +102,31 @@ def timeline(session: Session, payment_id: int) -> list[PaymentEvent]:
     )
 
 
+# Why a payment failed, as a word a program can branch on (the portal picks its message by it);
+# `failure_reason` says it in English for people. M-Pesa's ResultCodes for the reasons customers
+# can act on; `expired` also when M-Pesa never answered within the window; `not_sent` when M-Pesa
+# could not be asked at all; anything else is `other`.
+FAILURE_KINDS = {
+    "1032": "cancelled",
+    "1037": "unreachable",
+    "2001": "wrong_pin",
+    "1": "insufficient_funds",
+    "1019": "expired",
+}
+KINDS_OF_FAILURE = (*dict.fromkeys(FAILURE_KINDS.values()), "not_sent", "other")
+
+
+def failure_kind(payment: Payment) -> str | None:
+    """None unless the payment failed or expired."""
+    if payment.status is EXPIRED:
+        return "expired"
+    if payment.status is not FAILED:
+        return None
+    if payment.result_code is None:
+        return "not_sent"
+    return FAILURE_KINDS.get(payment.result_code, "other")
+
+
 # --- state changes ------------------------------------------------------------------------------
 
 

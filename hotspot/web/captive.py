@@ -24,12 +24,12 @@ from flask import render_template as _render_template
 
 from hotspot.access.portal_status import AccessLeft, access_for_mac, access_for_username
 from hotspot.access.routers import RouterLogin, registered_login
-from hotspot.adapters.daraja import RESULT_MESSAGES
+from hotspot.billing.payment_state import FAILURE_KINDS
 from hotspot.catalog.packages import active_packages
 from hotspot.core.errors import InvalidInputError
 from hotspot.models import Package
 from hotspot.web import client_ip, rate_limit, sessions, settings
-from hotspot.web.portal import package_json
+from hotspot.web.serializers import package_json
 
 captive = Blueprint(
     "captive",
@@ -58,16 +58,9 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 
-# M-Pesa's ResultCodes the portal explains with its own words (failure_reason is the API's text).
-FAILURE_KINDS = {
-    "1032": "cancelled",
-    "1037": "unreachable",
-    "2001": "wrong_pin",
-    "1": "insufficient_funds",
-    "1019": "expired",
-}
-# Set by hotspot.payments when the payment window passes without an answer.
-NO_ANSWER_REASON = "No answer from M-Pesa in time. You were not charged."
+# The payment failures the portal explains in its own words (by the payment's `failure_kind`);
+# any other shows the API's failure_reason.
+EXPLAINED_FAILURES = tuple(dict.fromkeys(FAILURE_KINDS.values()))
 
 
 # --- words -----------------------------------------------------------------------------------
@@ -300,10 +293,10 @@ SCRIPT_STRINGS = (
     "days",
     "day",
     "fail_other_help",
-    *(f"fail_{kind}_{part}" for kind in FAILURE_KINDS.values() for part in ("title", "help")),
+    *(f"fail_{kind}_{part}" for kind in EXPLAINED_FAILURES for part in ("title", "help")),
 )
 
-# Swahili for M-Pesa's failure reasons (hotspot.daraja.RESULT_MESSAGES), by kind.
+# Swahili for M-Pesa's failure reasons (hotspot.adapters.daraja.RESULT_MESSAGES), by kind.
 FAILURE_REASONS_SW = {
     "cancelled": "Ulighairi malipo.",
     "unreachable": "Simu yako haikupatikana. Hakikisha imewashwa na ina mtandao.",
@@ -490,7 +483,6 @@ def page(template: str, *, script: Mapping[str, Any] | None = None, **context: A
         "lang": lang,
         "routerLogin": router.url if router else None,
         "strings": {key: strings[key] for key in SCRIPT_STRINGS},
-        "failureReasons": failure_reasons(),
         "failureReasonsSw": FAILURE_REASONS_SW,
         "phoneReasonsSw": PHONE_REASONS_SW,
         "successUrl": url_for("captive.success"),
@@ -551,13 +543,6 @@ def router_notice(router: RouterLogin | None) -> str | None:
     if router is not None:
         return None
     return "unknown_router" if request.args.get("link-login-only") else "not_on_hotspot"
-
-
-def failure_reasons() -> dict[str, str]:
-    """failure_reason text → kind, for the page to explain it in its own words."""
-    reasons = {RESULT_MESSAGES[code]: kind for code, kind in FAILURE_KINDS.items()}
-    reasons[NO_ANSWER_REASON] = "expired"
-    return reasons
 
 
 # --- pages -------------------------------------------------------------------------------------

@@ -37,8 +37,8 @@ from hotspot.web import (
     sessions,
     settings,
 )
-from hotspot.web.portal import package_json
 from hotspot.web.request_input import json_object
+from hotspot.web.serializers import package_json, payment_json
 from hotspot.web.streams import StreamSlots, holding
 
 payments = Blueprint("payments", __name__, url_prefix="/api")
@@ -48,20 +48,12 @@ KEEPALIVE_SECONDS = 15.0
 STREAM_LIMIT_SECONDS = 600.0
 
 
-def payment_json(payment: Payment, package: Package | None) -> dict[str, Any]:
-    """What the portal that started a payment may see of it: nothing that identifies the payer
-    (phone, CheckoutRequestID) beyond what that browser already knows."""
+def portal_payment_json(payment: Payment, package: Package | None) -> dict[str, Any]:
+    """A payment with its package, as the portal reads it."""
     return {
-        "id": payment.id,
-        "status": payment.status.value,
-        "method": payment.method.value,
-        "amount": str(payment.amount),
+        **payment_json(payment),
         "currency": package.currency if package else settings().currency,
         "package": package_json(package) if package else None,
-        "mpesa_receipt": payment.mpesa_receipt,
-        "failure_reason": payment.failure_reason,
-        "created_at": payment.created_at.isoformat(),
-        "paid_at": payment.paid_at.isoformat() if payment.paid_at else None,
     }
 
 
@@ -110,7 +102,7 @@ def start_payment() -> Any:
     callback_url = stk_callback_url(s.public_base_url, services().callback_tokens.current())
     payment = start_stk_push(sessions(), gateway(), initiated, callback_url, after)
     finish(after)
-    shown = payment_json(payment, initiated.package)
+    shown = portal_payment_json(payment, initiated.package)
     if payment.status is PaymentStatus.FAILED:
         return jsonify({**shown, "error": payment.failure_reason}), 502
     # The browser that asked learns what it needs to follow its own payment.
@@ -124,7 +116,7 @@ def start_payment() -> Any:
 def show_payment(payment_id: int) -> Any:
     with sessions()() as session:
         payment = portal_payment(session, payment_id)
-        return jsonify(payment_json(payment, payment.package))
+        return jsonify(portal_payment_json(payment, payment.package))
 
 
 @payments.get("/payments/<int64:payment_id>/credentials")

@@ -12,23 +12,10 @@ from hotspot.billing.payment_state import AfterCommit
 from hotspot.billing.vouchers import redeem
 from hotspot.catalog.packages import active_packages
 from hotspot.core.errors import InvalidInputError
-from hotspot.models import Package
 from hotspot.web import client_ip, hotspot_client, notifier, rate_limit, sessions, settings
+from hotspot.web.serializers import package_json
 
 portal = Blueprint("portal", __name__, url_prefix="/api")
-
-
-def package_json(package: Package) -> dict[str, Any]:
-    return {
-        "id": package.id,
-        "name": package.name,
-        "price": str(package.price),
-        "currency": package.currency,
-        "duration_seconds": package.duration_seconds,
-        "data_cap_bytes": package.data_cap_bytes,
-        "rate_limit": package.rate_limit,
-        "devices": package.devices,
-    }
 
 
 @portal.get("/packages")

@@ -3,7 +3,6 @@ that shows it. Nothing here carries a password, a NAS secret or a token."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import Response, jsonify
@@ -20,10 +19,9 @@ from hotspot.models import (
     SmsMessage,
 )
 from hotspot.operators.listing import Listing
-
-
-def iso(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+from hotspot.web.serializers import iso
+from hotspot.web.serializers import package_json as public_package_json
+from hotspot.web.serializers import payment_json as public_payment_json
 
 
 def listing(key: str, found: Listing[Any], items: list[dict[str, Any]]) -> Response:
@@ -39,15 +37,8 @@ def listing(key: str, found: Listing[Any], items: list[dict[str, Any]]) -> Respo
 
 def package_json(package: Package) -> dict[str, Any]:
     return {
-        "id": package.id,
-        "name": package.name,
+        **public_package_json(package),
         "group_name": package.group_name,
-        "price": str(package.price),
-        "currency": package.currency,
-        "duration_seconds": package.duration_seconds,
-        "data_cap_bytes": package.data_cap_bytes,
-        "rate_limit": package.rate_limit,
-        "devices": package.devices,
         "is_active": package.is_active,
         "created_at": iso(package.created_at),
         "updated_at": iso(package.updated_at),
@@ -125,22 +116,15 @@ def session_json(row: RadiusSession, user: HotspotUser) -> dict[str, Any]:
 
 def payment_json(payment: Payment) -> dict[str, Any]:
     return {
-        "id": payment.id,
-        "method": payment.method.value,
-        "status": payment.status.value,
-        "amount": str(payment.amount),
+        **public_payment_json(payment),
         "amount_paid": str(payment.amount_paid) if payment.amount_paid is not None else None,
         "package_id": payment.package_id,
         "user_id": payment.user_id,
         "phone": payment.phone,
         "bill_ref_number": payment.bill_ref_number,
         "checkout_request_id": payment.checkout_request_id,
-        "mpesa_receipt": payment.mpesa_receipt,
         "result_code": payment.result_code,
-        "failure_reason": payment.failure_reason,
-        "created_at": iso(payment.created_at),
         "updated_at": iso(payment.updated_at),
-        "paid_at": iso(payment.paid_at),
     }
 
 

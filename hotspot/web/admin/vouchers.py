@@ -17,8 +17,9 @@ from hotspot.models import AdminRole
 from hotspot.web import sessions
 from hotspot.web.admin.context import actor, now
 from hotspot.web.admin.reading import Body, int_arg, page
-from hotspot.web.admin.serializers import iso, listing, package_json
+from hotspot.web.admin.serializers import listing, package_json
 from hotspot.web.auth import requires
+from hotspot.web.serializers import iso
 
 vouchers = Blueprint("vouchers", __name__)
 

@@ -181,7 +181,7 @@
           fieldError(error, phone, phoneReason(res.body.error));
           phone.focus();
         } else if (res.body.status === 'failed') {
-          failed(res.body.failure_reason || res.body.error, 'failed');
+          failed(res.body.failure_kind, res.body.failure_reason || res.body.error);
         } else {
           show('step-phone');
           fieldError(error, null, res.body.error || T.network_error);
@@ -236,8 +236,8 @@
         return;
       }
       request('GET', '/api/payments/' + id, undefined, mine()).then(function (res) {
-        failed(res.body.failure_reason, status);
-      }, function () { failed(null, status); });
+        failed(res.body.failure_kind, res.body.failure_reason);
+      }, function () { failed(status === 'expired' ? 'expired' : null, null); });
     }
 
     function fetchCredentials(id, attempt) {
@@ -259,9 +259,10 @@
         }, again);
     }
 
-    function failed(reason, status) {
+    /* `kind` is the payment's failure_kind; the page has its own words for some of them. */
+    function failed(failureKind, reason) {
       save(KEY_PAYMENT, null);
-      var kind = (reason && cfg.failureReasons[reason]) || (status === 'expired' ? 'expired' : null);
+      var kind = failureKind && T['fail_' + failureKind + '_title'] ? failureKind : null;
       $('failed-title').textContent = kind ? T['fail_' + kind + '_title'] : T.failed_title;
       $('failed-reason').textContent = kind && cfg.lang === 'sw' ? cfg.failureReasonsSw[kind] : (reason || '');
       $('failed-help').textContent = kind ? T['fail_' + kind + '_help'] : T.fail_other_help;
