@@ -10,7 +10,8 @@ import redis
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotspot.adapters.daraja import DarajaClient, DarajaConfig, RedisTokenCache
+from hotspot.adapters.daraja import DarajaClient, DarajaConfig
+from hotspot.adapters.daraja_tokens import RedisTokenCache
 from hotspot.adapters.db import make_engine, session_factory
 from hotspot.adapters.ratelimit import Limiter
 from hotspot.billing.callback_tokens import CallbackTokens

@@ -33,15 +33,13 @@ from hotspot.adapters.daraja import (
     DarajaClient,
     DarajaConfig,
     GatewayError,
-    MemoryTokenCache,
-    RedisTokenCache,
     StkPushAccepted,
-    TokenCache,
     msisdn,
     nairobi_timestamp,
     result_message,
     stk_password,
 )
+from hotspot.adapters.daraja_tokens import MemoryTokenCache, RedisTokenCache, TokenCache
 from hotspot.dev.sandbox.mpesa.rules import SandboxConfig
 from hotspot.dev.sandbox.mpesa.server import create_sandbox_app
 from hotspot.dev.stack import free_port, redis_answers, redis_binary

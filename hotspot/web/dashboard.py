@@ -42,7 +42,7 @@ def page_headers(response: Response, nonce: str) -> Response:
 
 
 @dashboard.get("")
-def page() -> Any:
+def show() -> Any:
     nonce = secrets.token_urlsafe(16)
     html = render_template("dashboard/index.html", nonce=nonce, data_url=url_for("dashboard.data"))
     return page_headers(make_response(html), nonce)

@@ -12,7 +12,7 @@ from hotspot.models import AdminRole, SmsStatus
 from hotspot.operators.audit import AuditFilter, list_audit
 from hotspot.operators.sms_log import SmsFilter, list_sms
 from hotspot.web import sessions, settings
-from hotspot.web.admin.reading import arg, page, time_arg
+from hotspot.web.admin.reading import arg, listing_page, time_arg
 from hotspot.web.admin.serializers import audit_json, listing, sms_json
 from hotspot.web.auth import operator, requires
 
@@ -30,7 +30,7 @@ def sms() -> Any:
         until=time_arg("until"),
     )
     with sessions()() as session:
-        found = list_sms(session, f, page(), settings().default_region)
+        found = list_sms(session, f, listing_page(), settings().default_region)
         return listing("messages", found, [sms_json(m) for m in found.items])
 
 
@@ -45,7 +45,7 @@ def audit_log() -> Any:
         until=time_arg("until"),
     )
     with sessions()() as session:
-        found = list_audit(session, f, page())
+        found = list_audit(session, f, listing_page())
         return listing("entries", found, [audit_json(e) for e in found.items])
 
 

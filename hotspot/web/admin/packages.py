@@ -21,7 +21,7 @@ from hotspot.models import AdminRole
 from hotspot.operators.audit import jsonable
 from hotspot.web import sessions, settings
 from hotspot.web.admin.context import actor, now
-from hotspot.web.admin.reading import Body, bool_arg, page
+from hotspot.web.admin.reading import Body, bool_arg, listing_page
 from hotspot.web.admin.serializers import listing, package_json
 from hotspot.web.auth import requires
 
@@ -59,7 +59,7 @@ def change_command(package_id: int) -> ChangePackage:
 @requires(AdminRole.VIEWER)
 def list_all() -> Any:
     with sessions()() as session:
-        found = list_packages(session, bool_arg("active"), page())
+        found = list_packages(session, bool_arg("active"), listing_page())
         return listing("packages", found, [package_json(p) for p in found.items])
 
 

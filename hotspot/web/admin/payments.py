@@ -19,7 +19,7 @@ from hotspot.models import AdminRole, PaymentMethod, PaymentStatus
 from hotspot.operators.followups import Followups
 from hotspot.web import sessions, settings
 from hotspot.web.admin.context import actor, finish, now
-from hotspot.web.admin.reading import Body, arg, page, time_arg
+from hotspot.web.admin.reading import Body, arg, listing_page, time_arg
 from hotspot.web.admin.serializers import (
     event_json,
     listing,
@@ -45,7 +45,7 @@ def list_all() -> Any:
         until=time_arg("until"),
     )
     with sessions()() as session:
-        found = list_payments(session, f, page(), settings().default_region)
+        found = list_payments(session, f, listing_page(), settings().default_region)
         return listing("payments", found, [payment_json(p) for p in found.items])
 
 

@@ -140,7 +140,7 @@ def time_arg(name: str) -> dt.datetime | None:
     return optional_time(arg(name), name)
 
 
-def page() -> Page:
+def listing_page() -> Page:
     return Page(
         limit=_bounded_arg("limit", 1, MAX_LIMIT, DEFAULT_LIMIT),
         offset=_bounded_arg("offset", 0, INT32_MAX, 0),

@@ -20,7 +20,7 @@ from hotspot.access.nas_admin import (
 from hotspot.models import AdminRole, Nas
 from hotspot.web import sessions, settings
 from hotspot.web.admin.context import actor
-from hotspot.web.admin.reading import Body, page
+from hotspot.web.admin.reading import Body, listing_page
 from hotspot.web.admin.serializers import listing, nas_json
 from hotspot.web.auth import requires
 
@@ -81,7 +81,7 @@ def nas_written(nas: Nas) -> dict[str, Any]:
 @requires(AdminRole.VIEWER)
 def list_all() -> Any:
     with sessions()() as session:
-        found = list_nas(session, page())
+        found = list_nas(session, listing_page())
         return listing("nas", found, [nas_json(n) for n in found.items])
 
 

@@ -27,7 +27,7 @@ from hotspot.models import AdminRole, SessionStatus, UserStatus
 from hotspot.operators.followups import Followups
 from hotspot.web import sessions, settings
 from hotspot.web.admin.context import actor, finish, now
-from hotspot.web.admin.reading import Body, arg, int_arg, page, time_arg
+from hotspot.web.admin.reading import Body, arg, int_arg, listing_page, time_arg
 from hotspot.web.admin.serializers import (
     listing,
     package_json,
@@ -52,7 +52,7 @@ def search() -> Any:
         package_id=int_arg("package_id"),
     )
     with sessions()() as session:
-        found = search_users(session, f, page(), settings().default_region)
+        found = search_users(session, f, listing_page(), settings().default_region)
         return listing("users", found, [user_json(u) for u in found.items])
 
 
@@ -132,7 +132,7 @@ def session_filter() -> SessionFilter:
 @requires(AdminRole.VIEWER)
 def active() -> Any:
     with sessions()() as session:
-        found = active_sessions(session, session_filter(), page())
+        found = active_sessions(session, session_filter(), listing_page())
         return listing("sessions", found, [radacct_json(a, u) for a, u in found.items])
 
 
@@ -140,5 +140,5 @@ def active() -> Any:
 @requires(AdminRole.VIEWER)
 def history() -> Any:
     with sessions()() as session:
-        found = session_history(session, session_filter(), page())
+        found = session_history(session, session_filter(), listing_page())
         return listing("sessions", found, [session_json(s, u) for s, u in found.items])

@@ -16,7 +16,7 @@ from hotspot.billing.voucher_admin import (
 from hotspot.models import AdminRole
 from hotspot.web import sessions
 from hotspot.web.admin.context import actor, now
-from hotspot.web.admin.reading import Body, int_arg, page
+from hotspot.web.admin.reading import Body, int_arg, listing_page
 from hotspot.web.admin.serializers import listing, package_json
 from hotspot.web.auth import requires
 from hotspot.web.serializers import iso
@@ -48,7 +48,7 @@ def create() -> Any:
 @requires(AdminRole.VIEWER)
 def list_batches() -> Any:
     with sessions()() as session:
-        found = list_voucher_batches(session, int_arg("package_id"), page())
+        found = list_voucher_batches(session, int_arg("package_id"), listing_page())
         return listing(
             "batches",
             found,
