@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 
-.PHONY: run test test-deploy fuzz lint typecheck pytest system-packages clean lock \
+.PHONY: run test test-deploy fuzz lint typecheck pytest system-packages clean lock messages \
 	deploy-init deploy-up deploy-down deploy-backup deploy-restore
 
 run: $(VENV)/.installed
@@ -60,6 +60,18 @@ UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --universal --python-version 3.1
 lock: $(VENV)/.installed
 	$(UV_COMPILE) --upgrade pyproject.toml -o requirements.lock
 	$(UV_COMPILE) --upgrade --extra dev -c requirements.lock pyproject.toml -o requirements-dev.lock
+
+# The portal's catalogs: new and changed messages of hotspot/web/portal_text.py into each
+# language's messages.po (translate them there), then the .mo files the app reads (committed;
+# tests/test_translations.py checks they match).
+CATALOGS := hotspot/web/translations
+messages: $(VENV)/.installed
+	$(VENV)/bin/pybabel extract --no-location --omit-header -k N_ -F hotspot/web/babel.cfg \
+		-o $(CATALOGS)/messages.pot .
+	$(VENV)/bin/pybabel update --no-fuzzy-matching --ignore-obsolete -w 100 \
+		-i $(CATALOGS)/messages.pot -d $(CATALOGS)
+	$(VENV)/bin/pybabel compile -d $(CATALOGS)
+	rm $(CATALOGS)/messages.pot
 
 clean:
 	rm -rf $(VENV) .hotspot .mypy_cache .ruff_cache .pytest_cache

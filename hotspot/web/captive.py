@@ -29,11 +29,11 @@ from hotspot.web.portal_text import (
     FAILURE_REASONS_SW,
     PHONE_REASONS_SW,
     SCRIPT_STRINGS,
-    STRINGS,
     clock_text,
     data_text,
     package_view,
     router_error_key,
+    strings,
 )
 from hotspot.web.serializers import package_json
 
@@ -95,12 +95,12 @@ def render_page(
     lang, asked = choose_language()
     other = "sw" if lang == "en" else "en"
     args = {**request.args.to_dict(), "lang": other}
-    strings = STRINGS[lang]
+    shown = strings(lang)
     router = router_login()
     config = {
         "lang": lang,
         "routerLogin": router.url if router else None,
-        "strings": {key: strings[key] for key in SCRIPT_STRINGS},
+        "strings": {key: shown[key] for key in SCRIPT_STRINGS},
         "failureReasonsSw": FAILURE_REASONS_SW,
         "phoneReasonsSw": PHONE_REASONS_SW,
         "successUrl": url_for("captive.success"),
@@ -111,9 +111,9 @@ def render_page(
         _render_template(
             f"portal/{template}",
             lang=lang,
-            t=strings,
+            t=shown,
             other_lang=other,
-            other_lang_name=STRINGS[other]["lang_name"],
+            other_lang_name=strings(other)["lang_name"],
             switch_url=this_page(args),
             portal_url=portal_url,
             carry=router_parameters(),

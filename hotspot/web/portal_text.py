@@ -6,9 +6,12 @@ and by other people, than the pages do.
 
 from __future__ import annotations
 
+import gettext
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
+from pathlib import Path
 
 from hotspot.billing.payment_state import FAILURE_KINDS
 from hotspot.models import Package
@@ -20,212 +23,137 @@ EXPLAINED_FAILURES = tuple(dict.fromkeys(FAILURE_KINDS.values()))
 
 # --- words -----------------------------------------------------------------------------------
 
-STRINGS: dict[str, dict[str, str]] = {
-    "en": {
-        "lang_name": "English",
-        "brand": "WiFi Hotspot",
-        "title_packages": "Get online",
-        "lead_packages": "Pick a package and pay with M-Pesa. You are online in seconds, "
-        "with nothing to type.",
-        "valid": "Valid",
-        "data": "Data",
-        "speed": "Speed",
-        "devices": "Devices",
-        "unlimited": "Unlimited",
-        "buy": "Buy",
-        "have_voucher": "I have a voucher",
-        "have_code": "I already have a code",
-        "no_packages": "No packages are on sale right now.",
-        "not_on_hotspot": "Connect to the WiFi first: this page logs you in through the hotspot.",
-        "unknown_router": "This link did not come from our WiFi, so it cannot log you in. "
-        "Open the login page from the WiFi: join the network, then open any web page.",
-        "router_error_credentials": "The hotspot could not log you in: wrong username or password.",
-        "router_error_sessions": "The hotspot could not log you in: this account is already in "
-        "use on as many devices as its package allows.",
-        "router_error_ended": "The hotspot could not log you in: the package has ended.",
-        "router_error_busy": "The hotspot could not log you in: the login server did not answer. "
-        "Try again in a moment.",
-        "router_error_page_old": "The hotspot could not log you in: the page was open too long. "
-        "Open the WiFi login page again.",
-        "router_error_device": "The hotspot could not log you in: this account may not be used "
-        "from this device.",
-        "router_error_other": "The hotspot could not log you in. Try again, or ask for help.",
-        "reconnect": "Connect again",
-        "already_online": "This device is online: {time} left.",
-        "see_details": "Details",
-        "back": "Back",
-        "pay_title": "Pay with M-Pesa",
-        "phone_label": "M-Pesa phone number",
-        "phone_hint": "For example 0712 345 678",
-        "pay_button": "Pay {price}",
-        "change_package": "Choose another package",
-        "phone_empty": "Enter your phone number.",
-        "sending": "Sending the payment request…",
-        "wait_title": "Check your phone",
-        "wait_text": "We sent an M-Pesa request to {phone}. Enter your M-Pesa PIN to pay {price}.",
-        "wait_step1": "Unlock your phone and look for the M-Pesa pop-up.",
-        "wait_step2": "Check the amount, then enter your PIN.",
-        "wait_step3": "Keep this page open: you will be connected automatically.",
-        "waiting": "Waiting for your payment…",
-        "no_prompt": "No pop-up? Use another number",
-        "paid_title": "Payment received",
-        "connecting": "Connecting you to the internet…",
-        "failed_title": "The payment did not go through",
-        "retry": "Try again",
-        "other_number": "Use another number",
-        "fail_cancelled_title": "Payment cancelled",
-        "fail_cancelled_help": "No money was taken. Tap Try again for a new M-Pesa pop-up.",
-        "fail_unreachable_title": "Phone not reachable",
-        "fail_unreachable_help": "No money was taken. Check that the M-Pesa SIM is in the phone "
-        "and it has network, then tap Try again.",
-        "fail_wrong_pin_title": "Wrong PIN",
-        "fail_wrong_pin_help": "No money was taken. Try again and enter your PIN carefully.",
-        "fail_insufficient_funds_title": "Not enough money",
-        "fail_insufficient_funds_help": "Top up M-Pesa or pick a cheaper package, then try again.",
-        "fail_expired_title": "Request expired",
-        "fail_expired_help": "No money was taken. Try again and answer the pop-up within a minute.",
-        "fail_other_help": "If money was taken, keep the M-Pesa SMS and ask for help.",
-        "network_error": "Could not reach the server. Check the WiFi and try again.",
-        "voucher_title": "Use a voucher",
-        "voucher_label": "Voucher code",
-        "voucher_hint": "The 10 letters and digits printed on your voucher",
-        "voucher_button": "Connect",
-        "voucher_empty": "Enter the code printed on your voucher.",
-        "voucher_invalid": "This code is not valid, or was already used.",
-        "code_title": "Log in with your code",
-        "code_lead": "Use the username and password from your SMS, or from the device you paid on.",
-        "username": "Username",
-        "password": "Password",
-        "login_button": "Log in",
-        "fields_empty": "Enter both the username and the password.",
-        "logging_in": "Logging you in…",
-        "success_title": "You are online",
-        "time_left": "Time left",
-        "data_left": "Data left",
-        "until": "until {when}",
-        "of_total": "of {total}",
-        "no_cap": "No data limit",
-        "package": "Package",
-        "other_device": "Connect another device",
-        "other_device_text": "Log in with these details on another device (your package "
-        "allows {devices} at a time), or to reconnect later. Keep them safe.",
-        "continue": "Continue browsing",
-        "ended": "Your package has ended.",
-        "buy_more": "Buy more time",
-        "unknown_account": "We could not find this account.",
-        "hours_short": "h",
-        "minutes_short": "min",
-        "days": "days",
-        "day": "day",
-    },
-    "sw": {
-        "lang_name": "Kiswahili",
-        "brand": "WiFi Hotspot",
-        "title_packages": "Ingia mtandaoni",
-        "lead_packages": "Chagua kifurushi na ulipe kwa M-Pesa. Utaunganishwa ndani ya sekunde "
-        "chache, bila kuandika chochote.",
-        "valid": "Muda",
-        "data": "Data",
-        "speed": "Kasi",
-        "devices": "Vifaa",
-        "unlimited": "Bila kikomo",
-        "buy": "Nunua",
-        "have_voucher": "Nina vocha",
-        "have_code": "Tayari nina msimbo",
-        "no_packages": "Hakuna vifurushi vinavyouzwa kwa sasa.",
-        "not_on_hotspot": "Unganisha kwenye WiFi kwanza: ukurasa huu unakuingiza kupitia hotspot.",
-        "unknown_router": "Kiungo hiki hakikutoka kwenye WiFi yetu, kwa hiyo hakiwezi kukuingiza. "
-        "Fungua ukurasa wa kuingia kutoka kwenye WiFi: unganisha kwenye mtandao, kisha fungua "
-        "ukurasa wowote.",
-        "router_error_credentials": "Hotspot imeshindwa kukuingiza: jina la mtumiaji au "
-        "nenosiri si sahihi.",
-        "router_error_sessions": "Hotspot imeshindwa kukuingiza: akaunti hii tayari inatumika "
-        "kwenye vifaa vyote ambavyo kifurushi chake kinaruhusu.",
-        "router_error_ended": "Hotspot imeshindwa kukuingiza: muda wa kifurushi umekwisha.",
-        "router_error_busy": "Hotspot imeshindwa kukuingiza: seva ya uthibitishaji haijibu. "
-        "Jaribu tena baada ya muda.",
-        "router_error_page_old": "Hotspot imeshindwa kukuingiza: ukurasa ulikaa wazi muda mrefu. "
-        "Fungua upya ukurasa wa WiFi.",
-        "router_error_device": "Hotspot imeshindwa kukuingiza: akaunti hii hairuhusiwi kwenye "
-        "kifaa hiki.",
-        "router_error_other": "Hotspot imeshindwa kukuingiza. Jaribu tena, au uombe msaada.",
-        "reconnect": "Unganisha tena",
-        "already_online": "Kifaa hiki kimeunganishwa: umebakiwa na {time}.",
-        "see_details": "Maelezo",
-        "back": "Rudi",
-        "pay_title": "Lipa kwa M-Pesa",
-        "phone_label": "Namba ya simu ya M-Pesa",
-        "phone_hint": "Kwa mfano 0712 345 678",
-        "pay_button": "Lipa {price}",
-        "change_package": "Chagua kifurushi kingine",
-        "phone_empty": "Weka namba yako ya simu.",
-        "sending": "Tunatuma ombi la malipo…",
-        "wait_title": "Angalia simu yako",
-        "wait_text": "Tumetuma ombi la M-Pesa kwa {phone}. Weka PIN yako ya M-Pesa ili kulipa "
-        "{price}.",
-        "wait_step1": "Fungua simu yako na utafute ujumbe wa M-Pesa unaojitokeza.",
-        "wait_step2": "Hakikisha kiasi ni sahihi, kisha weka PIN yako.",
-        "wait_step3": "Usifunge ukurasa huu: utaunganishwa moja kwa moja.",
-        "waiting": "Tunasubiri malipo yako…",
-        "no_prompt": "Hujapata ujumbe? Tumia namba nyingine",
-        "paid_title": "Malipo yamepokelewa",
-        "connecting": "Tunakuunganisha kwenye intaneti…",
-        "failed_title": "Malipo hayakufanikiwa",
-        "retry": "Jaribu tena",
-        "other_number": "Tumia namba nyingine",
-        "fail_cancelled_title": "Malipo yameghairiwa",
-        "fail_cancelled_help": "Hakuna pesa iliyotolewa. Bonyeza Jaribu tena upate ujumbe mpya "
-        "wa M-Pesa.",
-        "fail_unreachable_title": "Simu haipatikani",
-        "fail_unreachable_help": "Hakuna pesa iliyotolewa. Hakikisha laini ya M-Pesa iko kwenye "
-        "simu na ina mtandao, kisha bonyeza Jaribu tena.",
-        "fail_wrong_pin_title": "PIN si sahihi",
-        "fail_wrong_pin_help": "Hakuna pesa iliyotolewa. Jaribu tena na uweke PIN yako kwa "
-        "uangalifu.",
-        "fail_insufficient_funds_title": "Salio halitoshi",
-        "fail_insufficient_funds_help": "Weka pesa kwenye M-Pesa au uchague kifurushi cha bei "
-        "nafuu, kisha ujaribu tena.",
-        "fail_expired_title": "Muda wa ombi umekwisha",
-        "fail_expired_help": "Hakuna pesa iliyotolewa. Jaribu tena na ujibu ujumbe ndani ya "
-        "dakika moja.",
-        "fail_other_help": "Ikiwa pesa imetolewa, hifadhi SMS ya M-Pesa na uombe msaada.",
-        "network_error": "Imeshindikana kufikia seva. Hakikisha WiFi imeunganishwa, kisha "
-        "ujaribu tena.",
-        "voucher_title": "Tumia vocha",
-        "voucher_label": "Namba ya vocha",
-        "voucher_hint": "Herufi na tarakimu 10 zilizochapishwa kwenye vocha yako",
-        "voucher_button": "Unganisha",
-        "voucher_empty": "Weka namba iliyochapishwa kwenye vocha yako.",
-        "voucher_invalid": "Namba hii si sahihi, au imeshatumika.",
-        "code_title": "Ingia kwa msimbo wako",
-        "code_lead": "Tumia jina la mtumiaji na nenosiri kutoka kwenye SMS yako, au kutoka "
-        "kwenye kifaa ulicholipia.",
-        "username": "Jina la mtumiaji",
-        "password": "Nenosiri",
-        "login_button": "Ingia",
-        "fields_empty": "Weka jina la mtumiaji na nenosiri.",
-        "logging_in": "Tunakuingiza…",
-        "success_title": "Umeunganishwa!",
-        "time_left": "Muda uliobaki",
-        "data_left": "Data iliyobaki",
-        "until": "hadi {when}",
-        "of_total": "kati ya {total}",
-        "no_cap": "Hakuna kikomo cha data",
-        "package": "Kifurushi",
-        "other_device": "Unganisha kifaa kingine",
-        "other_device_text": "Ingia kwa taarifa hizi kwenye kifaa kingine (kifurushi chako "
-        "kinaruhusu {devices} kwa wakati mmoja), au uzitumie kuunganisha tena baadaye. "
-        "Zihifadhi vizuri.",
-        "continue": "Endelea kuvinjari",
-        "ended": "Kifurushi chako kimekwisha.",
-        "buy_more": "Nunua muda zaidi",
-        "unknown_account": "Hatukupata akaunti hii.",
-        "hours_short": "saa",
-        "minutes_short": "dakika",
-        "days": "siku",
-        "day": "siku",
-    },
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's name for a message marker
+    """Marks a message for the catalogs (`make messages` extracts what it wraps); it is
+    translated when a page is shown, in the page's language."""
+    return message
+
+
+# Every word the pages and their script show, by the key templates and portal.js use, in English;
+# the other languages are catalogs (translations/<lang>/LC_MESSAGES/messages.po, compiled .mo).
+MESSAGES: dict[str, str] = {
+    "lang_name": N_("English"),
+    "brand": N_("WiFi Hotspot"),
+    "title_packages": N_("Get online"),
+    "lead_packages": N_(
+        "Pick a package and pay with M-Pesa. You are online in seconds, with nothing to type."
+    ),
+    "valid": N_("Valid"),
+    "data": N_("Data"),
+    "speed": N_("Speed"),
+    "devices": N_("Devices"),
+    "unlimited": N_("Unlimited"),
+    "buy": N_("Buy"),
+    "have_voucher": N_("I have a voucher"),
+    "have_code": N_("I already have a code"),
+    "no_packages": N_("No packages are on sale right now."),
+    "not_on_hotspot": N_("Connect to the WiFi first: this page logs you in through the hotspot."),
+    "unknown_router": N_(
+        "This link did not come from our WiFi, so it cannot log you in. Open the login page "
+        "from the WiFi: join the network, then open any web page."
+    ),
+    "router_error_credentials": N_("The hotspot could not log you in: wrong username or password."),
+    "router_error_sessions": N_(
+        "The hotspot could not log you in: this account is already in use on as many devices "
+        "as its package allows."
+    ),
+    "router_error_ended": N_("The hotspot could not log you in: the package has ended."),
+    "router_error_busy": N_(
+        "The hotspot could not log you in: the login server did not answer. Try again in a moment."
+    ),
+    "router_error_page_old": N_(
+        "The hotspot could not log you in: the page was open too long. Open the WiFi login "
+        "page again."
+    ),
+    "router_error_device": N_(
+        "The hotspot could not log you in: this account may not be used from this device."
+    ),
+    "router_error_other": N_("The hotspot could not log you in. Try again, or ask for help."),
+    "reconnect": N_("Connect again"),
+    "already_online": N_("This device is online: {time} left."),
+    "see_details": N_("Details"),
+    "back": N_("Back"),
+    "pay_title": N_("Pay with M-Pesa"),
+    "phone_label": N_("M-Pesa phone number"),
+    "phone_hint": N_("For example 0712 345 678"),
+    "pay_button": N_("Pay {price}"),
+    "change_package": N_("Choose another package"),
+    "phone_empty": N_("Enter your phone number."),
+    "sending": N_("Sending the payment request…"),
+    "wait_title": N_("Check your phone"),
+    "wait_text": N_("We sent an M-Pesa request to {phone}. Enter your M-Pesa PIN to pay {price}."),
+    "wait_step1": N_("Unlock your phone and look for the M-Pesa pop-up."),
+    "wait_step2": N_("Check the amount, then enter your PIN."),
+    "wait_step3": N_("Keep this page open: you will be connected automatically."),
+    "waiting": N_("Waiting for your payment…"),
+    "no_prompt": N_("No pop-up? Use another number"),
+    "paid_title": N_("Payment received"),
+    "connecting": N_("Connecting you to the internet…"),
+    "failed_title": N_("The payment did not go through"),
+    "retry": N_("Try again"),
+    "other_number": N_("Use another number"),
+    "fail_cancelled_title": N_("Payment cancelled"),
+    "fail_cancelled_help": N_("No money was taken. Tap Try again for a new M-Pesa pop-up."),
+    "fail_unreachable_title": N_("Phone not reachable"),
+    "fail_unreachable_help": N_(
+        "No money was taken. Check that the M-Pesa SIM is in the phone and it has network, "
+        "then tap Try again."
+    ),
+    "fail_wrong_pin_title": N_("Wrong PIN"),
+    "fail_wrong_pin_help": N_("No money was taken. Try again and enter your PIN carefully."),
+    "fail_insufficient_funds_title": N_("Not enough money"),
+    "fail_insufficient_funds_help": N_("Top up M-Pesa or pick a cheaper package, then try again."),
+    "fail_expired_title": N_("Request expired"),
+    "fail_expired_help": N_("No money was taken. Try again and answer the pop-up within a minute."),
+    "fail_other_help": N_("If money was taken, keep the M-Pesa SMS and ask for help."),
+    "network_error": N_("Could not reach the server. Check the WiFi and try again."),
+    "voucher_title": N_("Use a voucher"),
+    "voucher_label": N_("Voucher code"),
+    "voucher_hint": N_("The 10 letters and digits printed on your voucher"),
+    "voucher_button": N_("Connect"),
+    "voucher_empty": N_("Enter the code printed on your voucher."),
+    "voucher_invalid": N_("This code is not valid, or was already used."),
+    "code_title": N_("Log in with your code"),
+    "code_lead": N_("Use the username and password from your SMS, or from the device you paid on."),
+    "username": N_("Username"),
+    "password": N_("Password"),
+    "login_button": N_("Log in"),
+    "fields_empty": N_("Enter both the username and the password."),
+    "logging_in": N_("Logging you in…"),
+    "success_title": N_("You are online"),
+    "time_left": N_("Time left"),
+    "data_left": N_("Data left"),
+    "until": N_("until {when}"),
+    "of_total": N_("of {total}"),
+    "no_cap": N_("No data limit"),
+    "package": N_("Package"),
+    "other_device": N_("Connect another device"),
+    "other_device_text": N_(
+        "Log in with these details on another device (your package allows {devices} at a "
+        "time), or to reconnect later. Keep them safe."
+    ),
+    "continue": N_("Continue browsing"),
+    "ended": N_("Your package has ended."),
+    "buy_more": N_("Buy more time"),
+    "unknown_account": N_("We could not find this account."),
+    "hours_short": N_("h"),
+    "minutes_short": N_("min"),
+    "days": N_("days"),
+    "day": N_("day"),
 }
+
+
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+
+
+@cache
+def strings(lang: str) -> dict[str, str]:
+    """The messages in a language (English is the source; a language without a catalog reads
+    English)."""
+    catalog = gettext.translation("messages", TRANSLATIONS, languages=[lang], fallback=True)
+    return {key: catalog.gettext(message) for key, message in MESSAGES.items()}
+
 
 # The strings the page scripts need.
 SCRIPT_STRINGS = (
@@ -332,7 +260,7 @@ def duration_text(seconds: int, lang: str) -> str:
 def data_text(octets: int | None, lang: str) -> str:
     """Bytes as MikroTik counts them (1 GB = 2^30), or 'Unlimited'."""
     if octets is None:
-        return STRINGS[lang]["unlimited"]
+        return strings(lang)["unlimited"]
     for size, unit in ((2**30, "GB"), (2**20, "MB"), (2**10, "KB")):
         if octets >= size:
             value = Decimal(octets) / size
