@@ -10,7 +10,6 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hotspot.access.termination import block_user
 from hotspot.core.codes import random_code
 from hotspot.core.errors import ConflictError, ProvisioningError
 from hotspot.models import (
@@ -19,7 +18,6 @@ from hotspot.models import (
     Payment,
     RadCheck,
     RadUserGroup,
-    UserStatus,
 )
 
 USERNAME_LENGTH = 6
@@ -147,6 +145,13 @@ def current_password(session: Session, username: str) -> str:
     ).one()
 
 
+# A renewal in one call: hotspot_renew_user (renew_user.sql) is the one definition, run here and
+# by the one-call settlement of a paid callback alike.
+RENEW_USER = text("SELECT hotspot_renew_user(:user_id, :package_id, :seconds, :password, :now)")
+# What a renewal changes of the user's row, read again from the database when next used.
+RENEWED = ("expires_at", "package_id", "package", "data_used_bytes", "status", "updated_at")
+
+
 def extend_user(
     session: Session,
     user: HotspotUser,
@@ -158,20 +163,20 @@ def extend_user(
     from now, and a different package moves the user to that package's group. A purchase brings
     a fresh data allowance and a fresh password (sessions online stay; a password sniffed or
     handed on before stops at the next purchase); an account an operator disabled stays
-    blocked."""
-    still_valid = user.status is not UserStatus.EXPIRED and user.expires_at > now
-    seconds = (terms or Terms.of(package)).duration_seconds
-    user.expires_at = end_of_validity(user.expires_at if still_valid else now, seconds)
-    user.package = package
-    user.data_used_bytes = 0
-    if user.status in (UserStatus.EXPIRED, UserStatus.CAPPED):
-        user.status = UserStatus.ACTIVE
-    user.updated_at = now
+    blocked. The caller holds the user's row lock."""
     password = random_code(PASSWORD_LENGTH)
-    write_radius_rows(session, user, package, password)
-    if user.status is UserStatus.DISABLED:
-        block_user(session, user, UserStatus.DISABLED)
-    return Credentials(user.username, password, user.expires_at, user.id)
+    expires_at = session.scalars(
+        RENEW_USER,
+        {
+            "user_id": user.id,
+            "package_id": package.id,
+            "seconds": (terms or Terms.of(package)).duration_seconds,
+            "password": password,
+            "now": now,
+        },
+    ).one()
+    session.expire(user, RENEWED)
+    return Credentials(user.username, password, expires_at.astimezone(dt.UTC), user.id)
 
 
 def account_for(session: Session, payment: Payment) -> HotspotUser | None:

@@ -94,7 +94,7 @@ def handle_stk_callback(sessions: sessionmaker[Session], body: bytes, after: Aft
         raise
     try:
         rejection = None
-        if not settled_new_customer(sessions, callback, after):
+        if not settled_in_one_call(sessions, callback, after):
             with transaction(sessions) as session:
                 rejection = settle_with_callback(session, callback, after)
     except ProvisioningError as exc:
@@ -148,18 +148,18 @@ def settle_with_callback(
     return apply_callback(session, payment, callback, after)
 
 
-# A paid callback for a new customer, the common case, settled in one call
-# (settle_new_customer.sql, held to the general path by tests/test_settlement_parity.py): no
-# account for the phone, an unpaid payment, an amount that covers the package. Anything else
-# comes back with no row and nothing written, for the general path. One statement is its own
-# transaction: no BEGIN and COMMIT round trips around it.
-SETTLE_NEW_CUSTOMER = text(
-    "SELECT payment_id, user_id, username, expires_at FROM hotspot_settle_new_customer("
+# A paid callback settled in one call, the common cases (settle_paid_callback.sql, held to the
+# general path by tests/test_settlement_parity.py): an unpaid payment whose money covers a new
+# customer's package, or a renewal with the account's credit. Anything else comes back with no
+# row and nothing written, for the general path. One statement is its own transaction: no BEGIN
+# and COMMIT round trips around it.
+SETTLE_PAID_CALLBACK = text(
+    "SELECT payment_id, user_id, username, expires_at FROM hotspot_settle_paid_callback("
     ":checkout_request_id, :receipt, :amount, CAST(:raw AS jsonb), :usernames, :password, :now)"
 )
 
 
-def settled_new_customer(
+def settled_in_one_call(
     sessions: sessionmaker[Session], callback: StkCallback, after: AfterCommit
 ) -> bool:
     if callback.result_code != "0" or callback.amount is None or callback.receipt is None:
@@ -169,7 +169,7 @@ def settled_new_customer(
         row = (
             session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             .execute(
-                SETTLE_NEW_CUSTOMER,
+                SETTLE_PAID_CALLBACK,
                 {
                     "checkout_request_id": callback.checkout_request_id,
                     "receipt": callback.receipt,
