@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from types import FrameType
 
 from pyrad.client import Timeout
@@ -21,6 +22,40 @@ from radius.nas_sim import NasSimulator
 from radius.nas_sim_demo import DemoTiming, start_demo_customer
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NasSetup:
+    """The NAS a simulator command plays and the RADIUS server it talks to: what both commands
+    (`run` here, `radius.nas_sim_http.run`) are told."""
+
+    server: str
+    secret: str
+    auth_port: int
+    acct_port: int
+    coa_port: int
+    coa_listen_address: str = "127.0.0.1"
+    nas_ip: str = "127.0.0.1"
+    nas_identifier: str = "nas-sim"
+    interim_interval: float | None = None
+    accounting_on: bool = True
+    message_authenticator: bool = True
+
+    def simulator(self, *, default_interim: float | None = None) -> NasSimulator:
+        """The simulator; Interim-Updates every `interim_interval`, else `default_interim`."""
+        interim = self.interim_interval if self.interim_interval is not None else default_interim
+        return NasSimulator(
+            self.server,
+            self.secret,
+            auth_port=self.auth_port,
+            acct_port=self.acct_port,
+            nas_ip=self.nas_ip,
+            nas_identifier=self.nas_identifier,
+            coa_listen_address=self.coa_listen_address,
+            coa_port=self.coa_port,
+            interim_interval=interim,
+            message_authenticator=self.message_authenticator,
+        )
 
 
 def parse_login(text: str) -> tuple[str, str]:
@@ -52,23 +87,13 @@ def foreground() -> threading.Event:
 
 
 def run(
+    setup: NasSetup,
     *,
-    server: str,
-    secret: str,
-    auth_port: int,
-    acct_port: int,
-    coa_port: int,
-    coa_listen_address: str = "127.0.0.1",
-    nas_ip: str = "127.0.0.1",
-    nas_identifier: str = "nas-sim",
-    interim_interval: float | None = None,
-    accounting_on: bool = True,
     logins: Sequence[tuple[str, str]] = (),
     demo: bool = False,
     api_url: str = "http://127.0.0.1:8000",
     customers: int = 4,
     timing: DemoTiming | None = None,
-    message_authenticator: bool = True,
 ) -> None:
     """`hotspot nas-sim`: a simulated NAS in the foreground until Ctrl-C or SIGTERM, logging every
     step on stdout. It sends Accounting-On, logs in `logins` (user, password) and keeps them
@@ -76,22 +101,11 @@ def run(
     (Interim-Updates every 5 s unless `interim_interval` says otherwise). On exit the remaining
     sessions are stopped (Admin-Reboot)."""
     stop = foreground()
-    nas = NasSimulator(
-        server,
-        secret,
-        auth_port=auth_port,
-        acct_port=acct_port,
-        nas_ip=nas_ip,
-        nas_identifier=nas_identifier,
-        coa_listen_address=coa_listen_address,
-        coa_port=coa_port,
-        interim_interval=5.0 if demo and interim_interval is None else interim_interval,
-        message_authenticator=message_authenticator,
-    )
+    nas = setup.simulator(default_interim=5.0 if demo else None)
     announce(nas)
     workers: list[threading.Thread] = []
     try:
-        start_up(nas, accounting_on, logins)
+        start_up(nas, setup.accounting_on, logins)
         for number in range(1, customers + 1 if demo else 1):
             workers.append(
                 start_demo_customer(nas, api_url.rstrip("/"), number, timing or DemoTiming(), stop)

@@ -13,7 +13,7 @@ Clients are told apart by a cookie (a real router knows them by MAC and IP); eac
 MAC and an address from the simulator's client network.
 
 PAP logins and their accounting go through `NasSimulator.login`. For CHAP the simulator would
-need the answer the browser computed; until `NasSimulator.login` takes one (`chap_response=`), the
+need the answer the browser computed, which `NasSimulator.login` does not take: the
 Access-Request is sent from here and no accounting session is started for it.
 """
 
@@ -38,7 +38,7 @@ from werkzeug.wrappers import Response
 
 from radius.client import make_client
 from radius.nas_sim import NasSimulator
-from radius.nas_sim_command import foreground, shut_down, start_up
+from radius.nas_sim_command import NasSetup, foreground, shut_down, start_up
 from radius.nas_sim_packets import reply_message
 from radius.nas_sim_session import SimSession, random_mac
 
@@ -422,42 +422,21 @@ class HttpNasServer:
 
 
 def run(
+    setup: NasSetup,
     *,
-    server: str,
-    secret: str,
-    auth_port: int,
-    acct_port: int,
-    coa_port: int,
     http_port: int,
     portal_url: str,
     http_host: str = "127.0.0.1",
-    coa_listen_address: str = "127.0.0.1",
-    nas_ip: str = "127.0.0.1",
-    nas_identifier: str = "nas-sim",
-    interim_interval: float | None = None,
     chap: bool = True,
-    accounting_on: bool = True,
-    message_authenticator: bool = True,
 ) -> None:
     """`hotspot nas-sim --http-port N`: a simulated NAS with its web pages, in the foreground until
     Ctrl-C or SIGTERM; on exit the remaining sessions are stopped (Admin-Reboot)."""
     stop = foreground()
-    nas = NasSimulator(
-        server,
-        secret,
-        auth_port=auth_port,
-        acct_port=acct_port,
-        nas_ip=nas_ip,
-        nas_identifier=nas_identifier,
-        coa_listen_address=coa_listen_address,
-        coa_port=coa_port,
-        interim_interval=interim_interval,
-        message_authenticator=message_authenticator,
-    )
+    nas = setup.simulator()
     web: HttpNasServer | None = None
     try:
-        start_up(nas, accounting_on)
-        web = HttpNasServer(HttpNas(nas, secret, portal_url, chap=chap), http_host, http_port)
+        start_up(nas, setup.accounting_on)
+        web = HttpNasServer(HttpNas(nas, setup.secret, portal_url, chap=chap), http_host, http_port)
         log.info(
             "hotspot pages on %s/login.html -> portal %s; the portal logs customers in here only "
             "while a NAS row has hotspot_address %s",

@@ -471,10 +471,10 @@ def test_the_command_keeps_a_nas_running_until_sigterm(
     user = new_user(committed)
     address, auth_port, acct_port = stack.radius_address
     code = (
-        "from radius.nas_sim_command import run; "
-        f"run(server={address!r}, secret={stack.nas_secret!r}, auth_port={auth_port}, "
+        "from radius.nas_sim_command import NasSetup, run; "
+        f"run(NasSetup(server={address!r}, secret={stack.nas_secret!r}, auth_port={auth_port}, "
         f"acct_port={acct_port}, coa_port={free_port(socket.SOCK_DGRAM)}, "
-        f"nas_identifier='nas-sim-command', accounting_on=False, "
+        f"nas_identifier='nas-sim-command', accounting_on=False), "
         f"logins=[({user.username!r}, {user.password!r})])"
     )
     process = subprocess.Popen(

@@ -9,7 +9,7 @@ import sys
 import time
 import urllib.request
 from types import FrameType
-from typing import Any, NoReturn, TypedDict
+from typing import Any, NoReturn
 
 import click
 
@@ -32,7 +32,7 @@ from hotspot.dev.sandbox.mpesa.server import serve
 from hotspot.dev.seed import DEMO_NAS_ADDRESS, seed_demo
 from hotspot.dev.stack import RunLock, Stack, StackError
 from radius import nas_sim_http
-from radius.nas_sim_command import connect_address, parse_login
+from radius.nas_sim_command import NasSetup, connect_address, parse_login
 from radius.nas_sim_command import run as run_nas_sim
 
 
@@ -135,22 +135,6 @@ def sandbox_sms(
 # --- the simulated NAS ---
 
 
-class NasSimRadius(TypedDict):
-    """The NAS and RADIUS arguments both simulators take (`nas_sim_command.run`,
-    `nas_sim_http.run`), resolved once from the options and settings."""
-
-    server: str
-    secret: str
-    auth_port: int
-    acct_port: int
-    coa_port: int
-    nas_ip: str
-    nas_identifier: str
-    interim_interval: float | None
-    accounting_on: bool
-    message_authenticator: bool
-
-
 @click.command("nas-sim")
 @click.option("--server", default=None, help="FreeRADIUS address (default: its listen address).")
 @click.option("--auth-port", type=int, default=None, help="Default: HOTSPOT_RADIUS_AUTH_PORT.")
@@ -229,7 +213,7 @@ def nas_sim(
 ) -> None:
     """A simulated MikroTik hotspot NAS talking to FreeRADIUS; Ctrl-C stops it."""
     s = ctx.settings
-    radius = NasSimRadius(
+    setup = NasSetup(
         server=server or connect_address(s.radius_listen_address),
         secret=secret,
         auth_port=auth_port or s.radius_auth_port,
@@ -244,14 +228,14 @@ def nas_sim(
     api_url = f"http://{connect_address(s.api_host)}:{s.api_port}"
     if http_port is not None:
         nas_sim_http.run(
-            **radius,
+            setup,
             http_port=http_port,
             chap=not pap_only,
             portal_url=portal_url or f"{api_url}/portal",
         )
         return
     run_nas_sim(
-        **radius,
+        setup,
         logins=[parse_login(item) for item in logins],
         demo=demo,
         api_url=api_url,
