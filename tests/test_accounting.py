@@ -31,9 +31,10 @@ from hotspot.models import (
     UserStatus,
 )
 from jobs.accounting import sync_accounting_job
-from tests.conftest import StackUnderTest, jobs_reading
-from tests.factories import make_package
-from tests.test_freeradius import accounting, radclient
+from tests.support.factories import make_package
+from tests.support.jobs import jobs_reading
+from tests.support.radius import accounting, radclient
+from tests.support.stack import StackUnderTest
 
 GIGAWORD = 2**32
 INTERIM = 60

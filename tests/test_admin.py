@@ -34,16 +34,18 @@ from hotspot.models import (
     SmsStatus,
 )
 from hotspot.operators.admin import create_token, issue_token, revoke_token
-from tests.conftest import RADIUS_CLIENT_LIFETIME, ApiUnderTest, StackUnderTest
-from tests.factories import GIB, expiration_value, make_package, make_user, unique_nas_address
-from tests.test_freeradius import (
-    accounting,
-    answer_from,
-    pyrad_login,
-    unique_loopback_address,
-    wait_for,
+from tests.support.factories import (
+    GIB,
+    expiration_value,
+    make_package,
+    make_user,
+    unique_nas_address,
 )
-from tests.test_payments import c2b_body, random_phone, receipt
+from tests.support.harness import ApiUnderTest
+from tests.support.payments import c2b_body, random_phone, receipt
+from tests.support.radius import accounting, answer_from, pyrad_login, unique_loopback_address
+from tests.support.stack import RADIUS_CLIENT_LIFETIME, StackUnderTest
+from tests.support.waiting import wait_for
 
 LONG_SECRET = "sixteen+chars-ok"  # the shortest secret the API takes
 

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotspot.models import AdminRole, Payment
 from hotspot.operators.admin import create_token
-from tests.conftest import ApiUnderTest
-from tests.factories import make_package
-from tests.test_payments import c2b_body, random_phone
+from tests.support.factories import make_package
+from tests.support.harness import ApiUnderTest
+from tests.support.payments import c2b_body, random_phone
 
 
 def e164(phone: str) -> str:

@@ -24,15 +24,10 @@ from hotspot.core.logs import JsonFormatter
 from hotspot.core.settings import Settings
 from hotspot.models import AdminRole, CallbackTokenGeneration, Payment, PaymentEvent
 from hotspot.operators.admin import create_token
-from tests.conftest import (
-    ApiUnderTest,
-    MpesaSandboxUnderTest,
-    ServerThread,
-    StackUnderTest,
-    start_api,
-)
-from tests.factories import make_user
-from tests.test_payments import package_id, pay, random_phone, wait_for_status
+from tests.support.factories import make_user
+from tests.support.harness import ApiUnderTest, MpesaSandboxUnderTest, ServerThread, start_api
+from tests.support.payments import package_id, pay, random_phone, wait_for_status
+from tests.support.stack import StackUnderTest
 
 
 def every_token(settings: Settings, sessions: sessionmaker[Session]) -> list[str]:

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotspot.models import HotspotUser, RadCheck
-from tests.conftest import StackUnderTest
-from tests.test_freeradius import pyrad_login
+from tests.support.radius import pyrad_login
+from tests.support.stack import StackUnderTest
 
 
 def hotspot(stack: StackUnderTest, *args: str) -> subprocess.CompletedProcess[str]:

@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotspot.access.provisioning import PASSWORD_LENGTH
 from hotspot.models import HotspotUser, RadiusSession, SessionStatus
-from tests.conftest import ApiUnderTest, StackUnderTest
-from tests.test_freeradius import pyrad_login
-from tests.test_payments import credentials, package_id, pay, random_phone, wait_for_status
+from tests.support.harness import ApiUnderTest
+from tests.support.payments import credentials, package_id, pay, random_phone, wait_for_status
+from tests.support.radius import pyrad_login
+from tests.support.stack import StackUnderTest
 
 OWNERS_MAC = "0A:1B:2C:3D:4E:5F"
 ATTACKERS_MAC = "66:77:88:99:AA:BB"

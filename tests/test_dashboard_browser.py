@@ -13,7 +13,6 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import requests
@@ -33,10 +32,12 @@ from hotspot.models import (
     RadAcct,
 )
 from hotspot.operators.admin import create_token, revoke_token
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.conftest import ServerThread, StackUnderTest, start_api
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.harness import ServerThread, start_api
+from tests.support.paths import ROOT
+from tests.support.stack import StackUnderTest
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "dashboard"
+ARTIFACTS = ROOT / "test-artifacts" / "dashboard"
 NASES = (("192.0.2.21", "campus-main"), ("192.0.2.22", "library"), ("192.0.2.23", "hostel"))
 PACKAGES = (
     ("1 Hour", Decimal(20), 3600),

@@ -41,8 +41,8 @@ from hotspot.models import (
     UserStatus,
 )
 from hotspot.reports import queries
-from tests.conftest import StackUnderTest
-from tests.test_payments import random_phone, receipt, success_callback
+from tests.support.payments import random_phone, receipt, success_callback
+from tests.support.stack import StackUnderTest
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 

@@ -31,8 +31,8 @@ from hotspot.core.settings import (
 )
 from hotspot.models import Nas
 from hotspot.web.app import create_app
-from tests.conftest import StackUnderTest
-from tests.factories import unique_nas_address
+from tests.support.factories import unique_nas_address
+from tests.support.stack import StackUnderTest
 
 # Distinctive values, so a test can tell that none of them is ever shown.
 SECRETS = {env_name(name): f"secret-{name}-Zq8" for name in DEPLOYMENT_SECRETS}

@@ -31,9 +31,11 @@ from radius.disconnect import (
     send_disconnects,
 )
 from radius.nas_sim import NasSimulator, SimSession
-from tests.conftest import ApiUnderTest, StackUnderTest, jobs_reading
-from tests.factories import make_package, make_user
-from tests.test_payments import pay, random_phone, wait_for_status
+from tests.support.factories import make_package, make_user
+from tests.support.harness import ApiUnderTest
+from tests.support.jobs import jobs_reading
+from tests.support.payments import pay, random_phone, wait_for_status
+from tests.support.stack import StackUnderTest
 
 WORKER_ENV = {
     "HOTSPOT_DISCONNECT_TIMEOUT": "0.5",

@@ -19,8 +19,8 @@ from hotspot.adapters.freeradius import (
     template_resources,
     template_root,
 )
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "freeradius-config"
 
 

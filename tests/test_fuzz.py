@@ -33,8 +33,9 @@ from hotspot.adapters import db
 from hotspot.dev.seed import seed_demo
 from hotspot.models import AdminRole, Package
 from hotspot.operators.admin import create_token
-from tests.conftest import MpesaSandboxUnderTest, StackUnderTest, start_api
-from tests.factories import make_user
+from tests.support.factories import make_user
+from tests.support.harness import MpesaSandboxUnderTest, start_api
+from tests.support.stack import StackUnderTest
 
 pytestmark = pytest.mark.e2e
 

@@ -17,8 +17,9 @@ from hotspot.adapters.redis_names import QUEUE, SCHEDULER_HEARTBEAT_KEY
 from hotspot.core.logs import JsonFormatter
 from hotspot.core.settings import Settings
 from hotspot.models import Nas
-from tests.conftest import ApiUnderTest, StackUnderTest, start_api
-from tests.test_payments import package_id, pay, random_phone, wait_for_status
+from tests.support.harness import ApiUnderTest, start_api
+from tests.support.payments import package_id, pay, random_phone, wait_for_status
+from tests.support.stack import StackUnderTest
 
 
 def test_healthz_says_the_process_is_alive(api: ApiUnderTest) -> None:

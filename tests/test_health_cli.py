@@ -21,8 +21,9 @@ from rq.utils import utcformat
 from hotspot.adapters.redis_names import scheduler_alive_key
 from hotspot.cli.main import cli
 from jobs.schedule import LeaderCronScheduler
-from tests.conftest import StackUnderTest
-from tests.test_scheduler_lease import running, wait_for
+from tests.support.scheduler import running
+from tests.support.stack import StackUnderTest
+from tests.support.waiting import wait_for
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
+
 DOMAIN = {"catalog", "billing", "access", "operators", "reports"}
 ENTRY_POINTS = {"web", "cli"}
 

@@ -19,8 +19,9 @@ from hotspot.adapters.ratelimit import Limit, Limiter, unavailable_total
 from hotspot.billing.notify import connect
 from hotspot.models import Nas, Package, Payment
 from hotspot.web.proxies import parse_proxies
-from tests.conftest import ApiUnderTest, MpesaSandboxUnderTest, StackUnderTest, start_api
-from tests.test_payments import random_phone
+from tests.support.harness import ApiUnderTest, MpesaSandboxUnderTest, start_api
+from tests.support.payments import random_phone
+from tests.support.stack import StackUnderTest
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from sqlalchemy import inspect, text
 from hotspot.adapters import db
 from hotspot.core.settings import Settings
 from hotspot.models import Base
-from tests.conftest import StackUnderTest
+from tests.support.stack import StackUnderTest
 
 FREERADIUS_TABLES = {
     "nas", "nasreload", "radcheck", "radreply", "radgroupcheck", "radgroupreply",

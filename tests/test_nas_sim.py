@@ -36,8 +36,9 @@ from radius.nas_sim import (
     SimSession,
     demo_cycle,
 )
-from tests.conftest import ApiUnderTest, StackUnderTest
-from tests.factories import GIB, make_package, make_user
+from tests.support.factories import GIB, make_package, make_user
+from tests.support.harness import ApiUnderTest
+from tests.support.stack import StackUnderTest
 
 NAS_IDENTIFIER = "nas-sim-tests"
 MESSAGE_AUTHENTICATOR = 80  # the attribute's number

@@ -12,7 +12,7 @@ from flask import Flask
 from schemathesis.core.result import Err
 
 from hotspot.web.app import OPENAPI, create_app
-from tests.conftest import make_test_settings
+from tests.support.stack import make_test_settings
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 IMPLICIT_METHODS = {"HEAD", "OPTIONS"}  # Flask answers them for every GET route

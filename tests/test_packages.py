@@ -10,7 +10,7 @@ from hotspot.core.errors import ConflictError, InvalidInputError
 from hotspot.dev.seed import DEMO_NAS_ADDRESS, seed_demo
 from hotspot.models import Nas, RadGroupReply
 from hotspot.operators.admin import SECRET_MIN_LENGTH
-from tests.factories import GIB, make_package
+from tests.support.factories import GIB, make_package
 
 
 def group_rows(session: Session, group: str) -> dict[str, str]:

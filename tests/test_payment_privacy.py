@@ -10,8 +10,8 @@ import requests
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotspot.web.streams import PER_PAYMENT
-from tests.conftest import ApiUnderTest, MpesaSandboxUnderTest
-from tests.test_payments import (
+from tests.support.harness import ApiUnderTest, MpesaSandboxUnderTest
+from tests.support.payments import (
     package_id,
     pay,
     random_phone,

@@ -44,13 +44,14 @@ from hotspot.models import HotspotUser, Nas, Package
 from hotspot.services import Services
 from radius.nas_sim import NasSimulator
 from radius.nas_sim_http import HttpNas, HttpNasServer, mikrotik_escape, render_servlet_page
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.conftest import MpesaSandboxUnderTest, StackUnderTest, start_api
-from tests.factories import make_package, make_user
-from tests.test_payments import random_phone
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.factories import make_package, make_user
+from tests.support.harness import MpesaSandboxUnderTest, start_api
+from tests.support.paths import ROOT
+from tests.support.payments import random_phone
+from tests.support.stack import StackUnderTest
 
 PHONE: ViewportSize = {"width": 360, "height": 780}
-ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts" / "portal"
 LOGIN_HTML = ROOT / "docs" / "mikrotik" / "login.html"
 PAGE_BUDGET = 100 * 1024  # bytes per page, everything it loads included

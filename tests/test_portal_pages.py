@@ -12,10 +12,11 @@ import pytest
 import requests
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.conftest import ApiUnderTest, StackUnderTest
-from tests.factories import make_user
-from tests.test_freeradius import accounting
-from tests.test_payments import package_id
+from tests.support.factories import make_user
+from tests.support.harness import ApiUnderTest
+from tests.support.payments import package_id
+from tests.support.radius import accounting
+from tests.support.stack import StackUnderTest
 
 
 def portal_config(html: str) -> dict[str, Any]:

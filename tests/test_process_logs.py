@@ -19,7 +19,7 @@ from rq.logutils import setup_loghandlers
 
 from hotspot.adapters.redis_names import QUEUE
 from hotspot.core.logs import configure_logging
-from tests.conftest import StackUnderTest
+from tests.support.stack import StackUnderTest
 
 RQ_LOGGERS = ("rq.worker", "rq.job", "rq.scheduler", "rq.cron")
 

@@ -8,7 +8,7 @@ from hotspot.access import provisioning
 from hotspot.core.codes import ALPHABET
 from hotspot.core.errors import ConflictError
 from hotspot.models import HotspotUser, RadCheck, RadUserGroup
-from tests.factories import make_package, make_user
+from tests.support.factories import make_package, make_user
 
 NOW = dt.datetime(2026, 3, 5, 7, 8, 9, tzinfo=dt.UTC)
 

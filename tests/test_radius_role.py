@@ -6,7 +6,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.conftest import StackUnderTest
+from tests.support.stack import StackUnderTest
 
 
 @pytest.fixture

@@ -34,16 +34,12 @@ from jobs.recovery import recover_lost_work
 from jobs.retention import forget_old_passwords
 from jobs.schedule import import_function, periodic_jobs
 from jobs.sms import send_credentials
-from tests.conftest import (
-    ApiUnderTest,
-    MpesaSandboxUnderTest,
-    SmsSandboxUnderTest,
-    StackUnderTest,
-    jobs_reading,
-)
-from tests.test_payments import package_id, pay
-from tests.test_payments import random_phone as local_phone
-from tests.test_sms import age, credential_of, purchase, random_phone, sms_row
+from tests.support.harness import ApiUnderTest, MpesaSandboxUnderTest, SmsSandboxUnderTest
+from tests.support.jobs import jobs_reading
+from tests.support.payments import package_id, pay
+from tests.support.payments import random_phone as local_phone
+from tests.support.sms import age, credential_of, purchase, random_phone, sms_row
+from tests.support.stack import StackUnderTest
 
 RETENTION_LEFT = dt.timedelta(hours=23)  # the default retention is 24 h
 

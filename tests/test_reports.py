@@ -39,7 +39,7 @@ from hotspot.models import (
 )
 from hotspot.reports import queries
 from hotspot.reports.queries import Days
-from tests.conftest import StackUnderTest
+from tests.support.stack import StackUnderTest
 
 D1 = dt.date(2001, 2, 3)
 FORGED_REASON = "@SUM(1+1)*cmd|' /C calc'!A0"  # as a delivery report could carry it

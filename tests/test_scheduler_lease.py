@@ -14,10 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -27,7 +24,9 @@ from rq import cron_job_registry
 from rq.cron import get_cron_job_history_key
 
 from jobs.schedule import LeaderCronScheduler, heartbeat
-from tests.conftest import StackUnderTest
+from tests.support.scheduler import running
+from tests.support.stack import StackUnderTest
+from tests.support.waiting import wait_for
 
 TTL = 2.0
 RENEW = 0.3
@@ -56,21 +55,6 @@ def make_scheduler(
     return scheduler
 
 
-@contextmanager
-def running(*schedulers: LeaderCronScheduler) -> Iterator[None]:
-    threads = [threading.Thread(target=s.start, daemon=True) for s in schedulers]
-    for thread in threads:
-        thread.start()
-    try:
-        yield
-    finally:
-        for scheduler in schedulers:
-            scheduler.request_stop()
-        for thread in threads:
-            thread.join(timeout=10)
-            assert not thread.is_alive()
-
-
 def get(redis_conn: redis.Redis, key: str) -> bytes | None:
     return cast("bytes | None", redis_conn.get(key))
 
@@ -78,15 +62,6 @@ def get(redis_conn: redis.Redis, key: str) -> bytes | None:
 def enqueue_times(redis_conn: redis.Redis, name: str) -> list[float]:
     history = redis_conn.zrange(get_cron_job_history_key(name), 0, -1, withscores=True)
     return [score for _, score in cast("list[tuple[bytes, float]]", history)]
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> float:
-    """Seconds until `condition` held (polled every 50 ms)."""
-    started = time.monotonic()
-    while not condition():
-        assert time.monotonic() - started < timeout, "timed out"
-        time.sleep(0.05)
-    return time.monotonic() - started
 
 
 def holder(redis_conn: redis.Redis, ns: str) -> str | None:
@@ -249,7 +224,9 @@ def test_a_killed_leader_is_replaced_within_the_lease_ttl(
         killed = time.time()
         first.wait(timeout=10)
         theirs = f"{socket.gethostname()}:{second.pid}:"
-        takeover = wait_for(lambda: (holder(redis_conn, ns) or "").startswith(theirs), timeout=10)
+        waiting_since = time.monotonic()
+        wait_for(lambda: (holder(redis_conn, ns) or "").startswith(theirs), timeout=10)
+        takeover = time.monotonic() - waiting_since
         assert takeover <= TTL + RETRY + 0.5
         time.sleep(1.5)
         second.send_signal(signal.SIGTERM)  # a clean stop releases the lease

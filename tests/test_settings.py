@@ -6,8 +6,7 @@ from pathlib import Path
 import pytest
 
 from hotspot.core.settings import Settings, mask_url, read_env_file, setting_docs
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
 
 
 def settings_from(tmp_path: Path, **env: str) -> Settings:

@@ -31,9 +31,9 @@ from hotspot.models import (
     PaymentStatus,
 )
 from hotspot.operators.admin import Followups, resolve_payment
-from tests.conftest import ApiUnderTest, MpesaSandboxUnderTest
-from tests.factories import make_package, make_user
-from tests.test_payments import c2b_body, pay, random_phone, receipt, success_callback
+from tests.support.factories import make_package, make_user
+from tests.support.harness import ApiUnderTest, MpesaSandboxUnderTest
+from tests.support.payments import c2b_body, pay, random_phone, receipt, success_callback
 
 HOUR = 3600
 

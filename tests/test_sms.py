@@ -24,7 +24,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 import jobs
-from hotspot.access.provisioning import provision_purchase
 from hotspot.access.retention import GONE, MASK
 from hotspot.adapters.db import transaction
 from hotspot.adapters.sms import (
@@ -53,20 +52,23 @@ from hotspot.web.app import create_app
 from jobs.retention import forget_old_passwords
 from jobs.schedule import import_function, periodic_jobs
 from jobs.sms import send_credentials
-from tests.conftest import ServerThread, SmsSandboxUnderTest, StackUnderTest, jobs_reading
-from tests.factories import make_package
-from tests.test_freeradius import pyrad_login
+from tests.support.factories import make_package
+from tests.support.harness import ServerThread, SmsSandboxUnderTest
+from tests.support.jobs import jobs_reading
+from tests.support.radius import pyrad_login
+from tests.support.sms import (
+    EXPIRES,
+    PAST_RETENTION,
+    age,
+    credential_of,
+    purchase,
+    random_phone,
+    sms_row,
+)
+from tests.support.stack import StackUnderTest
 
 UTC = dt.UTC
-# Stored as the credentials' expiry, so the text is known: 14:05 in Nairobi.
-EXPIRES = dt.datetime(2026, 11, 24, 11, 5, 59, tzinfo=UTC)
 WAIT = 15.0
-
-
-def random_phone(suffix: str = "") -> str:
-    """A fresh +2547… number; the sandbox picks outcomes by the last four digits."""
-    digits = f"{secrets.randbelow(10**8):08d}"
-    return "+2547" + digits[: 8 - len(suffix)] + suffix
 
 
 @pytest.fixture
@@ -92,45 +94,6 @@ def api_url(stack: StackUnderTest) -> Iterator[str]:
     yield server.url
     server.stop()
     app.extensions["hotspot"].close()
-
-
-def purchase(committed: sessionmaker[Session], phone: str | None) -> int:
-    """A paid payment provisioned the real way; its credentials expire at EXPIRES."""
-    now = dt.datetime.now(UTC)
-    with transaction(committed) as session:
-        package = make_package(session)
-        payment = Payment(
-            method=PaymentMethod.STK,
-            package_id=package.id,
-            phone=phone,
-            amount=package.price,
-            amount_paid=package.price,
-            status=PaymentStatus.PAID,
-            paid_at=now,
-        )
-        session.add(payment)
-        session.flush()
-        assert provision_purchase(session, payment, package, now) is not None
-        session.execute(
-            update(HotspotCredential)
-            .where(HotspotCredential.payment_id == payment.id)
-            .values(expires_at=EXPIRES)
-        )
-        return payment.id
-
-
-def credential_of(committed: sessionmaker[Session], payment_id: int) -> HotspotCredential:
-    with committed() as session:
-        return session.scalars(
-            select(HotspotCredential).where(HotspotCredential.payment_id == payment_id)
-        ).one()
-
-
-def sms_row(committed: sessionmaker[Session], payment_id: int) -> SmsMessage:
-    with committed() as session:
-        return session.scalars(
-            select(SmsMessage).where(SmsMessage.idempotency_key == credentials_key(payment_id))
-        ).one()
 
 
 def expected_text(committed: sessionmaker[Session], payment_id: int) -> str:
@@ -627,24 +590,6 @@ def test_a_worker_killed_after_at_accepted_causes_no_second_sms(
 
 
 # --- passwords forgotten after HOTSPOT_CLEARTEXT_RETENTION ----------------------------------
-
-PAST_RETENTION = dt.timedelta(hours=25)  # the default retention is 24 h
-
-
-def age(committed: sessionmaker[Session], payment_id: int) -> None:
-    """The payment's credentials row and SMS (if any) as if made PAST_RETENTION ago."""
-    long_ago = func.now() - PAST_RETENTION
-    with transaction(committed) as session:
-        session.execute(
-            update(HotspotCredential)
-            .where(HotspotCredential.payment_id == payment_id)
-            .values(created_at=long_ago)
-        )
-        session.execute(
-            update(SmsMessage)
-            .where(SmsMessage.idempotency_key == credentials_key(payment_id))
-            .values(created_at=long_ago)
-        )
 
 
 def portal_token(committed: sessionmaker[Session], payment_id: int) -> str:

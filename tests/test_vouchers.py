@@ -18,9 +18,10 @@ from hotspot.billing.vouchers import generate
 from hotspot.catalog.packages import create_package
 from hotspot.core.codes import ALPHABET
 from hotspot.models import Package
-from tests.conftest import ApiUnderTest, StackUnderTest
-from tests.factories import make_package
-from tests.test_freeradius import pyrad_login
+from tests.support.factories import make_package
+from tests.support.harness import ApiUnderTest
+from tests.support.radius import pyrad_login
+from tests.support.stack import StackUnderTest
 
 
 def new_codes(committed: sessionmaker[Session], count: int) -> list[str]:
