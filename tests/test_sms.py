@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -66,6 +66,7 @@ from tests.support.sms import (
     sms_row,
 )
 from tests.support.stack import StackUnderTest
+from tests.support.waiting import wait_for
 
 UTC = dt.UTC
 WAIT = 15.0
@@ -101,13 +102,6 @@ def expected_text(committed: sessionmaker[Session], payment_id: int) -> str:
     return (
         f"WiFi login: username {c.username} password {c.password}, valid until 24 Nov 2026 14:05."
     )
-
-
-def wait_for(check: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 # --- the message ---------------------------------------------------------------------------
@@ -525,7 +519,7 @@ def test_the_sandbox_reports_delivery_to_the_api(
 
     send_credentials(payment_id)
 
-    wait_for(lambda: sms_row(committed, payment_id).status is SmsStatus.DELIVERED, "the report")
+    wait_for(lambda: sms_row(committed, payment_id).status is SmsStatus.DELIVERED, WAIT)
     [message] = at.messages()
     assert message["delivery_report"]["status"] == 200
 
@@ -573,7 +567,7 @@ def test_a_worker_killed_after_at_accepted_causes_no_second_sms(
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for(lambda: bool(at.messages()) or worker.poll() is not None, "AT to get it")
+        wait_for(lambda: bool(at.messages()) or worker.poll() is not None, WAIT)
         assert worker.poll() is None, "the worker ended before it could be killed"
         worker.send_signal(signal.SIGKILL)
         assert worker.wait(timeout=5) == -signal.SIGKILL
