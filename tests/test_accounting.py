@@ -11,19 +11,16 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator
-from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotspot.access.accounting import SyncResult, sync_accounting
-from hotspot.access.provisioning import Credentials, provision_purchase
+from hotspot.access.provisioning import Credentials
 from hotspot.models import (
     DataUsageLog,
     HotspotUser,
-    Payment,
-    PaymentStatus,
     RadAcct,
     RadiusSession,
     SessionStatus,
@@ -31,7 +28,7 @@ from hotspot.models import (
     UserStatus,
 )
 from jobs.accounting import sync_accounting_job
-from tests.support.factories import make_package
+from tests.support.factories import make_package, make_purchase
 from tests.support.jobs import jobs_reading
 from tests.support.radius import accounting, radclient
 from tests.support.stack import StackUnderTest
@@ -71,17 +68,7 @@ def purchase(
     """A paid purchase as the payment flow provisions it: (credentials, user id, pending id)."""
     with committed.begin() as session:
         package = make_package(session, data_cap_bytes=data_cap_bytes, devices=devices)
-        payment = Payment(
-            package_id=package.id,
-            amount=package.price,
-            amount_paid=Decimal(package.price),
-            status=PaymentStatus.PAID,
-            checkout_request_id=f"ws_CO_acct_{secrets.token_hex(8)}",
-        )
-        session.add(payment)
-        session.flush()
-        credentials = provision_purchase(session, payment, package, dt.datetime.now(dt.UTC))
-        assert credentials is not None
+        _, credentials = make_purchase(session, package)
         user_id = session.scalars(
             select(HotspotUser.id).where(HotspotUser.username == credentials.username)
         ).one()

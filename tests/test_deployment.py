@@ -31,7 +31,7 @@ from hotspot.core.settings import (
 )
 from hotspot.models import Nas
 from hotspot.web.app import create_app
-from tests.support.factories import unique_nas_address
+from tests.support.factories import make_nas
 from tests.support.stack import StackUnderTest
 
 # Distinctive values, so a test can tell that none of them is ever shown.
@@ -275,9 +275,7 @@ def production_settings(stack: StackUnderTest, **changes: Any) -> Settings:
 def test_a_router_with_a_demo_secret_is_named_never_its_secret(
     stack: StackUnderTest, session: Session, secret: str
 ) -> None:
-    address = unique_nas_address()
-    session.add(Nas(nasname=address, shortname="cafe", secret=secret))
-    session.flush()
+    address = make_nas(session, shortname="cafe", secret=secret).nasname
     problems = demo_nas_problems(session)
     mine = [problem for problem in problems if address in problem]
     assert len(mine) == 1
@@ -292,8 +290,7 @@ def test_a_router_with_a_demo_secret_is_named_never_its_secret(
 
 
 def test_routers_with_secrets_of_their_own_pass(stack: StackUnderTest, session: Session) -> None:
-    session.add(Nas(nasname=unique_nas_address(), shortname="own", secret="x" * 24))
-    session.flush()
+    make_nas(session, shortname="own", secret="x" * 24)
     assert demo_nas_problems(session) == []
     sessions = sessionmaker(bind=session.connection(), join_transaction_mode="create_savepoint")
     require_no_demo_nas(production_settings(stack), sessions)
@@ -302,10 +299,9 @@ def test_routers_with_secrets_of_their_own_pass(stack: StackUnderTest, session: 
 def test_the_api_and_the_worker_refuse_a_production_database_with_a_demo_nas(
     stack: StackUnderTest, committed: sessionmaker[Session], tmp_path: Path
 ) -> None:
-    address = unique_nas_address()
     settings = production_settings(stack)
     with committed.begin() as session:
-        session.add(Nas(nasname=address, shortname="demo-left", secret=DEMO_NAS_SECRET))
+        address = make_nas(session, shortname="demo-left", secret=DEMO_NAS_SECRET).nasname
     try:
         with pytest.raises(ConfigurationError, match=f"the NAS {address} has a published demo"):
             create_app(settings)

@@ -19,6 +19,7 @@ from hotspot.adapters.ratelimit import Limit, Limiter, unavailable_total
 from hotspot.billing.notify import connect
 from hotspot.models import Nas, Package, Payment
 from hotspot.web.proxies import parse_proxies
+from tests.support.factories import make_nas
 from tests.support.harness import ApiUnderTest, MpesaSandboxUnderTest, start_api
 from tests.support.payments import random_phone
 from tests.support.stack import StackUnderTest
@@ -46,8 +47,9 @@ def limited_api(stack: StackUnderTest, mpesa: MpesaSandboxUnderTest) -> Iterator
 def router(committed: sessionmaker[Session]) -> Iterator[str]:
     """A registered router's login URL, as its login.html hands it to the portal."""
     with committed.begin() as session:
-        nas = Nas(nasname="198.51.100.7", shortname="cafe", secret="s", hotspot_address="10.5.50.1")
-        session.add(nas)
+        nas = make_nas(
+            session, address="198.51.100.7", shortname="cafe", hotspot_address="10.5.50.1"
+        )
     yield "http://10.5.50.1/login"
     with committed.begin() as session:
         session.execute(delete(Nas).where(Nas.id == nas.id))

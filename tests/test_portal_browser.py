@@ -45,7 +45,7 @@ from hotspot.services import Services
 from radius.nas_sim import NasSimulator
 from radius.nas_sim_http import HttpNas, HttpNasServer, mikrotik_escape, render_servlet_page
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.support.factories import make_package, make_user
+from tests.support.factories import make_nas, make_package, make_user
 from tests.support.harness import MpesaSandboxUnderTest, start_api
 from tests.support.paths import ROOT
 from tests.support.payments import random_phone
@@ -159,13 +159,13 @@ def serve_nas(
 def registered_hotspot(stack: StackUnderTest, web: HttpNasServer) -> Iterator[None]:
     port = web.server.server_port
     with stack.sessions.begin() as session:
-        row = Nas(
-            nasname=f"198.18.{port // 256}.{port % 256}",  # a row of its own, unseen by RADIUS
+        row = make_nas(
+            session,
+            address=f"198.18.{port // 256}.{port % 256}",  # a row of its own, unseen by RADIUS
             shortname=f"portal-{port}",
             secret=stack.nas_secret,
             hotspot_address=web.nas.hotspot_address,
         )
-        session.add(row)
     try:
         yield
     finally:
@@ -777,10 +777,7 @@ def test_router_errors_are_shown_as_our_own_words_never_as_sent(
 
 def test_only_login_urls_on_a_registered_hotspot_address_are_trusted(session: Session) -> None:
     for number, address in enumerate(("10.5.50.1", "WiFi.Example.net", "127.0.0.1:8088")):
-        session.add(
-            Nas(nasname=f"198.51.100.{number}", shortname="r", secret="s", hotspot_address=address)
-        )
-    session.flush()
+        make_nas(session, address=f"198.51.100.{number}", hotspot_address=address)
     trusted = {
         "http://10.5.50.1/login": "http://10.5.50.1",
         "http://10.5.50.1:80/login?x=1": "http://10.5.50.1:80",

@@ -8,7 +8,6 @@ import datetime as dt
 import secrets
 import time
 from collections.abc import Iterator
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -25,15 +24,16 @@ from hotspot.billing.payments import hash_token, record
 from hotspot.billing.recovery import LOCK, quiet_for, unqueried_payments, unsent_credentials
 from hotspot.models import (
     HotspotCredential,
+    Package,
     Payment,
     PaymentEvent,
-    PaymentMethod,
     PaymentStatus,
 )
 from jobs.recovery import recover_lost_work
 from jobs.retention import forget_old_passwords
 from jobs.schedule import import_function, periodic_jobs
 from jobs.sms import send_credentials
+from tests.support.factories import make_payment
 from tests.support.harness import ApiUnderTest, MpesaSandboxUnderTest, SmsSandboxUnderTest
 from tests.support.jobs import jobs_reading
 from tests.support.payments import package_id, pay
@@ -159,16 +159,12 @@ def backdate(committed: sessionmaker[Session], payment_id: int, ago: dt.timedelt
 def stk_payment(committed: sessionmaker[Session], ago: dt.timedelta) -> int:
     """A pending push M-Pesa never heard of (so its query fails), made `ago`."""
     with transaction(committed) as session:
-        payment = Payment(
-            method=PaymentMethod.STK,
-            package_id=package_id(committed, "1 Hour"),
-            phone="+254700000009",
-            amount=Decimal(20),
+        payment = make_payment(
+            session,
+            session.get_one(Package, package_id(committed, "1 Hour")),
             checkout_request_id=f"ws_CO_recovery_{secrets.token_hex(6)}",
             portal_token_hash=hash_token("the portal's"),
         )
-        session.add(payment)
-        session.flush()
         payment_id = payment.id
     backdate(committed, payment_id, ago)
     return payment_id

@@ -52,7 +52,7 @@ from hotspot.web.app import create_app
 from jobs.retention import forget_old_passwords
 from jobs.schedule import import_function, periodic_jobs
 from jobs.sms import send_credentials
-from tests.support.factories import make_package
+from tests.support.factories import make_package, make_payment
 from tests.support.harness import ServerThread, SmsSandboxUnderTest
 from tests.support.jobs import jobs_reading
 from tests.support.radius import pyrad_login
@@ -299,16 +299,13 @@ def test_nothing_is_sent_without_credentials_or_phone(
 ) -> None:
     no_phone = purchase(committed, None)
     with transaction(committed) as session:
-        package = make_package(session)
-        credit = Payment(
+        credit = make_payment(
+            session,
+            make_package(session),
             method=PaymentMethod.C2B,
-            package_id=package.id,
-            phone=random_phone(),
-            amount=package.price,
             status=PaymentStatus.PAID,
+            phone=random_phone(),
         )
-        session.add(credit)
-        session.flush()
         credit_only = credit.id
 
     assert send_credentials(no_phone).startswith("nothing to send: account ")

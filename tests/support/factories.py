@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from hotspot.access.provisioning import Credentials, new_user
+from hotspot.access.provisioning import Credentials, new_user, provision_purchase
 from hotspot.catalog.packages import create_package
-from hotspot.models import Package
+from hotspot.models import Nas, Package, Payment, PaymentMethod, PaymentStatus
 
 GIB = 2**30
 
@@ -60,3 +61,72 @@ def make_user(
 ) -> Credentials:
     package = package or make_package(session, duration_seconds=duration_seconds, devices=devices)
     return new_user(session, package, phone=phone, now=now or dt.datetime.now(dt.UTC))
+
+
+def make_nas(
+    session: Session,
+    *,
+    address: str | None = None,
+    secret: str | None = None,
+    shortname: str = "test",
+    hotspot_address: str | None = None,
+    require_message_authenticator: bool = True,
+) -> Nas:
+    """A router's row, flushed: an address no other test has taken and a secret of its own
+    unless the test names them."""
+    nas = Nas(
+        nasname=address or unique_nas_address(),
+        shortname=shortname,
+        secret=secret or secrets.token_urlsafe(18),
+        hotspot_address=hotspot_address,
+        require_message_authenticator=require_message_authenticator,
+    )
+    session.add(nas)
+    session.flush()
+    return nas
+
+
+def make_payment(
+    session: Session,
+    package: Package,
+    *,
+    method: PaymentMethod = PaymentMethod.STK,
+    status: PaymentStatus = PaymentStatus.PENDING,
+    phone: str | None = "+254700000009",
+    **columns: Any,
+) -> Payment:
+    """A payment for `package` at its price, flushed; any other column as the test gives it."""
+    payment = Payment(
+        method=method,
+        package_id=package.id,
+        phone=phone,
+        amount=package.price,
+        status=status,
+        **columns,
+    )
+    session.add(payment)
+    session.flush()
+    return payment
+
+
+def make_purchase(
+    session: Session,
+    package: Package,
+    *,
+    phone: str | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[Payment, Credentials]:
+    """A paid STK payment provisioned the way a settled one is: the buyer's account, its
+    credentials and a pending RADIUS session."""
+    now = now or dt.datetime.now(dt.UTC)
+    payment = make_payment(
+        session,
+        package,
+        status=PaymentStatus.PAID,
+        phone=phone,
+        amount_paid=package.price,
+        paid_at=now,
+    )
+    credentials = provision_purchase(session, payment, package, now)
+    assert credentials is not None
+    return payment, credentials

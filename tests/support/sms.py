@@ -7,12 +7,11 @@ import datetime as dt
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotspot.access.provisioning import provision_purchase
 from hotspot.adapters.db import transaction
 from hotspot.adapters.sms import credentials_key
-from hotspot.models import HotspotCredential, Payment, PaymentMethod, PaymentStatus, SmsMessage
+from hotspot.models import HotspotCredential, SmsMessage
 from tests.support import payments
-from tests.support.factories import make_package
+from tests.support.factories import make_package, make_purchase
 
 # Stored as the credentials' expiry, so the text is known: 14:05 in Nairobi.
 EXPIRES = dt.datetime(2026, 11, 24, 11, 5, 59, tzinfo=dt.UTC)
@@ -27,21 +26,8 @@ def random_phone(suffix: str = "") -> str:
 
 def purchase(committed: sessionmaker[Session], phone: str | None) -> int:
     """A paid payment provisioned the real way; its credentials expire at EXPIRES."""
-    now = dt.datetime.now(dt.UTC)
     with transaction(committed) as session:
-        package = make_package(session)
-        payment = Payment(
-            method=PaymentMethod.STK,
-            package_id=package.id,
-            phone=phone,
-            amount=package.price,
-            amount_paid=package.price,
-            status=PaymentStatus.PAID,
-            paid_at=now,
-        )
-        session.add(payment)
-        session.flush()
-        assert provision_purchase(session, payment, package, now) is not None
+        payment, _ = make_purchase(session, make_package(session), phone=phone)
         session.execute(
             update(HotspotCredential)
             .where(HotspotCredential.payment_id == payment.id)

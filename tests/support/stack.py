@@ -24,7 +24,7 @@ from hotspot.adapters import db
 from hotspot.core.settings import Settings
 from hotspot.dev.seed import seed_demo
 from hotspot.dev.stack import Stack, isolated_environ
-from hotspot.models import Nas
+from tests.support.factories import make_nas
 
 NAS_SECRET = secrets.token_hex(12)  # no leading "-": radclient takes it on its command line
 # A second NAS, like a router before RouterOS 7.15: it may log in without Message-Authenticator.
@@ -135,14 +135,13 @@ def databases_running(state_dir: Path) -> Iterator[StackUnderTest]:
 
 def seed(session: Session, settings: Settings) -> None:
     """The demo data `make run` seeds, plus the routers the RADIUS tests log in from."""
-    session.add(Nas(nasname="127.0.0.1", shortname="tests", secret=NAS_SECRET))
-    session.add(
-        Nas(
-            nasname=UNSIGNED_NAS_ADDRESS,
-            shortname="tests-unsigned",
-            secret=NAS_SECRET,
-            require_message_authenticator=False,
-        )
+    make_nas(session, address="127.0.0.1", shortname="tests", secret=NAS_SECRET)
+    make_nas(
+        session,
+        address=UNSIGNED_NAS_ADDRESS,
+        shortname="tests-unsigned",
+        secret=NAS_SECRET,
+        require_message_authenticator=False,
     )
     seed_demo(session, interim_interval=settings.acct_interim_interval, currency="KES")
 
