@@ -39,7 +39,6 @@ def state_dir() -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def stack(state_dir: Path) -> Iterator[StackUnderTest]:
     with databases_running(state_dir) as running:
-        running.ensure_freeradius()
         yield running
 
 

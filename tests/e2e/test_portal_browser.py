@@ -43,17 +43,16 @@ from hotspot.billing.vouchers import generate
 from hotspot.models import HotspotUser, Nas, Package
 from hotspot.services import Services
 from radius.nas_sim import NasSimulator
-from radius.nas_sim_http import HttpNas, HttpNasServer, mikrotik_escape, render_servlet_page
+from radius.nas_sim_http import HttpNas, HttpNasServer, mikrotik_escape
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.factories import make_nas, make_package, make_user
 from tests.support.harness import MpesaSandboxUnderTest, start_api
-from tests.support.paths import ROOT
+from tests.support.paths import LOGIN_HTML, ROOT
 from tests.support.payments import random_phone
 from tests.support.stack import StackUnderTest
 
 PHONE: ViewportSize = {"width": 360, "height": 780}
 ARTIFACTS = ROOT / "test-artifacts" / "portal"
-LOGIN_HTML = ROOT / "docs" / "mikrotik" / "login.html"
 PAGE_BUDGET = 100 * 1024  # bytes per page, everything it loads included
 TIME_TO_ONLINE_LIMIT = 3.0  # seconds from M-Pesa's callback to the router's Access-Accept
 # Time to online is measured from the callback; the sandbox answers at once, so a callback that
@@ -571,26 +570,6 @@ def test_every_page_weighs_under_100_kb_in_the_browser(
 
 
 # --- without a browser ------------------------------------------------------------------------
-
-
-def test_login_html_variables_are_filled_in_as_routeros_does() -> None:
-    page = render_servlet_page(
-        LOGIN_HTML.read_text(),
-        {
-            "mac": "AA:BB:CC:DD:EE:FF",
-            "ip": "10.5.50.7",
-            "link-login-only": "http://10.5.50.1/login",
-            "link-orig": "http://example.com/a?b=1&c=2",
-            "chap-id": "\\371",
-            "chap-challenge": "\\357\\015",
-            "error": "",
-        },
-    )
-    assert "$(" not in page
-    assert 'name="chap-challenge" value="\\357\\015"' in page
-    assert 'name="error"' not in page
-    assert "link-orig=http%3A%2F%2Fexample.com%2Fa%3Fb%3D1%26c%3D2" in page
-    assert "mac=AA%3ABB%3ACC%3ADD%3AEE%3AFF" in page
 
 
 def linked_assets(base: str, html: str) -> Iterable[str]:

@@ -366,7 +366,6 @@ def test_nas_are_created_changed_and_deleted_and_say_when_freeradius_follows(
     assert new_secret not in dumped
 
 
-@pytest.mark.e2e
 def test_freeradius_serves_rekeys_and_refuses_a_router_within_its_lifetime_without_a_restart(
     admin: Admin, stack: StackUnderTest, committed: sessionmaker[Session]
 ) -> None:

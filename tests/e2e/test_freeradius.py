@@ -276,7 +276,6 @@ def test_a_request_from_an_address_not_in_the_nas_table_gets_no_answer(
     assert pyrad_login(stack, user.username, user.password).code == packet.AccessAccept
 
 
-@pytest.mark.e2e
 def test_a_router_in_the_nas_table_is_served_and_refused_as_its_row_changes(
     stack: StackUnderTest, committed: sessionmaker[Session]
 ) -> None:

@@ -35,8 +35,6 @@ from hotspot.adapters.sms import (
     SmsTransientError,
     SmsUnknownOutcomeError,
     credentials_key,
-    credentials_text,
-    customer_time,
     send_once,
 )
 from hotspot.billing.payments import hash_token
@@ -56,15 +54,7 @@ from tests.support.factories import make_package, make_payment
 from tests.support.harness import ServerThread, SmsSandboxUnderTest
 from tests.support.jobs import jobs_reading
 from tests.support.radius import pyrad_login
-from tests.support.sms import (
-    EXPIRES,
-    PAST_RETENTION,
-    age,
-    credential_of,
-    purchase,
-    random_phone,
-    sms_row,
-)
+from tests.support.sms import PAST_RETENTION, age, credential_of, purchase, random_phone, sms_row
 from tests.support.stack import StackUnderTest
 from tests.support.waiting import wait_for
 
@@ -102,22 +92,6 @@ def expected_text(committed: sessionmaker[Session], payment_id: int) -> str:
     return (
         f"WiFi login: username {c.username} password {c.password}, valid until 24 Nov 2026 14:05."
     )
-
-
-# --- the message ---------------------------------------------------------------------------
-
-
-def test_the_expiry_is_shown_in_the_customers_zone() -> None:
-    assert customer_time(EXPIRES, 3) == "24 Nov 2026 14:05"
-    assert customer_time(dt.datetime(2026, 12, 31, 23, 30, tzinfo=UTC), 3) == "1 Jan 2027 02:30"
-    assert customer_time(EXPIRES, 0) == "24 Nov 2026 11:05"
-
-
-def test_a_template_that_cannot_be_filled_in_says_so() -> None:
-    with pytest.raises(ValueError, match="HOTSPOT_SMS_TEMPLATE"):
-        credentials_text(
-            "{user}", username="u", password="p", expires_at=EXPIRES, package="x", offset_hours=3
-        )
 
 
 # --- sending once --------------------------------------------------------------------------

@@ -12,10 +12,9 @@ from rq import SimpleWorker
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotspot.adapters.health import check_freeradius, status_probe_host
+from hotspot.adapters.health import check_freeradius
 from hotspot.adapters.redis_names import QUEUE, SCHEDULER_HEARTBEAT_KEY
 from hotspot.core.logs import JsonFormatter
-from hotspot.core.settings import Settings
 from hotspot.models import Nas
 from tests.support.harness import ApiUnderTest, start_api
 from tests.support.payments import package_id, pay, random_phone, wait_for_status
@@ -68,25 +67,6 @@ def test_the_freeradius_probe_needs_no_router_only_the_status_secret(
     nowhere = check_freeradius(settings.with_changes(radius_status_host="no-such-host.invalid"))
     assert not nowhere.ok
     assert nowhere.detail.startswith(f"cannot probe no-such-host.invalid:{port}")
-
-
-@pytest.mark.parametrize(
-    ("listen", "status_host", "probed"),
-    [
-        ("127.0.0.1", "", "127.0.0.1"),
-        ("10.1.2.3", "", "10.1.2.3"),
-        ("*", "", "127.0.0.1"),
-        ("0.0.0.0", "", "127.0.0.1"),  # noqa: S104 - a setting, not a bind
-        ("::", "", "::1"),
-        ("*", "freeradius", "freeradius"),
-        ("10.1.2.3", " 10.9.9.9 ", "10.9.9.9"),
-    ],
-)
-def test_the_probe_goes_to_the_status_host_or_where_freeradius_listens(
-    listen: str, status_host: str, probed: str
-) -> None:
-    settings = Settings(radius_listen_address=listen, radius_status_host=status_host)
-    assert status_probe_host(settings) == probed
 
 
 def test_readyz_reports_redis_down(stack: StackUnderTest) -> None:

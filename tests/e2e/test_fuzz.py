@@ -37,8 +37,6 @@ from tests.support.factories import make_user
 from tests.support.harness import MpesaSandboxUnderTest, start_api
 from tests.support.stack import StackUnderTest
 
-pytestmark = pytest.mark.e2e
-
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))  # per operation and phase
 SEED = int(os.environ.get("FUZZ_SEED", "20261204"))
 FUZZ_REDIS_DB = 15

@@ -22,13 +22,7 @@ from hotspot.adapters.db import transaction
 from hotspot.adapters.redis_names import QUEUE
 from hotspot.billing.payments import hash_token, record
 from hotspot.billing.recovery import LOCK, quiet_for, unqueried_payments, unsent_credentials
-from hotspot.models import (
-    HotspotCredential,
-    Package,
-    Payment,
-    PaymentEvent,
-    PaymentStatus,
-)
+from hotspot.models import HotspotCredential, Package, Payment, PaymentEvent, PaymentStatus
 from jobs.recovery import recover_lost_work
 from jobs.retention import forget_old_passwords
 from jobs.schedule import import_function, periodic_jobs

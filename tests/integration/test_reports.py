@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 
 from hotspot.adapters import db
 from hotspot.cli.reports import report_command
-from hotspot.core.errors import InvalidInputError
 from hotspot.core.settings import Settings
 from hotspot.models import (
     HotspotUser,
@@ -442,11 +441,6 @@ def test_the_dashboard_data(reports_db: ReportsDatabase) -> None:
     assert data["stk"]["success_rate"] == [0.6, 0.0]
     assert data["stk"]["online_rate"] == [0.6667, None]
     assert data["stk"]["overall_success_rate"] == 0.5
-
-
-def test_a_range_must_not_end_before_it_starts() -> None:
-    with pytest.raises(InvalidInputError, match="after it ends"):
-        Days(D2, D1)
 
 
 # --- hotspot report ------------------------------------------------------------------------------
