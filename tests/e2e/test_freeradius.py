@@ -281,7 +281,7 @@ def test_a_router_in_the_nas_table_is_served_and_refused_as_its_row_changes(
 ) -> None:
     """Rows written straight into the table (as any tool might), FreeRADIUS running throughout:
     a new row is served at the router's first packet, a changed or deleted one within the
-    client lifetime. (tests/test_admin.py does the same through the admin API.)"""
+    client lifetime. (tests/e2e/test_admin.py does the same through the admin API.)"""
     user = new_user(committed)
     address = unique_loopback_address()
     secret, new_secret = (secrets.token_urlsafe(18) for _ in range(2))

@@ -1,4 +1,5 @@
-"""Bad input is a 4xx with the reason, never a 500: what tests/test_fuzz.py found, one by one."""
+"""Bad input is a 4xx with the reason, never a 500: what tests/e2e/test_fuzz.py found, one by
+one."""
 
 from __future__ import annotations
 

@@ -89,8 +89,9 @@ class StackUnderTest:
 
 
 def make_test_settings(state_dir: Path) -> Settings:
-    """Rate limits out of the way: the suite pays from one IP all day (test_limits.py checks the
-    limits with their own API); routers re-read every RADIUS_CLIENT_LIFETIME s."""
+    """Rate limits out of the way: the suite pays from one IP all day
+    (tests/integration/test_limits.py checks the limits with their own API); routers re-read
+    every RADIUS_CLIENT_LIFETIME s."""
     environ = {
         **isolated_environ(state_dir),
         "HOTSPOT_RATE_LIMIT_PAYMENTS_PER_PHONE": UNLIMITED,

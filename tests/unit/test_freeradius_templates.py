@@ -1,5 +1,5 @@
 """The FreeRADIUS templates ship inside the package, and what the renderer makes of the settings
-that reach them (no FreeRADIUS process here: tests/test_freeradius.py runs one)."""
+that reach them (no FreeRADIUS process here: tests/e2e/test_freeradius.py runs one)."""
 
 from __future__ import annotations
 
