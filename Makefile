@@ -3,7 +3,8 @@ SHELL := /bin/bash
 VENV := .venv
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 
-.PHONY: run test test-deploy fuzz lint typecheck pytest system-packages clean lock messages \
+.PHONY: run test test-unit test-integration test-e2e test-deploy fuzz lint typecheck pytest \
+	system-packages clean lock messages \
 	deploy-init deploy-up deploy-down deploy-backup deploy-restore
 
 run: $(VENV)/.installed
@@ -14,6 +15,15 @@ test: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest --ignore=tests/deploy
+
+# One tier of `make test`'s tests, without the linters: unit runs in seconds and starts nothing;
+# integration starts PostgreSQL and Redis; e2e adds FreeRADIUS, Chromium and our processes.
+test-unit: $(VENV)/.installed
+	$(VENV)/bin/pytest tests/unit
+test-integration: $(VENV)/.installed
+	$(VENV)/bin/pytest tests/integration
+test-e2e: $(VENV)/.installed
+	$(VENV)/bin/pytest tests/e2e
 
 # The production deployment (docker/compose.yaml) built, started, crashed, scaled, backed up and
 # restored on this machine, offline; installs and starts Docker where it is missing.
@@ -40,7 +50,7 @@ FUZZ_EXAMPLES ?= 1000
 FUZZ_SEED ?= $(shell date +%s)
 fuzz: $(VENV)/.installed
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) \
-		$(VENV)/bin/pytest tests/test_fuzz.py -s -p no:cacheprovider --timeout=0
+		$(VENV)/bin/pytest tests/e2e/test_fuzz.py -s -p no:cacheprovider --timeout=0
 
 system-packages:
 	@scripts/install-system-packages
@@ -63,7 +73,7 @@ lock: $(VENV)/.installed
 
 # The portal's catalogs: new and changed messages of hotspot/web/portal_text.py into each
 # language's messages.po (translate them there), then the .mo files the app reads (committed;
-# tests/test_translations.py checks they match).
+# tests/unit/test_translations.py checks they match).
 CATALOGS := hotspot/web/translations
 messages: $(VENV)/.installed
 	$(VENV)/bin/pybabel extract --no-location --omit-header -k N_ -F hotspot/web/babel.cfg \

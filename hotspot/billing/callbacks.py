@@ -149,10 +149,10 @@ def settle_with_callback(
 
 
 # A paid callback settled in one call, the common cases (settle_paid_callback.sql, held to the
-# general path by tests/test_settlement_parity.py): an unpaid payment whose money covers a new
-# customer's package, or a renewal with the account's credit. Anything else comes back with no
-# row and nothing written, for the general path. One statement is its own transaction: no BEGIN
-# and COMMIT round trips around it.
+# general path by tests/integration/test_settlement_parity.py): an unpaid payment whose money
+# covers a new customer's package, or a renewal with the account's credit. Anything else comes
+# back with no row and nothing written, for the general path. One statement is its own
+# transaction: no BEGIN and COMMIT round trips around it.
 SETTLE_PAID_CALLBACK = text(
     "SELECT payment_id, user_id, username, expires_at FROM hotspot_settle_paid_callback("
     ":checkout_request_id, :receipt, :amount, CAST(:raw AS jsonb), :usernames, :password, :now)"

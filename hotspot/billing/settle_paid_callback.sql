@@ -6,8 +6,9 @@
 -- nothing, and the caller takes the general path (hotspot/billing/settlement.py).
 --
 -- The general path is the rule; this is a copy of its decisions for speed (it doubles the
--- callbacks a server settles per second, bench/payments). tests/test_settlement_parity.py drives
--- both through the same callbacks and compares every row each writes. Loaded by migration 0009
+-- callbacks a server settles per second, bench/payments).
+-- tests/integration/test_settlement_parity.py drives both through the same callbacks and
+-- compares every row each writes. Loaded by migration 0009
 -- and by that test: change it only with a migration that loads it again.
 CREATE OR REPLACE FUNCTION hotspot_settle_paid_callback(
     p_checkout_request_id text, p_receipt text, p_amount numeric, p_raw jsonb,

@@ -9,7 +9,8 @@ Create Date: 2027-01-05 09:00:00.000000
 - `hotspot_settle_paid_callback` (hotspot/billing/settle_paid_callback.sql) replaces
   `hotspot_settle_new_customer` (written out in migrations 0005 and 0006): a paid callback in one
   call for a new customer as before, and now for a renewal the money and credit cover.
-  tests/test_settlement_parity.py loads the same file and holds it to the general path.
+  tests/integration/test_settlement_parity.py loads the same file and holds it to the general
+  path.
 
 A later change to a file comes with a migration that loads it again; downgrading restores 0006's
 function and drops these two.
