@@ -24,33 +24,29 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import socket
 import statistics
-import subprocess
-import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-
-import psycopg
-from psycopg import sql
 
 import jobs
+from bench import table
+from bench.accounting_radius import (
+    STOCK_LABEL,
+    Connection,
+    Target,
+    connect,
+    report_throughput,
+    start_stock_freeradius,
+    stock_database,
+    throughput,
+)
 from bench.payments import bench_stack
-from hotspot.adapters.freeradius.params import RaddbParams
-from hotspot.adapters.freeradius.render import render_raddb
-from hotspot.core.deployment import DEMO_NAS_SECRET
-from hotspot.core.settings import PRIVATE_DB_NAME, Settings
+from hotspot.core.settings import Settings
 from hotspot.dev.seed import DEMO_NAS_ADDRESS
-from hotspot.dev.stack import Stack, free_port
 from jobs.accounting import SyncSummary, sync_accounting_job
 
-STOCK_SCHEMA = Path("/etc/freeradius/3.0/mods-config/sql/main/postgresql/schema.sql")
-STOCK_DB = "radius_stock"
-STOCK_LABEL = "stock schema.sql"
-KINDS = ("Start", "Interim-Update")
 # The index on open rows' last-heard time that the stale sweep wants
 # (see hotspot.access.accounting).
 STALE_INDEX = "radacct_open_last_seen_idx"
@@ -71,135 +67,6 @@ CREATE_USAGE_INDEX = (
 DROP_USAGE_INDEX = f"DROP INDEX IF EXISTS {USAGE_INDEX}"
 AS_MIGRATED = (DROP_STALE_INDEX, DROP_USAGE_INDEX)
 TARGET_SYNC_SECONDS = 1.0
-
-Connection = psycopg.Connection[tuple[object, ...]]
-
-
-def connect(stack: Stack, dbname: str = PRIVATE_DB_NAME) -> Connection:
-    return psycopg.connect(stack.superuser_dsn(dbname), autocommit=True)
-
-
-# --- (b) FreeRADIUS accounting throughput ----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Target:
-    label: str
-    acct_port: int
-    setup: tuple[str, ...] = ()  # run on our database before each of its turns
-
-
-def stock_database(stack: Stack, settings: Settings) -> None:
-    """The stock schema.sql in a database of its own; the FreeRADIUS role gets the same rights."""
-    with connect(stack) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(STOCK_DB)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(STOCK_DB)))
-    role = sql.Identifier(settings.radius_db_user)
-    with connect(stack, STOCK_DB) as conn:
-        conn.execute(STOCK_SCHEMA.read_bytes())  # several statements: the simple protocol
-        for statement in (
-            "GRANT CONNECT ON DATABASE {db} TO {role}",
-            "GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}",
-            "GRANT INSERT, UPDATE ON radacct, radpostauth, nasreload TO {role}",
-            "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}",
-        ):
-            conn.execute(sql.SQL(statement).format(db=sql.Identifier(STOCK_DB), role=role))
-        conn.execute(
-            "INSERT INTO nas (nasname, shortname, secret) VALUES (%s, 'bench', %s)",
-            (DEMO_NAS_ADDRESS, DEMO_NAS_SECRET),
-        )
-
-
-def start_stock_freeradius(stack: Stack, settings: Settings) -> int:
-    """A second FreeRADIUS, rendered like ours but reading and writing the stock database."""
-    acct_port = free_port(socket.SOCK_DGRAM)
-    params = RaddbParams(
-        listen_address="127.0.0.1",
-        auth_port=free_port(socket.SOCK_DGRAM),
-        acct_port=acct_port,
-        status_port=free_port(socket.SOCK_DGRAM),
-        status_secret=settings.radius_status_secret,
-        db_host="127.0.0.1",
-        db_port=settings.postgres_port,
-        db_name=STOCK_DB,
-        db_user=settings.radius_db_user,
-        db_password=settings.radius_db_password,
-        reject_delay=0,
-        log_dir=stack.log_dir / "radius-stock",
-        debian_raddb=settings.freeradius_raddb,
-    )
-    stack.run_freeradius(
-        "freeradius-stock", render_raddb(settings.state_dir / "raddb-stock", params)
-    )
-    return acct_port
-
-
-def packet_file(directory: Path, kind: str, prefix: str, count: int) -> Path:
-    """`count` Accounting-Requests of one kind, one session each, as a MikroTik sends them."""
-    path = directory / f"{prefix}-{kind}.txt"
-    packets = []
-    for i in range(count):
-        lines = [
-            f"Acct-Status-Type = {kind}",
-            f'User-Name = "{prefix}u{i % 2000}"',
-            f'Acct-Session-Id = "{prefix}{i:08x}"',
-            f"NAS-IP-Address = {DEMO_NAS_ADDRESS}",
-            'NAS-Identifier = "bench"',
-            'NAS-Port-Id = "bridge-hotspot"',
-            'Calling-Station-Id = "AA:BB:CC:DD:EE:FF"',
-            f"Framed-IP-Address = 10.5.{i // 250 % 250}.{i % 250 + 1}",
-        ]
-        if kind == "Interim-Update":
-            lines += [
-                "Acct-Session-Time = 60",
-                f"Acct-Input-Octets = {1000 * i + 17}",
-                "Acct-Input-Gigawords = 1",
-                f"Acct-Output-Octets = {5000 * i + 3}",
-            ]
-        packets.append("\n".join(lines))
-    path.write_text("\n\n".join(packets) + "\n")
-    return path
-
-
-def send(path: Path, acct_port: int, count: int) -> float:
-    """Packets per second for one file; fails loudly if any packet went unanswered."""
-    started = time.perf_counter()
-    result = subprocess.run(
-        ["radclient", "-q", "-s", "-p", "50", "-c", "1", "-t", "5", "-f", str(path),
-         f"127.0.0.1:{acct_port}", "acct", DEMO_NAS_SECRET],
-        capture_output=True,
-        text=True,
-        check=False,
-    )  # fmt: skip
-    elapsed = time.perf_counter() - started
-    lost = re.search(r"Lost\s*:\s*(\d+)", result.stdout)
-    if result.returncode != 0 or (lost is not None and int(lost.group(1)) > 0):
-        raise RuntimeError(f"radclient against port {acct_port}: {result.stdout}{result.stderr}")
-    return count / elapsed
-
-
-def throughput(
-    ours: Connection, targets: list[Target], packets: int, rounds: int
-) -> dict[tuple[str, str], list[float]]:
-    """Packets/s of each round per (target, packet kind); the targets take turns in every round,
-    each round starting one further down the list (so none always follows the same one)."""
-    rates: dict[tuple[str, str], list[float]] = {}
-    with tempfile.TemporaryDirectory(prefix="bench-acct-") as tmp:
-        directory = Path(tmp)
-        for number, target in enumerate(targets):  # warm-up: connection pools, caches
-            send(packet_file(directory, "Start", f"warm{number}", 500), target.acct_port, 500)
-        numbered = list(enumerate(targets))
-        for round_no in range(rounds):
-            turn = round_no % len(targets)
-            for number, target in numbered[turn:] + numbered[:turn]:
-                for statement in target.setup:
-                    ours.execute(statement)
-                prefix = f"r{round_no}t{number}"  # new sessions: every Start inserts
-                for kind in KINDS:
-                    path = packet_file(directory, kind, prefix, packets)
-                    rate = send(path, target.acct_port, packets)
-                    rates.setdefault((target.label, kind), []).append(rate)
-    return rates
 
 
 # --- (a) the sync --------------------------------------------------------------------------
@@ -387,19 +254,6 @@ def stale_sweep_ms(conn: Connection, repeat: int = 20) -> float:
 # --- report --------------------------------------------------------------------------------
 
 
-def table(title: str, header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
-    widths = [max(len(header[i]), *(len(row[i]) for row in rows)) for i in range(len(header))]
-    print(f"\n{title}\n")
-    print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |")
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for row in rows:
-        cells = [
-            cell.ljust(w) if i == 0 else cell.rjust(w)
-            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
-        ]
-        print("| " + " | ".join(cells) + " |")
-
-
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms"
 
@@ -494,27 +348,6 @@ def report_sync(figures: SyncFigures, args: argparse.Namespace) -> None:
                 "server time",
             ),
         ],
-    )
-
-
-def report_throughput(
-    rates: dict[tuple[str, str], list[float]], targets: list[Target], args: argparse.Namespace
-) -> None:
-    median = {key: statistics.median(values) for key, values in rates.items()}
-    stock = {kind: median[(STOCK_LABEL, kind)] for kind in KINDS}
-    rows = []
-    for target in targets:
-        row = [target.label]
-        for kind in KINDS:
-            rate = median[(target.label, kind)]
-            rounds = " ".join(f"{value:,.0f}" for value in rates[(target.label, kind)])
-            row += [f"{rate:,.0f}", f"{rate / stock[kind] - 1:+.1%}", rounds]
-        rows.append(tuple(row))
-    table(
-        f"(b) FreeRADIUS accounting, radclient -p 50, {args.packets:,} packets per run, "
-        f"median of {args.rounds} rounds",
-        ("schema", "Start / s", "vs stock", "rounds", "Interim / s", "vs stock", "rounds"),
-        rows,
     )
 
 
