@@ -1,9 +1,11 @@
-"""bench/expiry: how close to the second sessions are cut when packages end.
+"""bench/expiry: how close to the second sessions are cut when packages end, and how fast a
+package edit reaches every session online by CoA.
 
 Starts a private stack (PostgreSQL, Redis, FreeRADIUS), a NAS simulator and `hotspot worker`
 processes; logs N users in through FreeRADIUS, their packages ending spread over a window; each
-purchase schedules its expiry as provisioning does. Measures, per session, the lag from
-`expires_at` to the Disconnect-Request arriving at the NAS.
+purchase schedules its expiry as provisioning does. Before the first expiry, an operator changes
+the package's speed: CoA-Requests to all N sessions (bench/coa.py). Then measures, per session,
+the lag from `expires_at` to the Disconnect-Request arriving at the NAS.
 
     .venv/bin/python -m bench.expiry [--sessions 10000] [--window 60] [--workers 4]
 """
@@ -22,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import Engine, func, insert, select, update
 
 from bench import percentile, private_stack
+from bench.coa import coa_rows, edit_package
 from hotspot.access.provisioning import INSERT_RADIUS_CHECKS, Credentials
 from hotspot.adapters import db
 from hotspot.billing.notify import Notifier, connect, dispatch
@@ -39,8 +42,9 @@ from hotspot.models import (
     UserStatus,
 )
 from radius.nas_sim import NasSimulator
+from radius.nas_sim_dynauth import DynAuthRequest
 
-LEAD = 30.0  # seconds between the end of the logins and the first expiry
+LEAD = 45.0  # seconds between the end of the logins and the first expiry (the CoA phase)
 
 
 def create_users(settings: Settings, count: int, first: dt.datetime, window: float) -> list[str]:
@@ -129,17 +133,23 @@ def main() -> None:
         if dt.datetime.now(dt.UTC) > first:
             raise SystemExit("the logins took longer than planned; lower --sessions")
         start_workers(settings, stack, args.workers)
+        time.sleep(3)  # the workers up
+        coa = coa_rows(engine, nas, edit_package(settings, engine), len(names) - rejected)
+        if dt.datetime.now(dt.UTC) > first:
+            raise SystemExit("the CoA phase ran into the expiries; lower --sessions")
         ends = dict(session_ends(settings, names))
         deadline = time.monotonic() + (first - dt.datetime.now(dt.UTC)).total_seconds()
         deadline += args.window + 60
-        while len(nas.received) < len(names) - rejected and time.monotonic() < deadline:
+        while len(disconnects(nas)) < len(names) - rejected and time.monotonic() < deadline:
             time.sleep(0.5)
         lags = [
             r.received_at - ends[r.attributes["User-Name"][0]].timestamp()
-            for r in nas.received
-            if r.kind == "Disconnect-Request" and r.attributes.get("User-Name")
+            for r in disconnects(nas)
+            if r.attributes.get("User-Name")
         ]
-        missing = len(names) - rejected - len({r.attributes["User-Name"][0] for r in nas.received})
+        missing = (
+            len(names) - rejected - len({r.attributes["User-Name"][0] for r in disconnects(nas)})
+        )
         recorded = recorded_results(engine, len(lags))
         with engine.connect() as conn:
             expired = conn.scalar(
@@ -165,8 +175,12 @@ def main() -> None:
     ]
     print(f"| {'measure':<32} | {'result':>10} | {'target':>7} |")
     print(f"|{'-' * 34}|{'-' * 12}|{'-' * 9}|")
-    for name, value, target in rows:
+    for name, value, target in [*rows, *coa]:
         print(f"| {name:<32} | {value:>10} | {target:>7} |")
+
+
+def disconnects(nas: NasSimulator) -> list[DynAuthRequest]:
+    return [r for r in nas.received if r.kind == "Disconnect-Request"]
 
 
 def recorded_results(engine: Engine, expected: int) -> Counter[str]:
@@ -176,9 +190,9 @@ def recorded_results(engine: Engine, expected: int) -> Counter[str]:
     while True:
         with engine.connect() as conn:
             rows = conn.execute(
-                select(SessionDisconnection.result, func.count()).group_by(
-                    SessionDisconnection.result
-                )
+                select(SessionDisconnection.result, func.count())
+                .where(SessionDisconnection.request == "disconnect")
+                .group_by(SessionDisconnection.result)
             )
             results = Counter({str(result): int(count) for result, count in rows})
         if results.total() >= expected or time.monotonic() > deadline:

@@ -11,19 +11,16 @@ import threading
 import time
 
 from hotspot.access.termination import (
-    AttemptResult,
     OpenSession,
     cap_users,
     open_session_by_id,
     open_sessions,
-    record_attempts,
     user_by_name,
 )
 from hotspot.access.termination import expire_due as expire_due_sessions
 from hotspot.adapters.db import transaction
-from hotspot.services import Services
 from jobs import services
-from radius.disconnect import DisconnectResult, SentDisconnects, SessionOnNas, send_disconnects
+from jobs.dynauth import disconnect_kind, record_answers, send
 
 
 def expire_due(at: float | None = None) -> str:
@@ -47,7 +44,8 @@ def expire_due(at: float | None = None) -> str:
     if found:
         threading.Thread(
             target=record_answers,
-            args=(s, found, send(s, found), "expired", 1),
+            args=(s, found, send(s, found)),
+            kwargs={"reason": "expired", "attempt": 1, "kind": disconnect_kind(s)},
             name="expiry-answers",
             daemon=False,
         ).start()
@@ -60,55 +58,8 @@ def disconnect_all(found: list[OpenSession], reason: str, attempt: int = 1) -> l
     if not found:
         return []
     s = services()
-    return record_answers(s, found, send(s, found), reason, attempt)
-
-
-def send(s: Services, found: list[OpenSession]) -> SentDisconnects:
-    targets = [
-        SessionOnNas(
-            nas_ip=each.nas_ip,
-            coa_port=each.coa_port,
-            secret=each.secret,
-            username=each.username,
-            acct_session_id=each.acct_session_id,
-            framed_ip=each.framed_ip,
-        )
-        for each in found
-    ]
-    return send_disconnects(targets, timeout=s.settings.disconnect_timeout)
-
-
-def attempt_result(result: DisconnectResult) -> AttemptResult:
-    return AttemptResult(result.answer.value, result.error_cause, result.session_gone)
-
-
-def record_answers(
-    s: Services, found: list[OpenSession], sent: SentDisconnects, reason: str, attempt: int
-) -> list[str]:
-    """Every attempt recorded in one transaction once all answers are in; retries are
-    scheduled for the sessions the NAS did not confirm ended. Returns each one's outcome."""
-    results = [attempt_result(each) for each in sent.results()]
-    delays = retry_delays(s.settings.disconnect_retry_delays)
-    with transaction(s.sessions) as session:
-        outcomes = record_attempts(
-            session,
-            list(zip(found, results, strict=True)),
-            reason=reason,
-            attempt=attempt,
-            final=attempt > len(delays),
-            now=dt.datetime.now(dt.UTC),
-        )
-    for each, outcome in zip(found, outcomes, strict=True):
-        if outcome == "retry":
-            s.notifier.enqueue_in(
-                dt.timedelta(seconds=delays[attempt - 1]),
-                "jobs.expiry.disconnect_session",
-                each.acct_unique_id,
-                reason,
-                attempt + 1,
-                job_id=f"disconnect-{each.acct_unique_id}-{attempt + 1}",
-            )
-    return outcomes
+    sent = send(s, found)
+    return record_answers(s, found, sent, reason=reason, attempt=attempt, kind=disconnect_kind(s))
 
 
 def enforce_data_caps(user_ids: list[int]) -> int:
@@ -139,7 +90,3 @@ def disconnect_session(acct_unique_id: str, reason: str, attempt: int) -> str:
     if found is None:
         return "already closed"
     return disconnect_all([found], reason, attempt)[0]
-
-
-def retry_delays(setting: str) -> list[float]:
-    return [float(part) for part in setting.split(",") if part.strip()]

@@ -71,7 +71,8 @@ class NasSimulator:
     are random unless `login` is given them. `enforce_session_timeout` / `enforce_data_limit`
     (attributes, switchable at any time) make it stop sessions when their Session-Timeout passes
     or their Mikrotik-Total-Limit is reached; off, it behaves like a NAS that ignores them.
-    Setting `down` makes it drop every Disconnect/CoA-Request unanswered, like a dead NAS.
+    Setting `down` makes it drop every Disconnect/CoA-Request unanswered, like a dead NAS;
+    `coa_refused`, answer every CoA-Request with a NAK (Error-Cause 405), like one without CoA.
     `coa_port=0` listens on a free port (see `coa_port`); `listen=False` not at all. Every
     Disconnect/CoA-Request is kept in `received` (and passed to `on_dynauth`, in the listener
     thread) before it is answered. Requests with a bad Request Authenticator or
@@ -128,6 +129,7 @@ class NasSimulator:
         self.on_dynauth = on_dynauth
         self.message_authenticator = message_authenticator
         self.down = False  # True: Disconnect/CoA-Requests are dropped unanswered (a dead NAS)
+        self.coa_refused = False
         self._secret = secret.encode()
         self._addresses = AddressPool(client_network)
         self._table = SessionTable()

@@ -39,6 +39,7 @@ REPLY_MEMORY = 30.0  # seconds a Disconnect/CoA answer is kept for retransmissio
 ERROR_UNSUPPORTED_ATTRIBUTE = 401
 ERROR_MISSING_ATTRIBUTE = 402
 ERROR_NAS_IDENTIFICATION_MISMATCH = 403
+ERROR_UNSUPPORTED_SERVICE = 405
 ERROR_INVALID_ATTRIBUTE_VALUE = 407
 ERROR_SESSION_CONTEXT_NOT_FOUND = 503
 
@@ -366,6 +367,8 @@ class DynAuthListener:
         return True, None, matched
 
     def _change(self, attributes: Attributes) -> Outcome:
+        if self._nas.coa_refused:
+            return False, ERROR_UNSUPPORTED_SERVICE, []
         cause = self._check_request(attributes, COA_ALLOWED)
         if cause is not None:
             return False, cause, []

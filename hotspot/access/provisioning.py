@@ -52,6 +52,7 @@ class Credentials:
     password: str
     expires_at: dt.datetime
     user_id: int | None = None
+    renewal: bool = False  # of an account that may be online: its sessions get a CoA-Request
 
 
 # The radcheck rows that make FreeRADIUS accept a user are defined once, by the SQL function
@@ -176,7 +177,9 @@ def extend_user(
         },
     ).one()
     session.expire(user, RENEWED)
-    return Credentials(user.username, password, expires_at.astimezone(dt.UTC), user.id)
+    return Credentials(
+        user.username, password, expires_at.astimezone(dt.UTC), user.id, renewal=True
+    )
 
 
 def account_for(session: Session, payment: Payment) -> HotspotUser | None:

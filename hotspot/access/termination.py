@@ -1,4 +1,5 @@
-"""Ending access: expiry, data caps, admin disconnects, and the record of every attempt.
+"""Ending access: expiry, data caps, admin disconnects, and the record of every attempt (of
+CoA-Requests too, `access.live_sessions`).
 
 Open sessions are read from `radacct` itself (its partial index on open rows per user), not from
 our synced copy, so a session that began a second ago is disconnected too.
@@ -30,12 +31,14 @@ from hotspot.models import (
 STALE_CAUSE = "Stale-Session"
 # Outcomes of an attempt that end the session, and the Acct-Terminate-Cause we give it.
 TERMINATE_CAUSES = {"disconnected": "Admin-Reset", "stale": STALE_CAUSE}
+# Outcomes of a last attempt that the NAS did not take: recorded with the result "failed".
+GAVE_UP = frozenset({"failed", "fallback"})
 
 
 @dataclass(frozen=True)
 class OpenSession:
     """An open radacct session and what a Disconnect-Request to its NAS needs (the RADIUS client,
-    `radius.disconnect`, is the jobs' business: nothing here sends a packet)."""
+    `radius.dynauth`, is the jobs' business: nothing here sends a packet)."""
 
     acct_unique_id: str
     nas_ip: str
@@ -48,7 +51,7 @@ class OpenSession:
 
 @dataclass(frozen=True)
 class AttemptResult:
-    """A NAS's answer to one Disconnect-Request, as the RADIUS client read it."""
+    """A NAS's answer to one Disconnect-Request or CoA-Request, as the RADIUS client read it."""
 
     answer: str  # "ack", "nak" or "timeout": recorded as is
     error_cause: int | None
@@ -169,15 +172,19 @@ def record_attempts(
     attempt: int,
     final: bool,
     now: dt.datetime,
+    request: str = "disconnect",
 ) -> list[str]:
     """One `session_disconnections` row per attempt, in a few set-based statements (a busy
     second has many); what each answer means for its session.
 
-    ACK: the session is marked ended (the NAS's Accounting-Stop brings the final counters).
-    NAK 503: the NAS has no such session, so it is closed as stale on our side and in radacct.
-    Anything else is retried by the caller; `final` marks the attempt after which it gives up.
+    ACK to a Disconnect-Request: the session is marked ended (the NAS's Accounting-Stop brings
+    the final counters); to a CoA-Request (`request="coa"`): "changed". NAK 503: the NAS has no
+    such session, so it is closed as stale on our side and in radacct. Anything else is retried
+    by the caller; `final` marks the attempt after which it gives up ("failed"), or for a CoA
+    falls back to a Disconnect-Request ("fallback"), so the customer logs in again to the new
+    entitlement.
     """
-    outcomes = [outcome_of(result, final) for _, result in attempts]
+    outcomes = [outcome_of(result, final, request) for _, result in attempts]
     ended: dict[str, list[str]] = {}
     for (found, _), outcome in zip(attempts, outcomes, strict=True):
         if outcome in TERMINATE_CAUSES:
@@ -185,7 +192,9 @@ def record_attempts(
     end_sessions(session, ended, now)
     session.execute(
         insert(SessionDisconnection),
-        disconnection_rows(session, attempts, outcomes, reason=reason, attempt=attempt),
+        disconnection_rows(
+            session, attempts, outcomes, reason=reason, attempt=attempt, request=request
+        ),
     )
     return outcomes
 
@@ -220,6 +229,7 @@ def disconnection_rows(
     *,
     reason: str,
     attempt: int,
+    request: str,
 ) -> list[dict[str, object]]:
     """The `session_disconnections` rows: each names our session of the attempt, or (not synced
     yet) at least its user."""
@@ -240,7 +250,8 @@ def disconnection_rows(
                 "session_id": session_id,
                 "user_id": user_id,
                 "reason": reason,
-                "result": "failed" if outcome == "failed" else result.answer,
+                "request": request,
+                "result": "failed" if outcome in GAVE_UP else result.answer,
                 "error_cause": result.error_cause,
                 "attempt": attempt,
                 "nas_ip": found.nas_ip,
@@ -250,12 +261,14 @@ def disconnection_rows(
     return rows
 
 
-def outcome_of(result: AttemptResult, final: bool) -> str:
+def outcome_of(result: AttemptResult, final: bool, request: str = "disconnect") -> str:
     if result.answer == "ack":
-        return "disconnected"
+        return "changed" if request == "coa" else "disconnected"
     if result.session_gone:
         return "stale"
-    return "failed" if final else "retry"
+    if not final:
+        return "retry"
+    return "fallback" if request == "coa" else "failed"
 
 
 def user_ids(session: Session, usernames: list[str]) -> dict[str, int]:

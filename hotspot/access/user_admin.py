@@ -191,6 +191,7 @@ def extend_expiry(
     if user.status in (UserStatus.DISABLED, UserStatus.CAPPED):
         block_user(session, user, user.status)
     followups.after.expiries.append(Credentials(user.username, password, user.expires_at, user.id))
+    followups.after.changed_users.append((user.id, "extension"))
     audit(
         session,
         actor,

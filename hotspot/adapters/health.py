@@ -8,7 +8,7 @@ from typing import cast
 
 import redis
 from rq import Queue, Worker
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import ColumnElement, Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from hotspot.adapters.redis_names import QUEUE, SCHEDULER_HEARTBEAT_KEY
@@ -105,6 +105,7 @@ def readiness(engine: Engine, client: redis.Redis, settings: Settings) -> list[C
     return checks
 
 
-def count_by(session: Session, column: object) -> dict[str, int]:
-    rows = session.execute(select(column, func.count()).group_by(column))  # type: ignore[call-overload]
+def count_by(session: Session, column: object, *where: ColumnElement[bool]) -> dict[str, int]:
+    query = select(column, func.count()).where(*where).group_by(column)  # type: ignore[call-overload]
+    rows = session.execute(query)
     return {str(getattr(key, "value", key)): int(n) for key, n in rows}

@@ -25,6 +25,7 @@ from hotspot.models import (
 
 LATENCY_KEY = "hotspot:metrics:provisioning_latency"
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+DISCONNECT_REQUESTS = SessionDisconnection.request == "disconnect"  # the rest are CoA-Requests
 
 
 def observe_provisioning(pipe: Pipeline, seconds: float) -> None:
@@ -58,7 +59,16 @@ def render(session: Session, client: redis.Redis, counters: Path) -> str:
         "hotspot_disconnect_attempts",
         "Disconnect-Request attempts by result.",
         "result",
-        count_by(session, SessionDisconnection.result),
+        count_by(
+            session, SessionDisconnection.result, SessionDisconnection.request == "disconnect"
+        ),
+    )
+    gauge(
+        lines,
+        "hotspot_coa_attempts",
+        "CoA-Request attempts by result.",
+        "result",
+        count_by(session, SessionDisconnection.result, ~DISCONNECT_REQUESTS),
     )
     depth = queue_depth(client)
     if depth is not None:

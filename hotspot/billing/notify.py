@@ -27,6 +27,7 @@ from hotspot.billing.settlement import query_delay
 log = logging.getLogger(__name__)
 
 SCHEDULER_TICK = dt.timedelta(seconds=1)  # how often rq's scheduler looks for due jobs
+CHANGE_USER_JOB = "jobs.live.change_user_sessions"  # CoA-Requests to an account's sessions
 
 
 def credentials_key(payment_id: int) -> str:
@@ -181,7 +182,13 @@ def dispatch(
 ) -> None:
     """Runs the side effects a committed transaction collected, in one round trip to Redis;
     each is safe to repeat. `also` adds the caller's own commands to that round trip."""
-    if after.status_changes or after.provisioned or after.expiries or after.to_query:
+    if (
+        after.status_changes
+        or after.provisioned
+        or after.expiries
+        or after.to_query
+        or after.changed_users
+    ):
         seconds = {int(credentials.expires_at.timestamp()) for credentials in after.expiries}
         seconds.discard(notifier.last_expiry_second or 0)
         done = notifier.batch(
@@ -232,6 +239,8 @@ def side_effects(
             job_id=f"expire-at-{second}",
             pipeline=pipe,
         )
+    for user_id, reason in after.changed_users:
+        queue.enqueue(CHANGE_USER_JOB, user_id, reason, pipeline=pipe)
     for payment_id in after.to_query:
         queue.enqueue_in(
             query_delay(delay, 0),

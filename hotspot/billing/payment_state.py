@@ -47,11 +47,16 @@ class AfterCommit:
     provisioned: list[tuple[int, Credentials]] = field(default_factory=list)
     to_query: list[int] = field(default_factory=list)
     expiries: list[Credentials] = field(default_factory=list)
+    # Accounts whose sessions online get CoA-Requests (`jobs.live`), and why.
+    changed_users: list[tuple[int, str]] = field(default_factory=list)
 
     def add_provisioned(self, payment_id: int, credentials: Credentials) -> None:
-        """New access: its credentials cached and sent, and its expiry scheduled."""
+        """New access: its credentials cached and sent, and its expiry scheduled; a renewal's
+        sessions online told their new end and limits."""
         self.provisioned.append((payment_id, credentials))
         self.expiries.append(credentials)
+        if credentials.renewal and credentials.user_id is not None:
+            self.changed_users.append((credentials.user_id, "renewal"))
 
     def clear(self) -> None:
         """Forgets what a rolled-back transaction collected."""
@@ -59,6 +64,7 @@ class AfterCommit:
         self.provisioned.clear()
         self.to_query.clear()
         self.expiries.clear()
+        self.changed_users.clear()
 
 
 def record(session: Session, payment_id: int | None, kind: str, **detail: Any) -> None:

@@ -20,11 +20,15 @@ from hotspot.core.errors import ConflictError, InvalidInputError, NotFoundError
 from hotspot.core.values import UNCHANGED, Unchanged, bounded, given_fields, required_text
 from hotspot.models import INT32_MAX, MAX_MONEY, HotspotUser, Package, RadCheck
 from hotspot.operators.audit import audit
+from hotspot.operators.followups import Followups
 from hotspot.operators.listing import Listing, Page, paged
 
 MAX_DATA_CAP = 2**62
 MAX_DEVICES = 1000
 PACKAGE_FIELDS = ("name", "price", "duration_seconds", "data_cap_bytes", "rate_limit", "devices")
+# What a package edit changes for the sessions online (by CoA); the rest counts from the next
+# purchase or login.
+LIVE_FIELDS = frozenset({"rate_limit", "data_cap_bytes"})
 
 
 @dataclass(frozen=True)
@@ -152,8 +156,10 @@ def change_package(
     *,
     interim_interval: int,
     now: dt.datetime,
+    followups: Followups,
 ) -> PackageChange:
-    """Changes what the package is; its RADIUS group follows at once (next login of each user).
+    """Changes what the package is; its RADIUS group follows at once (next login of each user),
+    and a new speed or data limit reaches the sessions online by CoA-Requests after the commit.
 
     The group name stays what it was: it is the RADIUS identity every account's radusergroup
     row points at, so a rename changes only what customers see. A change of `devices` also
@@ -192,13 +198,15 @@ def change_package(
         sync_group(session, package, interim_interval)
         if "devices" in changed:
             users = _resync_devices(session, package)
-        audit(
+        entry = audit(
             session,
             actor,
             "package.change",
             f"package:{package.id}",
             {"changes": changed, "users_resynced": users},
         )
+        if LIVE_FIELDS & changed.keys():
+            followups.changed_packages.append((package.id, f"package-change-{entry.id}"))
     return PackageChange(package, changed, users)
 
 

@@ -217,6 +217,11 @@ class Settings:
     disconnect_retry_delays: str = _setting(
         "5,15,30,60", "Seconds between Disconnect-Request attempts after a timeout or NAK."
     )
+    coa_retry_delays: str = _setting(
+        "2,5,10",
+        "Seconds between CoA-Request attempts after a timeout or NAK; after the last, a "
+        "Disconnect-Request, so the customer logs in again to the new entitlement.",
+    )
     nas_sim_coa_port: int = _setting(3799, "Port the NAS simulator listens on for Disconnect/CoA.")
     nas_sim_http_port: int = _setting(
         8088,

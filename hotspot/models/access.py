@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
+    CheckConstraint,
     ForeignKey,
     Index,
     Integer,
@@ -121,10 +122,11 @@ class RadiusSession(Base):
 
 
 class SessionDisconnection(Base):
-    """One Disconnect-Request attempt and what the NAS answered."""
+    """One Disconnect-Request or CoA-Request attempt and what the NAS answered."""
 
     __tablename__ = "session_disconnections"
     __table_args__ = (
+        CheckConstraint("request IN ('disconnect', 'coa')", name="request_known"),
         Index(
             "ix_session_disconnections_failed_day",
             text("((created_at AT TIME ZONE 'UTC')::date)"),
@@ -136,6 +138,7 @@ class SessionDisconnection(Base):
     session_id: Mapped[int | None] = mapped_column(ForeignKey("radius_sessions.id"), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("hotspot_users.id"), index=True)
     reason: Mapped[str] = mapped_column(Text)
+    request: Mapped[str] = mapped_column(Text, server_default="disconnect")
     result: Mapped[str] = mapped_column(Text)
     error_cause: Mapped[int | None] = mapped_column(Integer)
     attempt: Mapped[int] = mapped_column(Integer, server_default="1")

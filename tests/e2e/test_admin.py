@@ -37,6 +37,7 @@ from hotspot.models import (
 )
 from hotspot.operators.tokens import create_token, issue_token, revoke_token
 from hotspot.web.app import create_app
+from tests.support.admin import Admin
 from tests.support.factories import (
     GIB,
     expiration_value,
@@ -51,28 +52,6 @@ from tests.support.stack import RADIUS_CLIENT_LIFETIME, StackUnderTest, make_tes
 from tests.support.waiting import wait_for
 
 LONG_SECRET = "sixteen+chars-ok"  # the shortest secret the API takes
-
-
-class Admin:
-    """An HTTP client of /api/admin with one bearer token."""
-
-    def __init__(self, api: ApiUnderTest, token: str) -> None:
-        self.api = api
-        self.token = token
-
-    def __call__(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        return requests.request(
-            method,
-            f"{self.api.url}/api/admin{path}",
-            headers={"Authorization": f"Bearer {self.token}"},
-            timeout=10,
-            **kwargs,
-        )
-
-    def ok(self, method: str, path: str, status: int = 200, **kwargs: Any) -> Any:
-        response = self(method, path, **kwargs)
-        assert response.status_code == status, response.text
-        return response.json()
 
 
 @pytest.fixture(scope="module")

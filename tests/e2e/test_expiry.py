@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -18,24 +16,25 @@ from rq.job import Job
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotspot.models import HotspotUser, Nas, RadAcct, SessionDisconnection
+from hotspot.models import HotspotUser, RadAcct, SessionDisconnection
 from jobs import services
 from jobs.accounting import sync_accounting_job
 from jobs.expiry import disconnect_user, expire_due
-from radius.disconnect import (
+from radius.dynauth import (
     IDENTIFIERS,
     SESSION_CONTEXT_NOT_FOUND,
     Answer,
-    DisconnectResult,
+    DynAuthResult,
     SessionOnNas,
-    send_disconnects,
+    send_requests,
 )
 from radius.nas_sim import NasSimulator
 from radius.nas_sim_session import SimSession
 from tests.support.factories import make_package, make_user
 from tests.support.harness import ApiUnderTest
-from tests.support.jobs import jobs_reading
+from tests.support.jobs import jobs_reading, worker_process
 from tests.support.payments import pay, random_phone, wait_for_status
+from tests.support.radius import simulated_nas
 from tests.support.stack import StackUnderTest
 
 WORKER_ENV = {
@@ -47,45 +46,19 @@ WORKER_ENV = {
 
 @pytest.fixture(scope="module")
 def nas(stack: StackUnderTest) -> Iterator[NasSimulator]:
-    """The simulator is the NAS 127.0.0.1; Disconnect-Requests reach it on its own port."""
-    address, auth_port, acct_port = stack.radius_address
-    simulator = NasSimulator(
-        address,
-        stack.nas_secret,
-        auth_port=auth_port,
-        acct_port=acct_port,
-        coa_port=0,
+    with simulated_nas(
+        stack,
         interim_interval=0,
         enforce_session_timeout=False,  # a NAS that ignores Session-Timeout: we must act
         enforce_data_limit=False,
-    )
-    with stack.sessions.begin() as session:
-        session.execute(
-            update(Nas).where(Nas.nasname == "127.0.0.1").values(coa_port=simulator.coa_port)
-        )
-    yield simulator
-    simulator.close()
+    ) as simulator:
+        yield simulator
 
 
 @pytest.fixture(scope="module")
 def worker(stack: StackUnderTest) -> Iterator[subprocess.Popen[bytes]]:
-    # The jobs the rest of the suite left (SMS retries, payment queries) must not queue ahead
-    # of the expiries timed here.
-    redis.Redis.from_url(stack.settings.effective_redis_url).flushdb()
-    log = (stack.settings.state_dir / "log" / "test-worker.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "hotspot", "worker"],
-        env={**stack.env(), **WORKER_ENV},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    yield process
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    with worker_process(stack, WORKER_ENV, "test-worker.log") as process:
+        yield process
 
 
 @pytest.fixture
@@ -123,7 +96,10 @@ def disconnections(committed: sessionmaker[Session], username: str) -> list[Sess
         return list(
             session.scalars(
                 select(SessionDisconnection)
-                .where(SessionDisconnection.user_id == user_id)
+                .where(
+                    SessionDisconnection.user_id == user_id,
+                    SessionDisconnection.request == "disconnect",
+                )
                 .order_by(SessionDisconnection.id)
             )
         )
@@ -282,14 +258,14 @@ def test_more_requests_to_one_nas_than_identifiers_each_get_their_own_answer(
     count = IDENTIFIERS + 44
     ids = [first.session_id, *(f"gone{n:04x}" for n in range(count - 2)), last.session_id]
     before = len(nas.received)
-    results = send_disconnects(
+    results = send_requests(
         [on_nas(stack, nas, user.username, each) for each in ids], timeout=2
     ).results()
-    gone = DisconnectResult(Answer.NAK, SESSION_CONTEXT_NOT_FOUND)
+    gone = DynAuthResult(Answer.NAK, SESSION_CONTEXT_NOT_FOUND)
     assert results == [
-        DisconnectResult(Answer.ACK),
+        DynAuthResult(Answer.ACK),
         *[gone] * (count - 2),
-        DisconnectResult(Answer.ACK),
+        DynAuthResult(Answer.ACK),
     ]
     received = nas.received[before:]
     assert sorted(r.attributes["Acct-Session-Id"][0] for r in received) == sorted(ids)
@@ -303,13 +279,13 @@ def test_a_dead_nas_costs_one_timeout_whatever_the_number_of_requests(
     nas.down = True
     try:
         started = time.monotonic()
-        results = send_disconnects(
+        results = send_requests(
             [on_nas(stack, nas, "nobody", f"dead{n:04x}") for n in range(20)], timeout=0.5
         ).results()
         took = time.monotonic() - started
     finally:
         nas.down = False
-    assert results == [DisconnectResult(Answer.TIMEOUT)] * 20
+    assert results == [DynAuthResult(Answer.TIMEOUT)] * 20
     assert 0.5 <= took < 1.5
 
 

@@ -88,6 +88,7 @@ def test_metrics_speak_prometheus(api: ApiUnderTest, committed: sessionmaker[Ses
     assert "hotspot_provisioning_latency_seconds_count" in text
     assert "hotspot_queue_depth" in text
     assert "hotspot_accounting_sync_lag_seconds" in text
+    assert "# TYPE hotspot_coa_attempts gauge" in text
     count = next(
         line
         for line in text.splitlines()

@@ -28,7 +28,7 @@ from hotspot.access.provisioning import Credentials
 from hotspot.dev.stack import free_port
 from hotspot.models import RadAcct
 from radius import dictionary
-from radius.disconnect import Answer, SessionOnNas, disconnect_request, send_disconnects
+from radius.dynauth import Answer, SessionOnNas, request_packet, send_requests
 from radius.nas_sim import DATA_LIMIT_CAUSE, NasSimulator
 from radius.nas_sim_demo import DemoTiming, demo_cycle
 from radius.nas_sim_session import SimSession
@@ -503,7 +503,7 @@ def test_our_disconnect_requests_are_signed_and_unsigned_or_forged_ones_ignored(
     stack: StackUnderTest, committed: sessionmaker[Session], nas: NasSimulator
 ) -> None:
     """The simulator, like RouterOS >= 7.15, ignores Disconnect-Requests without a valid
-    Message-Authenticator; radius.disconnect's get through."""
+    Message-Authenticator; radius.dynauth's get through."""
     user = new_user(committed)
     session = logged_in(nas, user)
     target = SessionOnNas(
@@ -518,7 +518,7 @@ def test_our_disconnect_requests_are_signed_and_unsigned_or_forged_ones_ignored(
     code, output = radclient(nas, "disconnect", request, stack.nas_secret, timeout=1, signed=False)
     assert code != 0
     assert "No reply from server" in output
-    forged = bytearray(disconnect_request(target, 1).RequestPacket())
+    forged = bytearray(request_packet(target, 1).RequestPacket())
     assert forged[20] == MESSAGE_AUTHENTICATOR  # first, as recommended
     forged[22] ^= 0xFF  # a wrong Message-Authenticator under a right Request Authenticator:
     forged[4:20] = hashlib.md5(  # noqa: S324 - RFC 5176's digest
@@ -530,7 +530,7 @@ def test_our_disconnect_requests_are_signed_and_unsigned_or_forged_ones_ignored(
         with pytest.raises(TimeoutError):
             sock.recv(4096)
     assert session.live
-    [result] = send_disconnects([target], timeout=2).results()
+    [result] = send_requests([target], timeout=2).results()
     assert result.answer is Answer.ACK
     assert [r.note for r in nas.received] == [
         "no Message-Authenticator",

@@ -1,13 +1,19 @@
-"""Jobs called in the test process, configured the way an rq worker's are."""
+"""Jobs called in the test process, configured the way an rq worker's are, and a real worker
+process."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+import redis
 
 import jobs
+from tests.support.stack import StackUnderTest
 
 
 @contextmanager
@@ -25,3 +31,27 @@ def jobs_reading(monkeypatch: pytest.MonkeyPatch, environ: dict[str, str]) -> It
         if jobs.services.cache_info().currsize:
             jobs.services().close()
         jobs.services.cache_clear()
+
+
+@contextmanager
+def worker_process(
+    stack: StackUnderTest, environ: dict[str, str], log_name: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A `hotspot worker` process with these settings, on an emptied queue: the jobs the rest of
+    the suite left (SMS retries, payment queries) must not queue ahead of the ones timed here."""
+    redis.Redis.from_url(stack.settings.effective_redis_url).flushdb()
+    with (stack.settings.state_dir / "log" / log_name).open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "hotspot", "worker"],
+            env={**stack.env(), **environ},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield process
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import secrets
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pyrad import packet
 from pyrad.client import Timeout
+from sqlalchemy import update
 
+from hotspot.models import Nas
 from radius.client import login, make_client
+from radius.nas_sim import NasSimulator
 from tests.support.stack import StackUnderTest
 
 
@@ -131,3 +136,26 @@ def accounting(
         },
     )
     assert "Received Accounting-Response" in reply, reply
+
+
+@contextmanager
+def simulated_nas(stack: StackUnderTest, **options: Any) -> Iterator[NasSimulator]:
+    """The simulator as the NAS 127.0.0.1 of the stack's FreeRADIUS; Disconnect/CoA-Requests
+    reach it on a port of its own (the NAS row is pointed at it)."""
+    address, auth_port, acct_port = stack.radius_address
+    simulator = NasSimulator(
+        address,
+        stack.nas_secret,
+        auth_port=auth_port,
+        acct_port=acct_port,
+        coa_port=0,
+        **options,
+    )
+    try:
+        with stack.sessions.begin() as session:
+            session.execute(
+                update(Nas).where(Nas.nasname == "127.0.0.1").values(coa_port=simulator.coa_port)
+            )
+        yield simulator
+    finally:
+        simulator.close()

@@ -19,8 +19,9 @@ from hotspot.catalog.package_admin import (
 )
 from hotspot.models import AdminRole
 from hotspot.operators.audit import jsonable
+from hotspot.operators.followups import Followups
 from hotspot.web import sessions, settings
-from hotspot.web.admin.context import actor, now
+from hotspot.web.admin.context import actor, finish, now
 from hotspot.web.admin.reading import Body, bool_arg, listing_page
 from hotspot.web.admin.serializers import listing, package_json
 from hotspot.web.auth import requires
@@ -91,6 +92,7 @@ def show(package_id: int) -> Any:
 @requires(AdminRole.ADMIN)
 def change(package_id: int) -> Any:
     command = change_command(package_id)
+    followups = Followups()
     with sessions().begin() as session:
         change = change_package(
             session,
@@ -98,12 +100,14 @@ def change(package_id: int) -> Any:
             command,
             interim_interval=settings().acct_interim_interval,
             now=now(),
+            followups=followups,
         )
         shown = {
             **package_json(change.package),
             "changed": jsonable(change.changed),
             "users_resynced": change.users_resynced,
         }
+    finish(followups)
     return jsonify(shown)
 
 

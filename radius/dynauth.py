@@ -1,4 +1,4 @@
-"""RFC 5176 Disconnect-Requests to the NASes that hold sessions."""
+"""RFC 5176 Disconnect-Requests and CoA-Requests to the NASes that hold sessions."""
 
 from __future__ import annotations
 
@@ -44,10 +44,12 @@ class SessionOnNas:
     username: str
     acct_session_id: str | None
     framed_ip: str | None
+    # What a CoA-Request changes on the session (attribute, value); none: a Disconnect-Request.
+    changes: tuple[tuple[str, str | int], ...] = ()
 
 
 @dataclass(frozen=True)
-class DisconnectResult:
+class DynAuthResult:
     answer: Answer
     error_cause: int | None = None
 
@@ -57,7 +59,7 @@ class DisconnectResult:
         return self.answer is Answer.ACK or self.error_cause == SESSION_CONTEXT_NOT_FOUND
 
 
-NO_ANSWER = DisconnectResult(Answer.TIMEOUT)
+NO_ANSWER = DynAuthResult(Answer.TIMEOUT)
 
 Destination = tuple[str, int]  # the NAS's address and Disconnect/CoA port
 
@@ -69,8 +71,9 @@ class _InFlight:
     deadline: float  # time.monotonic()
 
 
-class SentDisconnects:
-    """Disconnect-Requests for many sessions at once, from one UDP socket (per address family).
+class SentRequests:
+    """Disconnect-Requests and CoA-Requests for many sessions at once, from one UDP socket (per
+    address family).
 
     A busy second's requests all leave within milliseconds instead of queueing behind each
     other's answers; answers are matched by NAS address and identifier and verified with the
@@ -81,7 +84,7 @@ class SentDisconnects:
     def __init__(self, targets: Sequence[SessionOnNas], *, timeout: float) -> None:
         self._targets = targets
         self._timeout = timeout
-        self._results: list[DisconnectResult | None] = [None] * len(targets)
+        self._results: list[DynAuthResult | None] = [None] * len(targets)
         self._waiting: dict[Destination, deque[int]] = {}
         for index, target in enumerate(targets):
             self._waiting.setdefault(_destination(target), deque()).append(index)
@@ -99,7 +102,7 @@ class SentDisconnects:
                 self._sockets[family] = sock
         self._send_waiting()
 
-    def results(self) -> list[DisconnectResult]:
+    def results(self) -> list[DynAuthResult]:
         """Each target's answer, in order, once all came or timed out (each request `timeout`
         after it was sent); the sockets are closed."""
         try:
@@ -127,11 +130,11 @@ class SentDisconnects:
         while (destination, identifier) in self._in_flight:
             identifier = (identifier + 1) % IDENTIFIERS
         self._next_id[destination] = (identifier + 1) % IDENTIFIERS
-        request = disconnect_request(self._targets[index], identifier)
+        request = request_packet(self._targets[index], identifier)
         try:
             self._sockets[_family(destination[0])].sendto(request.RequestPacket(), destination)
         except OSError as exc:
-            log.warning("Disconnect-Request to %s:%d not sent: %s", *destination, exc)
+            log.warning("Disconnect/CoA-Request to %s:%d not sent: %s", *destination, exc)
             self._results[index] = NO_ANSWER
             return
         deadline = time.monotonic() + self._timeout
@@ -167,22 +170,25 @@ class SentDisconnects:
                 return
             self._finish(key, NO_ANSWER)
 
-    def _finish(self, key: tuple[Destination, int], result: DisconnectResult) -> None:
+    def _finish(self, key: tuple[Destination, int], result: DynAuthResult) -> None:
         sent = self._in_flight.pop(key)
         self._flying[key[0]] -= 1
         self._results[sent.index] = result
 
 
-def send_disconnects(targets: Sequence[SessionOnNas], *, timeout: float) -> SentDisconnects:
-    """One Disconnect-Request per target, sent now; `results()` waits for the answers."""
-    return SentDisconnects(targets, timeout=timeout)
+def send_requests(targets: Sequence[SessionOnNas], *, timeout: float) -> SentRequests:
+    """One Disconnect-Request (or CoA-Request, for a target with changes) per target, sent now;
+    `results()` waits for the answers."""
+    return SentRequests(targets, timeout=timeout)
 
 
-def disconnect_request(target: SessionOnNas, identifier: int) -> Any:
-    """Signed with a Message-Authenticator (first attribute, computed when encoded): a NAS that
-    requires one (BlastRADIUS, CVE-2024-3596) ignores Disconnect-Requests without it."""
+def request_packet(target: SessionOnNas, identifier: int) -> Any:
+    """The session's identification, and for a CoA-Request its changes (RFC 5176 forbids
+    anything else in a Disconnect-Request). Signed with a Message-Authenticator (first attribute,
+    computed when encoded): a NAS that requires one (BlastRADIUS, CVE-2024-3596) ignores
+    requests without it."""
     request = packet.CoAPacket(
-        code=packet.DisconnectRequest,
+        code=packet.CoARequest if target.changes else packet.DisconnectRequest,
         id=identifier,
         secret=target.secret.encode(),
         dict=dictionary(),
@@ -195,14 +201,16 @@ def disconnect_request(target: SessionOnNas, identifier: int) -> Any:
         request["Acct-Session-Id"] = target.acct_session_id
     if target.framed_ip:
         request["Framed-IP-Address"] = target.framed_ip
+    for name, value in target.changes:
+        request[name] = value
     return request
 
 
-def result_of(reply: Any) -> DisconnectResult:
-    if reply.code == packet.DisconnectACK:
-        return DisconnectResult(Answer.ACK)
+def result_of(reply: Any) -> DynAuthResult:
+    if reply.code in (packet.DisconnectACK, packet.CoAACK):
+        return DynAuthResult(Answer.ACK)
     causes = reply.get("Error-Cause") or []
-    return DisconnectResult(Answer.NAK, error_cause_number(causes[0]) if causes else None)
+    return DynAuthResult(Answer.NAK, error_cause_number(causes[0]) if causes else None)
 
 
 def error_cause_number(value: int | str) -> int:
