@@ -90,3 +90,13 @@ def disconnect_session(acct_unique_id: str, reason: str, attempt: int) -> str:
     if found is None:
         return "already closed"
     return disconnect_all([found], reason, attempt)[0]
+
+
+def disconnect_sessions(acct_unique_ids: list[str], reason: str) -> int:
+    """These sessions, those still open (a customer's logout)."""
+    s = services()
+    with s.sessions() as session:
+        found = [open_session_by_id(session, each) for each in acct_unique_ids]
+    open_ones = [each for each in found if each is not None]
+    disconnect_all(open_ones, reason)
+    return len(open_ones)

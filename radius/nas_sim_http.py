@@ -9,8 +9,10 @@ the password itself for PAP) and `dst` to `/login`, which asks RADIUS through th
 sends the browser to `dst` on an Access-Accept, or back to the portal with `error` on a reject.
 `/status` shows the client's session, `/logout` ends it.
 
-Clients are told apart by a cookie (a real router knows them by MAC and IP); each gets a random
-MAC and an address from the simulator's client network.
+Clients are told apart by the address their requests come from, as a router knows its hotspot
+clients by their address (and MAC), never by a cookie: a cookie set on `localhost` is not sent to
+`127.0.0.1`, nor on the cross-site POST back from the portal. Each gets a random MAC and an
+address from the simulator's client network.
 
 PAP logins and their accounting go through `NasSimulator.login`. For CHAP the simulator would
 need the answer the browser computed, which `NasSimulator.login` does not take: the
@@ -44,7 +46,6 @@ from radius.nas_sim_session import SimSession, random_mac
 
 log = logging.getLogger(__name__)
 
-CLIENT_COOKIE = "nas_sim_client"
 CHAP_DIGEST = re.compile(r"^[0-9a-fA-F]{32}$")
 # RouterOS's own words on its login page.
 INVALID_LOGIN = "invalid username or password"
@@ -88,7 +89,7 @@ def render_servlet_page(template: str, variables: Mapping[str, str]) -> str:
 class HttpClient:
     """One browser behind the simulated hotspot."""
 
-    token: str
+    source: str  # the address its requests come from
     mac: str
     ip: str
     chap_id: int | None = None
@@ -143,14 +144,12 @@ class HttpNas:
 
     # --- clients --------------------------------------------------------------------------------
 
-    def client(self, token: str | None) -> tuple[HttpClient, bool]:
-        """The client with this cookie, or a new one (True)."""
+    def client(self, source: str) -> HttpClient:
+        """The client at this source address, new on its first request."""
         with self._lock:
-            if token and token in self.clients:
-                return self.clients[token], False
-            client = HttpClient(secrets.token_urlsafe(16), random_mac(), self.nas.new_ip())
-            self.clients[client.token] = client
-            return client, True
+            if source not in self.clients:
+                self.clients[source] = HttpClient(source, random_mac(), self.nas.new_ip())
+            return self.clients[source]
 
     def login_variables(
         self, client: HttpClient, link_login_only: str, orig: str
@@ -319,48 +318,44 @@ def create_http_app(nas: HttpNas) -> Flask:
     app = Flask(__name__)
     app.extensions["http_nas"] = nas
 
-    def with_cookie(response: Response, client: HttpClient, new: bool) -> Response:
-        if new:
-            response.set_cookie(CLIENT_COOKIE, client.token, httponly=True, samesite="Lax")
-        return response
+    def this_client() -> HttpClient:
+        return nas.client(request.remote_addr or "")
 
-    def to_portal(client: HttpClient, new: bool) -> Response:
+    def to_portal(client: HttpClient) -> Response:
         orig = request.args.get("dst") or nas.default_orig or f"{nas.base_url}status"
         variables = nas.login_variables(client, f"{nas.base_url}login", orig)
         if nas.login_page is not None:
             page = render_servlet_page(nas.login_page, variables)
-            return with_cookie(Response(page, mimetype="text/html"), client, new)
-        return with_cookie(redirect(nas.portal_redirect(variables), 302), client, new)
+            return Response(page, mimetype="text/html")
+        return redirect(nas.portal_redirect(variables), 302)
 
     @app.get("/")
     @app.get("/login.html")
     def login_page() -> Response:
-        client, new = nas.client(request.cookies.get(CLIENT_COOKIE))
-        return to_portal(client, new)
+        return to_portal(this_client())
 
     @app.route("/login", methods=["GET", "POST"])
     def login() -> Response:
-        client, new = nas.client(request.cookies.get(CLIENT_COOKIE))
+        client = this_client()
         username = request.values.get("username", "").strip()
         if not username:
-            return to_portal(client, new)
+            return to_portal(client)
         attempt = nas.login(client, username, request.values.get("password", ""))
         if not attempt.accepted:
-            return to_portal(client, new)
+            return to_portal(client)
         dst = request.values.get("dst", "")
         target = dst if dst.startswith(("http://", "https://")) else f"{nas.base_url}status"
-        return with_cookie(redirect(target, 302), client, new)
+        return redirect(target, 302)
 
     @app.get("/logout")
     def logout() -> Response:
-        client, new = nas.client(request.cookies.get(CLIENT_COOKIE))
+        client = this_client()
         nas.logout(client)
-        return with_cookie(redirect(f"{nas.base_url}login.html", 302), client, new)
+        return redirect(f"{nas.base_url}login.html", 302)
 
     @app.get("/status")
     def status() -> Response:
-        client, new = nas.client(request.cookies.get(CLIENT_COOKIE))
-        return with_cookie(Response(status_page(nas, client), mimetype="text/html"), client, new)
+        return Response(status_page(nas, this_client()), mimetype="text/html")
 
     return app
 

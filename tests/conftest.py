@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.support.fixtures"]
+pytest_plugins = ["tests.support.fixtures", "tests.support.portal"]
 
 TESTS = Path(__file__).resolve().parent
 TIERS = ("unit", "integration", "e2e")

@@ -20,3 +20,7 @@ class ConflictError(HotspotError):
 class ProvisioningError(ConflictError):
     """Money could not become access or credit: the whole settlement is rolled back, so nothing
     is ever marked paid without it (the query reconciliation tries again)."""
+
+
+class AuthenticationError(HotspotError):
+    """Credentials that do not match (the same words whether the account exists or not)."""

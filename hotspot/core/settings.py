@@ -262,6 +262,15 @@ class Settings:
         "Session look-ups (returning customers) allowed per client IP, every customer behind a "
         "site's NAT together: COUNT/SECONDS.",
     )
+    rate_limit_logouts: str = _setting(
+        "10/600",
+        "Portal logouts (each checks a password) allowed per username: COUNT/SECONDS.",
+    )
+    auto_login: bool = _setting(
+        True,
+        "The portal logs the customer in at the router with the credentials it was handed. "
+        "Off: it shows them, and posts them to the router only when the customer asks.",
+    )
     trusted_proxies: str = _setting(
         "",
         "Reverse proxies in front of the API (IP addresses or networks, comma-separated): only on "

@@ -19,12 +19,13 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, abort, jsonify, make_response, redirect, request, url_for
 from flask import render_template as _render_template
 
+from hotspot.access.logout import MAX_FIELD, Logout, sessions_to_end
 from hotspot.access.portal_status import AccessLeft, access_for_mac, access_for_username
 from hotspot.access.routers import RouterLogin, registered_login
 from hotspot.catalog.packages import active_packages
 from hotspot.core.errors import InvalidInputError
 from hotspot.models import Package
-from hotspot.web import client_ip, rate_limit, sessions, settings
+from hotspot.web import client_ip, notifier, rate_limit, sessions, settings
 from hotspot.web.portal_text import (
     FAILURE_REASONS_SW,
     PHONE_REASONS_SW,
@@ -35,6 +36,7 @@ from hotspot.web.portal_text import (
     router_error_key,
     strings,
 )
+from hotspot.web.request_input import json_object
 from hotspot.web.serializers import package_json
 
 captive = Blueprint(
@@ -45,6 +47,7 @@ captive = Blueprint(
     static_url_path="/portal/static",
 )
 
+LOGOUT_JOB = "jobs.expiry.disconnect_sessions"
 LANGUAGES = ("en", "sw")
 LANGUAGE_COOKIE = "portal_lang"
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
@@ -100,6 +103,7 @@ def render_page(
     config = {
         "lang": lang,
         "routerLogin": router.url if router else None,
+        "autoLogin": settings().auto_login,
         "strings": {key: shown[key] for key in SCRIPT_STRINGS},
         "failureReasonsSw": FAILURE_REASONS_SW,
         "phoneReasonsSw": PHONE_REASONS_SW,
@@ -261,6 +265,34 @@ def hotspot_session() -> Any:
         if access is None:
             abort(404, "no access known for this " + ("username" if username else "device"))
         return jsonify(access_json(access, with_username=bool(username)))
+
+
+@captive.post("/api/hotspot/logout")
+def logout() -> Any:
+    """Ends the caller's own sessions (its device's, when it names its `mac` or `ip`), proven by
+    the credentials it was handed; 202 with how many, ended by the worker's Disconnect-Requests."""
+    rate_limit("lookups-ip", client_ip(), settings().rate_limit_lookups_per_ip)
+    body = json_object()
+    command = Logout(
+        username=text_field(body, "username"),
+        password=text_field(body, "password"),
+        mac=text_field(body, "mac") or None,
+        ip=text_field(body, "ip") or None,
+    )
+    account = command.username.strip().lower()[:MAX_FIELD]
+    rate_limit("logout-user", account, settings().rate_limit_logouts)
+    with sessions()() as session:
+        ended = sessions_to_end(session, command)
+    if ended:
+        notifier().enqueue(LOGOUT_JOB, ended, "logout", job_id=f"logout-{ended[0]}")
+    return jsonify(sessions=len(ended)), 202
+
+
+def text_field(body: Mapping[str, Any], name: str) -> str:
+    value = body.get(name)
+    if value is not None and not isinstance(value, str):
+        raise InvalidInputError(f"{name} must be text")
+    return value or ""
 
 
 def access_json(access: AccessLeft, *, with_username: bool) -> dict[str, Any]:

@@ -134,6 +134,14 @@ MESSAGES: dict[str, str] = {
         "time), or to reconnect later. Keep them safe."
     ),
     "continue": N_("Continue browsing"),
+    "log_out": N_("Log out"),
+    "logging_out": N_("Logging you out…"),
+    "logged_out": N_(
+        "You are logged out. Log in again with the same details while your package lasts."
+    ),
+    "log_out_failed": N_("We could not log you out. Try again."),
+    "manual_login_title": N_("Your login details"),
+    "manual_login_text": N_("Log in at the hotspot with these details."),
     "ended": N_("Your package has ended."),
     "buy_more": N_("Buy more time"),
     "unknown_account": N_("We could not find this account."),
@@ -169,6 +177,9 @@ SCRIPT_STRINGS = (
     "voucher_invalid",
     "fields_empty",
     "logging_in",
+    "logging_out",
+    "logged_out",
+    "log_out_failed",
     "already_online",
     "until",
     "hours_short",

@@ -13,284 +13,44 @@ import datetime as dt
 import hashlib
 import json
 import re
-import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable, Iterable
 from typing import Any, cast
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import pytest
 import requests
-from flask import Flask
 from playwright.sync_api import (
-    Browser,
-    BrowserContext,
-    ConsoleMessage,
-    Expect,
-    Locator,
     Page,
-    ViewportSize,
-    sync_playwright,
 )
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotspot.access.provisioning import Credentials
 from hotspot.access.routers import registered_login
 from hotspot.billing.vouchers import generate
-from hotspot.models import HotspotUser, Nas, Package
-from hotspot.services import Services
+from hotspot.models import HotspotUser, Package
 from radius.nas_sim import NasSimulator
 from radius.nas_sim_http import HttpNas, HttpNasServer, mikrotik_escape
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.factories import make_nas, make_package, make_user
-from tests.support.harness import MpesaSandboxUnderTest, start_api
-from tests.support.paths import LOGIN_HTML, ROOT
+from tests.support.harness import MpesaSandboxUnderTest
 from tests.support.payments import random_phone
+from tests.support.portal import (
+    Portal,
+    e164,
+    enter_portal,
+    expect,
+    login_count,
+    package_card,
+    package_id,
+    package_of,
+    page_weight,
+    screenshot,
+    wait_for_success,
+)
 from tests.support.stack import StackUnderTest
 
-PHONE: ViewportSize = {"width": 360, "height": 780}
-ARTIFACTS = ROOT / "test-artifacts" / "portal"
 PAGE_BUDGET = 100 * 1024  # bytes per page, everything it loads included
 TIME_TO_ONLINE_LIMIT = 3.0  # seconds from M-Pesa's callback to the router's Access-Accept
-# Time to online is measured from the callback; the sandbox answers at once, so a callback that
-# outruns the API's bookkeeping of the STK push is part of what the tests cover.
-CALLBACK_DELAY = 0.0  # no customer delay: the time to online is ours alone
-# Generous, for a loaded machine; the flows themselves take well under a second each.
-WAIT_MS = 20_000
-expect = Expect()  # our own, so its timeout does not change other modules' `expect`
-expect.set_options(timeout=WAIT_MS)
-CLOCK = re.compile(r"^\d+:\d\d:\d\d$")
-
-
-# --- the stack under the browser -----------------------------------------------------------------
-
-
-class CallbackClock:
-    """WSGI middleware noting when M-Pesa's STK callbacks reach the API (time.time())."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-        self.times: list[float] = []
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        if environ.get("REQUEST_METHOD") == "POST" and str(environ.get("PATH_INFO", "")).startswith(
-            "/api/callbacks/stk/"
-        ):
-            self.times.append(time.time())
-        return self.app(environ, start_response)
-
-
-@dataclass
-class Portal:
-    url: str
-    services: Services
-    clock: CallbackClock
-
-    @property
-    def sessions(self) -> sessionmaker[Session]:
-        return self.services.sessions
-
-
-@pytest.fixture(scope="module")
-def quick_mpesa(mpesa: MpesaSandboxUnderTest) -> Iterator[MpesaSandboxUnderTest]:
-    """The sandbox answers after CALLBACK_DELAY for this module, then as it was."""
-    before = requests.get(f"{mpesa.url}/sandbox/payments", timeout=5).json()["config"]
-    requests.post(f"{mpesa.url}/sandbox/config", json={"callback_delay": CALLBACK_DELAY}, timeout=5)
-    yield mpesa
-    requests.post(
-        f"{mpesa.url}/sandbox/config",
-        json={"callback_delay": before["callback_delay"]},
-        timeout=5,
-    )
-
-
-@pytest.fixture(scope="module")
-def portal(stack: StackUnderTest, quick_mpesa: MpesaSandboxUnderTest) -> Iterator[Portal]:
-    """The API with the portal pages, on a free port."""
-    server, services = start_api(stack.settings.with_changes(mpesa_base_url=quick_mpesa.url))
-    app = cast(Flask, server.server.app)
-    clock = CallbackClock(app)
-    server.server.app = clock
-    yield Portal(server.url, services, clock)
-    server.stop()
-    services.close()
-
-
-@pytest.fixture(scope="module")
-def nas(stack: StackUnderTest) -> Iterator[NasSimulator]:
-    address, auth_port, acct_port = stack.radius_address
-    simulator = NasSimulator(
-        address,
-        stack.nas_secret,
-        auth_port=auth_port,
-        acct_port=acct_port,
-        nas_identifier="nas-sim-portal",
-        coa_port=0,
-        interim_interval=0,
-    )
-    yield simulator
-    simulator.logout_all()
-    simulator.close()
-
-
-def serve_nas(
-    nas: NasSimulator,
-    stack: StackUnderTest,
-    portal: Portal,
-    *,
-    chap: bool = True,
-    login_page: str | None = None,
-) -> Iterator[HttpNasServer]:
-    """The hotspot's pages, registered as an operator registers a router: a NAS row with its
-    hotspot address, the only place the portal posts logins to (hotspot.routers)."""
-    web = HttpNasServer(
-        HttpNas(nas, stack.nas_secret, f"{portal.url}/portal", chap=chap, login_page=login_page)
-    )
-    with registered_hotspot(stack, web):
-        yield web
-    web.close()
-
-
-@contextmanager
-def registered_hotspot(stack: StackUnderTest, web: HttpNasServer) -> Iterator[None]:
-    port = web.server.server_port
-    with stack.sessions.begin() as session:
-        row = make_nas(
-            session,
-            address=f"198.18.{port // 256}.{port % 256}",  # a row of its own, unseen by RADIUS
-            shortname=f"portal-{port}",
-            secret=stack.nas_secret,
-            hotspot_address=web.nas.hotspot_address,
-        )
-    try:
-        yield
-    finally:
-        with stack.sessions.begin() as session:
-            session.execute(delete(Nas).where(Nas.id == row.id))
-
-
-@pytest.fixture(scope="module")
-def chap_nas(nas: NasSimulator, stack: StackUnderTest, portal: Portal) -> Iterator[HttpNasServer]:
-    """A hotspot with login-by=http-chap,http-pap: login.html hands out a challenge."""
-    yield from serve_nas(nas, stack, portal, chap=True)
-
-
-@pytest.fixture(scope="module")
-def pap_nas(nas: NasSimulator, stack: StackUnderTest, portal: Portal) -> Iterator[HttpNasServer]:
-    """A hotspot with login-by=http-pap only: no challenge, the portal sends the password."""
-    yield from serve_nas(nas, stack, portal, chap=False)
-
-
-@pytest.fixture(scope="module")
-def docs_nas(nas: NasSimulator, stack: StackUnderTest, portal: Portal) -> Iterator[HttpNasServer]:
-    """A hotspot serving our docs/mikrotik/login.html, its variables filled in as RouterOS does."""
-    page = LOGIN_HTML.read_text().replace("https://portal.example.com", portal.url)
-    yield from serve_nas(nas, stack, portal, login_page=page)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium; Playwright gives every launch a fresh temporary profile."""
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def phone(browser: Browser) -> Iterator[Callable[..., Page]]:
-    """New pages, each in a fresh context (cookies, cache, sessionStorage) at phone width."""
-    contexts: list[BrowserContext] = []
-    problems: list[str] = []  # script errors and Content-Security-Policy violations
-
-    def note_console(message: ConsoleMessage) -> None:
-        if "Content Security Policy" in message.text:
-            problems.append(message.text)
-
-    def open_page(language: str = "en-KE,en;q=0.9") -> Page:
-        context = browser.new_context(
-            viewport=PHONE,
-            is_mobile=True,
-            has_touch=True,
-            extra_http_headers={"Accept-Language": language},
-        )
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(WAIT_MS)
-        page.on("console", note_console)
-        page.on("pageerror", lambda error: problems.append(f"{error.name}: {error.message}"))
-        return page
-
-    yield open_page
-    for context in contexts:
-        context.close()
-    assert not problems
-
-
-@pytest.fixture(scope="module", autouse=True)
-def artifacts() -> Path:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    return ARTIFACTS
-
-
-def screenshot(page: Page, name: str) -> None:
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def page_weight(page: Page) -> int:
-    """Bytes the page cost over the network: the document and everything it loaded."""
-    return int(
-        page.evaluate(
-            """() => performance.getEntriesByType('navigation')
-                .concat(performance.getEntriesByType('resource'))
-                .reduce((sum, e) =>
-                    sum + Math.max(e.transferSize || 0, e.encodedBodySize || 0), 0)"""
-        )
-    )
-
-
-def enter_portal(page: Page, nas_web: HttpNasServer) -> None:
-    """As after joining the WiFi: the router's login page sends the browser to the portal."""
-    page.goto(f"{nas_web.url}/login.html")
-    expect(page).to_have_url(re.compile(r"/portal\?"))
-
-
-def wait_for_success(page: Page) -> None:
-    page.wait_for_url(re.compile(r"/portal/success\?"))
-    expect(page.locator("#time-left")).to_have_text(CLOCK)
-
-
-def package_card(page: Page, name: str) -> Locator:
-    """The card of the package with exactly this name (other tests add packages too)."""
-    exact = page.locator(".package-name", has_text=re.compile(f"^{re.escape(name)}$"))
-    return page.locator("a.package", has=exact)
-
-
-def login_count(nas_web: HttpNasServer) -> int:
-    return len(nas_web.nas.logins)
-
-
-def e164(phone: str) -> str:
-    return "254" + phone[1:]
-
-
-def package_id(portal: Portal, name: str) -> int:
-    with portal.sessions() as session:
-        return session.scalars(select(Package.id).where(Package.name == name)).one()
-
-
-def package_of(portal: Portal, username: str) -> str:
-    with portal.sessions() as session:
-        return session.scalars(
-            select(Package.name)
-            .join(HotspotUser, HotspotUser.package_id == Package.id)
-            .where(HotspotUser.username == username)
-        ).one()
 
 
 # --- paying ---------------------------------------------------------------------------------------
@@ -481,11 +241,11 @@ def test_a_code_logs_in_with_pap_and_a_wrong_one_is_told(
 
 
 def test_a_phishing_link_gets_no_credentials(
-    phone: Callable[..., Page], portal: Portal, nas: NasSimulator, stack: StackUnderTest
+    phone: Callable[..., Page], portal: Portal, portal_nas: NasSimulator, stack: StackUnderTest
 ) -> None:
     """A link naming a login URL no operator registered (a server that would keep whatever is
     posted to it): the customer is told, and the code typed goes nowhere but our own pages."""
-    thief = HttpNasServer(HttpNas(nas, stack.nas_secret, f"{portal.url}/portal", chap=False))
+    thief = HttpNasServer(HttpNas(portal_nas, stack.nas_secret, f"{portal.url}/portal", chap=False))
     try:
         page = phone()
         link = {"mac": "AA:BB:CC:00:11:22", "link-login-only": f"{thief.url}/login"}
@@ -550,7 +310,7 @@ def test_the_chap_answer_is_computed_from_mikrotiks_octal_escapes(
 
 
 def test_every_page_weighs_under_100_kb_in_the_browser(
-    phone: Callable[..., Page], portal: Portal, chap_nas: HttpNasServer, nas: NasSimulator
+    phone: Callable[..., Page], portal: Portal, chap_nas: HttpNasServer, portal_nas: NasSimulator
 ) -> None:
     user = chap_nas.nas.logins[0].username if chap_nas.nas.logins else "nobody"
     one_hour = package_id(portal, "1 Hour")
@@ -626,7 +386,7 @@ def test_the_session_check_needs_a_parameter_and_knows_unknowns(portal: Portal) 
 
 
 def test_the_session_check_reads_package_time_and_data_left(
-    portal: Portal, committed: sessionmaker[Session], nas: NasSimulator
+    portal: Portal, committed: sessionmaker[Session], portal_nas: NasSimulator
 ) -> None:
     with committed.begin() as session:
         package = make_package(session, data_cap_bytes=2**30, duration_seconds=7200)
@@ -647,7 +407,7 @@ def test_the_session_check_reads_package_time_and_data_left(
     assert shown["usable"] is True
     assert dt.datetime.fromisoformat(shown["expires_at"]) == user.expires_at
 
-    result = nas.login(user.username, user.password, chap=True, mac="aa-bb-cc-dd-ee-0f")
+    result = portal_nas.login(user.username, user.password, chap=True, mac="aa-bb-cc-dd-ee-0f")
     assert result.accepted
     assert result.session is not None
     try:
@@ -659,47 +419,11 @@ def test_the_session_check_reads_package_time_and_data_left(
         assert by_mac["session"]["mac"] == "AA:BB:CC:DD:EE:0F"
         assert by_mac["data_left_bytes"] == 2**30 - 2**28
     finally:
-        nas.logout(result.session)
+        portal_nas.logout(result.session)
     after = requests.get(
         f"{portal.url}/api/hotspot/session", params={"mac": "AA:BB:CC:DD:EE:0F"}, timeout=5
     )
     assert after.status_code == 404  # the session closed: the device is unknown again
-
-
-def test_the_nas_pages_hand_out_challenges_and_log_in_with_chap(
-    chap_nas: HttpNasServer, committed: sessionmaker[Session]
-) -> None:
-    with committed.begin() as session:
-        user = make_user(session)
-    http = requests.Session()
-    first = http.get(f"{chap_nas.url}/login.html", allow_redirects=False, timeout=5)
-    second = http.get(f"{chap_nas.url}/login", allow_redirects=False, timeout=5)
-    assert first.status_code == second.status_code == 302
-    one, two = (parse_qs(urlsplit(r.headers["Location"]).query) for r in (first, second))
-    assert one["mac"] == two["mac"]  # the same client (its cookie)…
-    assert one["chap-challenge"] != two["chap-challenge"]  # …a fresh challenge per visit
-    chap_id = bytes([int(two["chap-id"][0][1:], 8)])
-    challenge = bytes(int(octal, 8) for octal in two["chap-challenge"][0].split("\\")[1:])
-    digest = hashlib.md5(chap_id + user.password.encode() + challenge).hexdigest()  # noqa: S324
-    answer = http.post(
-        f"{chap_nas.url}/login",
-        data={"username": user.username, "password": digest, "dst": "http://example.test/"},
-        allow_redirects=False,
-        timeout=5,
-    )
-    assert answer.status_code == 302
-    assert answer.headers["Location"] == "http://example.test/"
-    # The challenge answered one login: replaying it is refused and sent back to the portal.
-    replay = http.post(
-        f"{chap_nas.url}/login",
-        data={"username": user.username, "password": digest, "dst": "http://example.test/"},
-        allow_redirects=False,
-        timeout=5,
-    )
-    assert "error=" in replay.headers["Location"]
-    status = http.get(f"{chap_nas.url}/status", timeout=5).text
-    assert "<h1 id='state'>logged in</h1>" in status
-    assert user.username in status
 
 
 def portal_config(html: str) -> dict[str, Any]:

@@ -78,11 +78,24 @@
     return location.origin + cfg.successUrl + '?' + query.toString();
   }
 
+  /* Credentials handed to this page: posted to the router at once, or, with auto-login off
+     (cfg.autoLogin), shown with a button that posts them. Typed ones are posted: the customer
+     asked. */
+  function routerLogin(username, password, typed) {
+    save(KEY_CREDENTIALS, { username: username, password: password, typed: Boolean(typed) });
+    if (cfg.autoLogin || typed) { postLogin(username, password); return; }
+    ['paid-status', 'voucher-status'].forEach(function (id) { if ($(id)) $(id).textContent = ''; });
+    $('manual-username').textContent = username;
+    $('manual-password').textContent = password;
+    $('manual-login').hidden = false;
+    $('manual-login-button').onclick = function () { postLogin(username, password); };
+    $('manual-login').scrollIntoView();
+  }
+
   /* Log in at the router as its own login.html would: a form posted to link-login-only, once the
      server found it is a registered router's (cfg.routerLogin; the page's CSP allows no other). */
-  function routerLogin(username, password, typed) {
+  function postLogin(username, password) {
     var r = router();
-    save(KEY_CREDENTIALS, { username: username, password: password, typed: Boolean(typed) });
     var dst = successUrl(username);
     if (!cfg.routerLogin) { location.assign(dst); return; }
     var chap = r['chap-id'] && r['chap-challenge'];
@@ -351,6 +364,10 @@
       $('cred-password').textContent = stored.password;
       $('other-device').hidden = false;
     }
+    if (stored && cfg.username && stored.username === cfg.username && $('log-out')) {
+      $('log-out').hidden = false;
+      $('log-out').addEventListener('click', function () { logOut(stored); });
+    }
     var orig = new URLSearchParams(location.search).get('link-orig') || router()['link-orig'];
     if ($('continue') && orig && /^https?:\/\//i.test(orig)) {
       $('continue').href = orig;
@@ -366,6 +383,31 @@
         }, function () { /* keep counting */ });
       }, 60000);
     }
+  }
+
+  /* Ends this device's session (the MAC and IP the router named; all of the account's without
+     them), proven by the credentials this browser was handed. */
+  function logOut(stored) {
+    var r = router(), button = $('log-out'), status = $('log-out-status');
+    var mac = new URLSearchParams(location.search).get('mac') || r.mac;
+    button.disabled = true;
+    status.textContent = T.logging_out;
+    request('POST', '/api/hotspot/logout', {
+      username: stored.username, password: stored.password,
+      mac: mac && mac !== '---' ? mac : null, ip: r.ip || null
+    }).then(function (res) {
+      if (res.status === 202) {
+        status.textContent = T.logged_out;
+        button.hidden = true;
+        if ($('continue')) $('continue').hidden = true;
+        return;
+      }
+      button.disabled = false;
+      status.textContent = res.body.error || T.log_out_failed;
+    }, function () {
+      button.disabled = false;
+      status.textContent = T.log_out_failed;
+    });
   }
 
   router();
