@@ -11,7 +11,7 @@ from sqlalchemy import text
 from hotspot.access.accounting import SyncResult, sync_accounting
 from hotspot.adapters.db import transaction
 from jobs import services
-from jobs.expiry import enforce_data_caps
+from jobs.expiry import disconnect_users, enforce_data_caps
 
 
 class SyncSummary(TypedDict):
@@ -30,6 +30,7 @@ class SyncSummary(TypedDict):
     more: bool  # still behind when the run's time was up
     held_back: bool  # a radacct writer stayed open: the watermark waits for it
     capped_user_ids: list[int]  # at their data cap yet active or online: to block and disconnect
+    over_quota_user_ids: list[int]  # online with a quota used up: to disconnect
 
 
 def sync_accounting_job() -> SyncSummary:
@@ -54,6 +55,7 @@ def sync_accounting_job() -> SyncSummary:
                 now=dt.datetime.now(dt.UTC),
                 interim_interval=s.settings.acct_interim_interval,
                 stale_grace=s.settings.stale_session_grace,
+                timezone=s.settings.timezone,
             )
         results.append(result)
         if not result.more or result.held_back or time.monotonic() >= budget:
@@ -61,6 +63,8 @@ def sync_accounting_job() -> SyncSummary:
     done = summary(results)
     # For NASes that ignore Mikrotik-Total-Limit: block and disconnect whoever used its cap.
     enforce_data_caps(done["capped_user_ids"])
+    # And whoever used up its hours or today's data (FreeRADIUS refuses its next login itself).
+    disconnect_users(done["over_quota_user_ids"], "quota")
     return done
 
 
@@ -80,4 +84,5 @@ def summary(results: list[SyncResult]) -> SyncSummary:
         more=last.more,
         held_back=any(r.held_back for r in results),
         capped_user_ids=sorted({user_id for r in results for user_id in r.capped_user_ids}),
+        over_quota_user_ids=sorted({u for r in results for u in r.over_quota_user_ids}),
     )

@@ -15,7 +15,9 @@ from hotspot.access.termination import (
     cap_users,
     open_session_by_id,
     open_sessions,
+    open_sessions_of,
     user_by_name,
+    usernames_of,
 )
 from hotspot.access.termination import expire_due as expire_due_sessions
 from hotspot.adapters.db import transaction
@@ -100,3 +102,15 @@ def disconnect_sessions(acct_unique_ids: list[str], reason: str) -> int:
     open_ones = [each for each in found if each is not None]
     disconnect_all(open_ones, reason)
     return len(open_ones)
+
+
+def disconnect_users(user_ids: list[int], reason: str) -> int:
+    """Every open session of these accounts, which stay as they are (FreeRADIUS decides their
+    next login)."""
+    if not user_ids:
+        return 0
+    s = services()
+    with s.sessions() as session:
+        found = open_sessions_of(session, usernames_of(session, user_ids))
+    disconnect_all(found, reason)
+    return len(found)

@@ -89,6 +89,7 @@ from sqlalchemy import CursorResult, text
 from sqlalchemy.orm import Session
 
 from hotspot.access.accounting_batch import apply_batch, attach_pending, load_batch
+from hotspot.access.quotas import over_quota_in_batch
 from hotspot.access.termination import STALE_CAUSE
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,7 @@ class SyncResult:
     stale_closed: int  # open radacct rows closed as Stale-Session
     bytes_added: int  # added to hotspot_users.data_used_bytes (and data_usage_logs)
     capped_user_ids: tuple[int, ...]  # usage grew to or past the data cap, yet active or online
+    over_quota_user_ids: tuple[int, ...]  # online with nothing left of a usage or daily quota
     watermark: int  # the new position
     more: bool  # the batch was full and changed rows may wait: sync again
     held_back: bool  # a radacct writer was still running: the watermark was not moved
@@ -126,6 +128,7 @@ def sync_accounting(
     stale_grace: int,
     batch_size: int = 5000,
     settle_timeout: float = 2.0,
+    timezone: str = "UTC",
 ) -> SyncResult:
     """One batch of radacct changes into our tables, in the caller's (READ COMMITTED) transaction.
 
@@ -151,6 +154,7 @@ def sync_accounting(
     loaded = load_batch(session, after=position, upto=horizon, limit=batch_size)
     attached = attach_pending(session)
     applied = apply_batch(session, now)
+    over_quota = over_quota_in_batch(session, now, timezone)
     stamped_full = loaded.stamped >= batch_size
     if stamped_full:  # stamped rows may wait past the last one read, and changed open rows
         more = loaded.open > 0 or rows_after(session, loaded.last_seq, horizon)
@@ -173,6 +177,7 @@ def sync_accounting(
         stale_closed=stale,
         bytes_added=applied.bytes_added,
         capped_user_ids=applied.capped_user_ids,
+        over_quota_user_ids=over_quota,
         watermark=new_position,
         more=more,
         held_back=not settled,

@@ -66,7 +66,13 @@ def _changes(session: Session, which: ColumnElement[bool], now: dt.datetime) -> 
     """Only accounts still active and within their time: a blocked or lapsed one is being
     disconnected, not changed."""
     rows = session.execute(
-        select(RadAcct, Nas, HotspotUser.expires_at, Package.group_name)
+        select(
+            RadAcct,
+            Nas,
+            HotspotUser.expires_at,
+            Package.group_name,
+            func.hotspot_time_left(HotspotUser.username, now),
+        )
         .join(Nas, Nas.nasname == func.host(RadAcct.nasipaddress))
         .join(HotspotUser, HotspotUser.username == RadAcct.username)
         .join(Package, Package.id == HotspotUser.package_id)
@@ -82,11 +88,11 @@ def _changes(session: Session, which: ColumnElement[bool], now: dt.datetime) -> 
         SessionChange(
             open_session(acct, nas),
             (
-                ("Session-Timeout", session_timeout(acct.acctstarttime, expires_at, now)),
+                ("Session-Timeout", session_timeout(acct.acctstarttime, expires_at, now, left)),
                 *groups.get(group_name, ()),
             ),
         )
-        for acct, nas, expires_at, group_name in rows
+        for acct, nas, expires_at, group_name, left in rows
     ]
 
 
@@ -109,12 +115,19 @@ def group_attributes(session: Session, groups: set[str]) -> dict[str, Changes]:
 
 
 def session_timeout(
-    started_at: dt.datetime | None, expires_at: dt.datetime, now: dt.datetime
+    started_at: dt.datetime | None,
+    expires_at: dt.datetime,
+    now: dt.datetime,
+    time_left: int | None = None,
 ) -> int:
-    """Seconds from the session's start (now, when radacct does not say) to the end of
-    validity, at least 1: a router counts Session-Timeout from the login."""
+    """Seconds from the session's start (now, when radacct does not say) to the end of validity,
+    or of a usage-time quota's `time_left` when that comes first; at least 1: a router counts
+    Session-Timeout from the login."""
     start = started_at or now
-    return max(1, int((expires_at - start).total_seconds()))
+    end = expires_at
+    if time_left is not None:
+        end = min(end, now + dt.timedelta(seconds=time_left))
+    return max(1, int((end - start).total_seconds()))
 
 
 def _typed(attribute: str, value: str) -> str | int:

@@ -279,3 +279,7 @@ def user_ids(session: Session, usernames: list[str]) -> dict[str, int]:
         select(HotspotUser.username, HotspotUser.id).where(HotspotUser.username.in_(usernames))
     )
     return {str(username): int(user_id) for username, user_id in rows}
+
+
+def usernames_of(session: Session, user_ids: list[int]) -> list[str]:
+    return list(session.scalars(select(HotspotUser.username).where(HotspotUser.id.in_(user_ids))))

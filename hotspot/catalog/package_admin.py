@@ -15,7 +15,13 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from hotspot.catalog.packages import create_package, sync_group, validate_package
+from hotspot.catalog.packages import (
+    Quotas,
+    create_package,
+    sync_group,
+    validate_package,
+    validate_quotas,
+)
 from hotspot.core.errors import ConflictError, InvalidInputError, NotFoundError
 from hotspot.core.values import UNCHANGED, Unchanged, bounded, given_fields, required_text
 from hotspot.models import INT32_MAX, MAX_MONEY, HotspotUser, Package, RadCheck
@@ -25,10 +31,19 @@ from hotspot.operators.listing import Listing, Page, paged
 
 MAX_DATA_CAP = 2**62
 MAX_DEVICES = 1000
-PACKAGE_FIELDS = ("name", "price", "duration_seconds", "data_cap_bytes", "rate_limit", "devices")
+PACKAGE_FIELDS = (
+    "name",
+    "price",
+    "duration_seconds",
+    "data_cap_bytes",
+    "time_quota_seconds",
+    "daily_data_bytes",
+    "rate_limit",
+    "devices",
+)
 # What a package edit changes for the sessions online (by CoA); the rest counts from the next
 # purchase or login.
-LIVE_FIELDS = frozenset({"rate_limit", "data_cap_bytes"})
+LIVE_FIELDS = frozenset({"rate_limit", "data_cap_bytes", "time_quota_seconds"})
 
 
 @dataclass(frozen=True)
@@ -39,6 +54,8 @@ class CreatePackage:
     rate_limit: str
     devices: int = 1
     data_cap_bytes: int | None = None
+    time_quota_seconds: int | None = None
+    daily_data_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +67,8 @@ class ChangePackage:
     price: Decimal | Unchanged = UNCHANGED
     duration_seconds: int | Unchanged = UNCHANGED
     data_cap_bytes: int | Unchanged | None = UNCHANGED
+    time_quota_seconds: int | Unchanged | None = UNCHANGED
+    daily_data_bytes: int | Unchanged | None = UNCHANGED
     rate_limit: str | Unchanged = UNCHANGED
     devices: int | Unchanged = UNCHANGED
     is_active: bool | Unchanged = UNCHANGED
@@ -75,15 +94,18 @@ def _checked_price(price: Decimal) -> Decimal:
     return price.quantize(Decimal("0.01"))
 
 
-def _checked_cap(value: int | None) -> int | None:
-    return None if value is None else bounded(value, "data_cap_bytes", 1, MAX_DATA_CAP)
+def _optional(name: str, most: int) -> Callable[[int | None], int | None]:
+    """A limit that may be removed (None)."""
+    return lambda value: None if value is None else bounded(value, name, 1, most)
 
 
 _RULES: dict[str, Callable[[Any], Any]] = {
     "name": lambda v: required_text(v, "name", 100),
     "price": _checked_price,
     "duration_seconds": lambda v: bounded(v, "duration_seconds", 1, INT32_MAX),
-    "data_cap_bytes": _checked_cap,
+    "data_cap_bytes": _optional("data_cap_bytes", MAX_DATA_CAP),
+    "time_quota_seconds": _optional("time_quota_seconds", INT32_MAX),
+    "daily_data_bytes": _optional("daily_data_bytes", MAX_DATA_CAP),
     "rate_limit": lambda v: required_text(v, "rate_limit", 100),
     "devices": lambda v: bounded(v, "devices", 1, MAX_DEVICES),
     "is_active": lambda v: v,
@@ -129,6 +151,10 @@ def add_package(
         rate_limit=_RULES["rate_limit"](command.rate_limit),
         devices=_RULES["devices"](command.devices),
         data_cap_bytes=_RULES["data_cap_bytes"](command.data_cap_bytes),
+        quotas=Quotas(
+            _RULES["time_quota_seconds"](command.time_quota_seconds),
+            _RULES["daily_data_bytes"](command.daily_data_bytes),
+        ),
         currency=currency,
         interim_interval=interim_interval,
     )
@@ -143,6 +169,8 @@ def _package_detail(package: Package) -> dict[str, Any]:
         "price": str(package.price),
         "duration_seconds": package.duration_seconds,
         "data_cap_bytes": package.data_cap_bytes,
+        "time_quota_seconds": package.time_quota_seconds,
+        "daily_data_bytes": package.daily_data_bytes,
         "rate_limit": package.rate_limit,
         "devices": package.devices,
         "is_active": package.is_active,
@@ -182,6 +210,11 @@ def change_package(
         merged["duration_seconds"],
         merged["rate_limit"],
         merged["devices"],
+        merged["data_cap_bytes"],
+    )
+    validate_quotas(
+        Quotas(merged["time_quota_seconds"], merged["daily_data_bytes"]),
+        merged["duration_seconds"],
         merged["data_cap_bytes"],
     )
     changed = {

@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from hotspot.core.errors import ConflictError, InvalidInputError, NotFoundError
-from hotspot.models import Package, RadGroupReply
+from hotspot.models import Package, RadGroupCheck, RadGroupReply
 
 GIGAWORD = 2**32
 RATE_LIMIT = re.compile(r"^\d+[kKmMgG]?/\d+[kKmMgG]?( .*)?$")
@@ -21,6 +21,31 @@ class RadiusAttribute:
     attribute: str
     op: str
     value: str
+
+
+@dataclass(frozen=True)
+class Quotas:
+    """A package's usage limits besides its validity: hours of use (counted from accounting,
+    spread over the validity) and data a day (back at local midnight)."""
+
+    time_quota_seconds: int | None = None
+    daily_data_bytes: int | None = None
+
+
+NO_QUOTAS = Quotas()
+
+
+def validate_quotas(quotas: Quotas, duration_seconds: int, data_cap: int | None) -> None:
+    if quotas.time_quota_seconds is not None:
+        if quotas.time_quota_seconds <= 0:
+            raise InvalidInputError("usage time must be positive (or none)")
+        if quotas.time_quota_seconds > duration_seconds:
+            raise InvalidInputError("usage time cannot be longer than the validity")
+    if quotas.daily_data_bytes is not None:
+        if quotas.daily_data_bytes <= 0:
+            raise InvalidInputError("daily data must be positive (or none)")
+        if data_cap is not None:
+            raise InvalidInputError("a package has a data cap or a daily data quota, not both")
 
 
 def group_reply_attributes(package: Package, interim_interval: int) -> list[RadiusAttribute]:
@@ -40,12 +65,35 @@ def group_reply_attributes(package: Package, interim_interval: int) -> list[Radi
     return attributes
 
 
+def group_check_attributes(package: Package) -> list[RadiusAttribute]:
+    """The quotas FreeRADIUS looks up at every login of the package's accounts (sites/hotspot:
+    what is left of them, from the database, caps or rejects the login). Our own attributes
+    (freeradius-config/dictionary), set into the request's control list."""
+    attributes = []
+    if package.time_quota_seconds is not None:
+        attributes.append(
+            RadiusAttribute("Hotspot-Usage-Quota", ":=", str(package.time_quota_seconds))
+        )
+    if package.daily_data_bytes is not None:
+        attributes.append(
+            RadiusAttribute("Hotspot-Daily-Quota", ":=", str(package.daily_data_bytes))
+        )
+    return attributes
+
+
 def sync_group(session: Session, package: Package, interim_interval: int) -> None:
-    """Rewrites the package's radgroupreply rows so RADIUS always matches the package."""
-    session.execute(delete(RadGroupReply).where(RadGroupReply.groupname == package.group_name))
+    """Rewrites the package's radgroupreply and radgroupcheck rows so RADIUS always matches the
+    package."""
+    group = package.group_name
+    session.execute(delete(RadGroupReply).where(RadGroupReply.groupname == group))
+    session.execute(delete(RadGroupCheck).where(RadGroupCheck.groupname == group))
     session.add_all(
-        RadGroupReply(groupname=package.group_name, attribute=a.attribute, op=a.op, value=a.value)
+        RadGroupReply(groupname=group, attribute=a.attribute, op=a.op, value=a.value)
         for a in group_reply_attributes(package, interim_interval)
+    )
+    session.add_all(
+        RadGroupCheck(groupname=group, attribute=a.attribute, op=a.op, value=a.value)
+        for a in group_check_attributes(package)
     )
 
 
@@ -65,10 +113,12 @@ def create_package(
     rate_limit: str,
     devices: int = 1,
     data_cap_bytes: int | None = None,
+    quotas: Quotas = NO_QUOTAS,
     currency: str = "KES",
     interim_interval: int,
 ) -> Package:
     validate_package(price, duration_seconds, rate_limit, devices, data_cap_bytes)
+    validate_quotas(quotas, duration_seconds, data_cap_bytes)
     group_name = group_name_for(name)
     clash = session.scalar(
         select(Package).where((Package.name == name) | (Package.group_name == group_name))
@@ -82,6 +132,8 @@ def create_package(
         currency=currency,
         duration_seconds=duration_seconds,
         data_cap_bytes=data_cap_bytes,
+        time_quota_seconds=quotas.time_quota_seconds,
+        daily_data_bytes=quotas.daily_data_bytes,
         rate_limit=rate_limit,
         devices=devices,
     )

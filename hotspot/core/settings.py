@@ -201,6 +201,10 @@ class Settings:
     sms_timezone_offset_hours: int = _setting(
         3, "Offset from UTC for times shown to customers (3: East Africa Time)."
     )
+    timezone: str = _setting(
+        "Africa/Nairobi",
+        "The operator's time zone (IANA name): daily data quotas are back at its midnight.",
+    )
     sandbox_sms_port: int = _setting(8090, "Port of the local Africa's Talking SMS sandbox.")
     accounting_sync_interval: int = _setting(
         30, "Seconds between accounting syncs (radacct → sessions, usage, data caps)."

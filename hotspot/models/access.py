@@ -66,6 +66,9 @@ class HotspotUser(Base):
     data_used_bytes: Mapped[int] = mapped_column(
         BigInteger, server_default="0", doc="since the last purchase, counted by the sync"
     )
+    usage_since: Mapped[dt.datetime | None] = mapped_column(
+        Timestamp, doc="when the last purchase's usage-time quota began (None: at created_at)"
+    )
     created_at: Mapped[dt.datetime] = now_column()
     updated_at: Mapped[dt.datetime] = now_column()
 

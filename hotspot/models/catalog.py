@@ -32,6 +32,12 @@ class Package(Base):
         CheckConstraint("duration_seconds > 0", name="duration_positive"),
         CheckConstraint("devices > 0", name="devices_positive"),
         CheckConstraint("data_cap_bytes IS NULL OR data_cap_bytes > 0", name="data_cap_positive"),
+        CheckConstraint(
+            "time_quota_seconds IS NULL OR time_quota_seconds > 0", name="time_quota_positive"
+        ),
+        CheckConstraint(
+            "daily_data_bytes IS NULL OR daily_data_bytes > 0", name="daily_data_positive"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -41,6 +47,12 @@ class Package(Base):
     currency: Mapped[str] = mapped_column(String(3), server_default="KES")
     duration_seconds: Mapped[int] = mapped_column(Integer)
     data_cap_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    time_quota_seconds: Mapped[int | None] = mapped_column(
+        Integer, doc="hours of use a purchase gives, within its validity (None: no limit)"
+    )
+    daily_data_bytes: Mapped[int | None] = mapped_column(
+        BigInteger, doc="data a day, back at local midnight (None: no daily limit)"
+    )
     rate_limit: Mapped[str] = mapped_column(Text, doc="MikroTik rate limit, upload/download")
     devices: Mapped[int] = mapped_column(Integer, server_default="1")
     is_active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))

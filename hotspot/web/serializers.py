@@ -24,6 +24,8 @@ def package_json(package: Package) -> dict[str, Any]:
         "currency": package.currency,
         "duration_seconds": package.duration_seconds,
         "data_cap_bytes": package.data_cap_bytes,
+        "time_quota_seconds": package.time_quota_seconds,
+        "daily_data_bytes": package.daily_data_bytes,
         "rate_limit": package.rate_limit,
         "devices": package.devices,
     }

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from hotspot.access.provisioning import Credentials, new_user, provision_purchase
-from hotspot.catalog.packages import create_package
+from hotspot.catalog.packages import NO_QUOTAS, Quotas, create_package
 from hotspot.models import Nas, Package, Payment, PaymentMethod, PaymentStatus
 
 GIB = 2**30
@@ -37,6 +37,7 @@ def make_package(
     rate_limit: str = "2M/5M",
     devices: int = 1,
     interim_interval: int = 60,
+    quotas: Quotas = NO_QUOTAS,
 ) -> Package:
     return create_package(
         session,
@@ -44,6 +45,7 @@ def make_package(
         price=price,
         duration_seconds=duration_seconds,
         data_cap_bytes=data_cap_bytes,
+        quotas=quotas,
         rate_limit=rate_limit,
         devices=devices,
         interim_interval=interim_interval,

@@ -83,3 +83,10 @@ def test_the_session_timeout_counts_from_the_login_to_the_end_of_validity() -> N
     assert session_timeout(started, NOW + dt.timedelta(minutes=70), NOW) == 2 * 3600
     assert session_timeout(None, NOW + dt.timedelta(seconds=90), NOW) == 90
     assert session_timeout(NOW, NOW - dt.timedelta(seconds=5), NOW) == 1
+
+
+def test_a_usage_quota_ending_first_ends_the_session_sooner() -> None:
+    started = NOW - dt.timedelta(minutes=50)
+    ends = NOW + dt.timedelta(days=30)
+    assert session_timeout(started, ends, NOW, time_left=600) == 3600
+    assert session_timeout(started, NOW + dt.timedelta(minutes=5), NOW, time_left=600) == 3300

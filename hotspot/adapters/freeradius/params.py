@@ -4,6 +4,8 @@ from producing a broken or injectable configuration."""
 from __future__ import annotations
 
 import ipaddress
+import re
+import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +14,8 @@ from sqlalchemy import make_url
 from hotspot.adapters.freeradius import FreeRadiusConfigError
 from hotspot.adapters.freeradius.quoting import check_config_string, quoted_status_secret
 from hotspot.core.settings import PRIVATE_DB_NAME, Settings
+
+TIMEZONE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*")
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class RaddbParams:
     client_lifetime: int = 30
     reject_delay: int = 1
     detail_accounting: bool = False
+    timezone: str = "UTC"  # daily quotas are back at its midnight
     log_dir: Path | None = None
     debian_raddb: Path = Path("/etc/freeradius/3.0")
 
@@ -54,6 +59,7 @@ def raddb_params(settings: Settings, log_dir: Path) -> RaddbParams:
         db_password=settings.radius_db_password,
         reject_delay=settings.radius_reject_delay,
         detail_accounting=settings.radius_detail_accounting,
+        timezone=settings.timezone,
         log_dir=log_dir,
         debian_raddb=settings.freeradius_raddb,
     )
@@ -71,6 +77,7 @@ def validate_params(params: RaddbParams) -> None:
                 f"listen_address must be an IP address or '*', not {params.listen_address!r}"
             ) from exc
     _validate_numbers(params)
+    _validate_timezone(params.timezone)
     quoted_status_secret(params.status_secret)
     status_networks(params.status_clients)
     for name in ("db_host", "db_name", "db_user", "db_password"):
@@ -85,6 +92,16 @@ def validate_params(params: RaddbParams) -> None:
         # rlm_sql_postgresql takes a radius_db containing "=" for a complete
         # libpq conninfo string instead of a database name.
         raise FreeRadiusConfigError(f"db_name must not contain '=': {params.db_name!r}")
+
+
+def _validate_timezone(name: str) -> None:
+    """An IANA name, written into a SQL string literal of the site: nothing else gets in."""
+    if not isinstance(name, str) or not TIMEZONE_NAME.fullmatch(name):
+        raise FreeRadiusConfigError(f"timezone must be an IANA time zone name, not {name!r}")
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise FreeRadiusConfigError(f"unknown time zone {name!r}") from exc
 
 
 def _validate_numbers(params: RaddbParams) -> None:

@@ -116,6 +116,7 @@ def _placeholder_values(params: RaddbParams) -> dict[str, str]:
         "DB_USER": db(params.db_user),
         "DB_PASSWORD": db(params.db_password),
         "DETAIL_ACCOUNTING": detail,
+        "TIMEZONE": params.timezone,
     }
 
 

@@ -39,6 +39,8 @@ def create_command() -> CreatePackage:
         rate_limit=body.text("rate_limit"),
         devices=body.get("devices", body.integer, CreatePackage.devices),
         data_cap_bytes=body.optional_integer("data_cap_bytes"),
+        time_quota_seconds=body.optional_integer("time_quota_seconds"),
+        daily_data_bytes=body.optional_integer("daily_data_bytes"),
     )
 
 
@@ -50,6 +52,8 @@ def change_command(package_id: int) -> ChangePackage:
         price=body.change("price", body.decimal),
         duration_seconds=body.change("duration_seconds", body.integer),
         data_cap_bytes=body.change("data_cap_bytes", body.optional_integer),
+        time_quota_seconds=body.change("time_quota_seconds", body.optional_integer),
+        daily_data_bytes=body.change("daily_data_bytes", body.optional_integer),
         rate_limit=body.change("rate_limit", body.text),
         devices=body.change("devices", body.integer),
         is_active=body.change("is_active", body.boolean),
