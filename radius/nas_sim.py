@@ -255,7 +255,9 @@ class NasSimulator:
             self._addresses.release(ip)
             log.info("login %s from %s %s: rejected (%s)", username, mac, ip, message or "-")
             return LoginResult(False, reply, None, message)
-        session = self._start_session(username, session_id, mac, ip, reply)
+        # RFC 2865 5.1: a User-Name in the Access-Accept is the session's name from now on
+        named = reply_value(reply, "User-Name") or username
+        session = self._start_session(named, session_id, mac, ip, reply)
         self._send_accounting("Start", self._identity(session))
         return LoginResult(True, reply, session, message)
 

@@ -89,6 +89,7 @@ from sqlalchemy import CursorResult, text
 from sqlalchemy.orm import Session
 
 from hotspot.access.accounting_batch import apply_batch, attach_pending, load_batch
+from hotspot.access.devices import remember_devices
 from hotspot.access.quotas import over_quota_in_batch
 from hotspot.access.termination import STALE_CAUSE
 
@@ -155,6 +156,7 @@ def sync_accounting(
     attached = attach_pending(session)
     applied = apply_batch(session, now)
     over_quota = over_quota_in_batch(session, now, timezone)
+    remember_devices(session)
     stamped_full = loaded.stamped >= batch_size
     if stamped_full:  # stamped rows may wait past the last one read, and changed open rows
         more = loaded.open > 0 or rows_after(session, loaded.last_seq, horizon)

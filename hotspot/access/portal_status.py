@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotspot.core.errors import InvalidInputError
-from hotspot.models import HotspotUser, Package, RadAcct, UserStatus
+from hotspot.models import HotspotDevice, HotspotUser, Package, RadAcct, UserStatus
 
 _MAC_SEPARATORS = re.compile(r"[:\-.]")
 _HEX12 = re.compile(r"^[0-9A-Fa-f]{12}$")
@@ -68,18 +68,25 @@ def normalize_mac(text: str) -> str:
 
 
 def access_for_mac(session: Session, mac: str, now: dt.datetime) -> AccessLeft | None:
-    """The access of the customer whose open session comes from this MAC, or None.
+    """The access of the customer whose open session comes from this MAC, else of the account
+    the device last logged in to (a returning device, offline: `session` None), or None.
 
     Open rows are few and indexed (partial indexes on `acctstoptime IS NULL`), so this stays
     cheap however long `radacct` grows."""
+    device = normalize_mac(mac)
     row = session.scalars(
         select(RadAcct)
-        .where(RadAcct.callingstationid == normalize_mac(mac), RadAcct.acctstoptime.is_(None))
+        .where(RadAcct.callingstationid == device, RadAcct.acctstoptime.is_(None))
         .order_by(RadAcct.acctstarttime.desc().nulls_last(), RadAcct.radacctid.desc())
         .limit(1)
     ).first()
     if row is None or not row.username:
-        return None
+        known = session.scalar(
+            select(HotspotUser)
+            .join(HotspotDevice, HotspotDevice.user_id == HotspotUser.id)
+            .where(HotspotDevice.mac == device)
+        )
+        return _access(known, None, now) if known is not None else None
     user = session.scalar(select(HotspotUser).where(HotspotUser.username == row.username))
     if user is None:
         return None

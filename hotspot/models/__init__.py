@@ -7,6 +7,7 @@ Money is NUMERIC, times are timestamptz. The FreeRADIUS tables (`radius`) keep t
 from hotspot.models.access import (
     DataUsageLog,
     HotspotCredential,
+    HotspotDevice,
     HotspotUser,
     RadiusSession,
     SessionDisconnection,
@@ -57,6 +58,7 @@ __all__ = [
     "CallbackTokenGeneration",
     "DataUsageLog",
     "HotspotCredential",
+    "HotspotDevice",
     "HotspotUser",
     "Money",
     "Nas",

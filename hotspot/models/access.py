@@ -170,3 +170,17 @@ class SyncWatermark(Base):
     name: Mapped[str] = mapped_column(Text, primary_key=True)
     position: Mapped[int] = mapped_column(BigInteger, server_default="0")
     updated_at: Mapped[dt.datetime] = now_column()
+
+
+class HotspotDevice(Base):
+    """A device (its MAC, as the router writes Calling-Station-Id) and the account it last
+    logged in to: the account a MAC login of that device gets (hotspot/access/devices.sql)."""
+
+    __tablename__ = "hotspot_devices"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    mac: Mapped[str] = mapped_column(Text, unique=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("hotspot_users.id", ondelete="CASCADE"), index=True
+    )
+    last_login_at: Mapped[dt.datetime] = now_column()

@@ -72,7 +72,7 @@
   /* Where the router sends the browser after a successful login. */
   function successUrl(username) {
     var r = router(), query = new URLSearchParams();
-    query.set('u', username);
+    if (username) query.set('u', username);
     if (r.mac) query.set('mac', r.mac);
     if (r['link-orig']) query.set('link-orig', r['link-orig']);
     return location.origin + cfg.successUrl + '?' + query.toString();
@@ -94,9 +94,9 @@
 
   /* Log in at the router as its own login.html would: a form posted to link-login-only, once the
      server found it is a registered router's (cfg.routerLogin; the page's CSP allows no other). */
-  function postLogin(username, password) {
+  function postLogin(username, password, device) {
     var r = router();
-    var dst = successUrl(username);
+    var dst = successUrl(device ? null : username);  /* a device's login: the page finds it by MAC */
     if (!cfg.routerLogin) { location.assign(dst); return; }
     var chap = r['chap-id'] && r['chap-challenge'];
     var form = document.createElement('form');
@@ -138,7 +138,15 @@
     }
     if (r.mac && r.mac !== '---') {
       request('GET', '/api/hotspot/session?mac=' + encodeURIComponent(r.mac)).then(function (res) {
-        if (res.status !== 200 || !res.body.online || !res.body.usable) return;
+        if (res.status !== 200 || !res.body.usable) return;
+        if (!res.body.online) {
+          /* A returning device: the router logs it in by its MAC (hotspot/access/devices.py). */
+          if (!cfg.routerLogin) return;
+          $('known-device-text').textContent = fmt(T.known_device, { time: roughly(res.body.seconds_left) });
+          $('device-login').addEventListener('click', function () { postLogin(r.mac, r.mac, true); });
+          $('known-device').hidden = false;
+          return;
+        }
         $('online-text').textContent = fmt(T.already_online, { time: roughly(res.body.seconds_left) });
         $('online-link').href = cfg.successUrl + '?mac=' + encodeURIComponent(r.mac);
         $('online').hidden = false;

@@ -1,4 +1,4 @@
-"""Usage-time and daily-data quotas.
+"""Usage-time and daily-data quotas, and returning devices.
 
 Revision ID: 0011
 Revises: 0010
@@ -10,6 +10,8 @@ Create Date: 2027-01-13 09:00:00.000000
   was made); `hotspot_renew_user` (hotspot/access/renew_user.sql, loaded again) sets it.
 - `hotspot_time_left`, `hotspot_data_left_today`, `hotspot_day_start`
   (hotspot/access/quotas.sql): what is left, for FreeRADIUS and the accounting sync alike.
+- `hotspot_devices`: the account each device (MAC) last logged in to, kept by the accounting
+  sync, and `hotspot_device_account` (hotspot/access/devices.sql) for FreeRADIUS's MAC logins.
 
 Downgrading drops them and restores the renewal as 0009 loaded it.
 """
@@ -85,12 +87,36 @@ def upgrade() -> None:
     op.add_column(
         "hotspot_users", sa.Column("usage_since", sa.DateTime(timezone=True), nullable=True)
     )
+    op.create_table(
+        "hotspot_devices",
+        sa.Column("id", sa.BigInteger(), nullable=False),
+        sa.Column("mac", sa.Text(), nullable=False),
+        sa.Column("user_id", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "last_login_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["hotspot_users.id"],
+            name=op.f("fk_hotspot_devices_user_id_hotspot_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_hotspot_devices")),
+        sa.UniqueConstraint("mac", name=op.f("uq_hotspot_devices_mac")),
+    )
+    op.create_index(op.f("ix_hotspot_devices_user_id"), "hotspot_devices", ["user_id"])
     op.execute(files("hotspot.access").joinpath("quotas.sql").read_text())
+    op.execute(files("hotspot.access").joinpath("devices.sql").read_text())
     op.execute(files("hotspot.access").joinpath("renew_user.sql").read_text())
 
 
 def downgrade() -> None:
     op.execute(RENEW_USER_0009)
+    op.execute("DROP FUNCTION hotspot_device_account(text)")
+    op.drop_table("hotspot_devices")
     op.execute("DROP FUNCTION hotspot_data_left_today(text, text, timestamptz)")
     op.execute("DROP FUNCTION hotspot_time_left(text, timestamptz)")
     op.execute("DROP FUNCTION hotspot_day_start(timestamptz, text)")
