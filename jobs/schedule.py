@@ -43,6 +43,7 @@ HEARTBEAT_INTERVAL = 10
 REPORTS_REFRESH_INTERVAL = 3600  # the rollups hold closed days only
 FORGET_PASSWORDS_INTERVAL = 600  # a password outlives HOTSPOT_CLEARTEXT_RETENTION by at most this
 RECOVER_LOST_WORK_INTERVAL = 60  # payment queries and SMS lost with Redis, found again
+REMINDERS_INTERVAL = 60  # a reminder comes within a minute of its time
 
 LEASE_TTL = 15.0  # seconds a leader that stopped renewing (killed, frozen, cut off) still leads
 RENEW_INTERVAL = 5.0  # the leader renews this often: two renewals may fail before it is lost
@@ -60,6 +61,7 @@ def periodic_jobs(settings: Settings) -> list[tuple[str, int]]:
         ("jobs.reports.refresh_reports", REPORTS_REFRESH_INTERVAL),
         ("jobs.retention.forget_old_passwords", FORGET_PASSWORDS_INTERVAL),
         ("jobs.recovery.recover_lost_work", RECOVER_LOST_WORK_INTERVAL),
+        ("jobs.reminders.send_due_reminders", REMINDERS_INTERVAL),
     ]
 
 

@@ -201,6 +201,22 @@ class Settings:
     sms_timezone_offset_hours: int = _setting(
         3, "Offset from UTC for times shown to customers (3: East Africa Time)."
     )
+    reminder_minutes: int = _setting(
+        30,
+        "Minutes before a package ends that its customer gets a renewal reminder by SMS, once per "
+        "purchase; 0: no reminders.",
+    )
+    reminder_min_duration: int = _setting(
+        43200,
+        "Packages shorter than this many seconds get no reminder (one for a 1-hour package would "
+        "come halfway through it).",
+    )
+    reminder_template: str = _setting(
+        "Your WiFi package {package} ends at {expires_at}. Renew: pay to paybill {paybill}, "
+        "account {username}, or open {portal_url}",
+        "Renewal reminder SMS; {package}, {expires_at}, {username}, {paybill} and {portal_url} "
+        "are filled in.",
+    )
     timezone: str = _setting(
         "Africa/Nairobi",
         "The operator's time zone (IANA name): daily data quotas are back at its midnight.",
