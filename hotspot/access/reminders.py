@@ -104,4 +104,3 @@ def reminder_text(
         )
     except (KeyError, IndexError, ValueError) as exc:
         raise ValueError(f"HOTSPOT_REMINDER_TEMPLATE cannot be filled in: {exc!r}") from None
-
