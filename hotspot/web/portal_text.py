@@ -72,6 +72,8 @@ MESSAGES: dict[str, str] = {
     "router_error_other": N_("The hotspot could not log you in. Try again, or ask for help."),
     "reconnect": N_("Connect again"),
     "already_online": N_("This device is online: {time} left."),
+    "use_within": N_("{use} of use in {valid}"),
+    "per_day": N_("{data} a day"),
     "known_device": N_("Welcome back: this device has {time} left on its package."),
     "device_login": N_("Connect this device"),
     "see_details": N_("Details"),
@@ -271,6 +273,22 @@ def duration_text(seconds: int, lang: str) -> str:
     return f"sekunde {seconds}" if lang == "sw" else f"{seconds} seconds"
 
 
+def validity_text(package: Package, lang: str) -> str:
+    """'1 day', or for an hours-of-use package '5 hours of use in 30 days'."""
+    valid = duration_text(package.duration_seconds, lang)
+    if package.time_quota_seconds is None:
+        return valid
+    use = duration_text(package.time_quota_seconds, lang)
+    return strings(lang)["use_within"].format(use=use, valid=valid)
+
+
+def data_allowance_text(package: Package, lang: str) -> str:
+    """'1 GB', 'Unlimited', or for a daily-data package '500 MB a day'."""
+    if package.daily_data_bytes is None:
+        return data_text(package.data_cap_bytes, lang)
+    return strings(lang)["per_day"].format(data=data_text(package.daily_data_bytes, lang))
+
+
 def data_text(octets: int | None, lang: str) -> str:
     """Bytes as MikroTik counts them (1 GB = 2^30), or 'Unlimited'."""
     if octets is None:
@@ -338,8 +356,8 @@ def package_view(package: Package, lang: str) -> PackageView:
         id=package.id,
         name=package.name,
         price=price_text(package),
-        duration=duration_text(package.duration_seconds, lang),
-        data=data_text(package.data_cap_bytes, lang),
+        duration=validity_text(package, lang),
+        data=data_allowance_text(package, lang),
         speed=speed_text(package.rate_limit),
         devices=devices_text(package.devices, lang),
         device_count=package.devices,
