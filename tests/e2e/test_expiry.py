@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -32,16 +31,10 @@ from radius.nas_sim import NasSimulator
 from radius.nas_sim_session import SimSession
 from tests.support.factories import make_package, make_user
 from tests.support.harness import ApiUnderTest
-from tests.support.jobs import jobs_reading, worker_process
+from tests.support.jobs import QUICK_WORKER, jobs_reading
 from tests.support.payments import pay, random_phone, wait_for_status
 from tests.support.radius import simulated_nas
 from tests.support.stack import StackUnderTest
-
-WORKER_ENV = {
-    "HOTSPOT_DISCONNECT_TIMEOUT": "0.5",
-    "HOTSPOT_DISCONNECT_RETRY_DELAYS": "0.5,0.5",
-    "HOTSPOT_SMS_BASE_URL": "http://127.0.0.1:1/version1",
-}
 
 
 @pytest.fixture(scope="module")
@@ -55,16 +48,10 @@ def nas(stack: StackUnderTest) -> Iterator[NasSimulator]:
         yield simulator
 
 
-@pytest.fixture(scope="module")
-def worker(stack: StackUnderTest) -> Iterator[subprocess.Popen[bytes]]:
-    with worker_process(stack, WORKER_ENV, "test-worker.log") as process:
-        yield process
-
-
 @pytest.fixture
 def in_process_jobs(stack: StackUnderTest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Jobs called directly read their settings from the environment, like a worker's."""
-    with jobs_reading(monkeypatch, {**stack.env(), **WORKER_ENV}):
+    with jobs_reading(monkeypatch, {**stack.env(), **QUICK_WORKER}):
         yield
 
 

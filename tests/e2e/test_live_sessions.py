@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -24,30 +23,16 @@ from radius.nas_sim_session import SimSession
 from tests.support.admin import Admin
 from tests.support.factories import make_package, make_user
 from tests.support.harness import ApiUnderTest
-from tests.support.jobs import worker_process
 from tests.support.payments import pay, random_phone, wait_for_status
 from tests.support.radius import simulated_nas
 from tests.support.stack import StackUnderTest
 from tests.support.waiting import wait_for
-
-WORKER_ENV = {
-    "HOTSPOT_DISCONNECT_TIMEOUT": "0.5",
-    "HOTSPOT_DISCONNECT_RETRY_DELAYS": "0.5",
-    "HOTSPOT_COA_RETRY_DELAYS": "0.5,0.5",
-    "HOTSPOT_SMS_BASE_URL": "http://127.0.0.1:1/version1",
-}
 
 
 @pytest.fixture(scope="module")
 def nas(stack: StackUnderTest) -> Iterator[NasSimulator]:
     with simulated_nas(stack, interim_interval=0) as simulator:
         yield simulator
-
-
-@pytest.fixture(scope="module")
-def worker(stack: StackUnderTest) -> Iterator[subprocess.Popen[bytes]]:
-    with worker_process(stack, WORKER_ENV, "test-live-worker.log") as process:
-        yield process
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@ Disconnect-Requests from a `hotspot worker` process, and nobody else's."""
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -17,27 +16,14 @@ from radius.nas_sim import NasSimulator
 from radius.nas_sim_session import SimSession
 from tests.support.factories import make_package, make_user
 from tests.support.harness import ApiUnderTest
-from tests.support.jobs import worker_process
 from tests.support.radius import simulated_nas
 from tests.support.stack import StackUnderTest
-
-WORKER_ENV = {
-    "HOTSPOT_DISCONNECT_TIMEOUT": "0.5",
-    "HOTSPOT_DISCONNECT_RETRY_DELAYS": "0.5",
-    "HOTSPOT_SMS_BASE_URL": "http://127.0.0.1:1/version1",
-}
 
 
 @pytest.fixture(scope="module")
 def nas(stack: StackUnderTest) -> Iterator[NasSimulator]:
     with simulated_nas(stack, interim_interval=0) as simulator:
         yield simulator
-
-
-@pytest.fixture(scope="module")
-def worker(stack: StackUnderTest) -> Iterator[subprocess.Popen[bytes]]:
-    with worker_process(stack, WORKER_ENV, "test-logout-worker.log") as process:
-        yield process
 
 
 def customer(committed: sessionmaker[Session], devices: int = 1) -> Credentials:

@@ -4,7 +4,6 @@ device's session through `POST /api/hotspot/logout` and a `hotspot worker`."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -13,7 +12,6 @@ from playwright.sync_api import Page
 from radius.nas_sim import NasSimulator
 from radius.nas_sim_http import HttpNasServer
 from tests.support.harness import MpesaSandboxUnderTest
-from tests.support.jobs import worker_process
 from tests.support.payments import random_phone
 from tests.support.portal import (
     Portal,
@@ -25,7 +23,6 @@ from tests.support.portal import (
     serve_portal,
     wait_for_success,
 )
-from tests.support.radius import simulated_nas
 from tests.support.stack import StackUnderTest
 
 
@@ -34,21 +31,6 @@ def portal(stack: StackUnderTest, quick_mpesa: MpesaSandboxUnderTest) -> Iterato
     settings = stack.settings.with_changes(mpesa_base_url=quick_mpesa.url, auto_login=False)
     with serve_portal(settings) as served:
         yield served
-
-
-@pytest.fixture(scope="module")
-def portal_nas(stack: StackUnderTest) -> Iterator[NasSimulator]:
-    """The NAS the stack knows as 127.0.0.1: its Disconnect-Requests reach this simulator."""
-    with simulated_nas(stack, nas_identifier="nas-sim-portal", interim_interval=0) as nas:
-        yield nas
-        nas.logout_all()
-
-
-@pytest.fixture(scope="module")
-def worker(stack: StackUnderTest) -> Iterator[subprocess.Popen[bytes]]:
-    environ = {"HOTSPOT_DISCONNECT_TIMEOUT": "0.5", "HOTSPOT_DISCONNECT_RETRY_DELAYS": "0.5"}
-    with worker_process(stack, environ, "test-portal-logout-worker.log") as process:
-        yield process
 
 
 @pytest.mark.usefixtures("worker")

@@ -17,7 +17,7 @@ from jobs.reminders import send_due_reminders, send_reminder
 from tests.support.factories import make_package, make_user
 from tests.support.harness import SmsSandboxUnderTest
 from tests.support.jobs import jobs_reading
-from tests.support.sms import random_phone
+from tests.support.sms import random_phone, sms_job_environ
 from tests.support.stack import StackUnderTest
 
 DAY = 86400
@@ -28,9 +28,7 @@ def job_env(
     stack: StackUnderTest, at: SmsSandboxUnderTest, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[None]:
     environ = {
-        **stack.env(),
-        "HOTSPOT_SMS_BASE_URL": at.base_url,
-        "HOTSPOT_SMS_API_KEY": stack.settings.sms_api_key,
+        **sms_job_environ(stack, at),
         "HOTSPOT_REMINDER_MINUTES": "30",
         "HOTSPOT_REMINDER_MIN_DURATION": str(DAY),
         "HOTSPOT_PUBLIC_BASE_URL": "https://wifi.example.com",

@@ -54,7 +54,15 @@ from tests.support.factories import make_package, make_payment
 from tests.support.harness import ServerThread, SmsSandboxUnderTest
 from tests.support.jobs import jobs_reading
 from tests.support.radius import pyrad_login
-from tests.support.sms import PAST_RETENTION, age, credential_of, purchase, random_phone, sms_row
+from tests.support.sms import (
+    PAST_RETENTION,
+    age,
+    credential_of,
+    purchase,
+    random_phone,
+    sms_job_environ,
+    sms_row,
+)
 from tests.support.stack import StackUnderTest
 from tests.support.waiting import wait_for
 
@@ -67,12 +75,7 @@ def job_env(
     stack: StackUnderTest, at: SmsSandboxUnderTest, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[None]:
     """Jobs read their settings from the environment, as an rq worker does."""
-    environ = {
-        **stack.env(),
-        "HOTSPOT_SMS_BASE_URL": at.base_url,
-        "HOTSPOT_SMS_API_KEY": stack.settings.sms_api_key,
-    }
-    with jobs_reading(monkeypatch, environ):
+    with jobs_reading(monkeypatch, sms_job_environ(stack, at)):
         yield
 
 

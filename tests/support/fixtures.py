@@ -7,6 +7,7 @@ would). `stack` is PostgreSQL and Redis; tests/e2e/conftest.py adds FreeRADIUS t
 from __future__ import annotations
 
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from tests.support.harness import (
     SmsSandboxUnderTest,
     start_api,
 )
+from tests.support.jobs import QUICK_WORKER, worker_process
 from tests.support.stack import StackUnderTest, databases_running
 
 
@@ -107,3 +109,11 @@ def at(stack: StackUnderTest) -> Iterator[SmsSandboxUnderTest]:
     yield SmsSandboxUnderTest(server.url, sandbox)
     sandbox.close()
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def worker(stack: StackUnderTest) -> Iterator[subprocess.Popen[bytes]]:
+    """A `hotspot worker` process for the module, answering quickly (QUICK_WORKER), on an
+    emptied queue."""
+    with worker_process(stack, QUICK_WORKER, "test-worker.log") as process:
+        yield process

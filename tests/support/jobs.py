@@ -15,6 +15,15 @@ import redis
 import jobs
 from tests.support.stack import StackUnderTest
 
+# A worker that answers quickly: short Disconnect/CoA timeouts and retries, and no SMS (an
+# address where nothing listens).
+QUICK_WORKER = {
+    "HOTSPOT_DISCONNECT_TIMEOUT": "0.5",
+    "HOTSPOT_DISCONNECT_RETRY_DELAYS": "0.5,0.5",
+    "HOTSPOT_COA_RETRY_DELAYS": "0.5,0.5",
+    "HOTSPOT_SMS_BASE_URL": "http://127.0.0.1:1/version1",
+}
+
 
 @contextmanager
 def jobs_reading(monkeypatch: pytest.MonkeyPatch, environ: dict[str, str]) -> Iterator[None]:

@@ -37,6 +37,7 @@ from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.factories import make_nas
 from tests.support.harness import MpesaSandboxUnderTest, start_api
 from tests.support.paths import LOGIN_HTML, ROOT
+from tests.support.radius import simulated_nas
 from tests.support.stack import StackUnderTest
 
 PHONE: ViewportSize = {"width": 360, "height": 780}
@@ -115,20 +116,11 @@ def portal(stack: StackUnderTest, quick_mpesa: MpesaSandboxUnderTest) -> Iterato
 
 @pytest.fixture(scope="module")
 def portal_nas(stack: StackUnderTest) -> Iterator[NasSimulator]:
-    """The NAS behind the portal's hotspot pages (its own NAS-Identifier)."""
-    address, auth_port, acct_port = stack.radius_address
-    simulator = NasSimulator(
-        address,
-        stack.nas_secret,
-        auth_port=auth_port,
-        acct_port=acct_port,
-        nas_identifier="nas-sim-portal",
-        coa_port=0,
-        interim_interval=0,
-    )
-    yield simulator
-    simulator.logout_all()
-    simulator.close()
+    """The NAS behind the portal's hotspot pages (its own NAS-Identifier), the one the stack
+    knows as 127.0.0.1: its Disconnect-Requests reach this simulator."""
+    with simulated_nas(stack, nas_identifier="nas-sim-portal", interim_interval=0) as simulator:
+        yield simulator
+        simulator.logout_all()
 
 
 def serve_nas(

@@ -12,6 +12,8 @@ from hotspot.adapters.sms import credentials_key
 from hotspot.models import HotspotCredential, SmsMessage
 from tests.support import payments
 from tests.support.factories import make_package, make_purchase
+from tests.support.harness import SmsSandboxUnderTest
+from tests.support.stack import StackUnderTest
 
 # Stored as the credentials' expiry, so the text is known: 14:05 in Nairobi.
 EXPIRES = dt.datetime(2026, 11, 24, 11, 5, 59, tzinfo=dt.UTC)
@@ -64,3 +66,12 @@ def age(committed: sessionmaker[Session], payment_id: int) -> None:
             .where(SmsMessage.idempotency_key == credentials_key(payment_id))
             .values(created_at=long_ago)
         )
+
+
+def sms_job_environ(stack: StackUnderTest, at: SmsSandboxUnderTest) -> dict[str, str]:
+    """The settings of jobs that send SMS to the local Africa's Talking sandbox."""
+    return {
+        **stack.env(),
+        "HOTSPOT_SMS_BASE_URL": at.base_url,
+        "HOTSPOT_SMS_API_KEY": stack.settings.sms_api_key,
+    }
