@@ -13,16 +13,20 @@ import datetime as dt
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-# Accounts of the sync's batch (acct_sync_batch, hotspot.access.accounting_batch) still online
-# whose quota is used up.
+# Packages with a quota: most installations have none, and then the sync asks nothing more.
+QUOTA_PACKAGES = text(
+    "SELECT COALESCE(array_agg(id), '{}') FROM packages "
+    "WHERE time_quota_seconds IS NOT NULL OR daily_data_bytes IS NOT NULL"
+)
+# Accounts on those packages in the sync's batch (acct_sync_batch,
+# hotspot.access.accounting_batch), still online, whose quota is used up.
 OVER_QUOTA = text(
     """
     SELECT DISTINCT u.id
       FROM acct_sync_batch b
       JOIN hotspot_users u ON u.id = b.user_id
-      JOIN packages p ON p.id = u.package_id
      WHERE b.status = 'active'
-       AND (p.time_quota_seconds IS NOT NULL OR p.daily_data_bytes IS NOT NULL)
+       AND u.package_id = ANY(:packages)
        AND (hotspot_time_left(u.username, :now) = 0
             OR hotspot_data_left_today(u.username, :timezone, :now) = 0)
      ORDER BY u.id
@@ -32,7 +36,10 @@ OVER_QUOTA = text(
 
 def over_quota_in_batch(session: Session, now: dt.datetime, timezone: str) -> tuple[int, ...]:
     """After `apply_batch`: the batch's accounts online with nothing left of a quota."""
-    rows = session.scalars(OVER_QUOTA, {"now": now, "timezone": timezone})
+    packages = list(session.scalar(QUOTA_PACKAGES) or [])
+    if not packages:
+        return ()
+    rows = session.scalars(OVER_QUOTA, {"packages": packages, "now": now, "timezone": timezone})
     return tuple(int(user_id) for user_id in rows)
 
 
