@@ -16,6 +16,7 @@ import dataclasses
 import json
 import os
 import secrets
+import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -386,9 +387,19 @@ class Settings:
                 continue
             values[f.name] = _parse(f, raw)
         settings = cls(**values)
+        check_timezone(settings.timezone)
         if settings.environment != DEVELOPMENT:
             return settings  # nothing generated or written; deployment.problems names what lacks
         return settings.with_changes(**ensure_generated_secrets(settings))
+
+
+def check_timezone(name: str) -> None:
+    """An IANA name this machine knows (daily quotas turn at its midnight, in PostgreSQL and
+    FreeRADIUS alike): a typo fails at start, not at the first sync."""
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{PREFIX}TIMEZONE: unknown time zone {name!r}") from None
 
 
 GENERATED_SECRETS = (

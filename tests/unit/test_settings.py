@@ -72,3 +72,11 @@ def test_env_example_documents_every_setting() -> None:
     example = (ROOT / ".env.example").read_text()
     missing = [name for name in setting_docs() if f"{name}=" not in example]
     assert missing == []
+
+
+def test_an_unknown_time_zone_fails_at_start(tmp_path: Path) -> None:
+    environ = {"HOTSPOT_STATE_DIR": str(tmp_path), "HOTSPOT_TIMEZONE": "Africa/Nairobbi"}
+    with pytest.raises(ValueError, match="HOTSPOT_TIMEZONE: unknown time zone 'Africa/Nairobbi'"):
+        Settings.from_env(environ, dotenv=None)
+    zone = Settings.from_env({**environ, "HOTSPOT_TIMEZONE": "Africa/Kampala"}, dotenv=None)
+    assert zone.timezone == "Africa/Kampala"
