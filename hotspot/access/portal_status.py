@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hotspot.access.quotas import time_left
 from hotspot.core.errors import InvalidInputError
 from hotspot.models import HotspotDevice, HotspotUser, Package, RadAcct, UserStatus
 
@@ -86,11 +87,11 @@ def access_for_mac(session: Session, mac: str, now: dt.datetime) -> AccessLeft |
             .join(HotspotDevice, HotspotDevice.user_id == HotspotUser.id)
             .where(HotspotDevice.mac == device)
         )
-        return _access(known, None, now) if known is not None else None
+        return _access(session, known, None, now) if known is not None else None
     user = session.scalar(select(HotspotUser).where(HotspotUser.username == row.username))
     if user is None:
         return None
-    return _access(user, _online(row), now)
+    return _access(session, user, _online(row), now)
 
 
 def access_for_username(session: Session, username: str, now: dt.datetime) -> AccessLeft | None:
@@ -107,7 +108,7 @@ def access_for_username(session: Session, username: str, now: dt.datetime) -> Ac
         .order_by(RadAcct.acctstarttime.desc().nulls_last(), RadAcct.radacctid.desc())
         .limit(1)
     ).first()
-    return _access(user, _online(row) if row is not None else None, now)
+    return _access(session, user, _online(row) if row is not None else None, now)
 
 
 def _online(row: RadAcct) -> OnlineSession:
@@ -119,11 +120,16 @@ def _online(row: RadAcct) -> OnlineSession:
     )
 
 
-def _access(user: HotspotUser, online: OnlineSession | None, now: dt.datetime) -> AccessLeft:
+def _access(
+    session: Session, user: HotspotUser, online: OnlineSession | None, now: dt.datetime
+) -> AccessLeft:
+    """Time left is the sooner end: of the validity, or of an hours-of-use package's hours."""
     package = user.package
     cap = package.data_cap_bytes
     used = max(0, user.data_used_bytes)
     seconds = max(0, int((user.expires_at - now).total_seconds()))
+    if package.time_quota_seconds is not None:
+        seconds = min(seconds, time_left(session, user.username, now) or 0)
     return AccessLeft(
         username=user.username,
         package=package,

@@ -15,6 +15,7 @@ from pyrad import packet
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotspot.access.portal_status import access_for_username
 from hotspot.access.provisioning import Credentials
 from hotspot.access.quotas import data_left_today, time_left
 from hotspot.catalog.packages import Quotas
@@ -187,3 +188,15 @@ def test_the_sync_disconnects_a_session_online_past_its_hours(
             session.wait_closed(timeout=1)
     assert not session.live, "the sync left the session online past its quota"
     assert session.terminate_cause == "Admin-Reset"
+
+
+def test_the_portal_counts_down_the_hours_of_use_not_the_validity(
+    committed: sessionmaker[Session],
+) -> None:
+    user = customer(committed, Quotas(time_quota_seconds=5 * HOUR))
+    online_for(committed, user.username, 4 * HOUR + 50 * 60)
+    with committed() as session:
+        access = access_for_username(session, user.username, dt.datetime.now(dt.UTC))
+    assert access is not None
+    assert 600 - 5 <= access.seconds_left <= 600  # not the 30 days of validity
+    assert access.usable
