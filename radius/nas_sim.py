@@ -6,11 +6,9 @@ Mikrotik-Rate-Limit), sends Accounting Start / Interim-Update / Stop with the sa
 attributes every time (FreeRADIUS's Acct-Unique-Session-Id hashes them), Accounting-On/-Off, and
 answers RFC 5176 Disconnect-Requests and CoA-Requests on its own UDP port.
 
-Every request is sent from a fresh UDP socket, so any number of threads may use one simulator.
-This module holds the simulator and its sessions' life cycle; the packets it sends are built in
-`radius.nas_sim_packets`, Disconnect/CoA are answered by `radius.nas_sim_dynauth`, and
-`radius.nas_sim_command` runs it as `hotspot nas-sim` (with the fake customers of
-`radius.nas_sim_demo`).
+Every request goes from a fresh UDP socket: any number of threads may use one simulator. Here:
+the simulator and its sessions' life cycle; its packets: `nas_sim_packets`; Disconnect/CoA:
+`nas_sim_dynauth`; `hotspot nas-sim`: `nas_sim_command` (fake customers: `nas_sim_demo`).
 """
 
 from __future__ import annotations
@@ -255,8 +253,7 @@ class NasSimulator:
             self._addresses.release(ip)
             log.info("login %s from %s %s: rejected (%s)", username, mac, ip, message or "-")
             return LoginResult(False, reply, None, message)
-        # RFC 2865 5.1: a User-Name in the Access-Accept is the session's name from now on
-        named = reply_value(reply, "User-Name") or username
+        named = reply_value(reply, "User-Name") or username  # RFC 2865 5.1: its name from now on
         session = self._start_session(named, session_id, mac, ip, reply)
         self._send_accounting("Start", self._identity(session))
         return LoginResult(True, reply, session, message)

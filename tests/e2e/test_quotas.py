@@ -22,6 +22,7 @@ from hotspot.catalog.packages import Quotas
 from hotspot.models import DataUsageLog, HotspotUser, RadAcct, RadiusSession
 from jobs.accounting import sync_accounting_job
 from radius.nas_sim import NasSimulator
+from radius.nas_sim_session import SimSession
 from tests.support.factories import make_package, make_user
 from tests.support.jobs import jobs_reading
 from tests.support.radius import pyrad_login, simulated_nas
@@ -169,6 +170,17 @@ def careless_nas(stack: StackUnderTest) -> Iterator[NasSimulator]:
         yield nas
 
 
+def sync_until_closed(
+    session: SimSession, monkeypatch: pytest.MonkeyPatch, env: dict[str, str]
+) -> None:
+    """The accounting sync, run here as the worker runs it, until the session is cut (15 s)."""
+    with jobs_reading(monkeypatch, env):
+        deadline = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=15)
+        while session.live and dt.datetime.now(dt.UTC) < deadline:
+            sync_accounting_job()
+            session.wait_closed(timeout=1)
+
+
 def test_the_sync_disconnects_a_session_online_past_its_hours(
     stack: StackUnderTest,
     committed: sessionmaker[Session],
@@ -181,13 +193,26 @@ def test_the_sync_disconnects_a_session_online_past_its_hours(
     assert session is not None
     assert session.session_timeout is not None
     assert session.session_timeout <= 3
-    with jobs_reading(monkeypatch, stack.env()):
-        deadline = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=15)
-        while session.live and dt.datetime.now(dt.UTC) < deadline:
-            sync_accounting_job()
-            session.wait_closed(timeout=1)
+    sync_until_closed(session, monkeypatch, stack.env())
     assert not session.live, "the sync left the session online past its quota"
     assert session.terminate_cause == "Admin-Reset"
+
+
+def test_the_sync_disconnects_a_session_past_todays_data(
+    stack: StackUnderTest,
+    committed: sessionmaker[Session],
+    careless_nas: NasSimulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    user = customer(committed, Quotas(daily_data_bytes=MB))
+    session = careless_nas.login(user.username, user.password, chap=False).session
+    assert session is not None
+    assert session.total_limit == MB
+    careless_nas.add_traffic(session, 200_000, 900_000)  # past the MB: the NAS lets it be
+    sync_until_closed(session, monkeypatch, stack.env())
+    assert not session.live, "the sync left the session online past today's data"
+    assert session.terminate_cause == "Admin-Reset"
+    assert careless_nas.login(user.username, user.password).accepted is False
 
 
 def test_the_portal_counts_down_the_hours_of_use_not_the_validity(
