@@ -41,8 +41,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_COA_PORT = 3799
 
-# Which Acct-Terminate-Cause a MikroTik reports when the data limit is reached is not documented;
-# this is our assumption (see `data_limit_cause`).
+# The Acct-Terminate-Cause of a reached data limit: undocumented by MikroTik, our assumption.
 DATA_LIMIT_CAUSE = "Session-Timeout"
 
 
