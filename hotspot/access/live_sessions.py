@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from hotspot.access.termination import OpenSession, open_session
@@ -71,7 +71,14 @@ def _changes(session: Session, which: ColumnElement[bool], now: dt.datetime) -> 
             Nas,
             HotspotUser.expires_at,
             Package.group_name,
-            func.hotspot_time_left(HotspotUser.username, now),
+            # asked only of hours-of-use packages: a package edit reaches 10,000 sessions
+            case(
+                (
+                    Package.time_quota_seconds.is_not(None),
+                    func.hotspot_time_left(HotspotUser.username, now),
+                ),
+                else_=None,
+            ),
         )
         .join(Nas, Nas.nasname == func.host(RadAcct.nasipaddress))
         .join(HotspotUser, HotspotUser.username == RadAcct.username)
