@@ -107,10 +107,11 @@ def make_history(conn: Connection, rows: int, customers: int) -> float:
     started = time.perf_counter()
     conn.execute(
         """
-        INSERT INTO hotspot_users (username, package_id, status, expires_at)
-        SELECT 'hist' || g, (SELECT id FROM packages WHERE name = '1 Hour'), 'expired',
+        INSERT INTO hotspot_users (operator_id, username, package_id, status, expires_at)
+        SELECT p.operator_id, 'hist' || g, p.id, 'expired',
                now() - interval '1 day'
-        FROM generate_series(0, %s - 1) g
+        FROM generate_series(0, %s - 1) g, packages p
+        WHERE p.name = '1 Hour'
         """,
         (customers,),
     )
@@ -165,10 +166,11 @@ def make_users(conn: Connection, cohort: str, count: int) -> None:
     conn.execute(
         """
         WITH users AS (
-            INSERT INTO hotspot_users (username, package_id, status, expires_at)
-            SELECT %(cohort)s || g, (SELECT id FROM packages WHERE name = '1 Hour'), 'active',
+            INSERT INTO hotspot_users (operator_id, username, package_id, status, expires_at)
+            SELECT p.operator_id, %(cohort)s || g, p.id, 'active',
                    now() + interval '1 hour'
-            FROM generate_series(1, %(count)s) g
+            FROM generate_series(1, %(count)s) g, packages p
+            WHERE p.name = '1 Hour'
             RETURNING id, expires_at
         )
         INSERT INTO radius_sessions (user_id, status, expected_end)

@@ -20,6 +20,7 @@ from hotspot.billing.notify import Notifier, connect
 from hotspot.catalog.package_admin import ChangePackage, change_package
 from hotspot.core.settings import Settings
 from hotspot.models import Package, SessionDisconnection
+from hotspot.operators.actor import Actor
 from hotspot.operators.followups import Followups, run_followups
 from radius.nas_sim import NasSimulator
 
@@ -33,7 +34,7 @@ def edit_package(settings: Settings, engine: Engine) -> float:
         package = session.scalars(select(Package).where(Package.name == PACKAGE)).one()
         change_package(
             session,
-            "bench",
+            Actor("bench", None),
             ChangePackage(package.id, rate_limit="8M/16M"),
             interim_interval=settings.acct_interim_interval,
             now=dt.datetime.now(dt.UTC),

@@ -145,15 +145,18 @@ def base_rows(conn: Connection, plan: Plan) -> list[int]:
     """NASes, the demo packages and the users; returns the package ids (1 Hour, 1 Day, 1 Week)."""
     for number, (name, _) in enumerate(NASES, start=1):
         conn.execute(
-            "INSERT INTO nas (nasname, shortname, type, secret, description) "
-            "VALUES (%s, %s, 'mikrotik', 'bench-secret', 'bench/reports')",
+            "INSERT INTO nas (operator_id, nasname, shortname, type, secret, description) "
+            "SELECT id, %s, %s, 'mikrotik', 'bench-secret', 'bench/reports' "
+            "FROM operators WHERE code = 'DEFAULT'",
             (f"10.10.0.{number}", name),
         )
     ids = []
     for spec in DEMO_PACKAGES:
         row = conn.execute(
-            "INSERT INTO packages (name, group_name, price, duration_seconds, data_cap_bytes, "
-            "rate_limit, devices) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            "INSERT INTO packages (operator_id, name, group_name, price, duration_seconds, "
+            "data_cap_bytes, rate_limit, devices) "
+            "SELECT id, %s, %s, %s, %s, %s, %s, %s FROM operators WHERE code = 'DEFAULT' "
+            "RETURNING id",
             (
                 spec.name,
                 "pkg_" + spec.name.lower().replace(" ", "_"),
@@ -188,11 +191,11 @@ def base_rows(conn: Connection, plan: Plan) -> list[int]:
     conn.execute("ALTER TABLE bench_users ADD PRIMARY KEY (idx)")
     conn.execute(
         """
-        INSERT INTO hotspot_users (id, username, phone, package_id, status, expires_at,
-                                   created_at, updated_at)
-        SELECT idx, username, phone, %s, 'active', %s + interval '1 hour',
-               %s, %s
-          FROM bench_users
+        INSERT INTO hotspot_users (id, operator_id, username, phone, package_id, status,
+                                   expires_at, created_at, updated_at)
+        SELECT idx, o.id, username, phone, %s, 'active', %s + interval '1 hour', %s, %s
+          FROM bench_users, operators o
+         WHERE o.code = 'DEFAULT'
         """,
         (ids[0], plan.now, plan.start, plan.now),
     )
@@ -202,11 +205,13 @@ def base_rows(conn: Connection, plan: Plan) -> list[int]:
 def payments_sql(lo: int, hi: int) -> str:
     # OFFSET 0 keeps a subquery a subquery: flattened, each use of a column would compute it again.
     return f"""
-    INSERT INTO payments (id, method, package_id, user_id, phone, amount, amount_paid, status,
+    INSERT INTO payments (id, operator_id, method, package_id, user_id, phone, amount,
+                          amount_paid, status,
                           portal_token_hash, bill_ref_number, checkout_request_id,
                           merchant_request_id, mpesa_receipt, result_code, failure_reason, mac,
                           ip, created_at, updated_at, paid_at)
     SELECT g.k,
+           pk.operator_id,
            (CASE WHEN g.c2b THEN 'c2b' ELSE 'stk' END)::payment_method,
            CASE WHEN g.status <> 'unmatched' THEN g.package END,
            CASE WHEN g.status = 'paid' THEN g.buyer END,
@@ -320,10 +325,12 @@ def radacct_sql(lo: int, hi: int, now: dt.datetime) -> str:
 def sms_sql() -> str:
     """The credentials SMS of each paid payment that bought a package."""
     return """
-    INSERT INTO sms_messages (id, idempotency_key, user_id, phone, purpose, body, status,
+    INSERT INTO sms_messages (id, operator_id, idempotency_key, user_id, phone, purpose, body,
+                             status,
                              provider_status_code, provider_message_id, cost, error, created_at,
                              sent_at)
     SELECT p.id,
+           p.operator_id,
            'credentials:' || p.id,
            p.user_id,
            p.phone,

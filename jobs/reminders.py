@@ -51,6 +51,11 @@ def send_reminder(user_id: int, expires_at: float) -> str:
             offset_hours=s.settings.sms_timezone_offset_hours,
         )
         outgoing = Outgoing(
-            key=due.key, purpose=REMINDER_PURPOSE, phone=user.phone, body=body, user_id=user.id
+            key=due.key,
+            purpose=REMINDER_PURPOSE,
+            phone=user.phone,
+            body=body,
+            operator_id=user.operator_id,
+            user_id=user.id,
         )
     return send_once(s.sessions, SmsGateway.from_settings(s.settings), outgoing)

@@ -49,6 +49,7 @@ def send_credentials(payment_id: int) -> str:
             purpose=CREDENTIALS_PURPOSE,
             phone=user.phone,
             body=body,
+            operator_id=user.operator_id,
             user_id=user.id,
         )
     return send_once(s.sessions, SmsGateway.from_settings(s.settings), outgoing)

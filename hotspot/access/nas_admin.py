@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotspot.core.errors import ConflictError, InvalidInputError, NotFoundError
+from hotspot.core.errors import ConflictError, InvalidInputError
 from hotspot.core.parsing import IPAddress
 from hotspot.core.values import (
     UNCHANGED,
@@ -24,6 +24,7 @@ from hotspot.core.values import (
     required_text,
 )
 from hotspot.models import Nas
+from hotspot.operators.actor import Actor
 from hotspot.operators.audit import audit
 from hotspot.operators.listing import Listing, Page, paged
 
@@ -43,6 +44,7 @@ class CreateNas:
     description: str | None = None
     require_message_authenticator: bool = True
     hotspot_address: str | None = None  # host[:port], as `routers.canonical_address` spells it
+    operator: str | None = None  # the owner's code: a platform actor's choice
 
 
 @dataclass(frozen=True)
@@ -91,24 +93,26 @@ _RULES: dict[str, Callable[[Any], Any]] = {
 NAS_FIELDS = tuple(_RULES)
 
 
-def list_nas(session: Session, page: Page) -> Listing[Nas]:
-    return paged(session, select(Nas).order_by(Nas.id), page)
+def list_nas(session: Session, actor: Actor, page: Page) -> Listing[Nas]:
+    return paged(session, actor.visible(select(Nas), Nas.operator_id).order_by(Nas.id), page)
 
 
-def get_nas(session: Session, nas_id: int, *, lock: bool = False) -> Nas:
-    nas = session.get(Nas, nas_id, with_for_update=lock)
-    if nas is None:
-        raise NotFoundError(f"no NAS {nas_id}")
+def get_nas(session: Session, actor: Actor, nas_id: int, *, lock: bool = False) -> Nas:
+    nas: Nas = actor.found(session.get(Nas, nas_id, with_for_update=lock), f"no NAS {nas_id}")
     return nas
 
 
-def _nas_clash(session: Session, nasname: str, other_than: int | None) -> None:
-    stmt = select(Nas.id).where(Nas.nasname == nasname)
+def _nas_clash(session: Session, actor: Actor, nasname: str, other_than: int | None) -> None:
+    """Addresses are one namespace (FreeRADIUS tells routers apart by them); another operator's
+    router is not named."""
+    stmt = select(Nas).where(Nas.nasname == nasname)
     if other_than is not None:
         stmt = stmt.where(Nas.id != other_than)
     clash = session.scalar(stmt)
+    if clash is not None and actor.sees(clash.operator_id):
+        raise ConflictError(f"NAS {clash.id} already has the address {nasname}")
     if clash is not None:
-        raise ConflictError(f"NAS {clash} already has the address {nasname}")
+        raise ConflictError(f"the address {nasname} is another operator's router")
 
 
 def _nas_detail(nas: Nas) -> dict[str, Any]:
@@ -123,24 +127,25 @@ def _nas_detail(nas: Nas) -> dict[str, Any]:
     }
 
 
-def create_nas(session: Session, actor: str, command: CreateNas) -> Nas:
+def create_nas(session: Session, actor: Actor, command: CreateNas) -> Nas:
     values = {name: rule(getattr(command, name)) for name, rule in _RULES.items()}
-    _nas_clash(session, values["nasname"], None)
-    nas = Nas(**values)
+    owner = actor.owner(session, command.operator)
+    _nas_clash(session, actor, values["nasname"], None)
+    nas = Nas(**values, operator_id=owner.id)
     session.add(nas)
     session.flush()
-    audit(session, actor, "nas.create", f"nas:{nas.id}", _nas_detail(nas))
+    audit(session, actor, "nas.create", f"nas:{nas.id}", _nas_detail(nas), owner=owner.id)
     return nas
 
 
-def change_nas(session: Session, actor: str, command: ChangeNas) -> Nas:
+def change_nas(session: Session, actor: Actor, command: ChangeNas) -> Nas:
     given = given_fields(command, "nas_id")
     if not given:
         raise InvalidInputError(f"nothing to change (fields: {', '.join(NAS_FIELDS)})")
     values = {name: _RULES[name](value) for name, value in given.items()}
-    nas = get_nas(session, command.nas_id, lock=True)
+    nas = get_nas(session, actor, command.nas_id, lock=True)
     if "nasname" in values:
-        _nas_clash(session, values["nasname"], nas.id)
+        _nas_clash(session, actor, values["nasname"], nas.id)
     changed: dict[str, Any] = {}
     for name, value in values.items():
         if getattr(nas, name) == value:
@@ -151,13 +156,20 @@ def change_nas(session: Session, actor: str, command: ChangeNas) -> Nas:
             changed[name] = {"from": getattr(nas, name), "to": value}
         setattr(nas, name, value)
     if changed:
-        audit(session, actor, "nas.change", f"nas:{nas.id}", {"changes": changed})
+        audit(
+            session,
+            actor,
+            "nas.change",
+            f"nas:{nas.id}",
+            {"changes": changed},
+            owner=nas.operator_id,
+        )
     return nas
 
 
-def delete_nas(session: Session, actor: str, command: DeleteNas) -> Nas:
-    nas = get_nas(session, command.nas_id, lock=True)
+def delete_nas(session: Session, actor: Actor, command: DeleteNas) -> Nas:
+    nas = get_nas(session, actor, command.nas_id, lock=True)
     detail = _nas_detail(nas)
     session.delete(nas)
-    audit(session, actor, "nas.delete", f"nas:{command.nas_id}", detail)
+    audit(session, actor, "nas.delete", f"nas:{command.nas_id}", detail, owner=nas.operator_id)
     return nas

@@ -122,7 +122,11 @@ def new_user(
     if row is not None:
         return Credentials(row.username, password, expires_at, row.user_id)
     if phone is not None:
-        owner = session.scalar(select(HotspotUser.username).where(HotspotUser.phone == phone))
+        owner = session.scalar(
+            select(HotspotUser.username).where(
+                HotspotUser.operator_id == package.operator_id, HotspotUser.phone == phone
+            )
+        )
         if owner is not None:
             raise ConflictError(f"phone {phone} already has the account {owner}")
     raise ConflictError("could not draw a free username; try again")
@@ -189,7 +193,9 @@ def account_for(session: Session, payment: Payment) -> HotspotUser | None:
     if payment.phone is None:
         return None
     return session.scalar(
-        select(HotspotUser).where(HotspotUser.phone == payment.phone).with_for_update()
+        select(HotspotUser)
+        .where(HotspotUser.operator_id == payment.operator_id, HotspotUser.phone == payment.phone)
+        .with_for_update()
     )
 
 

@@ -28,6 +28,7 @@ class RouterLogin:
     url: str  # where the login form goes
     origin: str  # scheme://host[:port], for the page's Content-Security-Policy form-action
     nas_id: int
+    operator_id: int  # whose portal the customer sees: the router's operator
 
 
 def registered_login(session: Session, url: str | None) -> RouterLogin | None:
@@ -43,18 +44,19 @@ def registered_login(session: Session, url: str | None) -> RouterLogin | None:
         netloc = canonical_address(parts.netloc)
     except ValueError:
         return None
-    nas_id = session.scalar(
-        select(Nas.id)
+    nas = session.execute(
+        select(Nas.id, Nas.operator_id)
         .where(func.lower(Nas.hotspot_address).in_(address_spellings(scheme, netloc)))
         .order_by(Nas.id)
         .limit(1)
-    )
-    if nas_id is None:
+    ).one_or_none()
+    if nas is None:
         return None
     return RouterLogin(
         url=urlunsplit((scheme, netloc, parts.path or "/", parts.query, "")),
         origin=f"{scheme}://{netloc}",
-        nas_id=nas_id,
+        nas_id=nas.id,
+        operator_id=nas.operator_id,
     )
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotspot.models import HotspotUser, RadAcct, RadiusSession, SessionStatus
+from hotspot.operators.actor import Actor
 from hotspot.operators.listing import Listing, Page, paged_rows, time_range
 
 
@@ -22,8 +23,9 @@ class SessionFilter:
     until: dt.datetime | None = None
 
 
-def active_sessions(session: Session, f: SessionFilter, page: Page) -> Listing[Any]:
-    """Open radacct rows with their account: (RadAcct, HotspotUser | None).
+def active_sessions(session: Session, actor: Actor, f: SessionFilter, page: Page) -> Listing[Any]:
+    """Open radacct rows with their account: (RadAcct, HotspotUser | None); an operator sees its
+    own accounts' (a row of no known account only the platform).
 
     Only open rows are read, through radacct's partial indexes on them (`acctstoptime IS NULL`):
     by user radacct_active_user_idx, by NAS radacct_bulk_close; unfiltered, a scan of one of them.
@@ -34,6 +36,7 @@ def active_sessions(session: Session, f: SessionFilter, page: Page) -> Listing[A
         .outerjoin(HotspotUser, HotspotUser.username == RadAcct.username)
         .where(RadAcct.acctstoptime.is_(None))
     )
+    stmt = actor.visible(stmt, HotspotUser.operator_id)
     if f.username:
         stmt = stmt.where(RadAcct.username == f.username.strip().lower())
     if f.nas:
@@ -44,13 +47,14 @@ def active_sessions(session: Session, f: SessionFilter, page: Page) -> Listing[A
     )
 
 
-def session_history(session: Session, f: SessionFilter, page: Page) -> Listing[Any]:
+def session_history(session: Session, actor: Actor, f: SessionFilter, page: Page) -> Listing[Any]:
     """Our sessions (radius_sessions) with their account: (RadiusSession, HotspotUser).
 
     Without a status filter, the pending placeholders made at each purchase are left out."""
     stmt = select(RadiusSession, HotspotUser).join(
         HotspotUser, HotspotUser.id == RadiusSession.user_id
     )
+    stmt = actor.visible(stmt, HotspotUser.operator_id)
     if f.username:
         stmt = stmt.where(HotspotUser.username == f.username.strip().lower())
     if f.nas:

@@ -18,10 +18,11 @@ from hotspot.access.provisioning import (
 )
 from hotspot.access.termination import block_user
 from hotspot.catalog.package_admin import package_on_sale
-from hotspot.core.errors import ConflictError, InvalidInputError, NotFoundError
+from hotspot.core.errors import ConflictError, InvalidInputError
 from hotspot.core.phones import normalize_phone
 from hotspot.core.values import bounded
 from hotspot.models import HotspotUser, Payment, RadAcct, RadCheck, UserStatus
+from hotspot.operators.actor import Actor
 from hotspot.operators.audit import audit
 from hotspot.operators.followups import Disconnect, Followups
 from hotspot.operators.listing import Listing, Page, paged
@@ -75,8 +76,10 @@ class DisconnectUser:
     username: str
 
 
-def search_users(session: Session, f: UserFilter, page: Page, region: str) -> Listing[HotspotUser]:
-    stmt = select(HotspotUser)
+def search_users(
+    session: Session, actor: Actor, f: UserFilter, page: Page, region: str
+) -> Listing[HotspotUser]:
+    stmt = actor.visible(select(HotspotUser), HotspotUser.operator_id)
     if f.q:
         text = f.q.strip()
         prefix = HotspotUser.username.startswith(text.lower(), autoescape=True)
@@ -97,11 +100,11 @@ def search_users(session: Session, f: UserFilter, page: Page, region: str) -> Li
     return paged(session, stmt.order_by(HotspotUser.id.desc()), page)
 
 
-def get_user(session: Session, username: str, *, lock: bool = False) -> HotspotUser:
+def get_user(session: Session, actor: Actor, username: str, *, lock: bool = False) -> HotspotUser:
     stmt = select(HotspotUser).where(HotspotUser.username == username.strip().lower())
-    user = session.scalar(stmt.with_for_update() if lock else stmt)
-    if user is None:
-        raise NotFoundError(f"no user {username!r}")
+    user: HotspotUser = actor.found(
+        session.scalar(stmt.with_for_update() if lock else stmt), f"no user {username!r}"
+    )
     return user
 
 
@@ -129,7 +132,7 @@ def recent_payments(session: Session, user_id: int, limit: int = 10) -> list[Pay
 
 def create_user(
     session: Session,
-    actor: str,
+    actor: Actor,
     command: CreateUser,
     *,
     region: str,
@@ -139,7 +142,7 @@ def create_user(
     """An account on a package on sale, valid for its duration from now, with a password short
     enough to be typed (an operator hands it out); its expiry job follows the commit."""
     phone = normalize_phone(command.phone, region) if command.phone else None
-    package = package_on_sale(session, command.package_id)
+    package = package_on_sale(session, actor, command.package_id)
     credentials = new_user(
         session, package, phone=phone, now=now, password_length=TYPED_PASSWORD_LENGTH
     )
@@ -154,13 +157,14 @@ def create_user(
             "package": package.name,
             "expires_at": credentials.expires_at.isoformat(),
         },
+        owner=package.operator_id,
     )
     return credentials
 
 
 def extend_expiry(
     session: Session,
-    actor: str,
+    actor: Actor,
     command: ExtendUser,
     *,
     now: dt.datetime,
@@ -173,7 +177,7 @@ def extend_expiry(
     blocked (extending time gives back neither a disabled account nor data).
     """
     extension = command.extension()
-    user = get_user(session, command.username, lock=True)
+    user = get_user(session, actor, command.username, lock=True)
     old = user.expires_at
     asked: dict[str, int | str]
     if isinstance(extension, dt.datetime):
@@ -203,6 +207,7 @@ def extend_expiry(
             **asked,
             "status": user.status.value,
         },
+        owner=user.operator_id,
     )
     return user
 
@@ -216,11 +221,11 @@ def _checked_until(until: dt.datetime, now: dt.datetime) -> dt.datetime:
 
 
 def disable_user(
-    session: Session, actor: str, command: DisableUser, followups: Followups
+    session: Session, actor: Actor, command: DisableUser, followups: Followups
 ) -> tuple[HotspotUser, int]:
     """FreeRADIUS rejects the account from now and its sessions are disconnected after the
     commit; returns the user and how many sessions were open."""
-    user = get_user(session, command.username, lock=True)
+    user = get_user(session, actor, command.username, lock=True)
     if user.status is UserStatus.DISABLED:
         raise ConflictError(f"user {user.username} is already disabled")
     previous = user.status
@@ -232,6 +237,7 @@ def disable_user(
         "user.disable",
         f"user:{user.username}",
         {"previous_status": previous.value, "open_sessions": sessions},
+        owner=user.operator_id,
     )
     followups.disconnects.append(
         Disconnect(user.username, "admin-disabled", f"admin-disconnect-{entry.id}")
@@ -239,10 +245,12 @@ def disable_user(
     return user, sessions
 
 
-def enable_user(session: Session, actor: str, command: EnableUser, now: dt.datetime) -> HotspotUser:
+def enable_user(
+    session: Session, actor: Actor, command: EnableUser, now: dt.datetime
+) -> HotspotUser:
     """Undoes a disable. An account whose time ran out meanwhile comes back as expired, one over
     its data cap as capped; both stay blocked until bought again (or extended, if expired)."""
-    user = get_user(session, command.username, lock=True)
+    user = get_user(session, actor, command.username, lock=True)
     if user.status is not UserStatus.DISABLED:
         raise ConflictError(f"user {user.username} is not disabled (it is {user.status.value})")
     cap = user.package.data_cap_bytes
@@ -258,20 +266,32 @@ def enable_user(session: Session, actor: str, command: EnableUser, now: dt.datet
             )
         )
     user.updated_at = now
-    audit(session, actor, "user.enable", f"user:{user.username}", {"status": user.status.value})
+    audit(
+        session,
+        actor,
+        "user.enable",
+        f"user:{user.username}",
+        {"status": user.status.value},
+        owner=user.operator_id,
+    )
     return user
 
 
 def disconnect_user(
-    session: Session, actor: str, command: DisconnectUser, followups: Followups
+    session: Session, actor: Actor, command: DisconnectUser, followups: Followups
 ) -> tuple[HotspotUser, int]:
     """Disconnect-Requests for every open session, by the worker after the commit. The account
     is not blocked: the customer may log in again. Returns the user and how many sessions were
     open."""
-    user = get_user(session, command.username)
+    user = get_user(session, actor, command.username)
     sessions = len(open_radacct(session, user.username))
     entry = audit(
-        session, actor, "user.disconnect", f"user:{user.username}", {"open_sessions": sessions}
+        session,
+        actor,
+        "user.disconnect",
+        f"user:{user.username}",
+        {"open_sessions": sessions},
+        owner=user.operator_id,
     )
     followups.disconnects.append(Disconnect(user.username, "admin", f"admin-disconnect-{entry.id}"))
     return user, sessions

@@ -243,6 +243,7 @@ class Outgoing:
     purpose: str
     phone: str
     body: str
+    operator_id: int  # whose customer it goes to (its SMS log)
     user_id: int | None = None
 
 
@@ -299,6 +300,7 @@ def _claim(sessions: sessionmaker[Session], outgoing: Outgoing) -> _Claim | str:
             insert(SmsMessage)
             .values(
                 idempotency_key=outgoing.key,
+                operator_id=outgoing.operator_id,
                 user_id=outgoing.user_id,
                 phone=outgoing.phone,
                 purpose=outgoing.purpose,

@@ -28,6 +28,7 @@ from hotspot.models import (
     PaymentMethod,
     PaymentStatus,
 )
+from hotspot.operators.tenants import default_operator_id
 
 
 @dataclass(frozen=True)
@@ -54,21 +55,30 @@ def parse_c2b(body: bytes) -> C2BPayment:
     return C2BPayment(str(data["TransID"]), amount, str(data["BillRefNumber"]).strip(), data)
 
 
-def find_account(session: Session, reference: str, region: str) -> HotspotUser | None:
-    """BillRefNumber as customers type it: their username or their phone number.
+def find_account(
+    session: Session, reference: str, region: str, operator_id: int | None = None
+) -> HotspotUser | None:
+    """BillRefNumber as customers type it: their username or their phone number, among the
+    accounts of `operator_id` (None: of every operator; a phone two operators' customers share
+    then names nobody).
 
     The payer's MSISDN is hashed or masked by Safaricom, so it is never used.
     """
-    user = session.scalar(
-        select(HotspotUser).where(HotspotUser.username == reference.lower()).with_for_update()
-    )
+    by_name = select(HotspotUser).where(HotspotUser.username == reference.lower())
+    if operator_id is not None:
+        by_name = by_name.where(HotspotUser.operator_id == operator_id)
+    user = session.scalar(by_name.with_for_update())
     if user is not None:
         return user
     try:
         phone = normalize_phone(reference, region)
     except InvalidInputError:
         return None
-    return session.scalar(select(HotspotUser).where(HotspotUser.phone == phone).with_for_update())
+    by_phone = select(HotspotUser).where(HotspotUser.phone == phone)
+    if operator_id is not None:
+        by_phone = by_phone.where(HotspotUser.operator_id == operator_id)
+    found = list(session.scalars(by_phone.limit(2).with_for_update()))
+    return found[0] if len(found) == 1 else None
 
 
 def validate_c2b(sessions: sessionmaker[Session], body: bytes, region: str) -> tuple[str, str]:
@@ -115,6 +125,8 @@ def _confirm(session: Session, c2b: C2BPayment, region: str, after: AfterCommit)
     user = find_account(session, c2b.bill_ref, region)
     now = dt.datetime.now(dt.UTC)
     payment = Payment(
+        # Money for nobody waits with the installation's own operator for an admin.
+        operator_id=user.operator_id if user else default_operator_id(session),
         method=PaymentMethod.C2B,
         amount=c2b.amount,
         amount_paid=c2b.amount,

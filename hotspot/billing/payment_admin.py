@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from hotspot.access.provisioning import Credentials, provision_purchase
 from hotspot.billing.c2b import find_account
 from hotspot.billing.payment_state import pay, record, timeline
-from hotspot.core.errors import ConflictError, InvalidInputError, NotFoundError
+from hotspot.core.errors import ConflictError, InvalidInputError
 from hotspot.core.phones import normalize_phone
 from hotspot.core.values import required_text
 from hotspot.models import (
@@ -22,6 +22,7 @@ from hotspot.models import (
     PaymentMethod,
     PaymentStatus,
 )
+from hotspot.operators.actor import Actor
 from hotspot.operators.audit import audit
 from hotspot.operators.followups import Followups
 from hotspot.operators.listing import Listing, Page, paged, time_range
@@ -44,8 +45,10 @@ class ResolvePayment:
     account: str  # a username or a phone number
 
 
-def list_payments(session: Session, f: PaymentFilter, page: Page, region: str) -> Listing[Payment]:
-    stmt = select(Payment)
+def list_payments(
+    session: Session, actor: Actor, f: PaymentFilter, page: Page, region: str
+) -> Listing[Payment]:
+    stmt = actor.visible(select(Payment), Payment.operator_id)
     if f.status is not None:
         stmt = stmt.where(Payment.status == f.status)
     if f.method is not None:
@@ -64,10 +67,8 @@ def list_payments(session: Session, f: PaymentFilter, page: Page, region: str) -
     return paged(session, stmt.order_by(Payment.id.desc()), page)
 
 
-def get_payment(session: Session, payment_id: int) -> Payment:
-    payment = session.get(Payment, payment_id)
-    if payment is None:
-        raise NotFoundError(f"no payment {payment_id}")
+def get_payment(session: Session, actor: Actor, payment_id: int) -> Payment:
+    payment: Payment = actor.found(session.get(Payment, payment_id), f"no payment {payment_id}")
     return payment
 
 
@@ -77,7 +78,7 @@ def payment_events(session: Session, payment_id: int) -> list[PaymentEvent]:
 
 def resolve_payment(
     session: Session,
-    actor: str,
+    actor: Actor,
     command: ResolvePayment,
     *,
     region: str,
@@ -89,22 +90,24 @@ def resolve_payment(
     locked and must still be unmatched."""
     payment_id = command.payment_id
     account = required_text(command.account, "account", 100)
-    payment = session.get(Payment, payment_id, with_for_update=True, populate_existing=True)
-    if payment is None:
-        raise NotFoundError(f"no payment {payment_id}")
+    payment: Payment = actor.found(
+        session.get(Payment, payment_id, with_for_update=True, populate_existing=True),
+        f"no payment {payment_id}",
+    )
     if payment.status is not PaymentStatus.UNMATCHED:
         raise ConflictError(
             f"payment {payment_id} is {payment.status.value}: only unmatched payments are resolved"
         )
-    user = find_account(session, account, region)
+    user = find_account(session, account, region, actor.operator_id)
     if user is None:
         raise InvalidInputError(f"no account {account!r} (give a username or a phone number)")
     package = user.package
+    payment.operator_id = user.operator_id  # a platform admin may put it on any operator's
     payment.user_id = user.id
     payment.phone = user.phone
     payment.package_id = package.id
     pay(payment, now=now, after=followups.after)
-    record(session, payment.id, "resolved", actor=actor, account=user.username)
+    record(session, payment.id, "resolved", actor=actor.name, account=user.username)
     credentials = provision_purchase(session, payment, package, now)
     record(
         session,
@@ -129,5 +132,6 @@ def resolve_payment(
             "outcome": "provisioned" if credentials else "credited",
             "expires_at": credentials.expires_at.isoformat() if credentials else None,
         },
+        owner=payment.operator_id,
     )
     return payment, user, credentials

@@ -61,7 +61,11 @@ def token_matches(payment: Payment, token: str | None) -> bool:
 
 def amount_due(session: Session, package: Package, phone: str) -> Decimal:
     """The price less the phone account's credit, in whole shillings (M-Pesa's unit), at least 1."""
-    credit = session.scalar(select(HotspotUser.credit).where(HotspotUser.phone == phone))
+    credit = session.scalar(
+        select(HotspotUser.credit).where(
+            HotspotUser.operator_id == package.operator_id, HotspotUser.phone == phone
+        )
+    )
     due = package.price - (credit or Decimal(0))
     return max(due.to_integral_value(rounding="ROUND_CEILING"), Decimal(1))
 
@@ -91,6 +95,7 @@ def create_payment(
         raise InvalidInputError(f"M-Pesa takes at most {MAX_AMOUNT:,} in one payment")
     token = secrets.token_urlsafe(24)
     payment = Payment(
+        operator_id=package.operator_id,
         method=PaymentMethod.STK,
         package_id=package.id,
         phone=normalized,

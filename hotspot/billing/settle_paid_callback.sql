@@ -8,7 +8,7 @@
 -- The general path is the rule; this is a copy of its decisions for speed (it doubles the
 -- callbacks a server settles per second, bench/payments).
 -- tests/integration/test_settlement_parity.py drives both through the same callbacks and
--- compares every row each writes. Loaded by migration 0009
+-- compares every row each writes. Loaded by migrations 0009 and 0012
 -- and by that test: change it only with a migration that loads it again.
 CREATE OR REPLACE FUNCTION hotspot_settle_paid_callback(
     p_checkout_request_id text, p_receipt text, p_amount numeric, p_raw jsonb,
@@ -38,7 +38,8 @@ BEGIN
     END IF;
     price := coalesce(pay.package_price, pkg.price);
     seconds := coalesce(pay.package_duration_seconds, pkg.duration_seconds);
-    SELECT * INTO account FROM hotspot_users u WHERE u.phone = pay.phone FOR UPDATE;
+    SELECT * INTO account FROM hotspot_users u
+     WHERE u.phone = pay.phone AND u.operator_id = pay.operator_id FOR UPDATE;
     IF FOUND THEN
         IF p_amount + account.credit < price THEN
             RETURN;  -- kept as credit: the general path

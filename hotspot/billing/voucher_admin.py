@@ -19,6 +19,7 @@ from hotspot.catalog.package_admin import package_on_sale
 from hotspot.core.errors import ConflictError, InvalidInputError, NotFoundError
 from hotspot.core.values import bounded, required_text
 from hotspot.models import Package, Voucher, VoucherStatus
+from hotspot.operators.actor import Actor
 from hotspot.operators.audit import audit
 from hotspot.operators.listing import Listing, Page, paged_rows
 
@@ -61,12 +62,12 @@ class CreatedBatch:
 
 def create_voucher_batch(
     session: Session,
-    actor: str,
+    actor: Actor,
     command: CreateVoucherBatch,
     now: dt.datetime,
 ) -> CreatedBatch:
     """New codes for a package on sale."""
-    package = package_on_sale(session, command.package_id)
+    package = package_on_sale(session, actor, command.package_id)
     count = bounded(command.count, "count", 1, MAX_VOUCHERS_PER_BATCH)
     if command.batch is not None:
         label = required_text(command.batch, "batch", MAX_LABEL_LENGTH)
@@ -74,7 +75,10 @@ def create_voucher_batch(
             raise InvalidInputError("batch may contain only letters, digits and . _ : -")
     else:
         label = f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
-    if session.scalar(select(Voucher.id).where(Voucher.batch == label).limit(1)) is not None:
+    taken = select(Voucher.id).where(
+        Voucher.operator_id == package.operator_id, Voucher.batch == label
+    )
+    if session.scalar(taken.limit(1)) is not None:
         raise ConflictError(f"batch {label!r} already exists")
     codes = list(generate(session, package, count, label))
     audit(
@@ -83,12 +87,13 @@ def create_voucher_batch(
         "vouchers.create",
         f"voucher-batch:{label}",
         {"package_id": package.id, "package": package.name, "count": len(codes)},
+        owner=package.operator_id,
     )
     return CreatedBatch(label, package, codes)
 
 
 def list_voucher_batches(
-    session: Session, package_id: int | None, page: Page
+    session: Session, actor: Actor, package_id: int | None, page: Page
 ) -> Listing[VoucherBatch]:
     counts = {
         status: func.count().filter(Voucher.status == status).label(status.value)
@@ -106,6 +111,7 @@ def list_voucher_batches(
         .group_by(Voucher.batch, Voucher.package_id, Package.name)
         .order_by(func.min(Voucher.created_at).desc(), Voucher.batch)
     )
+    stmt = actor.visible(stmt, Voucher.operator_id)
     if package_id is not None:
         stmt = stmt.where(Voucher.package_id == package_id)
     rows = paged_rows(session, stmt, page)
@@ -122,16 +128,34 @@ def list_voucher_batches(
     return Listing(batches, rows.page, rows.next_offset)
 
 
-def revoke_voucher_batch(session: Session, actor: str, command: RevokeVoucherBatch) -> int:
+def revoke_voucher_batch(session: Session, actor: Actor, command: RevokeVoucherBatch) -> int:
     """Revokes the batch's unused codes (redeemed ones stay redeemed); returns how many."""
     batch = command.batch
-    if session.scalar(select(Voucher.id).where(Voucher.batch == batch).limit(1)) is None:
+    owners = set(
+        session.scalars(
+            actor.visible(select(Voucher.operator_id), Voucher.operator_id)
+            .where(Voucher.batch == batch)
+            .distinct()
+        )
+    )
+    if not owners:
         raise NotFoundError(f"no voucher batch {batch!r}")
     revoked = session.scalars(
         update(Voucher)
-        .where(Voucher.batch == batch, Voucher.status == VoucherStatus.UNUSED)
+        .where(
+            Voucher.batch == batch,
+            Voucher.status == VoucherStatus.UNUSED,
+            Voucher.operator_id.in_(owners),
+        )
         .values(status=VoucherStatus.REVOKED)
         .returning(Voucher.id)
     ).all()
-    audit(session, actor, "vouchers.revoke", f"voucher-batch:{batch}", {"revoked": len(revoked)})
+    audit(
+        session,
+        actor,
+        "vouchers.revoke",
+        f"voucher-batch:{batch}",
+        {"revoked": len(revoked)},
+        owner=owners.pop() if len(owners) == 1 else None,
+    )
     return len(revoked)

@@ -35,7 +35,17 @@ def generate(
         codes = {random_code(CODE_LENGTH) for _ in range(wanted)}
         inserted = session.scalars(
             pg_insert(Voucher)
-            .values([{"code": c, "package_id": package.id, "batch": batch} for c in codes])
+            .values(
+                [
+                    {
+                        "code": c,
+                        "operator_id": package.operator_id,
+                        "package_id": package.id,
+                        "batch": batch,
+                    }
+                    for c in codes
+                ]
+            )
             .on_conflict_do_nothing(index_elements=["code"])
             .returning(Voucher.code)
         ).all()

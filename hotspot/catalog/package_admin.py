@@ -22,9 +22,10 @@ from hotspot.catalog.packages import (
     validate_package,
     validate_quotas,
 )
-from hotspot.core.errors import ConflictError, InvalidInputError, NotFoundError
+from hotspot.core.errors import ConflictError, InvalidInputError
 from hotspot.core.values import UNCHANGED, Unchanged, bounded, given_fields, required_text
 from hotspot.models import INT32_MAX, MAX_MONEY, HotspotUser, Package, RadCheck
+from hotspot.operators.actor import Actor
 from hotspot.operators.audit import audit
 from hotspot.operators.followups import Followups
 from hotspot.operators.listing import Listing, Page, paged
@@ -56,6 +57,7 @@ class CreatePackage:
     data_cap_bytes: int | None = None
     time_quota_seconds: int | None = None
     daily_data_bytes: int | None = None
+    operator: str | None = None  # the owner's code: a platform actor's choice
 
 
 @dataclass(frozen=True)
@@ -112,23 +114,25 @@ _RULES: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def list_packages(session: Session, active: bool | None, page: Page) -> Listing[Package]:
-    stmt = select(Package)
+def list_packages(
+    session: Session, actor: Actor, active: bool | None, page: Page
+) -> Listing[Package]:
+    stmt = actor.visible(select(Package), Package.operator_id)
     if active is not None:
         stmt = stmt.where(Package.is_active.is_(active))
     return paged(session, stmt.order_by(Package.price, Package.id), page)
 
 
-def get_package(session: Session, package_id: int, *, lock: bool = False) -> Package:
-    package = session.get(Package, package_id, with_for_update=lock)
-    if package is None:
-        raise NotFoundError(f"no package {package_id}")
+def get_package(session: Session, actor: Actor, package_id: int, *, lock: bool = False) -> Package:
+    package: Package = actor.found(
+        session.get(Package, package_id, with_for_update=lock), f"no package {package_id}"
+    )
     return package
 
 
-def package_on_sale(session: Session, package_id: int) -> Package:
+def package_on_sale(session: Session, actor: Actor, package_id: int) -> Package:
     """The package, refused when retired: nothing new (an account, a voucher) is sold on it."""
-    package = get_package(session, bounded(package_id, "package_id", 1, INT32_MAX))
+    package = get_package(session, actor, bounded(package_id, "package_id", 1, INT32_MAX))
     if not package.is_active:
         raise InvalidInputError(f"package {package.name!r} is retired")
     return package
@@ -136,15 +140,17 @@ def package_on_sale(session: Session, package_id: int) -> Package:
 
 def add_package(
     session: Session,
-    actor: str,
+    actor: Actor,
     command: CreatePackage,
     *,
     currency: str,
     interim_interval: int,
 ) -> Package:
     """A new package on sale and its RADIUS group."""
+    owner = actor.owner(session, command.operator)
     package = create_package(
         session,
+        owner,
         name=_RULES["name"](command.name),
         price=_RULES["price"](command.price),
         duration_seconds=_RULES["duration_seconds"](command.duration_seconds),
@@ -155,10 +161,17 @@ def add_package(
             _RULES["time_quota_seconds"](command.time_quota_seconds),
             _RULES["daily_data_bytes"](command.daily_data_bytes),
         ),
-        currency=currency,
+        currency=owner.currency or currency,
         interim_interval=interim_interval,
     )
-    audit(session, actor, "package.create", f"package:{package.id}", _package_detail(package))
+    audit(
+        session,
+        actor,
+        "package.create",
+        f"package:{package.id}",
+        _package_detail(package),
+        owner=package.operator_id,
+    )
     return package
 
 
@@ -179,7 +192,7 @@ def _package_detail(package: Package) -> dict[str, Any]:
 
 def change_package(
     session: Session,
-    actor: str,
+    actor: Actor,
     command: ChangePackage,
     *,
     interim_interval: int,
@@ -196,11 +209,15 @@ def change_package(
     given = given_fields(command, "package_id")
     if not given:
         raise InvalidInputError(f"nothing to change (fields: {', '.join(PACKAGE_FIELDS)})")
-    package = get_package(session, command.package_id, lock=True)
+    package = get_package(session, actor, command.package_id, lock=True)
     wanted = {name: _RULES[name](value) for name, value in given.items()}
     if "name" in wanted:
         clash = session.scalar(
-            select(Package.id).where(Package.name == wanted["name"], Package.id != package.id)
+            select(Package.id).where(
+                Package.operator_id == package.operator_id,
+                Package.name == wanted["name"],
+                Package.id != package.id,
+            )
         )
         if clash is not None:
             raise ConflictError(f"a package named {wanted['name']!r} already exists")
@@ -237,6 +254,7 @@ def change_package(
             "package.change",
             f"package:{package.id}",
             {"changes": changed, "users_resynced": users},
+            owner=package.operator_id,
         )
         if LIVE_FIELDS & changed.keys():
             followups.changed_packages.append((package.id, f"package-change-{entry.id}"))
@@ -259,14 +277,21 @@ def _resync_devices(session: Session, package: Package) -> int:
 
 
 def retire_package(
-    session: Session, actor: str, command: RetirePackage, now: dt.datetime
+    session: Session, actor: Actor, command: RetirePackage, now: dt.datetime
 ) -> Package:
     """Off sale: no new purchases or vouchers; existing accounts keep working until they expire
     (its RADIUS group stays)."""
-    package = get_package(session, command.package_id, lock=True)
+    package = get_package(session, actor, command.package_id, lock=True)
     if not package.is_active:
         raise ConflictError(f"package {package.name!r} is already retired")
     package.is_active = False
     package.updated_at = now
-    audit(session, actor, "package.retire", f"package:{package.id}", {"name": package.name})
+    audit(
+        session,
+        actor,
+        "package.retire",
+        f"package:{package.id}",
+        {"name": package.name},
+        owner=package.operator_id,
+    )
     return package

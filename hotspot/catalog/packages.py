@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from hotspot.core.errors import ConflictError, InvalidInputError, NotFoundError
-from hotspot.models import Package, RadGroupCheck, RadGroupReply
+from hotspot.models import DEFAULT_OPERATOR_CODE, Operator, Package, RadGroupCheck, RadGroupReply
 
 GIGAWORD = 2**32
 RATE_LIMIT = re.compile(r"^\d+[kKmMgG]?/\d+[kKmMgG]?( .*)?$")
@@ -97,15 +97,18 @@ def sync_group(session: Session, package: Package, interim_interval: int) -> Non
     )
 
 
-def group_name_for(name: str) -> str:
+def group_name_for(operator: Operator, name: str) -> str:
+    """The package's RADIUS group: one namespace for every operator, so any other operator's is
+    prefixed by its code (the default one's stay as they were before there were operators)."""
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     if not slug:
         raise InvalidInputError(f"package name {name!r} needs at least one letter or digit")
-    return slug
+    return slug if operator.code == DEFAULT_OPERATOR_CODE else f"{operator.code.lower()}-{slug}"
 
 
 def create_package(
     session: Session,
+    operator: Operator,
     *,
     name: str,
     price: Decimal,
@@ -119,13 +122,17 @@ def create_package(
 ) -> Package:
     validate_package(price, duration_seconds, rate_limit, devices, data_cap_bytes)
     validate_quotas(quotas, duration_seconds, data_cap_bytes)
-    group_name = group_name_for(name)
+    group_name = group_name_for(operator, name)
     clash = session.scalar(
-        select(Package).where((Package.name == name) | (Package.group_name == group_name))
+        select(Package).where(
+            ((Package.operator_id == operator.id) & (Package.name == name))
+            | (Package.group_name == group_name)
+        )
     )
     if clash is not None:
-        raise ConflictError(f"a package named {clash.name!r} already exists")
+        raise ConflictError(f"a package named {name!r} (group {group_name!r}) already exists")
     package = Package(
+        operator_id=operator.id,
         name=name,
         group_name=group_name,
         price=price,
@@ -158,8 +165,15 @@ def validate_package(
         raise InvalidInputError(f"rate limit {rate_limit!r} is not like '2M/5M' (upload/download)")
 
 
-def package_by_name(session: Session, name: str) -> Package:
-    package = session.scalar(select(Package).where(Package.name == name))
+def package_by_name(session: Session, name: str, operator_id: int | None = None) -> Package:
+    """The package of that name (of that operator, when names repeat across operators)."""
+    stmt = select(Package).where(Package.name == name)
+    if operator_id is not None:
+        stmt = stmt.where(Package.operator_id == operator_id)
+    found = list(session.scalars(stmt.limit(2)))
+    if len(found) > 1:
+        raise InvalidInputError(f"several operators have a package {name!r}: name the operator")
+    package = found[0] if found else None
     if package is None:
         known = ", ".join(session.scalars(select(Package.name).order_by(Package.price)))
         raise NotFoundError(f"no package named {name!r} (known: {known or 'none'})")
@@ -168,9 +182,12 @@ def package_by_name(session: Session, name: str) -> Package:
     return package
 
 
-def active_packages(session: Session) -> list[Package]:
+def active_packages(session: Session, operator_id: int) -> list[Package]:
+    """What the operator sells now (the portal shows its router's operator's)."""
     return list(
         session.scalars(
-            select(Package).where(Package.is_active).order_by(Package.price, Package.id)
+            select(Package)
+            .where(Package.operator_id == operator_id, Package.is_active)
+            .order_by(Package.price, Package.id)
         )
     )

@@ -11,11 +11,12 @@ from sqlalchemy.orm import Session
 
 from hotspot.adapters import db
 from hotspot.core.settings import Settings
+from hotspot.operators.actor import CLI
 from hotspot.operators.followups import Followups, run_followups
 from hotspot.services import Services
 
 USAGE_ERROR = 2
-CLI_ACTOR = "cli"  # who the audit log says made a change from the shell
+CLI_ACTOR = CLI  # the shell acts as the platform: the audit log says "cli"
 
 
 class Context:

@@ -103,6 +103,10 @@ def app_entries(environment: str, domain: str) -> list[Entry]:
         Entry.secret(
             PREFIX + "SMS_DELIVERY_REPORT_TOKEN", "Secret path segment of the SMS delivery reports."
         ),
+        Entry.secret(
+            PREFIX + "SECRETS_KEY",
+            "Seals operators' M-Pesa credentials in the database; not in database backups.",
+        ),
     ]
     if environment == SANDBOX:
         return [

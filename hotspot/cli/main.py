@@ -170,10 +170,12 @@ def packages_group() -> None:
 
 
 @packages_group.command("list")
+@click.option("--operator", "operator_code", help="Whose (its code); default: the only operator.")
 @pass_context
-def packages_list(ctx: Context) -> None:
+def packages_list(ctx: Context, operator_code: str | None) -> None:
     with ctx.transaction() as session:
-        for package in active_packages(session):
+        operator = CLI_ACTOR.owner(session, operator_code)
+        for package in active_packages(session, operator.id):
             cap = f"{package.data_cap_bytes / 2**30:g} GiB" if package.data_cap_bytes else "no cap"
             click.echo(
                 f"{package.name:<12} {package.currency} {package.price:>8} "
@@ -282,7 +284,7 @@ def payments_group() -> None:
 def payments_show(ctx: Context, payment_id: int) -> None:
     """A payment and every step of its timeline, for reconstructing what happened."""
     with ctx.transaction() as session:
-        payment = get_payment(session, payment_id)
+        payment = get_payment(session, CLI_ACTOR, payment_id)
         click.echo(
             f"payment {payment.id} ({payment.method.value}): {payment.status.value}, "
             f"{payment.amount} for {payment.package.name if payment.package else '-'}, "

@@ -45,6 +45,7 @@ def _register(services: Services, response_type: str) -> None:
             "mpesa.register_urls",
             f"shortcode:{s.mpesa_shortcode}",
             {"base_url": s.public_base_url, "response_type": response_type},
+            owner=None,
         )
     click.echo(
         f"C2B URLs for shortcode {s.mpesa_shortcode} registered at {s.public_base_url}: "
@@ -93,6 +94,7 @@ def rotate_callback_token(response_type: str, grace: int | None, no_register: bo
             "mpesa.rotate_callback_token",
             f"callback_token:{generation}",
             {"grace_seconds": seconds},
+            owner=None,
         )
     click.echo(f"callback token generation {generation} is current; older ones end in {seconds} s")
     if not no_register:

@@ -43,16 +43,30 @@ def tokens_group() -> None:
     required=True,
     help="admin reads and writes; viewer only reads.",
 )
-def tokens_create(name: str, role: str) -> None:
+@click.option(
+    "--operator",
+    "operator_code",
+    help="The operator whose data it reaches (its code); default: the only operator there is.",
+)
+@click.option("--platform", is_flag=True, help="Over every operator (the platform's admins).")
+def tokens_create(name: str, role: str, operator_code: str | None, platform: bool) -> None:
     """Create a token and print it, once: only its SHA-256 is stored."""
+    if platform and operator_code:
+        raise click.UsageError("--platform or --operator, not both")
     with transaction() as session:
-        created, token = issue_token(session, name, role)
+        owner = None if platform else CLI_ACTOR.owner(session, operator_code)
+        created, token = issue_token(session, name, role, owner.id if owner else None)
         audit(
             session,
             CLI_ACTOR,
             "token.create",
             f"token:{created.id}",
-            {"name": created.name, "role": created.role.value},
+            {
+                "name": created.name,
+                "role": created.role.value,
+                "operator": owner.code if owner else "platform",
+            },
+            owner=created.operator_id,
         )
         token_id = created.id
     click.echo(
@@ -86,6 +100,13 @@ def tokens_revoke(token_id: int) -> None:
     """Revoke token ID: from now it gets 401."""
     with transaction() as session:
         token = revoke_token(session, token_id)
-        audit(session, CLI_ACTOR, "token.revoke", f"token:{token.id}", {"name": token.name})
+        audit(
+            session,
+            CLI_ACTOR,
+            "token.revoke",
+            f"token:{token.id}",
+            {"name": token.name},
+            owner=token.operator_id,
+        )
         name = token.name
     click.echo(f"token {token_id} ({name}) revoked")

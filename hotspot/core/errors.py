@@ -24,3 +24,7 @@ class ProvisioningError(ConflictError):
 
 class AuthenticationError(HotspotError):
     """Credentials that do not match (the same words whether the account exists or not)."""
+
+
+class ForbiddenError(HotspotError):
+    """Allowed to read, not to do this (an operator's admin asking for the platform's work)."""

@@ -153,6 +153,13 @@ class Settings:
     mpesa_passkey: str = _setting(
         "", "Lipa na M-Pesa Online passkey (generated for the sandbox).", secret=True
     )
+    secrets_key: str = _setting(
+        "",
+        "Key that seals operators' M-Pesa credentials in the database (AES-256-GCM); keep it "
+        "out of backups of the database, and never change it without re-entering them "
+        "(generated when empty).",
+        secret=True,
+    )
     mpesa_transaction_type: str = _setting(
         "CustomerPayBillOnline", "CustomerPayBillOnline (paybill) or CustomerBuyGoodsOnline (till)."
     )
@@ -410,6 +417,7 @@ GENERATED_SECRETS = (
     "mpesa_consumer_key",
     "mpesa_consumer_secret",
     "mpesa_passkey",
+    "secrets_key",
     "mpesa_callback_token",
     "mpesa_callback_key",
     "sms_api_key",

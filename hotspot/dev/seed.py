@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from hotspot.catalog.packages import create_package
 from hotspot.core.deployment import DEMO_NAS_SECRET, RETIRED_DEMO_NAS_SECRETS
-from hotspot.models import Nas, Package
+from hotspot.models import Nas, Operator, Package
+from hotspot.operators.tenants import default_operator_id
 
 GIB = 2**30
 HOUR = 3600
@@ -44,10 +45,12 @@ def seed_demo(
 ) -> None:
     """`hotspot_address`: where the NAS simulator serves its hotspot pages (the portal posts
     logins only there); also given to a demo NAS seeded before it had one."""
+    operator = session.get_one(Operator, default_operator_id(session))
     nas = session.scalar(select(Nas).where(Nas.nasname == DEMO_NAS_ADDRESS))
     if nas is None:
         session.add(
             Nas(
+                operator_id=operator.id,
                 nasname=DEMO_NAS_ADDRESS,
                 shortname="demo",
                 type="other",
@@ -62,9 +65,13 @@ def seed_demo(
             nas.secret = DEMO_NAS_SECRET
         if nas.hotspot_address is None:
             nas.hotspot_address = hotspot_address
-    existing = set(session.scalars(select(Package.name)))
+    existing = set(session.scalars(select(Package.name).where(Package.operator_id == operator.id)))
     for spec in DEMO_PACKAGES:
         if spec.name not in existing:
             create_package(
-                session, **spec._asdict(), currency=currency, interim_interval=interim_interval
+                session,
+                operator,
+                **spec._asdict(),
+                currency=currency,
+                interim_interval=interim_interval,
             )

@@ -27,7 +27,13 @@ from hotspot.models.billing import (
 )
 from hotspot.models.catalog import Package
 from hotspot.models.messages import SmsMessage, SmsStatus
-from hotspot.models.operators import AdminRole, AdminToken, AuditEntry
+from hotspot.models.operators import (
+    DEFAULT_OPERATOR_CODE,
+    AdminRole,
+    AdminToken,
+    AuditEntry,
+    Operator,
+)
 from hotspot.models.radius import (
     RADIUS_READ_TABLES,
     RADIUS_SEQUENCES,
@@ -44,6 +50,7 @@ from hotspot.models.radius import (
 )
 
 __all__ = [
+    "DEFAULT_OPERATOR_CODE",
     "INT32_MAX",
     "INT64_MAX",
     "MAX_MONEY",
@@ -63,6 +70,7 @@ __all__ = [
     "Money",
     "Nas",
     "NasReload",
+    "Operator",
     "Package",
     "Payment",
     "PaymentEvent",

@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     Text,
@@ -26,6 +27,7 @@ from hotspot.models.base import (
     now_column,
 )
 from hotspot.models.catalog import Package
+from hotspot.models.operators import operator_column
 
 
 class UserStatus(enum.StrEnum):
@@ -44,18 +46,25 @@ class SessionStatus(enum.StrEnum):
 class HotspotUser(Base):
     __tablename__ = "hotspot_users"
     __table_args__ = (
-        # One phone, one account: renewals extend it instead of piling up users.
+        # One phone, one account per operator: renewals extend it instead of piling up users.
         Index(
-            "uq_hotspot_users_phone",
+            "uq_hotspot_users_operator_id_phone",
+            "operator_id",
             "phone",
             unique=True,
             postgresql_where=text("phone IS NOT NULL"),
         ),
         Index("ix_hotspot_users_status_expires_at", "status", "expires_at"),
+        ForeignKeyConstraint(
+            ["package_id", "operator_id"],
+            ["packages.id", "packages.operator_id"],
+            name="fk_hotspot_users_package_of_operator",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    username: Mapped[str] = mapped_column(Text, unique=True)
+    operator_id: Mapped[int] = operator_column()
+    username: Mapped[str] = mapped_column(Text, unique=True, doc="one namespace for FreeRADIUS")
     phone: Mapped[str | None] = mapped_column(Text)
     package_id: Mapped[int] = mapped_column(ForeignKey("packages.id"))
     status: Mapped[UserStatus] = mapped_column(
@@ -72,7 +81,7 @@ class HotspotUser(Base):
     created_at: Mapped[dt.datetime] = now_column()
     updated_at: Mapped[dt.datetime] = now_column()
 
-    package: Mapped[Package] = relationship()
+    package: Mapped[Package] = relationship(foreign_keys=[package_id])
 
 
 class HotspotCredential(Base):

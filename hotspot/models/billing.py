@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     Text,
@@ -27,6 +28,7 @@ from hotspot.models.base import (
     now_column,
 )
 from hotspot.models.catalog import Package
+from hotspot.models.operators import operator_column
 
 
 class PaymentStatus(enum.StrEnum):
@@ -70,9 +72,16 @@ class Payment(Base):
             postgresql_where=text("status = 'paid'"),
         ),
         Index("ix_payments_created_day", text("((created_at AT TIME ZONE 'UTC')::date)")),
+        Index("ix_payments_operator_id_created_at", "operator_id", "created_at"),
+        ForeignKeyConstraint(
+            ["package_id", "operator_id"],
+            ["packages.id", "packages.operator_id"],
+            name="fk_payments_package_of_operator",
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"))
     method: Mapped[PaymentMethod] = mapped_column(
         enum_column(PaymentMethod, "payment_method"), server_default=PaymentMethod.STK.value
     )
@@ -101,7 +110,7 @@ class Payment(Base):
     package_price: Mapped[Decimal | None] = mapped_column(Money)
     package_duration_seconds: Mapped[int | None] = mapped_column(Integer)
 
-    package: Mapped[Package | None] = relationship()
+    package: Mapped[Package | None] = relationship(foreign_keys=[package_id])
 
 
 class PaymentEvent(Base):
@@ -119,8 +128,16 @@ class PaymentEvent(Base):
 
 class Voucher(Base):
     __tablename__ = "vouchers"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["package_id", "operator_id"],
+            ["packages.id", "packages.operator_id"],
+            name="fk_vouchers_package_of_operator",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    operator_id: Mapped[int] = operator_column()
     code: Mapped[str] = mapped_column(Text, unique=True)
     package_id: Mapped[int] = mapped_column(ForeignKey("packages.id"))
     batch: Mapped[str | None] = mapped_column(Text, index=True)

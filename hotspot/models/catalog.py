@@ -12,6 +12,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -21,6 +22,7 @@ from hotspot.models.base import (
     Money,
     now_column,
 )
+from hotspot.models.operators import operator_column
 
 
 class Package(Base):
@@ -28,6 +30,11 @@ class Package(Base):
 
     __tablename__ = "packages"
     __table_args__ = (
+        # Names are the operator's own; RADIUS group names are one namespace for FreeRADIUS.
+        UniqueConstraint("operator_id", "name", name="uq_packages_operator_id_name"),
+        # What rows of the operator's customers and payments point at (composite foreign keys):
+        # a user, payment or voucher can only ever name its own operator's package.
+        UniqueConstraint("id", "operator_id", name="uq_packages_id_operator_id"),
         CheckConstraint("price >= 0", name="price_not_negative"),
         CheckConstraint("duration_seconds > 0", name="duration_positive"),
         CheckConstraint("devices > 0", name="devices_positive"),
@@ -41,7 +48,8 @@ class Package(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(Text, unique=True)
+    operator_id: Mapped[int] = operator_column()
+    name: Mapped[str] = mapped_column(Text)
     group_name: Mapped[str] = mapped_column(Text, unique=True)
     price: Mapped[Decimal] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(String(3), server_default="KES")

@@ -21,6 +21,7 @@ from hotspot.models.base import (
     enum_column,
     now_column,
 )
+from hotspot.models.operators import operator_column
 
 
 class SmsStatus(enum.StrEnum):
@@ -43,6 +44,7 @@ class SmsMessage(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    operator_id: Mapped[int] = operator_column()
     idempotency_key: Mapped[str] = mapped_column(Text, unique=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("hotspot_users.id"), index=True)
     phone: Mapped[str] = mapped_column(Text)

@@ -1,15 +1,22 @@
-"""Operators: admin tokens and the audit log."""
+"""Operators (the ISPs an installation serves), their admin tokens and the audit log."""
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
     Index,
     Integer,
+    LargeBinary,
+    Numeric,
+    String,
     Text,
     text,
 )
@@ -22,6 +29,42 @@ from hotspot.models.base import (
     enum_column,
     now_column,
 )
+
+DEFAULT_OPERATOR_CODE = "DEFAULT"  # the one an upgraded single-operator installation gets
+
+
+class Operator(Base):
+    """An ISP: owns routers, packages, customers, payments, vouchers, SMS and admin tokens.
+
+    Empty settings fall back to the installation's (HOTSPOT_*); `mpesa_secrets` is sealed with
+    AES-GCM (hotspot/core/sealing.py), never stored in the clear.
+    """
+
+    __tablename__ = "operators"
+    __table_args__ = (
+        CheckConstraint("code ~ '^[A-Z0-9]{2,12}$'", name="code_format"),
+        CheckConstraint("commission_rate >= 0 AND commission_rate < 1", name="commission_range"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(Text, unique=True, doc="in paybill references: SMS<code>")
+    name: Mapped[str] = mapped_column(Text)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    phone_region: Mapped[str | None] = mapped_column(String(2))
+    sms_sender_id: Mapped[str | None] = mapped_column(Text)
+    portal_name: Mapped[str | None] = mapped_column(Text)
+    portal_colors: Mapped[dict[str, str]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    mpesa_shortcode: Mapped[str | None] = mapped_column(Text)
+    mpesa_secrets: Mapped[bytes | None] = mapped_column(LargeBinary)
+    commission_rate: Mapped[Decimal] = mapped_column(Numeric(5, 4), server_default="0")
+    is_active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[dt.datetime] = now_column()
+    updated_at: Mapped[dt.datetime] = now_column()
+
+
+def operator_column() -> Any:
+    """The owning operator of a row (every router, package, user, payment, voucher and SMS)."""
+    return mapped_column(ForeignKey("operators.id"), index=True)
 
 
 class AdminRole(enum.StrEnum):
@@ -36,6 +79,9 @@ class AdminToken(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(Text)
+    operator_id: Mapped[int | None] = mapped_column(
+        ForeignKey("operators.id"), doc="None: a platform token, over every operator"
+    )
     role: Mapped[AdminRole] = mapped_column(enum_column(AdminRole, "admin_role"))
     token_hash: Mapped[str] = mapped_column(Text, unique=True)
     created_at: Mapped[dt.datetime] = now_column()
@@ -51,6 +97,9 @@ class AuditEntry(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     actor: Mapped[str] = mapped_column(Text)
+    operator_id: Mapped[int | None] = mapped_column(
+        ForeignKey("operators.id"), index=True, doc="whose data it changed (None: the platform's)"
+    )
     action: Mapped[str] = mapped_column(Text)
     target: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))

@@ -8,6 +8,7 @@ import datetime as dt
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    ForeignKey,
     Index,
     Integer,
     String,
@@ -30,6 +31,8 @@ class Nas(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     nasname: Mapped[str] = mapped_column(Text)
+    # Ours (migration 0012): the operator whose router this is; its portal shows that operator.
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
     shortname: Mapped[str] = mapped_column(Text)
     type: Mapped[str] = mapped_column(Text, server_default="other")
     ports: Mapped[int | None] = mapped_column(Integer)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotspot.models import AuditEntry
+from hotspot.operators.actor import Actor
 from hotspot.operators.listing import Listing, Page, paged, time_range
 
 SECRET_KEYS = frozenset({"password", "secret", "token", "token_hash", "code", "codes"})
@@ -24,9 +25,22 @@ REDACTED = "[redacted]"
 
 
 def audit(
-    session: Session, actor: str, action: str, target: str | None, detail: Mapping[str, Any]
+    session: Session,
+    actor: Actor | str,
+    action: str,
+    target: str | None,
+    detail: Mapping[str, Any],
+    *,
+    owner: int | None,
 ) -> AuditEntry:
-    entry = AuditEntry(actor=actor, action=action, target=target, detail=jsonable(dict(detail)))
+    """One entry, shown to the operator `owner` whose data it changed (None: the platform's)."""
+    entry = AuditEntry(
+        actor=actor if isinstance(actor, str) else actor.name,
+        operator_id=owner,
+        action=action,
+        target=target,
+        detail=jsonable(dict(detail)),
+    )
     session.add(entry)
     session.flush()
     return entry
@@ -53,8 +67,8 @@ class AuditFilter:
     until: dt.datetime | None = None
 
 
-def list_audit(session: Session, f: AuditFilter, page: Page) -> Listing[AuditEntry]:
-    stmt = select(AuditEntry)
+def list_audit(session: Session, actor: Actor, f: AuditFilter, page: Page) -> Listing[AuditEntry]:
+    stmt = actor.visible(select(AuditEntry), AuditEntry.operator_id)
     if f.actor:
         stmt = stmt.where(AuditEntry.actor == f.actor)
     if f.action:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from hotspot.core.phones import normalize_phone
 from hotspot.models import SmsMessage, SmsStatus
+from hotspot.operators.actor import Actor
 from hotspot.operators.listing import Listing, Page, paged, time_range
 
 
@@ -23,8 +24,10 @@ class SmsFilter:
     until: dt.datetime | None = None
 
 
-def list_sms(session: Session, f: SmsFilter, page: Page, region: str) -> Listing[SmsMessage]:
-    stmt = select(SmsMessage)
+def list_sms(
+    session: Session, actor: Actor, f: SmsFilter, page: Page, region: str
+) -> Listing[SmsMessage]:
+    stmt = actor.visible(select(SmsMessage), SmsMessage.operator_id)
     if f.status is not None:
         stmt = stmt.where(SmsMessage.status == f.status)
     if f.phone:

@@ -22,13 +22,17 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(session: Session, name: str, role: AdminRole | str) -> str:
+def create_token(
+    session: Session, name: str, role: AdminRole | str, operator_id: int | None
+) -> str:
     """A new bearer token, returned once: only its SHA-256 is stored."""
-    return issue_token(session, name, role)[1]
+    return issue_token(session, name, role, operator_id)[1]
 
 
-def issue_token(session: Session, name: str, role: AdminRole | str) -> tuple[AdminToken, str]:
-    """The stored row and the token itself.
+def issue_token(
+    session: Session, name: str, role: AdminRole | str, operator_id: int | None
+) -> tuple[AdminToken, str]:
+    """The stored row and the token itself, for `operator_id`'s data (None: every operator's).
 
     Names are unique among live tokens, so the audit log's actor (the name) is unambiguous.
     """
@@ -44,7 +48,7 @@ def issue_token(session: Session, name: str, role: AdminRole | str) -> tuple[Adm
     if clash is not None:
         raise ConflictError(f"a live token named {name!r} already exists (id {clash})")
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    row = AdminToken(name=name, role=role, token_hash=token_digest(token))
+    row = AdminToken(name=name, role=role, operator_id=operator_id, token_hash=token_digest(token))
     session.add(row)
     session.flush()
     return row, token

@@ -10,7 +10,13 @@ from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from hotspot.core.deployment import require_startable
-from hotspot.core.errors import AuthenticationError, ConflictError, HotspotError, NotFoundError
+from hotspot.core.errors import (
+    AuthenticationError,
+    ConflictError,
+    ForbiddenError,
+    HotspotError,
+    NotFoundError,
+)
 from hotspot.core.logs import log_requests, mask_path
 from hotspot.core.settings import ConfigurationError, Settings
 from hotspot.services import Services
@@ -80,6 +86,8 @@ def create_app(settings: Settings) -> Flask:
             if isinstance(error, ConflictError)
             else 401
             if isinstance(error, AuthenticationError)
+            else 403
+            if isinstance(error, ForbiddenError)
             else 422
         )
         return jsonify(error=str(error)), status

@@ -1,7 +1,8 @@
 """Bearer tokens for the operators' endpoints (the admin API, the dashboard's data): one decorator.
 
-An `admin` token reads and writes; a `viewer` token only reads. Without a live token the answer
-is 401 with a Bearer challenge, never cached.
+An `admin` token reads and writes; a `viewer` token only reads. An operator's token acts on that
+operator's data only, a platform token on every operator's (`hotspot.operators.actor`). Without
+a live token the answer is 401 with a Bearer challenge, never cached.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from flask import Response, g, jsonify, request
 
 from hotspot.models import AdminRole
+from hotspot.operators.actor import Actor
 from hotspot.operators.tokens import authenticate
 from hotspot.web import sessions
 
@@ -23,15 +25,20 @@ View = Callable[..., Any]
 
 
 @dataclass(frozen=True)
-class Operator:
+class Caller:
     token_id: int
     name: str
     role: AdminRole
+    operator_id: int | None  # None: a platform token
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.name, self.operator_id)
 
 
-def operator() -> Operator:
+def caller() -> Caller:
     """Who sent this request, once `requires` let it through."""
-    found: Operator = g.operator
+    found: Caller = g.caller
     return found
 
 
@@ -58,7 +65,7 @@ def authorize(role: AdminRole) -> Response | None:
         found = authenticate(session, token)
         if found is None:
             return unauthorized("unknown or revoked token", f'{REALM}, error="invalid_token"')
-        g.operator = Operator(found.id, found.name, found.role)
+        g.caller = Caller(found.id, found.name, found.role, found.operator_id)
     if role is AdminRole.ADMIN and found.role is not AdminRole.ADMIN:
         response = jsonify(error=f"a {found.role.value} token may only read")
         response.status_code = 403

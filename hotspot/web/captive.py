@@ -13,10 +13,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, jsonify, make_response, redirect, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    request,
+    url_for,
+)
 from flask import render_template as _render_template
 
 from hotspot.access.logout import MAX_FIELD, Logout, sessions_to_end
@@ -24,7 +35,8 @@ from hotspot.access.portal_status import AccessLeft, access_for_mac, access_for_
 from hotspot.access.routers import RouterLogin, registered_login
 from hotspot.catalog.packages import active_packages
 from hotspot.core.errors import InvalidInputError
-from hotspot.models import Package
+from hotspot.models import DEFAULT_OPERATOR_CODE, Operator, Package
+from hotspot.operators.tenants import default_operator_id
 from hotspot.web import client_ip, notifier, rate_limit, sessions, settings
 from hotspot.web.portal_text import (
     FAILURE_REASONS_SW,
@@ -48,6 +60,29 @@ captive = Blueprint(
 )
 
 LOGOUT_JOB = "jobs.expiry.disconnect_sessions"
+# An operator's portal_colors, as the variables of portal.css they set.
+VARIABLES = {"primary": "green", "accent": "green-dark"}
+
+
+@dataclass(frozen=True)
+class PortalOperator:
+    id: int
+    name: str
+    portal_name: str | None
+    portal_colors: dict[str, str]
+    is_default: bool
+
+    @classmethod
+    def of(cls, row: Operator) -> PortalOperator:
+        return cls(
+            row.id,
+            row.name,
+            row.portal_name,
+            dict(row.portal_colors),
+            row.code == DEFAULT_OPERATOR_CODE,
+        )
+
+
 LANGUAGES = ("en", "sw")
 LANGUAGE_COOKIE = "portal_lang"
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
@@ -100,6 +135,7 @@ def render_page(
     args = {**request.args.to_dict(), "lang": other}
     shown = strings(lang)
     router = router_login()
+    operator = portal_operator(router)
     config = {
         "lang": lang,
         "routerLogin": router.url if router else None,
@@ -122,6 +158,13 @@ def render_page(
             portal_url=portal_url,
             carry=router_parameters(),
             router_notice=router_notice(router),
+            brand=operator.portal_name
+            or (shown["brand"] if operator.is_default else operator.name),
+            theme_url=(
+                url_for("captive.theme", operator_id=operator.id)
+                if operator.portal_colors
+                else None
+            ),
             config=config,
             **context,
         )
@@ -160,6 +203,31 @@ def router_login() -> RouterLogin | None:
         return registered_login(session, url)
 
 
+def portal_operator(router: RouterLogin | None) -> PortalOperator:
+    """Whose portal this is: the operator of the router the customer is behind, else the
+    installation's own."""
+    if "portal_operator" not in g:
+        with sessions()() as session:
+            wanted = router.operator_id if router else default_operator_id(session)
+            g.portal_operator = PortalOperator.of(session.get_one(Operator, wanted))
+    found: PortalOperator = g.portal_operator
+    return found
+
+
+@captive.get("/portal/theme/<int32:operator_id>.css")
+def theme(operator_id: int) -> Response:
+    """The operator's portal colours, as the stylesheet's variables (the CSP allows no inline
+    style)."""
+    with sessions()() as session:
+        operator = session.get(Operator, operator_id)
+        colors = operator.portal_colors if operator else {}
+    rules = "".join(f"--{VARIABLES[name]}:{value};" for name, value in colors.items())
+    response = make_response(f":root{{{rules}}}\n")
+    response.mimetype = "text/css"
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
 def router_notice(router: RouterLogin | None) -> str | None:
     """Why this page cannot log the customer in at the router, if it cannot."""
     if router is not None:
@@ -178,8 +246,9 @@ def index_with_slash() -> Any:
 @captive.get("/portal")
 def index() -> Response:
     lang, _ = choose_language()
+    operator = portal_operator(router_login())
     with sessions()() as session:
-        packages = [package_view(p, lang) for p in active_packages(session)]
+        packages = [package_view(p, lang) for p in active_packages(session, operator.id)]
     error = router_error_key(request.args.get("error", ""))
     return render_page("index.html", packages=packages, router_error=error)
 
@@ -189,7 +258,8 @@ def pay(package_id: int) -> Any:
     lang, _ = choose_language()
     with sessions()() as session:
         package = session.get(Package, package_id)
-        if package is None or not package.is_active:
+        operator = portal_operator(router_login())
+        if package is None or not package.is_active or package.operator_id != operator.id:
             return redirect(portal_url("captive.index"))
         view = package_view(package, lang)
     return render_page("pay.html", package=view, script={"packageId": view.id, "price": view.price})

@@ -15,11 +15,11 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, make_response, render_template, request, url_for
 from sqlalchemy import text
 
-from hotspot.core.errors import InvalidInputError
+from hotspot.core.errors import ForbiddenError, InvalidInputError
 from hotspot.models import AdminRole
 from hotspot.reports import queries
 from hotspot.web import sessions
-from hotspot.web.auth import requires
+from hotspot.web.auth import caller, requires
 
 dashboard = Blueprint(
     "dashboard", __name__, url_prefix="/admin/dashboard", template_folder="templates"
@@ -71,6 +71,9 @@ def requested_days() -> queries.Days:
 @dashboard.get("/data.json")
 @requires(AdminRole.VIEWER)
 def data() -> Any:
+    if not caller().actor.platform:
+        # The views sum every operator's data; per-operator reports are still to come.
+        raise ForbiddenError("the dashboard's figures are the whole platform's: a platform token")
     days = requested_days()
     with sessions().begin() as session:
         session.execute(text("SET TRANSACTION READ ONLY"))

@@ -35,6 +35,7 @@ from hotspot.models import (
     SmsMessage,
     SmsStatus,
 )
+from hotspot.operators.tenants import default_operator_id
 from hotspot.operators.tokens import create_token, issue_token, revoke_token
 from hotspot.web.app import create_app
 from tests.support.admin import Admin
@@ -64,7 +65,7 @@ def names() -> dict[str, str]:
 def tokens(stack: StackUnderTest, names: dict[str, str]) -> dict[str, str]:
     with stack.sessions.begin() as session:
         return {
-            role: create_token(session, names[role], AdminRole(role))
+            role: create_token(session, names[role], AdminRole(role), default_operator_id(session))
             for role in ("admin", "viewer")
         }
 
@@ -116,7 +117,9 @@ def test_requests_without_a_valid_token_are_401_with_a_bearer_challenge(
     api: ApiUnderTest, stack: StackUnderTest, tokens: dict[str, str]
 ) -> None:
     with stack.sessions.begin() as session:
-        row, revoked = issue_token(session, f"test-revoked-{secrets.token_hex(3)}", "admin")
+        row, revoked = issue_token(
+            session, f"test-revoked-{secrets.token_hex(3)}", "admin", default_operator_id(session)
+        )
         revoke_token(session, row.id)
     url = f"{api.url}/api/admin/packages"
     for headers in (
@@ -784,6 +787,7 @@ def test_the_sms_log_is_listed_by_phone_and_status_without_bodies(
     with committed.begin() as session:
         session.add(
             SmsMessage(
+                operator_id=default_operator_id(session),
                 idempotency_key=f"test:{secrets.token_hex(6)}",
                 phone=normalize_phone(phone),
                 purpose="credentials",

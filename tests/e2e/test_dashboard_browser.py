@@ -31,6 +31,7 @@ from hotspot.models import (
     PaymentStatus,
     RadAcct,
 )
+from hotspot.operators.tenants import default_operator_id
 from hotspot.operators.tokens import create_token, revoke_token
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.harness import ServerThread, start_api
@@ -50,9 +51,10 @@ OPEN_SESSIONS = {"campus-main": 9, "library": 5, "hostel": 3}
 def insert_month(session: Session) -> None:
     """30 days of STK payments (about 85 % paid, 9 in 10 of those online) and open sessions."""
     rng = random.Random(20261123)  # noqa: S311 - the same data on every run, not secrets
-    nases = [Nas(nasname=ip, shortname=name, secret="x") for ip, name in NASES]
+    op = default_operator_id(session)
+    nases = [Nas(operator_id=op, nasname=ip, shortname=name, secret="x") for ip, name in NASES]
     packages = [
-        Package(name=name, group_name=name.lower().replace(" ", "_"), price=price,
+        Package(operator_id=op, name=name, group_name=name.lower().replace(" ", "_"), price=price,
                 duration_seconds=seconds, rate_limit="5M/10M")
         for name, price, seconds in PACKAGES
     ]  # fmt: skip
@@ -60,6 +62,7 @@ def insert_month(session: Session) -> None:
     session.flush()
     users = [
         HotspotUser(
+            operator_id=op,
             username=f"dash{n:03d}",
             phone=f"+2547{10_000_000 + n:08d}",
             package_id=packages[n % 3].id,
@@ -91,6 +94,7 @@ def insert_month(session: Session) -> None:
             paid = created + dt.timedelta(seconds=20) if status is PaymentStatus.PAID else None
             rows.append(
                 Payment(
+                    operator_id=op,
                     method=PaymentMethod.STK,
                     package_id=package.id,
                     user_id=user.id,
@@ -155,8 +159,8 @@ def site(stack: StackUnderTest) -> Iterator[Dashboard]:
         engine = db.make_engine(settings.effective_database_url)
         with Session(engine) as session, session.begin():
             insert_month(session)
-            token = create_token(session, "dashboard-test", AdminRole.VIEWER)
-            revoked = create_token(session, "dashboard-revoked", AdminRole.ADMIN)
+            token = create_token(session, "dashboard-test", AdminRole.VIEWER, None)
+            revoked = create_token(session, "dashboard-revoked", AdminRole.ADMIN, None)
             revoked_id = session.query(AdminToken.id).filter_by(name="dashboard-revoked").scalar()
             revoke_token(session, revoked_id)
         engine.dispose()

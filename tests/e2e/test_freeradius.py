@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotspot.access.provisioning import Credentials
 from hotspot.models import Nas, RadAcct, RadPostAuth
+from hotspot.operators.tenants import default_operator_id
 from radius.client import make_client
 from radius.status import status_server
 from tests.support.factories import make_package, make_user
@@ -292,7 +293,12 @@ def test_a_router_in_the_nas_table_is_served_and_refused_as_its_row_changes(
 
     assert answer(secret) is None
     with committed.begin() as session:
-        nas = Nas(nasname=address, shortname="dynamic", secret=secret)
+        nas = Nas(
+            operator_id=default_operator_id(session),
+            nasname=address,
+            shortname="dynamic",
+            secret=secret,
+        )
         session.add(nas)
     started = time.monotonic()
     reply = wait_for(lambda: answer(secret), margin)
@@ -326,7 +332,14 @@ def test_a_router_secret_with_quotes_backslashes_and_braces_works(
     address = unique_loopback_address()
     secret = 'it\'s a \\ "quoted" %{User-Name} ${confdir} sécret'
     with committed.begin() as session:
-        session.add(Nas(nasname=address, shortname="odd-secret", secret=secret))
+        session.add(
+            Nas(
+                operator_id=default_operator_id(session),
+                nasname=address,
+                shortname="odd-secret",
+                secret=secret,
+            )
+        )
     reply = answer_from(stack, address, secret, user.username, user.password)
     assert reply is not None
     assert reply.code == packet.AccessAccept

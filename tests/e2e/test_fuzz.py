@@ -32,6 +32,7 @@ from sqlalchemy import select
 from hotspot.adapters import db
 from hotspot.dev.seed import seed_demo
 from hotspot.models import AdminRole, Package
+from hotspot.operators.tenants import default_operator_id
 from hotspot.operators.tokens import create_token
 from tests.support.factories import make_user
 from tests.support.harness import MpesaSandboxUnderTest, start_api
@@ -103,7 +104,7 @@ def target(stack: StackUnderTest, mpesa: MpesaSandboxUnderTest) -> Iterator[Fuzz
         db.upgrade(settings)
         with db.one_off_transaction(settings.effective_database_url) as session:
             seed_demo(session, interim_interval=settings.acct_interim_interval, currency="KES")
-            token = create_token(session, "fuzzer", AdminRole.ADMIN)
+            token = create_token(session, "fuzzer", AdminRole.ADMIN, default_operator_id(session))
             package = session.scalars(select(Package).where(Package.name == "1 Hour")).one()
             username = make_user(session, package=package).username
         server, services = start_api(settings)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotspot.access.provisioning import Credentials, current_password
 from hotspot.models import AdminRole, HotspotUser, Package, Payment, SessionDisconnection
+from hotspot.operators.tenants import default_operator_id
 from hotspot.operators.tokens import create_token
 from radius.nas_sim import NasSimulator
 from radius.nas_sim_dynauth import DynAuthRequest
@@ -38,7 +39,12 @@ def nas(stack: StackUnderTest) -> Iterator[NasSimulator]:
 @pytest.fixture(scope="module")
 def admin(api: ApiUnderTest, stack: StackUnderTest) -> Admin:
     with stack.sessions.begin() as session:
-        token = create_token(session, f"test-live-{secrets.token_hex(3)}", AdminRole.ADMIN)
+        token = create_token(
+            session,
+            f"test-live-{secrets.token_hex(3)}",
+            AdminRole.ADMIN,
+            default_operator_id(session),
+        )
     return Admin(api, token)
 
 

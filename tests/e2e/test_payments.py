@@ -30,6 +30,7 @@ from hotspot.models import (
     RadiusSession,
     RadUserGroup,
 )
+from hotspot.operators.tenants import default_operator_id
 from tests.support.harness import ApiUnderTest, MpesaSandboxUnderTest, start_api
 from tests.support.payments import (
     c2b_body,
@@ -603,6 +604,7 @@ def test_a_payment_unanswered_past_its_window_expires(
 ) -> None:
     with committed.begin() as session:
         payment = Payment(
+            operator_id=default_operator_id(session),
             package_id=package_id(committed, "1 Hour"),
             phone="+254700000009",
             amount=Decimal(20),

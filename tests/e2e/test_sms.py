@@ -46,6 +46,7 @@ from hotspot.models import (
     SmsMessage,
     SmsStatus,
 )
+from hotspot.operators.tenants import default_operator_id
 from hotspot.web.app import create_app
 from jobs.retention import forget_old_passwords
 from jobs.schedule import import_function, periodic_jobs
@@ -179,6 +180,7 @@ def test_a_claim_left_by_a_dead_run_is_not_resent(
     with transaction(committed) as session:
         session.add(
             SmsMessage(
+                operator_id=default_operator_id(session),
                 idempotency_key=credentials_key(payment_id),
                 phone=phone,
                 purpose="credentials",
@@ -251,8 +253,14 @@ def test_a_timeout_after_sending_is_never_resent(
 ) -> None:
     s = stack.settings
     impatient = SmsGateway(s.sms_username, s.sms_api_key, at.base_url, timeout=(2.0, 0.2))
+    with committed() as session:
+        operator_id = default_operator_id(session)
     outgoing = Outgoing(
-        key=f"test:{secrets.token_hex(8)}", purpose="test", phone=random_phone(), body="hello"
+        key=f"test:{secrets.token_hex(8)}",
+        purpose="test",
+        phone=random_phone(),
+        body="hello",
+        operator_id=operator_id,
     )
     at.configure(response_delay=0.6)
 

@@ -20,7 +20,7 @@ from hotspot.billing.vouchers import generate
 from hotspot.catalog.packages import create_package
 from hotspot.core.codes import ALPHABET
 from hotspot.models import AuditEntry, Package, Voucher
-from tests.support.factories import make_package
+from tests.support.factories import default_operator, make_package
 from tests.support.harness import ApiUnderTest
 from tests.support.radius import pyrad_login
 from tests.support.stack import StackUnderTest
@@ -118,7 +118,8 @@ def test_the_voucher_csv_neutralises_formulas_in_a_package_name_and_a_batch_labe
     hostile = f'=HYPERLINK("http://evil.example/?{secrets.token_hex(4)}","Free WiFi")'
     with committed.begin() as session:
         create_package(
-            session, name=hostile, price=Decimal(20), duration_seconds=3600,
+            session, default_operator(session), name=hostile, price=Decimal(20),
+            duration_seconds=3600,
             data_cap_bytes=None, rate_limit="2M/5M", devices=1, interim_interval=60,
         )  # fmt: skip
     out = tmp_path / "vouchers.csv"

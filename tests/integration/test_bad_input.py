@@ -13,6 +13,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotspot.models import AdminRole, Payment
+from hotspot.operators.tenants import default_operator_id
 from hotspot.operators.tokens import create_token
 from tests.support.factories import make_package
 from tests.support.harness import ApiUnderTest
@@ -151,7 +152,12 @@ def test_a_price_beyond_decimal_precision_is_422(
     api: ApiUnderTest, committed: sessionmaker[Session], price: float | str
 ) -> None:
     with committed.begin() as session:
-        token = create_token(session, f"bad-input-{secrets.token_hex(3)}", AdminRole.ADMIN)
+        token = create_token(
+            session,
+            f"bad-input-{secrets.token_hex(3)}",
+            AdminRole.ADMIN,
+            default_operator_id(session),
+        )
     body = {"name": "huge", "price": price, "duration_seconds": 60, "rate_limit": "1M/1M"}
     response = requests.post(
         f"{api.url}/api/admin/packages",

@@ -23,6 +23,7 @@ from hotspot.billing.callback_tokens import CallbackTokens, derive, rotate
 from hotspot.core.logs import JsonFormatter
 from hotspot.core.settings import Settings
 from hotspot.models import AdminRole, CallbackTokenGeneration, Payment, PaymentEvent
+from hotspot.operators.tenants import default_operator_id
 from hotspot.operators.tokens import create_token
 from tests.support.factories import make_user
 from tests.support.harness import ApiUnderTest, MpesaSandboxUnderTest, ServerThread, start_api
@@ -47,7 +48,12 @@ def test_a_viewer_reading_a_payment_and_its_timeline_sees_no_callback_token(
     created = pay(api, random_phone(), package_id(committed, "1 Hour")).json()
     wait_for_status(api, created, "paid")
     with committed.begin() as session:
-        viewer = create_token(session, f"viewer-{secrets.token_hex(3)}", AdminRole.VIEWER)
+        viewer = create_token(
+            session,
+            f"viewer-{secrets.token_hex(3)}",
+            AdminRole.VIEWER,
+            default_operator_id(session),
+        )
     shown = requests.get(
         f"{api.url}/api/admin/payments/{created['id']}",
         headers={"Authorization": f"Bearer {viewer}"},

@@ -43,6 +43,7 @@ from hotspot.models import (
     UserStatus,
 )
 from hotspot.reports import queries
+from tests.support.factories import default_operator
 from tests.support.payments import random_phone, receipt, success_callback
 from tests.support.stack import StackUnderTest
 
@@ -212,6 +213,7 @@ def test_the_application_role_runs_every_writing_path(
         assert session.scalar(text("SELECT current_user")) == provisioned.application
         package = create_package(
             session,
+            default_operator(session),
             name=f"roles {secrets.token_hex(3)}",
             price=Decimal("20"),
             duration_seconds=3600,

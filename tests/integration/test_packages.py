@@ -10,7 +10,7 @@ from hotspot.core.deployment import DEMO_NAS_SECRET
 from hotspot.core.errors import ConflictError, InvalidInputError
 from hotspot.dev.seed import DEMO_NAS_ADDRESS, seed_demo
 from hotspot.models import Nas, RadGroupReply
-from tests.support.factories import GIB, make_package
+from tests.support.factories import GIB, default_operator, make_package
 
 
 def group_rows(session: Session, group: str) -> dict[str, str]:
@@ -64,6 +64,7 @@ def test_package_names_are_unique(session: Session) -> None:
     with pytest.raises(ConflictError):
         create_package(
             session,
+            default_operator(session),
             name=package.name,
             price=Decimal(1),
             duration_seconds=60,

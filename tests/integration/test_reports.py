@@ -36,6 +36,7 @@ from hotspot.models import (
     SmsMessage,
     SmsStatus,
 )
+from hotspot.operators.tenants import default_operator_id
 from hotspot.reports import queries
 from hotspot.reports.queries import Days
 from tests.support.stack import StackUnderTest
@@ -85,7 +86,9 @@ class Known:
 def insert_known_data(session: Session) -> Known:
     """Two days of payments, sessions, SMS and Disconnect-Requests (see each comment)."""
     tag = secrets.token_hex(3)
+    op = default_operator_id(session)
     hour = Package(
+        operator_id=op,
         name=f"Hour {tag}",
         group_name=f"hour_{tag}",
         price=Decimal(20),
@@ -93,18 +96,20 @@ def insert_known_data(session: Session) -> Known:
         rate_limit="2M/5M",
     )
     day = Package(
+        operator_id=op,
         name=f'=HYPERLINK("http://evil.example/","Day {tag}")',  # a CSV must not run it
         group_name=f"day_{tag}",
         price=Decimal(50),
         duration_seconds=86400,
         rate_limit="5M/10M",
     )
-    north = Nas(nasname="192.0.2.11", shortname=f"north-{tag}", secret="x")
-    south = Nas(nasname="192.0.2.12", shortname=f"south-{tag}", secret="x")
+    north = Nas(operator_id=op, nasname="192.0.2.11", shortname=f"north-{tag}", secret="x")
+    south = Nas(operator_id=op, nasname="192.0.2.12", shortname=f"south-{tag}", secret="x")
     session.add_all([hour, day, north, south])
     session.flush()
     users = [
         HotspotUser(
+            operator_id=op,
             username=f"rep{n}{tag}",
             phone=f"+2547{secrets.randbelow(10**8):08d}",
             package_id=package.id,
@@ -127,6 +132,7 @@ def insert_known_data(session: Session) -> Known:
     ) -> Payment:
         price = package.price if package else Decimal(100)
         return Payment(
+            operator_id=op,
             method=method,
             package_id=package.id if package else None,
             user_id=user.id if user else None,
@@ -156,6 +162,7 @@ def insert_known_data(session: Session) -> Known:
             ),
             # Money for nobody: not revenue, an unmatched C2B payment in the funnel.
             Payment(
+                operator_id=op,
                 method=PaymentMethod.C2B,
                 amount=Decimal(100),
                 amount_paid=Decimal(100),
@@ -205,6 +212,7 @@ def insert_known_data(session: Session) -> Known:
 
     def sms(status: SmsStatus, created: dt.datetime, error: str | None) -> SmsMessage:
         return SmsMessage(
+            operator_id=op,
             idempotency_key=secrets.token_hex(8),
             user_id=u1.id,
             phone=u1.phone or "",

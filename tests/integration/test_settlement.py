@@ -32,6 +32,7 @@ from hotspot.models import (
     PaymentEvent,
     PaymentStatus,
 )
+from hotspot.operators.actor import Actor
 from hotspot.operators.followups import Followups
 from tests.support.factories import make_package, make_user
 from tests.support.harness import ApiUnderTest, MpesaSandboxUnderTest
@@ -205,7 +206,7 @@ def test_an_operator_resolving_money_below_a_raised_price_gives_credit(
         ).one()
         _, _, credentials = resolve_payment(
             session,
-            "test",
+            Actor("test", None),
             ResolvePayment(payment_id, account=user.username),
             region="KE",
             now=dt.datetime.now(dt.UTC),

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from hotspot.access.provisioning import Credentials, new_user, provision_purchase
 from hotspot.catalog.packages import NO_QUOTAS, Quotas, create_package
-from hotspot.models import Nas, Package, Payment, PaymentMethod, PaymentStatus
+from hotspot.models import Nas, Operator, Package, Payment, PaymentMethod, PaymentStatus
+from hotspot.operators.tenants import default_operator_id
 
 GIB = 2**30
 
@@ -38,9 +39,11 @@ def make_package(
     devices: int = 1,
     interim_interval: int = 60,
     quotas: Quotas = NO_QUOTAS,
+    operator: Operator | None = None,
 ) -> Package:
     return create_package(
         session,
+        operator or default_operator(session),
         name=f"test {secrets.token_hex(4)}",
         price=price,
         duration_seconds=duration_seconds,
@@ -50,6 +53,19 @@ def make_package(
         devices=devices,
         interim_interval=interim_interval,
     )
+
+
+def default_operator(session: Session) -> Operator:
+    """The installation's own operator, which every test's rows belong to unless it says."""
+    return session.get_one(Operator, default_operator_id(session))
+
+
+def make_operator(session: Session, **settings: Any) -> Operator:
+    """A new operator with a code no other test has taken."""
+    operator = Operator(code=f"T{secrets.token_hex(4).upper()}", name="Test ISP", **settings)
+    session.add(operator)
+    session.flush()
+    return operator
 
 
 def make_user(
@@ -73,10 +89,12 @@ def make_nas(
     shortname: str = "test",
     hotspot_address: str | None = None,
     require_message_authenticator: bool = True,
+    operator_id: int | None = None,
 ) -> Nas:
     """A router's row, flushed: an address no other test has taken and a secret of its own
     unless the test names them."""
     nas = Nas(
+        operator_id=operator_id or default_operator_id(session),
         nasname=address or unique_nas_address(),
         shortname=shortname,
         secret=secret or secrets.token_urlsafe(18),
@@ -99,6 +117,7 @@ def make_payment(
 ) -> Payment:
     """A payment for `package` at its price, flushed; any other column as the test gives it."""
     payment = Payment(
+        operator_id=package.operator_id,
         method=method,
         package_id=package.id,
         phone=phone,

@@ -38,6 +38,7 @@ APP_KEYS = {
     "HOTSPOT_SMS_USERNAME",
     "HOTSPOT_SMS_API_KEY",
     "HOTSPOT_SMS_DELIVERY_REPORT_TOKEN",
+    "HOTSPOT_SECRETS_KEY",
 }
 OPERATOR_KEYS = {
     "HOTSPOT_MPESA_SHORTCODE",
@@ -48,7 +49,8 @@ OPERATOR_KEYS = {
     "HOTSPOT_SMS_API_KEY",
 }
 OURS = {"HOTSPOT_MPESA_CALLBACK_TOKEN", "HOTSPOT_MPESA_CALLBACK_KEY"} | {
-    "HOTSPOT_SMS_DELIVERY_REPORT_TOKEN"
+    "HOTSPOT_SMS_DELIVERY_REPORT_TOKEN",
+    "HOTSPOT_SECRETS_KEY",
 }
 URL_SAFE = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
@@ -81,7 +83,7 @@ def test_sandbox_writes_every_key_generated(tmp_path: Path) -> None:
     generated = [compose[key] for key in COMPOSE_SECRETS] + [
         app[key] for key in APP_KEYS if key.endswith(("_KEY", "_SECRET", "_PASSKEY", "_TOKEN"))
     ]
-    assert len(generated) == len(COMPOSE_SECRETS) + 7
+    assert len(generated) == len(COMPOSE_SECRETS) + 8
     assert len(set(generated)) == len(generated)
     for value in generated:
         assert len(value) >= 40

@@ -15,6 +15,7 @@ from flask import Blueprint, jsonify
 from sqlalchemy.exc import DataError, IntegrityError
 
 from hotspot.web.admin.logs import logs
+from hotspot.web.admin.operators import operators
 from hotspot.web.admin.packages import packages
 from hotspot.web.admin.payments import payments
 from hotspot.web.admin.routers import routers
@@ -22,7 +23,7 @@ from hotspot.web.admin.users import users
 from hotspot.web.admin.vouchers import vouchers
 
 admin = Blueprint("admin", __name__, url_prefix="/api/admin")
-for area in (packages, routers, users, payments, vouchers, logs):
+for area in (operators, packages, routers, users, payments, vouchers, logs):
     admin.register_blueprint(area)
 
 

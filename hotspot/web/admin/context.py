@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+from hotspot.operators.actor import Actor
 from hotspot.operators.followups import Followups, run_followups
 from hotspot.web import notifier, settings
-from hotspot.web.auth import operator
+from hotspot.web.auth import caller
 
 
-def actor() -> str:
-    """The audit log's actor: the token's name."""
-    return operator().name
+def actor() -> Actor:
+    """The token's name (the audit log's actor) and the operator it acts for."""
+    return caller().actor
 
 
 def now() -> dt.datetime:

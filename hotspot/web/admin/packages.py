@@ -30,7 +30,7 @@ packages = Blueprint("packages", __name__)
 
 
 def create_command() -> CreatePackage:
-    body = Body(PACKAGE_FIELDS)
+    body = Body((*PACKAGE_FIELDS, "operator"))
     body.require("name", "price", "duration_seconds", "rate_limit")
     return CreatePackage(
         name=body.text("name"),
@@ -41,6 +41,7 @@ def create_command() -> CreatePackage:
         data_cap_bytes=body.optional_integer("data_cap_bytes"),
         time_quota_seconds=body.optional_integer("time_quota_seconds"),
         daily_data_bytes=body.optional_integer("daily_data_bytes"),
+        operator=body.optional_text("operator"),
     )
 
 
@@ -64,7 +65,7 @@ def change_command(package_id: int) -> ChangePackage:
 @requires(AdminRole.VIEWER)
 def list_all() -> Any:
     with sessions()() as session:
-        found = list_packages(session, bool_arg("active"), listing_page())
+        found = list_packages(session, actor(), bool_arg("active"), listing_page())
         return listing("packages", found, [package_json(p) for p in found.items])
 
 
@@ -89,7 +90,7 @@ def create() -> Any:
 @requires(AdminRole.VIEWER)
 def show(package_id: int) -> Any:
     with sessions()() as session:
-        return jsonify(package_json(get_package(session, package_id)))
+        return jsonify(package_json(get_package(session, actor(), package_id)))
 
 
 @packages.patch("/packages/<int32:package_id>")

@@ -45,7 +45,7 @@ def list_all() -> Any:
         until=time_arg("until"),
     )
     with sessions()() as session:
-        found = list_payments(session, f, listing_page(), settings().default_region)
+        found = list_payments(session, actor(), f, listing_page(), settings().default_region)
         return listing("payments", found, [payment_json(p) for p in found.items])
 
 
@@ -53,7 +53,7 @@ def list_all() -> Any:
 @requires(AdminRole.VIEWER)
 def show(payment_id: int) -> Any:
     with sessions()() as session:
-        payment = get_payment(session, payment_id)
+        payment = get_payment(session, actor(), payment_id)
         return jsonify(
             {
                 **payment_json(payment),

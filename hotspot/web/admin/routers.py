@@ -34,7 +34,7 @@ FREERADIUS_NOTE = (
 
 
 def create_command() -> CreateNas:
-    body = Body(NAS_FIELDS)
+    body = Body((*NAS_FIELDS, "operator"))
     body.require("nasname", "shortname", "secret")
     return CreateNas(
         nasname=body.ip("nasname"),
@@ -49,6 +49,7 @@ def create_command() -> CreateNas:
             CreateNas.require_message_authenticator,
         ),
         hotspot_address=body.hotspot_address("hotspot_address"),
+        operator=body.optional_text("operator"),
     )
 
 
@@ -81,7 +82,7 @@ def nas_written(nas: Nas) -> dict[str, Any]:
 @requires(AdminRole.VIEWER)
 def list_all() -> Any:
     with sessions()() as session:
-        found = list_nas(session, listing_page())
+        found = list_nas(session, actor(), listing_page())
         return listing("nas", found, [nas_json(n) for n in found.items])
 
 
@@ -98,7 +99,7 @@ def create() -> Any:
 @requires(AdminRole.VIEWER)
 def show(nas_id: int) -> Any:
     with sessions()() as session:
-        return jsonify(nas_json(get_nas(session, nas_id)))
+        return jsonify(nas_json(get_nas(session, actor(), nas_id)))
 
 
 @routers.patch("/nas/<int32:nas_id>")

@@ -11,6 +11,7 @@ from hotspot.models import (
     AuditEntry,
     HotspotUser,
     Nas,
+    Operator,
     Package,
     Payment,
     PaymentEvent,
@@ -38,6 +39,7 @@ def listing(key: str, found: Listing[Any], items: list[dict[str, Any]]) -> Respo
 def package_json(package: Package) -> dict[str, Any]:
     return {
         **public_package_json(package),
+        "operator_id": package.operator_id,
         "group_name": package.group_name,
         "is_active": package.is_active,
         "created_at": iso(package.created_at),
@@ -48,6 +50,7 @@ def package_json(package: Package) -> dict[str, Any]:
 def nas_json(nas: Nas) -> dict[str, Any]:
     return {
         "id": nas.id,
+        "operator_id": nas.operator_id,
         "nasname": nas.nasname,
         "shortname": nas.shortname,
         "type": nas.type,
@@ -62,6 +65,7 @@ def nas_json(nas: Nas) -> dict[str, Any]:
 def user_json(user: HotspotUser) -> dict[str, Any]:
     return {
         "id": user.id,
+        "operator_id": user.operator_id,
         "username": user.username,
         "phone": user.phone,
         "status": user.status.value,
@@ -118,6 +122,7 @@ def payment_json(payment: Payment) -> dict[str, Any]:
     return {
         **public_payment_json(payment),
         "amount_paid": str(payment.amount_paid) if payment.amount_paid is not None else None,
+        "operator_id": payment.operator_id,
         "package_id": payment.package_id,
         "user_id": payment.user_id,
         "phone": payment.phone,
@@ -157,4 +162,23 @@ def audit_json(entry: AuditEntry) -> dict[str, Any]:
         "target": entry.target,
         "detail": entry.detail,
         "created_at": iso(entry.created_at),
+    }
+
+
+def operator_json(operator: Operator) -> dict[str, Any]:
+    return {
+        "id": operator.id,
+        "code": operator.code,
+        "name": operator.name,
+        "currency": operator.currency,
+        "phone_region": operator.phone_region,
+        "sms_sender_id": operator.sms_sender_id,
+        "portal_name": operator.portal_name,
+        "portal_colors": operator.portal_colors,
+        "mpesa_shortcode": operator.mpesa_shortcode,
+        "mpesa_credentials_set": operator.mpesa_secrets is not None,  # never the values
+        "commission_rate": str(operator.commission_rate),
+        "is_active": operator.is_active,
+        "created_at": iso(operator.created_at),
+        "updated_at": iso(operator.updated_at),
     }

@@ -52,7 +52,7 @@ def search() -> Any:
         package_id=int_arg("package_id"),
     )
     with sessions()() as session:
-        found = search_users(session, f, listing_page(), settings().default_region)
+        found = search_users(session, actor(), f, listing_page(), settings().default_region)
         return listing("users", found, [user_json(u) for u in found.items])
 
 
@@ -60,7 +60,7 @@ def search() -> Any:
 @requires(AdminRole.VIEWER)
 def show(username: str) -> Any:
     with sessions()() as session:
-        user = get_user(session, username)
+        user = get_user(session, actor(), username)
         return jsonify(
             {
                 **user_json(user),
@@ -132,7 +132,7 @@ def session_filter() -> SessionFilter:
 @requires(AdminRole.VIEWER)
 def active() -> Any:
     with sessions()() as session:
-        found = active_sessions(session, session_filter(), listing_page())
+        found = active_sessions(session, actor(), session_filter(), listing_page())
         return listing("sessions", found, [radacct_json(a, u) for a, u in found.items])
 
 
@@ -140,5 +140,5 @@ def active() -> Any:
 @requires(AdminRole.VIEWER)
 def history() -> Any:
     with sessions()() as session:
-        found = session_history(session, session_filter(), listing_page())
+        found = session_history(session, actor(), session_filter(), listing_page())
         return listing("sessions", found, [session_json(s, u) for s, u in found.items])

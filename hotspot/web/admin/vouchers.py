@@ -48,7 +48,7 @@ def create() -> Any:
 @requires(AdminRole.VIEWER)
 def list_batches() -> Any:
     with sessions()() as session:
-        found = list_voucher_batches(session, int_arg("package_id"), listing_page())
+        found = list_voucher_batches(session, actor(), int_arg("package_id"), listing_page())
         return listing(
             "batches",
             found,
