@@ -170,7 +170,7 @@ def _commission(value: Any) -> Decimal:
         Decimal("0.0001")
     ):
         raise InvalidInputError("commission_rate is a fraction from 0 to below 1, 4 decimals")
-    return rate
+    return rate.quantize(Decimal("0.0001"))
 
 
 def _upper(name: str, length: int) -> Any:

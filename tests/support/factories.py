@@ -117,13 +117,15 @@ def make_payment(
 ) -> Payment:
     """A payment for `package` at its price, flushed; any other column as the test gives it."""
     payment = Payment(
-        operator_id=package.operator_id,
-        method=method,
-        package_id=package.id,
-        phone=phone,
-        amount=package.price,
-        status=status,
-        **columns,
+        **{
+            "operator_id": package.operator_id,
+            "method": method,
+            "package_id": package.id,
+            "phone": phone,
+            "amount": package.price,
+            "status": status,
+            **columns,
+        }
     )
     session.add(payment)
     session.flush()
