@@ -4,15 +4,17 @@ their M-Pesa credentials sealed at rest; the portal and FreeRADIUS of the router
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pytest
 import requests
 from pyrad import packet
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotspot.billing.vouchers import generate
@@ -45,6 +47,7 @@ from tests.support.radius import answer_from, pyrad_login, unique_loopback_addre
 from tests.support.stack import StackUnderTest
 
 LONG_SECRET = "sixteen+chars-ok"
+MODULE_START = dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,7 @@ def own_rows(session: Session, operator: Operator) -> Owned:
 
 
 @pytest.fixture(scope="module")
-def tenancy(stack: StackUnderTest) -> Tenancy:
+def tenancy(stack: StackUnderTest) -> Iterator[Tenancy]:
     tag = secrets.token_hex(3)
     with stack.sessions.begin() as session:
         other = make_operator(session)
@@ -115,7 +118,19 @@ def tenancy(stack: StackUnderTest) -> Tenancy:
             "their_viewer": create_token(session, f"bv-{tag}", AdminRole.VIEWER, other.id),
             "platform": create_token(session, f"p-{tag}", AdminRole.ADMIN, None),
         }
-        return Tenancy(other.code, tokens, a)
+        made = Tenancy(other.code, tokens, a)
+    yield made
+    retire_test_packages(stack)
+
+
+def retire_test_packages(stack: StackUnderTest) -> None:
+    """Off the installation's portal: the suite's other tests read its page."""
+    with stack.sessions.begin() as session:
+        session.execute(
+            update(Package)
+            .where(Package.name.startswith("test "), Package.created_at > MODULE_START)
+            .values(is_active=False)
+        )
 
 
 @pytest.fixture
@@ -163,6 +178,8 @@ def hidden_requests(a: Owned) -> list[tuple[str, str, Any]]:
         ("POST", f"/vouchers/batches/{a.batch}/revoke", None),
         ("GET", "/operators/DEFAULT", None),
         ("PATCH", "/operators/DEFAULT", {"portal_name": "stolen"}),
+        ("GET", "/operators/DEFAULT/wallet", None),
+        ("POST", "/operators/DEFAULT/payouts", {"amount": "1"}),
         # Creating in DEFAULT's name, or on its package:
         ("POST", "/packages", {"operator": "DEFAULT", "name": "x", "price": "1",
                                "duration_seconds": 60, "rate_limit": "1M/1M"}),
@@ -413,3 +430,28 @@ def test_freeradius_refuses_an_account_on_another_operators_router(
     at_theirs = answer_from(stack, address, secret, mine.username, mine.password)
     assert at_theirs is not None
     assert at_theirs.code == packet.AccessReject
+
+
+def test_an_operator_reads_its_wallet_and_only_the_platform_pays_out(
+    admins: dict[str, Admin], tenancy: Tenancy, stack: StackUnderTest
+) -> None:
+    with stack.sessions.begin() as session:
+        other = session.scalars(select(Operator).where(Operator.code == tenancy.code)).one()
+        make_purchase(session, make_package(session, operator=other, price=Decimal("40")))
+    path = f"/operators/{tenancy.code}"
+    before = admins["theirs"].ok("GET", f"{path}/wallet")
+    assert Decimal(before["balance"]) > 0
+    assert before["entries"][0]["kind"] == "payment"
+    assert admins["theirs"]("POST", f"{path}/payouts", json={"amount": "1"}).status_code == 403
+    too_much = str(Decimal(before["balance"]) + 1)
+    refused = admins["platform"]("POST", f"{path}/payouts", json={"amount": too_much})
+    assert refused.status_code == 409
+    paid = admins["platform"].ok("POST", f"{path}/payouts", 201,
+                                 json={"amount": "10", "reference": "B2C-TEST"})  # fmt: skip
+    assert Decimal(paid["balance"]) == Decimal(before["balance"]) - 10
+    latest = admins["theirs"].ok("GET", f"{path}/wallet")["entries"][0]
+    assert (latest["kind"], latest["amount"], latest["reference"]) == (
+        "payout",
+        "-10.00",
+        "B2C-TEST",
+    )

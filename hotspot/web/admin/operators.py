@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify
 
+from hotspot.billing.wallets import RecordPayout, record_payout, statement, wallet
 from hotspot.core.errors import InvalidInputError
 from hotspot.models import AdminRole
 from hotspot.operators.tenants import (
@@ -22,8 +23,8 @@ from hotspot.operators.tenants import (
 )
 from hotspot.web import sessions, settings
 from hotspot.web.admin.context import actor, now
-from hotspot.web.admin.reading import Body, listing_page
-from hotspot.web.admin.serializers import listing, operator_json
+from hotspot.web.admin.reading import Body, listing_page, time_arg
+from hotspot.web.admin.serializers import listing, operator_json, posting_json, wallet_json
 from hotspot.web.auth import requires
 
 operators = Blueprint("operators", __name__)
@@ -82,3 +83,31 @@ def change(code: str) -> Any:
         operator = change_operator(session, actor(), command, key=settings().secrets_key, now=now())
         shown = operator_json(operator)
     return jsonify(shown)
+
+
+@operators.get("/operators/<code>/wallet")
+@requires(AdminRole.VIEWER)
+def show_wallet(code: str) -> Any:
+    """The balance and, newest first, the postings that made it."""
+    with sessions()() as session:
+        found = wallet(session, actor(), code)
+        moves = statement(
+            session, actor(), code, listing_page(), since=time_arg("since"), until=time_arg("until")
+        )
+        return listing(
+            "entries",
+            moves,
+            [posting_json(posting, amount) for posting, amount in moves.items],
+            **wallet_json(found),
+        )
+
+
+@operators.post("/operators/<code>/payouts")
+@requires(AdminRole.ADMIN)
+def payout(code: str) -> Any:
+    body = Body(("amount", "reference"))
+    body.require("amount")
+    command = RecordPayout(code, body.decimal("amount"), body.optional_text("reference"))
+    with sessions().begin() as session:
+        shown = wallet_json(record_payout(session, actor(), command))
+    return jsonify(shown), 201

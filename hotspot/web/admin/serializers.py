@@ -3,13 +3,16 @@ that shows it. Nothing here carries a password, a NAS secret or a token."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from flask import Response, jsonify
 
+from hotspot.billing.wallets import Wallet
 from hotspot.models import (
     AuditEntry,
     HotspotUser,
+    LedgerPosting,
     Nas,
     Operator,
     Package,
@@ -25,9 +28,10 @@ from hotspot.web.serializers import package_json as public_package_json
 from hotspot.web.serializers import payment_json as public_payment_json
 
 
-def listing(key: str, found: Listing[Any], items: list[dict[str, Any]]) -> Response:
+def listing(key: str, found: Listing[Any], items: list[dict[str, Any]], **more: Any) -> Response:
     return jsonify(
         {
+            **more,
             key: items,
             "limit": found.page.limit,
             "offset": found.page.offset,
@@ -181,4 +185,27 @@ def operator_json(operator: Operator) -> dict[str, Any]:
         "is_active": operator.is_active,
         "created_at": iso(operator.created_at),
         "updated_at": iso(operator.updated_at),
+    }
+
+
+def wallet_json(wallet: Wallet) -> dict[str, Any]:
+    return {
+        "operator": wallet.operator.code,
+        "balance": str(wallet.balance),
+        "received": str(wallet.received),
+        "commission": str(wallet.commission),
+        "paid_out": str(wallet.paid_out),
+    }
+
+
+def posting_json(posting: LedgerPosting, amount: Decimal) -> dict[str, Any]:
+    """A posting as the wallet saw it: `amount` is what it did to the balance."""
+    return {
+        "id": posting.id,
+        "kind": posting.kind,
+        "amount": str(amount),
+        "payment_id": posting.payment_id,
+        "reference": posting.reference,
+        "actor": posting.actor,
+        "created_at": iso(posting.created_at),
     }
