@@ -168,13 +168,16 @@ def pending_payments(settings: Settings, count: int) -> tuple[list[str], int]:
     """Pending STK payments as initiation leaves them (a CheckoutRequestID each)."""
     engine = db.make_engine(settings.effective_database_url)
     with engine.begin() as conn:
-        package = conn.execute(select(Package.id, Package.price).where(Package.name == "1 Hour"))
-        package_id, price = package.one()
+        package = conn.execute(
+            select(Package.id, Package.price, Package.operator_id).where(Package.name == "1 Hour")
+        )
+        package_id, price, operator_id = package.one()
         ids = [f"ws_CO_bench_{secrets.token_hex(8)}" for _ in range(count)]
         conn.execute(
             insert(Payment),
             [
                 {
+                    "operator_id": operator_id,
                     "package_id": package_id,
                     "phone": f"+2547{secrets.randbelow(10**8):08d}",
                     "amount": Decimal(price),
