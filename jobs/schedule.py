@@ -57,6 +57,7 @@ def periodic_jobs(settings: Settings) -> list[tuple[str, int]]:
     return [
         ("jobs.accounting.sync_accounting_job", settings.accounting_sync_interval),
         ("jobs.expiry.expire_due", settings.expiry_sweep_interval),
+        ("jobs.subscribers.block_overdue", settings.expiry_sweep_interval),
         ("jobs.schedule.heartbeat", HEARTBEAT_INTERVAL),
         ("jobs.reports.refresh_reports", REPORTS_REFRESH_INTERVAL),
         ("jobs.retention.forget_old_passwords", FORGET_PASSWORDS_INTERVAL),

@@ -4,6 +4,7 @@ payment for an operator, never lost."""
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -16,6 +17,7 @@ from hotspot.access.provisioning import (
     constraint_of,
     provision_purchase,
 )
+from hotspot.access.subscribers import apply_payment
 from hotspot.adapters.db import transaction
 from hotspot.billing.mpesa import parse_amount, raw_text
 from hotspot.billing.payment_state import AfterCommit, pay, record
@@ -27,6 +29,7 @@ from hotspot.models import (
     Payment,
     PaymentMethod,
     PaymentStatus,
+    Subscriber,
 )
 from hotspot.operators.tenants import default_operator_id
 
@@ -81,6 +84,54 @@ def find_account(
     return found[0] if len(found) == 1 else None
 
 
+def find_subscriber(session: Session, reference: str, *, lock: bool = False) -> Subscriber | None:
+    """A PPPoE subscriber's account number (the first rule: it names nobody else)."""
+    stmt = select(Subscriber).where(Subscriber.account_number == reference.strip().upper())
+    return session.scalar(stmt.with_for_update() if lock else stmt)
+
+
+def _pay_subscriber(
+    session: Session,
+    c2b: C2BPayment,
+    *,
+    subscriber: Subscriber,
+    now: dt.datetime,
+    after: AfterCommit,
+    zone: zoneinfo.ZoneInfo,
+) -> None:
+    """A monthly payment: months bought, or credit kept; a blocked subscriber reconnected."""
+    payment = Payment(
+        operator_id=subscriber.operator_id,
+        subscriber_id=subscriber.id,
+        method=PaymentMethod.C2B,
+        amount=c2b.amount,
+        amount_paid=c2b.amount,
+        mpesa_receipt=c2b.trans_id,
+        bill_ref_number=c2b.bill_ref,
+        phone=subscriber.phone,
+        status=PaymentStatus.UNMATCHED,
+        paid_at=now,
+        result_code="0",
+    )
+    session.add(payment)
+    session.flush()
+    record(session, payment.id, "c2b_confirmation", raw=c2b.raw)
+    pay(payment, now=now, after=after)
+    applied = apply_payment(session, subscriber, c2b.amount, now, zone)
+    record(
+        session,
+        payment.id,
+        "subscriber_paid" if applied.months else "credited",
+        account=subscriber.account_number,
+        months=applied.months,
+        credit=applied.credit,
+        due_date=applied.due_date.isoformat(),
+        reconnected=applied.reconnected,
+    )
+    if applied.months:
+        after.redials.append(subscriber.id)
+
+
 def validate_c2b(sessions: sessionmaker[Session], body: bytes, region: str) -> tuple[str, str]:
     """Daraja's validation call: (ResultCode, ResultDesc); money for nobody is refused."""
     try:
@@ -89,13 +140,20 @@ def validate_c2b(sessions: sessionmaker[Session], body: bytes, region: str) -> t
         code = "C2B00013" if "Amount" in str(exc) else "C2B00016"
         return code, f"Rejected: {exc}"
     with sessions() as session:
-        if find_account(session, payment.bill_ref, region) is None:
+        known = find_subscriber(session, payment.bill_ref) or find_account(
+            session, payment.bill_ref, region
+        )
+        if known is None:
             return "C2B00012", "Rejected: unknown account"
     return "0", "Accepted"
 
 
 def confirm_c2b(
-    sessions: sessionmaker[Session], body: bytes, region: str, after: AfterCommit
+    sessions: sessionmaker[Session],
+    body: bytes,
+    region: str,
+    after: AfterCommit,
+    zone: zoneinfo.ZoneInfo,
 ) -> None:
     """Money has moved: it becomes a renewal, credit, or an unmatched payment — never lost."""
     try:
@@ -106,7 +164,7 @@ def confirm_c2b(
         raise
     try:
         with transaction(sessions) as session:
-            _confirm(session, c2b, region, after)
+            _confirm(session, c2b, region, after, zone)
     except IntegrityError as exc:
         if constraint_of(exc) != "uq_payments_mpesa_receipt":
             raise
@@ -117,13 +175,19 @@ def confirm_c2b(
             record(session, existing, "duplicate_c2b", raw=c2b.raw)
 
 
-def _confirm(session: Session, c2b: C2BPayment, region: str, after: AfterCommit) -> None:
+def _confirm(
+    session: Session, c2b: C2BPayment, region: str, after: AfterCommit, zone: zoneinfo.ZoneInfo
+) -> None:
     existing = session.scalar(select(Payment).where(Payment.mpesa_receipt == c2b.trans_id))
     if existing is not None:
         record(session, existing.id, "duplicate_c2b", raw=c2b.raw)
         return
-    user = find_account(session, c2b.bill_ref, region)
     now = dt.datetime.now(dt.UTC)
+    subscriber = find_subscriber(session, c2b.bill_ref, lock=True)
+    if subscriber is not None:
+        _pay_subscriber(session, c2b, subscriber=subscriber, now=now, after=after, zone=zone)
+        return
+    user = find_account(session, c2b.bill_ref, region)
     payment = Payment(
         # Money for nobody waits with the installation's own operator for an admin.
         operator_id=user.operator_id if user else default_operator_id(session),

@@ -27,6 +27,7 @@ from hotspot.billing.settlement import query_delay
 log = logging.getLogger(__name__)
 
 SCHEDULER_TICK = dt.timedelta(seconds=1)  # how often rq's scheduler looks for due jobs
+REDIAL_JOB = "jobs.subscribers.redial"
 CHANGE_USER_JOB = "jobs.live.change_user_sessions"  # CoA-Requests to an account's sessions
 
 
@@ -188,6 +189,7 @@ def dispatch(
         or after.expiries
         or after.to_query
         or after.changed_users
+        or after.redials
     ):
         seconds = {int(credentials.expires_at.timestamp()) for credentials in after.expiries}
         seconds.discard(notifier.last_expiry_second or 0)
@@ -241,6 +243,8 @@ def side_effects(
         )
     for user_id, reason in after.changed_users:
         queue.enqueue(CHANGE_USER_JOB, user_id, reason, pipeline=pipe)
+    for subscriber_id in after.redials:
+        queue.enqueue(REDIAL_JOB, subscriber_id, pipeline=pipe)
     for payment_id in after.to_query:
         queue.enqueue_in(
             query_delay(delay, 0),

@@ -49,6 +49,8 @@ class AfterCommit:
     expiries: list[Credentials] = field(default_factory=list)
     # Accounts whose sessions online get CoA-Requests (`jobs.live`), and why.
     changed_users: list[tuple[int, str]] = field(default_factory=list)
+    # PPPoE subscribers whose cut-off a payment moved: their sessions redial (`jobs.subscribers`).
+    redials: list[int] = field(default_factory=list)
 
     def add_provisioned(self, payment_id: int, credentials: Credentials) -> None:
         """New access: its credentials cached and sent, and its expiry scheduled; a renewal's
@@ -65,6 +67,7 @@ class AfterCommit:
         self.to_query.clear()
         self.expiries.clear()
         self.changed_users.clear()
+        self.redials.clear()
 
 
 def record(session: Session, payment_id: int | None, kind: str, **detail: Any) -> None:

@@ -49,6 +49,7 @@ from hotspot.models.radius import (
     RadReply,
     RadUserGroup,
 )
+from hotspot.models.subscribers import Plan, Subscriber, SubscriberStatus
 
 __all__ = [
     "DEFAULT_OPERATOR_CODE",
@@ -80,6 +81,7 @@ __all__ = [
     "PaymentEvent",
     "PaymentMethod",
     "PaymentStatus",
+    "Plan",
     "RadAcct",
     "RadCheck",
     "RadGroupCheck",
@@ -92,6 +94,8 @@ __all__ = [
     "SessionStatus",
     "SmsMessage",
     "SmsStatus",
+    "Subscriber",
+    "SubscriberStatus",
     "SyncWatermark",
     "Timestamp",
     "UserStatus",

@@ -87,6 +87,9 @@ class Payment(Base):
     )
     package_id: Mapped[int | None] = mapped_column(ForeignKey("packages.id"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("hotspot_users.id"), index=True)
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscribers.id"), index=True, doc="a PPPoE subscriber's monthly payment"
+    )
     phone: Mapped[str | None] = mapped_column(Text)
     amount: Mapped[Decimal] = mapped_column(Money, doc="asked for (STK) or received (C2B)")
     amount_paid: Mapped[Decimal | None] = mapped_column(Money)

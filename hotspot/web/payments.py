@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import redis
 from flask import Blueprint, Response, abort, jsonify, request, stream_with_context
@@ -258,7 +259,8 @@ def c2b_confirm(token: str) -> Any:
     check_callback_token(token)
     after = AfterCommit()
     try:
-        confirm_c2b(sessions(), request.get_data(), settings().default_region, after)
+        s = settings()
+        confirm_c2b(sessions(), request.get_data(), s.default_region, after, ZoneInfo(s.timezone))
     except InvalidInputError as exc:
         return jsonify(error=str(exc)), 400
     finally:

@@ -213,7 +213,11 @@ def test_the_cli_creates_lists_and_revokes_tokens(api: ApiUnderTest, stack: Stac
     runner = CliRunner()
     env = stack.env()
     name = f"test-cli-{secrets.token_hex(3)}"
-    created = runner.invoke(tokens_group, ["create", "--name", name, "--role", "viewer"], env=env)
+    created = runner.invoke(
+        tokens_group,
+        ["create", "--name", name, "--role", "viewer", "--operator", "default"],
+        env=env,
+    )
     assert created.exit_code == 0, created.output
     token = created.stdout.strip().splitlines()[-1]
     client = Admin(api, token)

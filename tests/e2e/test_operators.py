@@ -259,9 +259,11 @@ def test_an_operators_own_rows_are_its_own_and_not_the_default_operators(
 ) -> None:
     theirs, mine = admins["theirs"], admins["mine"]
     assert theirs.ok("GET", "/whoami")["operator"] == tenancy.code
-    hour = {"name": "1 Hour", "price": "15", "duration_seconds": 3600, "rate_limit": "2M/5M"}
+    # Its RADIUS group is prefixed with its code: group names are one namespace.
+    name = session_package_name(tenancy)
+    hour = {"name": name, "price": "15", "duration_seconds": 3600, "rate_limit": "2M/5M"}
     package = theirs.ok("POST", "/packages", 201, json=hour)
-    assert package["group_name"] == f"{tenancy.code.lower()}-1-hour"
+    assert package["group_name"] == f"{tenancy.code.lower()}-{name.replace(' ', '-')}"
     assert [p["id"] for p in theirs.ok("GET", "/packages")["packages"]] == [package["id"]]
     assert mine("GET", f"/packages/{package['id']}").status_code == 404
     batch = theirs.ok(
@@ -270,6 +272,10 @@ def test_an_operators_own_rows_are_its_own_and_not_the_default_operators(
     assert mine("POST", f"/vouchers/batches/{batch['batch']}/revoke").status_code == 404
     entries = theirs.ok("GET", "/audit")["entries"]
     assert {e["action"] for e in entries} == {"package.create", "vouchers.create"}
+
+
+def session_package_name(tenancy: Tenancy) -> str:
+    return f"test {tenancy.a.tag}"
 
 
 def test_a_platform_token_names_the_operator_of_what_it_creates(

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotspot.dev.sandbox.mpesa.rules import PHONE_SUFFIXES
 from hotspot.models import Package
+from hotspot.operators.tenants import default_operator_id
 from tests.support.harness import ApiUnderTest
 
 SETTLE_TIMEOUT = 10.0
@@ -29,7 +30,11 @@ def random_phone(suffix: str = "") -> str:
 
 def package_id(committed: sessionmaker[Session], name: str) -> int:
     with committed() as session:
-        return session.scalars(select(Package.id).where(Package.name == name)).one()
+        return session.scalars(
+            select(Package.id).where(
+                Package.name == name, Package.operator_id == default_operator_id(session)
+            )
+        ).one()
 
 
 def pay(api: ApiUnderTest, phone: str, package: int, **extra: Any) -> requests.Response:

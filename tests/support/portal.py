@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotspot.core.settings import Settings
 from hotspot.models import HotspotUser, Nas, Package
+from hotspot.operators.tenants import default_operator_id
 from hotspot.services import Services
 from radius.nas_sim import NasSimulator
 from radius.nas_sim_http import HttpNas, HttpNasServer
@@ -269,7 +270,11 @@ def e164(phone: str) -> str:
 
 def package_id(portal: Portal, name: str) -> int:
     with portal.sessions() as session:
-        return session.scalars(select(Package.id).where(Package.name == name)).one()
+        return session.scalars(
+            select(Package.id).where(
+                Package.name == name, Package.operator_id == default_operator_id(session)
+            )
+        ).one()
 
 
 def package_of(portal: Portal, username: str) -> str:
