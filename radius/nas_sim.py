@@ -25,9 +25,11 @@ from pyrad import packet
 
 from radius.nas_sim_dynauth import DynAuthListener, DynAuthRequest, ReceivedRequests
 from radius.nas_sim_packets import (
+    LoginPlace,
     access_request,
     accounting_request,
     exchange,
+    login_attributes,
     reply_int,
     reply_message,
     reply_total_limit,
@@ -214,33 +216,26 @@ class NasSimulator:
         chap: bool = True,
         mac: str | None = None,
         ip: str | None = None,
+        pppoe: bool = False,
     ) -> LoginResult:
-        """Access-Request (CHAP as a MikroTik hotspot sends it, or PAP); on Access-Accept a session
-        is started and its Accounting Start sent (a Start without answer raises `Timeout` and
-        leaves the session live, as on a real NAS)."""
+        """Access-Request (CHAP as a MikroTik hotspot sends it, or PAP; `pppoe`: as its PPPoE
+        server does, the address then the Access-Accept's Framed-IP-Address or the pool's); on
+        Access-Accept a session is started and its Accounting Start sent (a Start without
+        answer raises `Timeout` and leaves the session live, as on a real NAS)."""
         mac = normalize_mac(mac) if mac else self.new_mac()
         if ip is None:
             ip = self.new_ip()
         else:
             self._addresses.reserve(ip)
         session_id = self._table.new_id()
+        where = LoginPlace(mac, self.called_station_id, self.nas_port_id, self.nas_identifier)
         request = access_request(
             self._secret,
             username,
             password,
             chap=chap,
             message_authenticator=self.message_authenticator,
-            attributes=[
-                ("Service-Type", "Login-User"),
-                ("Calling-Station-Id", mac),
-                ("Called-Station-Id", self.called_station_id),
-                ("NAS-Port-Type", "Wireless-802.11"),
-                ("NAS-Port-Id", self.nas_port_id),
-                ("Acct-Session-Id", session_id),
-                ("Framed-IP-Address", ip),
-                ("NAS-Identifier", self.nas_identifier),
-                ("NAS-IP-Address", self.nas_ip),
-            ],
+            attributes=login_attributes(where, session_id, None if pppoe else ip, self.nas_ip),
         )
         try:
             reply = self._exchange(request, self.auth_port)
@@ -252,6 +247,9 @@ class NasSimulator:
             self._addresses.release(ip)
             log.info("login %s from %s %s: rejected (%s)", username, mac, ip, message or "-")
             return LoginResult(False, reply, None, message)
+        if pppoe and reply_value(reply, "Framed-IP-Address"):
+            self._addresses.release(ip)
+            ip = str(reply_value(reply, "Framed-IP-Address"))
         named = reply_value(reply, "User-Name") or username  # RFC 2865 5.1: its name from now on
         session = self._start_session(named, session_id, mac, ip, reply)
         self._send_accounting("Start", self._identity(session))

@@ -11,6 +11,7 @@ import secrets
 import socket
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pyrad import packet
@@ -48,6 +49,39 @@ def access_request(
     for name, value in attributes:
         request[name] = value
     return request
+
+
+@dataclass(frozen=True)
+class LoginPlace:
+    """Where a login comes from, as the router names it."""
+
+    mac: str
+    called_station_id: str
+    nas_port_id: str
+    nas_identifier: str
+
+
+def login_attributes(
+    place: LoginPlace, session_id: str, hotspot_ip: str | None, nas_ip: str
+) -> list[tuple[str, Any]]:
+    """A hotspot login's (with the client's address) or, without one, a PPPoE dial-in's, as
+    RouterOS's PPPoE server sends it (Framed-User, PPP; the address comes in the answer)."""
+    kind: list[tuple[str, Any]] = (
+        [("Service-Type", "Login-User"), ("NAS-Port-Type", "Wireless-802.11"),
+         ("Framed-IP-Address", hotspot_ip)]
+        if hotspot_ip is not None
+        else [("Service-Type", "Framed-User"), ("Framed-Protocol", "PPP"),
+              ("NAS-Port-Type", "Virtual")]
+    )  # fmt: skip
+    return [
+        *kind,
+        ("Calling-Station-Id", place.mac),
+        ("Called-Station-Id", place.called_station_id),
+        ("NAS-Port-Id", place.nas_port_id),
+        ("Acct-Session-Id", session_id),
+        ("NAS-Identifier", place.nas_identifier),
+        ("NAS-IP-Address", nas_ip),
+    ]
 
 
 def accounting_request(secret: bytes, status: str, attributes: Sequence[tuple[str, Any]]) -> Any:

@@ -19,11 +19,12 @@ from hotspot.web.admin.operators import operators
 from hotspot.web.admin.packages import packages
 from hotspot.web.admin.payments import payments
 from hotspot.web.admin.routers import routers
+from hotspot.web.admin.subscribers import subscribers
 from hotspot.web.admin.users import users
 from hotspot.web.admin.vouchers import vouchers
 
 admin = Blueprint("admin", __name__, url_prefix="/api/admin")
-for area in (operators, packages, routers, users, payments, vouchers, logs):
+for area in (operators, packages, routers, users, payments, vouchers, logs, subscribers):
     admin.register_blueprint(area)
 
 

@@ -18,9 +18,11 @@ from hotspot.models import (
     Package,
     Payment,
     PaymentEvent,
+    Plan,
     RadAcct,
     RadiusSession,
     SmsMessage,
+    Subscriber,
 )
 from hotspot.operators.listing import Listing
 from hotspot.web.serializers import iso
@@ -208,4 +210,34 @@ def posting_json(posting: LedgerPosting, amount: Decimal) -> dict[str, Any]:
         "reference": posting.reference,
         "actor": posting.actor,
         "created_at": iso(posting.created_at),
+    }
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    return {
+        "id": plan.id,
+        "operator_id": plan.operator_id,
+        "name": plan.name,
+        "group_name": plan.group_name,
+        "price": str(plan.price),
+        "rate_limit": plan.rate_limit,
+        "pool": plan.pool,
+        "grace_days": plan.grace_days,
+        "is_active": plan.is_active,
+    }
+
+
+def subscriber_json(subscriber: Subscriber) -> dict[str, Any]:
+    return {
+        "id": subscriber.id,
+        "operator_id": subscriber.operator_id,
+        "plan_id": subscriber.plan_id,
+        "account_number": subscriber.account_number,
+        "username": subscriber.username,
+        "phone": subscriber.phone,
+        "static_ip": str(subscriber.static_ip) if subscriber.static_ip else None,
+        "due_date": subscriber.due_date.isoformat(),
+        "billing_day": subscriber.billing_day,
+        "credit": str(subscriber.credit),
+        "status": subscriber.status.value,
     }
