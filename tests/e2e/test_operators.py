@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import zoneinfo
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -17,6 +18,7 @@ from pyrad import packet
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotspot.access.subscribers import CreatePlan, CreateSubscriber, add_plan, add_subscriber
 from hotspot.billing.vouchers import generate
 from hotspot.core.sealing import SealingError
 from hotspot.models import (
@@ -62,6 +64,8 @@ class Owned:
     payment_id: int
     unmatched_id: int
     batch: str
+    plan_id: int
+    account: str
 
 
 @dataclass(frozen=True)
@@ -99,10 +103,18 @@ def own_rows(session: Session, operator: Operator) -> Owned:
     session.add(AuditEntry(actor="test", action="test.mark", target=tag, operator_id=operator.id))
     batch = f"batch-{tag}"
     list(generate(session, package, 2, batch))
+    plan = add_plan(session, operator, CreatePlan(f"Home {tag}", Decimal(1500), "10M/10M"))
+    home, _ = add_subscriber(
+        session,
+        plan,
+        CreateSubscriber(plan.id, f"A{tag.upper()}", f"home-{tag}", dt.date(2030, 1, 1)),
+        zoneinfo.ZoneInfo("UTC"),
+    )
     session.flush()
     return Owned(
-        tag, package.id, nas.id, credentials.username, phone, payment.id, unmatched.id, batch
-    )
+        tag, package.id, nas.id, credentials.username, phone, payment.id, unmatched.id, batch,
+        plan.id, home.account_number,
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -156,6 +168,8 @@ LISTINGS: dict[tuple[str, str], tuple[str, dict[str, str], Mark]] = {
     ("GET", "/sms"): ("messages", {}, lambda i, a: i["phone"] == a.phone),
     ("GET", "/audit"): ("entries", {"action": "test.mark"}, lambda i, a: i["target"] == a.tag),
     ("GET", "/operators"): ("operators", {}, lambda i, a: i["code"] == "DEFAULT"),
+    ("GET", "/plans"): ("plans", {}, lambda i, a: i["id"] == a.plan_id),
+    ("GET", "/subscribers"): ("subscribers", {}, lambda i, a: i["account_number"] == a.account),
 }  # fmt: skip
 
 
@@ -186,6 +200,12 @@ def hidden_requests(a: Owned) -> list[tuple[str, str, Any]]:
         ("POST", "/nas", {"operator": "DEFAULT", "nasname": unique_nas_address(),
                           "shortname": "x", "secret": LONG_SECRET}),
         ("POST", "/vouchers/batches", {"package_id": a.package_id, "count": 1}),
+        ("GET", f"/subscribers/{a.account}", None),
+        ("PATCH", f"/subscribers/{a.account}", {"due_date": "2020-01-01"}),
+        ("POST", "/subscribers", {"plan_id": a.plan_id, "account_number": "STOLEN1",
+                                  "username": "stolen1", "due_date": "2030-01-01"}),
+        ("POST", "/plans", {"operator": "DEFAULT", "name": "x", "price": "1",
+                            "rate_limit": "1M/1M"}),
     ]  # fmt: skip
 
 
@@ -252,6 +272,7 @@ def test_nothing_of_the_default_operator_changed_and_the_platform_sees_it_all(
     assert platform.ok("GET", f"/users/{a.username}")["status"] == "active"
     assert platform.ok("GET", f"/packages/{a.package_id}")["is_active"] is True
     assert platform.ok("GET", "/operators/DEFAULT")["portal_name"] != "stolen"
+    assert platform.ok("GET", f"/subscribers/{a.account}")["due_date"] == "2030-01-01"
 
 
 def test_an_operators_own_rows_are_its_own_and_not_the_default_operators(
