@@ -32,7 +32,7 @@ from typing import Any
 import africastalking
 import requests
 from africastalking.Service import DEFAULT_TIMEOUT_S, AfricasTalkingException
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 from urllib3.exceptions import MaxRetryError
@@ -40,7 +40,7 @@ from urllib3.exceptions import MaxRetryError
 from hotspot.adapters.db import transaction
 from hotspot.core.errors import InvalidInputError, NotFoundError
 from hotspot.core.settings import Settings
-from hotspot.models import SmsMessage, SmsStatus
+from hotspot.models import Operator, SmsMessage, SmsStatus
 
 log = logging.getLogger(__name__)
 
@@ -293,6 +293,50 @@ def send_once(sessions: sessionmaker[Session], gateway: SmsGateway, outgoing: Ou
     return f"failed: {result.reason}"
 
 
+NO_CREDITS = "not sent: the operator has no SMS credits left (the portal still shows it)"
+# GSM 03.38: the basic set (one septet each) and the extension (two, with the escape).
+GSM_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM_EXTENSION = frozenset("^{}\\[~]|€\f")
+
+
+def message_parts(body: str) -> int:
+    """How many SMS the text is sent as (what it costs): 160 GSM-7 septets in one, 153 a part
+    when split; else UCS-2, 70 UTF-16 units in one, 67 a part."""
+    if all(c in GSM_BASIC or c in GSM_EXTENSION for c in body):
+        septets = len(body) + sum(c in GSM_EXTENSION for c in body)
+        return 1 if septets <= 160 else -(-septets // 153)
+    units = len(body.encode("utf-16-le")) // 2
+    return 1 if units <= 70 else -(-units // 67)
+
+
+def _charged(session: Session, message_id: int, outgoing: Outgoing) -> _Claim | str:
+    """The operator pays the message's parts in credits, in the claim's transaction (one
+    atomic UPDATE: two at once cannot both spend the last credit); without enough, it is not
+    sent, and says why."""
+    parts = message_parts(outgoing.body)
+    paid = session.execute(
+        update(Operator)
+        .where(
+            Operator.id == outgoing.operator_id,
+            or_(Operator.sms_credits.is_(None), Operator.sms_credits >= parts),
+        )
+        .values(sms_credits=Operator.sms_credits - parts)
+        .returning(Operator.id)
+    ).first()
+    if paid is not None:
+        return _Claim(message_id, outgoing.phone, outgoing.body)
+    session.execute(
+        update(SmsMessage)
+        .where(SmsMessage.id == message_id)
+        .values(status=SmsStatus.FAILED, error=NO_CREDITS, credits=0)
+    )
+    log.warning("sms %s: %s (operator %s)", outgoing.key, NO_CREDITS, outgoing.operator_id)
+    return NO_CREDITS
+
+
 def _claim(sessions: sessionmaker[Session], outgoing: Outgoing) -> _Claim | str:
     """The claim, in its own committed transaction; or why there is nothing to send."""
     with transaction(sessions) as session:
@@ -306,12 +350,13 @@ def _claim(sessions: sessionmaker[Session], outgoing: Outgoing) -> _Claim | str:
                 purpose=outgoing.purpose,
                 body=outgoing.body,
                 status=SmsStatus.CLAIMED,
+                credits=message_parts(outgoing.body),
             )
             .on_conflict_do_nothing(index_elements=[SmsMessage.idempotency_key])
             .returning(SmsMessage.id)
         )
         if created is not None:
-            return _Claim(created, outgoing.phone, outgoing.body)
+            return _charged(session, created, outgoing)
         # A released claim is taken back by one atomic UPDATE: of two retries, one wins.
         # It sends what was recorded, so the row always shows what went out.
         retaken = session.execute(

@@ -6,6 +6,7 @@
 --   wallet      what the platform owes the operator: its balance is the sum of these entries
 --   commission  the platform's commission on the operator's payments
 --   payouts     money paid out to the operator (recorded by a platform admin)
+--   sms_sales   what operators paid the platform for SMS credits
 -- A payment that becomes paid, by whichever path (the general path, the one-call settlement,
 -- an admin's resolve, a bulk insert), is posted once by the trigger on payments: the posting's
 -- unique (payment_id) makes a second impossible. Loaded by migration 0013; change it only with
@@ -34,14 +35,18 @@ BEGIN
 END
 $$;
 
--- The posting of paid payments: money received, the operator's share into its wallet, the
--- commission (at the operator's rate when the payment is posted) to the platform. A payment
--- already posted is skipped.
+-- The posting of paid payments: money received; a customer's (purpose access or subscription)
+-- into the operator's wallet less the commission (at the operator's rate when the payment is
+-- posted); an operator's own payment into its wallet (purpose wallet) whole, or for SMS credits
+-- to the platform's sales. A payment already posted is skipped.
 CREATE OR REPLACE FUNCTION hotspot_post_payments(p_ids bigint[]) RETURNS void
 LANGUAGE sql AS $$
     WITH paid AS (
         SELECT x.id, x.operator_id, coalesce(x.amount_paid, x.amount) AS amount,
-               round(coalesce(x.amount_paid, x.amount) * o.commission_rate, 2) AS commission,
+               CASE WHEN x.purpose IN ('access', 'subscription')
+                    THEN round(coalesce(x.amount_paid, x.amount) * o.commission_rate, 2)
+                    ELSE 0 END AS commission,
+               CASE WHEN x.purpose = 'sms_credits' THEN 'sms_sales' ELSE 'wallet' END AS credited,
                nextval('ledger_postings_seq') AS posting_id
           FROM payments x
           JOIN operators o ON o.id = x.operator_id
@@ -57,7 +62,7 @@ LANGUAGE sql AS $$
       FROM paid p
       JOIN fresh f ON f.id = p.posting_id
      CROSS JOIN LATERAL (VALUES ('received', -p.amount),
-                                ('wallet', p.amount - p.commission),
+                                (p.credited, p.amount - p.commission),
                                 ('commission', p.commission)) AS e(account, amount)
      WHERE e.amount <> 0
 $$;

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotspot.access.provisioning import Credentials, provision_purchase
-from hotspot.billing.c2b import find_account
+from hotspot.billing.paybill import find_account
 from hotspot.billing.payment_state import pay, record, timeline
 from hotspot.core.errors import ConflictError, InvalidInputError
 from hotspot.core.phones import normalize_phone

@@ -19,6 +19,7 @@ import secrets
 import zoneinfo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -250,6 +251,15 @@ class Settings:
         "Seconds between CoA-Request attempts after a timeout or NAK; after the last, a "
         "Disconnect-Request, so the customer logs in again to the new entitlement.",
     )
+    paybill_rules: str = _setting(
+        "subscriber,hotspot,sms,wallet",
+        "How a paybill payment's account reference is read, rule by rule in this order: "
+        "subscriber (a PPPoE account number), hotspot (a username or phone), sms (SMS<operator "
+        "code>: SMS credits), wallet (ACC<operator code>: into its wallet); else unmatched.",
+    )
+    sms_credit_price: Decimal = _setting(  # noqa: RUF009 - a Decimal is immutable
+        Decimal("1.00"), "What one SMS credit costs an operator (paybill SMS<code>)."
+    )
     nas_sim_coa_port: int = _setting(3799, "Port the NAS simulator listens on for Disconnect/CoA.")
     nas_sim_http_port: int = _setting(
         8088,
@@ -361,7 +371,7 @@ class Settings:
                 value = mask_url(value)
             elif f.metadata["secret"]:
                 value = "***" if value else ""
-            elif isinstance(value, Path):
+            elif isinstance(value, Path | Decimal):
                 value = str(value)
             shown[f.name] = value
         shown["private_postgres"] = self.private_postgres
@@ -395,9 +405,24 @@ class Settings:
             values[f.name] = _parse(f, raw)
         settings = cls(**values)
         check_timezone(settings.timezone)
+        check_paybill_rules(settings.paybill_rules)
         if settings.environment != DEVELOPMENT:
             return settings  # nothing generated or written; deployment.problems names what lacks
         return settings.with_changes(**ensure_generated_secrets(settings))
+
+
+PAYBILL_RULES = ("subscriber", "hotspot", "sms", "wallet")
+
+
+def check_paybill_rules(raw: str) -> tuple[str, ...]:
+    """The rules named, in order; a name we do not know fails at start."""
+    rules = tuple(part.strip() for part in raw.split(",") if part.strip())
+    unknown = [rule for rule in rules if rule not in PAYBILL_RULES]
+    if unknown or len(set(rules)) != len(rules):
+        raise ValueError(
+            f"{PREFIX}PAYBILL_RULES: each of {', '.join(PAYBILL_RULES)} at most once, got {raw!r}"
+        )
+    return rules
 
 
 def check_timezone(name: str) -> None:
@@ -452,6 +477,11 @@ def _parse(f: dataclasses.Field[Any], raw: str) -> Any:
         if lowered not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
             raise ValueError(f"{PREFIX}{f.name.upper()}: expected a boolean, got {raw!r}")
         return lowered in {"1", "true", "yes", "on"}
+    if kind is Decimal:
+        try:
+            return Decimal(raw.strip())
+        except ArithmeticError:
+            raise ValueError(f"{PREFIX}{f.name.upper()}: expected a number, got {raw!r}") from None
     if kind in (int, float):
         try:
             return kind(raw)

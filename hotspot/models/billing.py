@@ -43,6 +43,15 @@ class PaymentStatus(enum.StrEnum):
         return self is not PaymentStatus.PENDING
 
 
+class PaymentPurpose(enum.StrEnum):
+    """What money is for; it decides the ledger's posting (hotspot/billing/ledger.sql)."""
+
+    ACCESS = "access"  # a hotspot package
+    SUBSCRIPTION = "subscription"  # a PPPoE subscriber's months
+    SMS_CREDITS = "sms_credits"  # an operator buying SMS credits from the platform
+    WALLET = "wallet"  # an operator paying into its own wallet
+
+
 class PaymentMethod(enum.StrEnum):
     STK = "stk"
     C2B = "c2b"
@@ -64,6 +73,9 @@ class Payment(Base):
     __tablename__ = "payments"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint(
+            "purpose IN ('access', 'subscription', 'sms_credits', 'wallet')", name="purpose_known"
+        ),
         Index("ix_payments_status_created_at", "status", "created_at"),
         Index("ix_payments_phone", "phone"),
         Index(
@@ -87,6 +99,7 @@ class Payment(Base):
     )
     package_id: Mapped[int | None] = mapped_column(ForeignKey("packages.id"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("hotspot_users.id"), index=True)
+    purpose: Mapped[str] = mapped_column(Text, server_default=PaymentPurpose.ACCESS.value)
     subscriber_id: Mapped[int | None] = mapped_column(
         ForeignKey("subscribers.id"), index=True, doc="a PPPoE subscriber's monthly payment"
     )

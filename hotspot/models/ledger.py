@@ -27,6 +27,7 @@ class Account(enum.StrEnum):
     WALLET = "wallet"  # what the platform owes the operator
     COMMISSION = "commission"  # the platform's
     PAYOUTS = "payouts"  # paid out to the operator
+    SMS_SALES = "sms_sales"  # the platform's, for SMS credits
 
 
 class LedgerPosting(Base):
@@ -52,7 +53,8 @@ class LedgerEntry(Base):
     __tablename__ = "ledger_entries"
     __table_args__ = (
         CheckConstraint(
-            "account IN ('received', 'wallet', 'commission', 'payouts')", name="account_known"
+            "account IN ('received', 'wallet', 'commission', 'payouts', 'sms_sales')",
+            name="account_known",
         ),
         CheckConstraint("amount <> 0", name="amount_not_zero"),
         Index("ix_ledger_entries_operator_id_account", "operator_id", "account"),

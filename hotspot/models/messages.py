@@ -50,6 +50,7 @@ class SmsMessage(Base):
     phone: Mapped[str] = mapped_column(Text)
     purpose: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
+    credits: Mapped[int] = mapped_column(Integer, server_default="0", doc="what it cost")
     status: Mapped[SmsStatus] = mapped_column(
         enum_column(SmsStatus, "sms_status"), server_default=SmsStatus.CLAIMED.value
     )

@@ -44,6 +44,7 @@ class Operator(Base):
     __table_args__ = (
         CheckConstraint("code ~ '^[A-Z0-9]{2,12}$'", name="code_format"),
         CheckConstraint("commission_rate >= 0 AND commission_rate < 1", name="commission_range"),
+        CheckConstraint("sms_credits >= 0", name="sms_credits_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -57,6 +58,9 @@ class Operator(Base):
     mpesa_shortcode: Mapped[str | None] = mapped_column(Text)
     mpesa_secrets: Mapped[bytes | None] = mapped_column(LargeBinary)
     commission_rate: Mapped[Decimal] = mapped_column(Numeric(5, 4), server_default="0")
+    sms_credits: Mapped[int | None] = mapped_column(
+        Integer, doc="customer SMS it may still send (None: unmetered)"
+    )
     is_active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     created_at: Mapped[dt.datetime] = now_column()
     updated_at: Mapped[dt.datetime] = now_column()

@@ -96,7 +96,8 @@ def create_operator(session: Session, actor: Actor, command: CreateOperator) -> 
         raise InvalidInputError("code must be 2 to 12 capital letters or digits, e.g. NETX")
     if session.scalar(select(Operator.id).where(Operator.code == code)) is not None:
         raise ConflictError(f"an operator {code} already exists")
-    operator = Operator(code=code, name=required_text(command.name, "name", 100))
+    # A new operator's customer SMS wait for credits it buys (SMS<code> by paybill).
+    operator = Operator(code=code, name=required_text(command.name, "name", 100), sms_credits=0)
     session.add(operator)
     session.flush()
     audit(session, actor, "operator.create", f"operator:{code}", {"name": operator.name},

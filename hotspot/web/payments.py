@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import redis
 from flask import Blueprint, Response, abort, jsonify, request, stream_with_context
@@ -18,7 +17,7 @@ from werkzeug.exceptions import TooManyRequests
 
 from hotspot.access.retention import CredentialsGoneError
 from hotspot.adapters.metrics import observe_provisioning
-from hotspot.billing.c2b import confirm_c2b, validate_c2b
+from hotspot.billing.c2b import Paybill, confirm_c2b, validate_c2b
 from hotspot.billing.callback_tokens import stk_callback_url
 from hotspot.billing.callbacks import handle_stk_callback
 from hotspot.billing.handout import PaymentNotPaidError, credentials_for
@@ -250,7 +249,7 @@ def stk_callback(token: str) -> Any:
 @payments.post("/callbacks/c2b/<token>/validate")
 def c2b_validate(token: str) -> Any:
     check_callback_token(token)
-    code, description = validate_c2b(sessions(), request.get_data(), settings().default_region)
+    code, description = validate_c2b(sessions(), request.get_data(), Paybill.of(settings()))
     return jsonify(ResultCode=code, ResultDesc=description)
 
 
@@ -259,8 +258,7 @@ def c2b_confirm(token: str) -> Any:
     check_callback_token(token)
     after = AfterCommit()
     try:
-        s = settings()
-        confirm_c2b(sessions(), request.get_data(), s.default_region, after, ZoneInfo(s.timezone))
+        confirm_c2b(sessions(), request.get_data(), Paybill.of(settings()), after)
     except InvalidInputError as exc:
         return jsonify(error=str(exc)), 400
     finally:

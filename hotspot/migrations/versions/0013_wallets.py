@@ -7,6 +7,8 @@ Create Date: 2027-01-21 09:00:00.000000
 - `ledger_postings`: one per business event (a payment, a payout), unique per payment.
 - `ledger_entries`: its entries; every INSERT statement's postings must sum to zero, and no
   entry is ever updated or deleted (triggers, hotspot/billing/ledger.sql).
+- `payments.purpose`: what the money is for (access, a subscription, SMS credits, an operator's
+  wallet), which decides its posting.
 - A trigger on `payments` posts each payment when it becomes paid, by whatever path. Payments
   already paid before this migration are posted by it, without commission (none was agreed).
 """
@@ -24,6 +26,15 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.add_column(
+        "payments",
+        sa.Column("purpose", sa.Text(), server_default="access", nullable=False),
+    )
+    op.create_check_constraint(
+        op.f("ck_payments_purpose_known"),
+        "payments",
+        "purpose IN ('access', 'subscription', 'sms_credits', 'wallet')",
+    )
     op.execute("CREATE SEQUENCE ledger_postings_seq")
     op.create_table(
         "ledger_postings",
@@ -69,7 +80,7 @@ def upgrade() -> None:
         sa.Column("account", sa.Text(), nullable=False),
         sa.Column("amount", sa.Numeric(precision=14, scale=2), nullable=False),
         sa.CheckConstraint(
-            "account IN ('received', 'wallet', 'commission', 'payouts')",
+            "account IN ('received', 'wallet', 'commission', 'payouts', 'sms_sales')",
             name=op.f("ck_ledger_entries_account_known"),
         ),
         sa.CheckConstraint("amount <> 0", name=op.f("ck_ledger_entries_amount_not_zero")),
@@ -135,3 +146,4 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION hotspot_ledger_append_only()")
     op.execute("DROP FUNCTION hotspot_ledger_balanced()")
     op.execute("DROP SEQUENCE ledger_postings_seq")
+    op.drop_column("payments", "purpose")
