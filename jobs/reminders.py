@@ -8,6 +8,7 @@ from rq import Retry
 
 from hotspot.access.reminders import REMINDER_PURPOSE, Due, due_reminders, reminder_text, still_due
 from hotspot.adapters.sms import Outgoing, SmsGateway, send_once
+from hotspot.operators.tenants import sender_of
 from jobs import services
 
 SEND_JOB = "jobs.reminders.send_reminder"
@@ -56,6 +57,7 @@ def send_reminder(user_id: int, expires_at: float) -> str:
             phone=user.phone,
             body=body,
             operator_id=user.operator_id,
+            sender_id=sender_of(session, user.operator_id),
             user_id=user.id,
         )
     return send_once(s.sessions, SmsGateway.from_settings(s.settings), outgoing)

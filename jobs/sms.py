@@ -13,6 +13,7 @@ from hotspot.adapters.sms import (
     send_once,
 )
 from hotspot.models import HotspotCredential, HotspotUser, Payment
+from hotspot.operators.tenants import sender_of
 from jobs import services
 
 
@@ -50,6 +51,7 @@ def send_credentials(payment_id: int) -> str:
             phone=user.phone,
             body=body,
             operator_id=user.operator_id,
+            sender_id=sender_of(session, user.operator_id),
             user_id=user.id,
         )
     return send_once(s.sessions, SmsGateway.from_settings(s.settings), outgoing)

@@ -144,13 +144,16 @@ class SmsGateway:
     def __repr__(self) -> str:
         return f"SmsGateway(base_url={self.base_url!r}, sender_id={self.sender_id!r})"
 
-    def send(self, phone: str, message: str) -> SmsResult:
+    def send(self, phone: str, message: str, sender_id: str | None = None) -> SmsResult:
         """One message to one `+E.164` number; raises an `SmsError` when AT gave no statusCode."""
         if not E164.fullmatch(phone):
             raise SmsPermanentError(f"{phone!r} is not a number Africa's Talking accepts (+CCC…)")
         try:
             reply = self._client.send(
-                message, [phone], sender_id=self.sender_id or None, timeout=self._timeout
+                message,
+                [phone],
+                sender_id=sender_id or self.sender_id or None,
+                timeout=self._timeout,
             )
         except AfricasTalkingException as exc:
             # Any non-2xx; the SDK keeps only the body, so 401 (bad key) and 5xx look alike.
@@ -243,8 +246,9 @@ class Outgoing:
     purpose: str
     phone: str
     body: str
-    operator_id: int  # whose customer it goes to (its SMS log)
+    operator_id: int  # whose customer it goes to (its SMS log, its credits)
     user_id: int | None = None
+    sender_id: str | None = None  # the operator's own; None: the installation's
 
 
 @dataclass(frozen=True)
@@ -264,7 +268,7 @@ def send_once(sessions: sessionmaker[Session], gateway: SmsGateway, outgoing: Ou
         return claim
     finish = partial(_finish, sessions, claim.id, outgoing.key)
     try:
-        result = gateway.send(claim.phone, claim.body)
+        result = gateway.send(claim.phone, claim.body, outgoing.sender_id)
     except SmsTransientError as exc:
         finish(error=RETRYING + str(exc))
         raise

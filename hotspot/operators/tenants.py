@@ -76,6 +76,14 @@ def default_operator_id(session: Session) -> int:
     return found
 
 
+def sender_of(session: Session, operator_id: int) -> str | None:
+    """The SMS sender ID the operator's customers see (None: the installation's)."""
+    found: str | None = session.scalar(
+        select(Operator.sms_sender_id).where(Operator.id == operator_id)
+    )
+    return found
+
+
 def list_operators(session: Session, actor: Actor, page: Page) -> Listing[Operator]:
     return paged(session, actor.visible(select(Operator), Operator.id).order_by(Operator.id), page)
 

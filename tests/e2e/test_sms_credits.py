@@ -24,8 +24,9 @@ from tests.support.payments import c2b_body, random_phone
 from tests.support.stack import StackUnderTest
 
 
-def outgoing(operator_id: int, body: str) -> Outgoing:
+def outgoing(operator_id: int, body: str, sender_id: str | None = None) -> Outgoing:
     return Outgoing(
+        sender_id=sender_id,
         key=f"test:{secrets.token_hex(8)}",
         purpose="test",
         phone=normalize_phone(random_phone()),
@@ -63,8 +64,10 @@ def test_sms_cost_credits_stop_at_zero_and_resume_when_bought(
     paybill = Paybill("KE", zoneinfo.ZoneInfo("UTC"), ("sms",), Decimal("1.00"))
     confirm_c2b(committed, body, paybill, AfterCommit())
     assert credits(committed, operator_id) == 11
-    assert send_once(committed, gateway, outgoing(operator_id, "y" * 200)).startswith("sent")
+    resumed = outgoing(operator_id, "y" * 200, sender_id="KAHAWA")  # its own sender ID
+    assert send_once(committed, gateway, resumed).startswith("sent")
     assert credits(committed, operator_id) == 9
+    assert at.messages()[-1].sender_id == "KAHAWA"
 
 
 def test_the_installations_own_operator_is_unmetered(
