@@ -67,7 +67,7 @@ def test_sms_cost_credits_stop_at_zero_and_resume_when_bought(
     resumed = outgoing(operator_id, "y" * 200, sender_id="KAHAWA")  # its own sender ID
     assert send_once(committed, gateway, resumed).startswith("sent")
     assert credits(committed, operator_id) == 9
-    assert at.messages()[-1].sender_id == "KAHAWA"
+    assert at.messages()[-1]["from"] == "KAHAWA"
 
 
 def test_the_installations_own_operator_is_unmetered(
