@@ -10,6 +10,7 @@ from hotspot.access.reminders import REMINDER_PURPOSE, Due, due_reminders, remin
 from hotspot.adapters.sms import Outgoing, SmsGateway, send_once
 from hotspot.operators.tenants import sender_of
 from jobs import services
+from jobs.notify import tell_if_low
 
 SEND_JOB = "jobs.reminders.send_reminder"
 
@@ -60,4 +61,6 @@ def send_reminder(user_id: int, expires_at: float) -> str:
             sender_id=sender_of(session, user.operator_id),
             user_id=user.id,
         )
-    return send_once(s.sessions, SmsGateway.from_settings(s.settings), outgoing)
+    sent = send_once(s.sessions, SmsGateway.from_settings(s.settings), outgoing)
+    tell_if_low(outgoing.operator_id)
+    return sent

@@ -15,6 +15,7 @@ from hotspot.adapters.sms import (
 from hotspot.models import HotspotCredential, HotspotUser, Payment
 from hotspot.operators.tenants import sender_of
 from jobs import services
+from jobs.notify import tell_if_low
 
 
 def send_credentials(payment_id: int) -> str:
@@ -54,4 +55,6 @@ def send_credentials(payment_id: int) -> str:
             sender_id=sender_of(session, user.operator_id),
             user_id=user.id,
         )
-    return send_once(s.sessions, SmsGateway.from_settings(s.settings), outgoing)
+    sent = send_once(s.sessions, SmsGateway.from_settings(s.settings), outgoing)
+    tell_if_low(outgoing.operator_id)
+    return sent

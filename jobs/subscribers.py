@@ -16,6 +16,7 @@ from hotspot.adapters.db import transaction
 from hotspot.models import Subscriber
 from jobs import services
 from jobs.expiry import disconnect_all
+from jobs.notify import send_notices
 
 
 def block_overdue() -> str:
@@ -37,11 +38,14 @@ def redial(subscriber_id: int) -> str:
         if subscriber is None:
             return "no such subscriber"
         name = subscriber.username
-    return f"{disconnect_login(name, 'payment: redial')} sessions disconnected"
+    outcomes = disconnect_login(name, "payment: redial")
+    if "failed" in outcomes:
+        send_notices("reconnect_failed", subscriber_id)
+    return f"{len(outcomes)} sessions disconnected"
 
 
-def disconnect_login(username: str, reason: str) -> int:
+def disconnect_login(username: str, reason: str) -> list[str]:
+    """Each open session's outcome (retries of a NAK or timeout are scheduled by the sender)."""
     with services().sessions() as session:
         found = open_sessions(session, username)
-    disconnect_all(found, reason)
-    return len(found)
+    return disconnect_all(found, reason)

@@ -249,6 +249,7 @@ class Outgoing:
     operator_id: int  # whose customer it goes to (its SMS log, its credits)
     user_id: int | None = None
     sender_id: str | None = None  # the operator's own; None: the installation's
+    metered: bool = True  # costs the operator credits: a customer's message
 
 
 @dataclass(frozen=True)
@@ -321,6 +322,8 @@ def _charged(session: Session, message_id: int, outgoing: Outgoing) -> _Claim | 
     atomic UPDATE: two at once cannot both spend the last credit); without enough, it is not
     sent, and says why."""
     parts = message_parts(outgoing.body)
+    if not outgoing.metered:
+        return _Claim(message_id, outgoing.phone, outgoing.body)
     paid = session.execute(
         update(Operator)
         .where(
@@ -354,7 +357,7 @@ def _claim(sessions: sessionmaker[Session], outgoing: Outgoing) -> _Claim | str:
                 purpose=outgoing.purpose,
                 body=outgoing.body,
                 status=SmsStatus.CLAIMED,
-                credits=message_parts(outgoing.body),
+                credits=message_parts(outgoing.body) if outgoing.metered else 0,
             )
             .on_conflict_do_nothing(index_elements=[SmsMessage.idempotency_key])
             .returning(SmsMessage.id)

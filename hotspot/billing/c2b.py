@@ -177,6 +177,7 @@ def _unmatched(session: Session, received: Received) -> None:
     own for the shared one)."""
     payment = received.payment(session, PaymentPurpose.ACCESS)
     record(session, payment.id, "unmatched", reference=received.c2b.bill_ref)
+    received.after.notices.append(("unmatched", payment.id))
 
 
 def _pay_hotspot(session: Session, received: Received) -> None:
@@ -202,6 +203,8 @@ def _pay_hotspot(session: Session, received: Received) -> None:
     )
     if credentials is not None:
         received.after.add_provisioned(payment.id, credentials)
+    else:
+        received.after.notices.append(("credit_kept", payment.id))
 
 
 def _pay_subscriber(session: Session, received: Received) -> None:
@@ -225,8 +228,13 @@ def _pay_subscriber(session: Session, received: Received) -> None:
         due_date=applied.due_date.isoformat(),
         reconnected=applied.reconnected,
     )
+    received.after.notices.append(("payment_received", payment.id))
     if applied.months:
         received.after.redials.append(subscriber.id)
+    else:
+        received.after.notices.append(("credit_kept", payment.id))
+    if applied.reconnected:
+        received.after.notices.append(("reconnected", payment.id))
 
 
 def _buy_sms_credits(session: Session, received: Received) -> None:
@@ -237,6 +245,7 @@ def _buy_sms_credits(session: Session, received: Received) -> None:
     price = received.paybill.sms_credit_price
     credits = int(received.c2b.amount // price)
     balance = add_sms_credits(session, received.route.operator_id, credits)
+    received.after.notices.append(("credits_bought", payment.id))
     record(
         session,
         payment.id,
@@ -253,6 +262,7 @@ def _pay_wallet(session: Session, received: Received) -> None:
     payment = received.payment(session, PaymentPurpose.WALLET)
     pay(payment, now=received.now, after=received.after)
     record(session, payment.id, "wallet_paid", operator_id=received.route.operator_id)
+    received.after.notices.append(("payment_received", payment.id))
 
 
 SETTLE: dict[str | None, Callable[[Session, Received], None]] = {

@@ -65,6 +65,17 @@ def credentials_sms_job(payment_id: int) -> JobSpec:
     )
 
 
+def notice_job(event: str, subject_id: int) -> JobSpec:
+    """Telling people of an event (hotspot.operators.notifications); each message at most once
+    whatever the retries."""
+    return JobSpec(
+        "jobs.notify.send_notices",
+        (event, subject_id),
+        job_id=f"notify-{event}-{subject_id}",
+        retry=Retry(max=5, interval=[10, 30, 60, 120, 300]),
+    )
+
+
 def connect(url: str) -> redis.Redis:
     """Short timeouts: a Redis outage must cost a request milliseconds, not seconds."""
     return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
@@ -190,6 +201,7 @@ def dispatch(
         or after.to_query
         or after.changed_users
         or after.redials
+        or after.notices
     ):
         seconds = {int(credentials.expires_at.timestamp()) for credentials in after.expiries}
         seconds.discard(notifier.last_expiry_second or 0)
@@ -245,6 +257,8 @@ def side_effects(
         queue.enqueue(CHANGE_USER_JOB, user_id, reason, pipeline=pipe)
     for subscriber_id in after.redials:
         queue.enqueue(REDIAL_JOB, subscriber_id, pipeline=pipe)
+    for event, subject_id in after.notices:
+        notice_job(event, subject_id).enqueue(queue, pipe)
     for payment_id in after.to_query:
         queue.enqueue_in(
             query_delay(delay, 0),

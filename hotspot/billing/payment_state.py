@@ -51,6 +51,8 @@ class AfterCommit:
     changed_users: list[tuple[int, str]] = field(default_factory=list)
     # PPPoE subscribers whose cut-off a payment moved: their sessions redial (`jobs.subscribers`).
     redials: list[int] = field(default_factory=list)
+    # Events to tell people of (`jobs.notify`): (event, the payment or other subject's id).
+    notices: list[tuple[str, int]] = field(default_factory=list)
 
     def add_provisioned(self, payment_id: int, credentials: Credentials) -> None:
         """New access: its credentials cached and sent, and its expiry scheduled; a renewal's
@@ -68,6 +70,7 @@ class AfterCommit:
         self.expiries.clear()
         self.changed_users.clear()
         self.redials.clear()
+        self.notices.clear()
 
 
 def record(session: Session, payment_id: int | None, kind: str, **detail: Any) -> None:

@@ -152,6 +152,7 @@ def start_stk_push(
         with transaction(sessions) as session:
             locked = lock(session, payment.id)
             record(session, payment.id, "stk_push_failed", reason=str(exc), raw=exc.raw)
+            after.notices.append(("gateway_error", payment.id))
             if locked.status is PaymentStatus.PENDING:
                 fail(locked, reason=str(exc), now=dt.datetime.now(dt.UTC), after=after)
             return locked

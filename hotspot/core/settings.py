@@ -260,6 +260,19 @@ class Settings:
     sms_credit_price: Decimal = _setting(  # noqa: RUF009 - a Decimal is immutable
         Decimal("1.00"), "What one SMS credit costs an operator (paybill SMS<code>)."
     )
+    notify_rules: str = _setting(
+        "payment_received:customer,payment_received:operator,reconnected:customer,"
+        "credit_kept:customer,credits_bought:operator,low_credits:operator,unmatched:platform,"
+        "reconnect_failed:platform,gateway_error:platform",
+        "Who is told of what by SMS, as event:recipient pairs (recipients: customer, operator, "
+        "platform); leave one out to stop it.",
+    )
+    platform_phones: str = _setting(
+        "", "Phones of the platform's admins (comma-separated) for platform notifications."
+    )
+    low_sms_credits: int = _setting(
+        20, "An operator is told when its SMS credits fall below this (and at 0)."
+    )
     nas_sim_coa_port: int = _setting(3799, "Port the NAS simulator listens on for Disconnect/CoA.")
     nas_sim_http_port: int = _setting(
         8088,
@@ -406,6 +419,7 @@ class Settings:
         settings = cls(**values)
         check_timezone(settings.timezone)
         check_paybill_rules(settings.paybill_rules)
+        check_notify_rules(settings.notify_rules)
         if settings.environment != DEVELOPMENT:
             return settings  # nothing generated or written; deployment.problems names what lacks
         return settings.with_changes(**ensure_generated_secrets(settings))
@@ -423,6 +437,32 @@ def check_paybill_rules(raw: str) -> tuple[str, ...]:
             f"{PREFIX}PAYBILL_RULES: each of {', '.join(PAYBILL_RULES)} at most once, got {raw!r}"
         )
     return rules
+
+
+NOTIFY_EVENTS = (
+    "payment_received",
+    "reconnected",
+    "credit_kept",
+    "credits_bought",
+    "low_credits",
+    "unmatched",
+    "reconnect_failed",
+    "gateway_error",
+)
+NOTIFY_RECIPIENTS = ("customer", "operator", "platform")
+
+
+def check_notify_rules(raw: str) -> frozenset[tuple[str, str]]:
+    """`event:recipient,...`; an unknown event or recipient fails at start."""
+    rules = set()
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        event, _, recipient = part.partition(":")
+        if event not in NOTIFY_EVENTS or recipient not in NOTIFY_RECIPIENTS:
+            raise ValueError(f"{PREFIX}NOTIFY_RULES: {part!r} is not event:recipient")
+        rules.add((event, recipient))
+    return frozenset(rules)
 
 
 def check_timezone(name: str) -> None:

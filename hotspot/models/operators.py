@@ -53,6 +53,7 @@ class Operator(Base):
     currency: Mapped[str | None] = mapped_column(String(3))
     phone_region: Mapped[str | None] = mapped_column(String(2))
     sms_sender_id: Mapped[str | None] = mapped_column(Text)
+    contact_phone: Mapped[str | None] = mapped_column(Text, doc="told of payments and credits")
     portal_name: Mapped[str | None] = mapped_column(Text)
     portal_colors: Mapped[dict[str, str]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     mpesa_shortcode: Mapped[str | None] = mapped_column(Text)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotspot.core.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from hotspot.core.phones import normalize_phone
 from hotspot.core.sealing import seal, unseal
 from hotspot.core.values import UNCHANGED, Unchanged, given_fields, optional_text, required_text
 from hotspot.models import DEFAULT_OPERATOR_CODE, Operator
@@ -32,6 +33,7 @@ SETTINGS = (
     "currency",
     "phone_region",
     "sms_sender_id",
+    "contact_phone",
     "portal_name",
     "portal_colors",
     "mpesa_shortcode",
@@ -61,6 +63,7 @@ class ChangeOperator:
     currency: str | Unchanged | None = UNCHANGED
     phone_region: str | Unchanged | None = UNCHANGED
     sms_sender_id: str | Unchanged | None = UNCHANGED
+    contact_phone: str | Unchanged | None = UNCHANGED
     portal_name: str | Unchanged | None = UNCHANGED
     portal_colors: dict[str, str] | Unchanged = UNCHANGED
     mpesa_shortcode: str | Unchanged | None = UNCHANGED
@@ -197,6 +200,7 @@ _RULES: dict[str, Any] = {
     "currency": _upper("currency", 3),
     "phone_region": _upper("phone_region", 2),
     "sms_sender_id": lambda v: optional_text(v, "sms_sender_id", 11),
+    "contact_phone": lambda v: None if v in (None, "") else normalize_phone(v, "KE"),
     "portal_name": lambda v: optional_text(v, "portal_name", 60),
     "portal_colors": _colors,
     "mpesa_shortcode": lambda v: optional_text(v, "mpesa_shortcode", 12),

@@ -179,6 +179,8 @@ def operator_json(operator: Operator) -> dict[str, Any]:
         "currency": operator.currency,
         "phone_region": operator.phone_region,
         "sms_sender_id": operator.sms_sender_id,
+        "contact_phone": operator.contact_phone,
+        "sms_credits": operator.sms_credits,
         "portal_name": operator.portal_name,
         "portal_colors": operator.portal_colors,
         "mpesa_shortcode": operator.mpesa_shortcode,
