@@ -18,9 +18,10 @@ import click
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from hotspot.cli.context import CLI_ACTOR
 from hotspot.cli.tokens import transaction
 from hotspot.core.csvfiles import write_csv
-from hotspot.reports import queries
+from hotspot.reports import operators, queries
 from hotspot.reports.queries import Days
 
 DEFAULT_DAYS = 30
@@ -254,3 +255,57 @@ def report_disconnects(start: dt.datetime | None, end: dt.datetime | None, fmt: 
         fmt,
         f"no failed Disconnect-Requests from {days.first} to {days.last}",
     )
+
+
+# --- one operator's -----------------------------------------------------------------------------
+
+operator_option = click.option(
+    "--operator", "code", required=True, help="The operator's code (e.g. DEFAULT)."
+)
+
+
+def _operator_id(session: Session, code: str) -> int:
+    return CLI_ACTOR.owner(session, code).id
+
+
+@report_command.command("operator-revenue")
+@operator_option
+@range_options
+def report_operator_revenue(
+    code: str, start: dt.datetime | None, end: dt.datetime | None, fmt: str
+) -> None:
+    """One operator's money per day paid and purpose (access, subscription, sms_credits,
+    wallet)."""
+    days = _range(start, end)
+    rows = _read(lambda s: operators.operator_revenue(s, _operator_id(s, code), days))
+    emit(rows, _columns(operators.OperatorRevenueRow), fmt, f"no payments to {code}")
+
+
+@report_command.command("subscribers-due")
+@operator_option
+@click.option("--within", type=click.IntRange(0, 366), default=7, show_default=True,
+              help="Days ahead.")  # fmt: skip
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+def report_subscribers_due(code: str, within: int, fmt: str) -> None:
+    """One operator's PPPoE subscribers due within the days, or past due, soonest first."""
+    rows = _read(lambda s: operators.subscribers_due(s, _operator_id(s, code), within))
+    emit(rows, _columns(operators.SubscriberDueRow), fmt, f"nobody of {code} is due")
+
+
+@report_command.command("arrears")
+@operator_option
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+def report_arrears(code: str, fmt: str) -> None:
+    """One operator's subscribers past their due date, longest overdue first."""
+    rows = _read(lambda s: operators.arrears(s, _operator_id(s, code)))
+    emit(rows, _columns(operators.SubscriberDueRow), fmt, f"nobody of {code} is in arrears")
+
+
+@report_command.command("wallet")
+@operator_option
+@range_options
+def report_wallet(code: str, start: dt.datetime | None, end: dt.datetime | None, fmt: str) -> None:
+    """One operator's wallet statement: each movement and the balance after it."""
+    days = _range(start, end)
+    rows = _read(lambda s: operators.wallet_statement(s, _operator_id(s, code), days))
+    emit(rows, _columns(operators.WalletRow), fmt, f"no wallet movements of {code}")

@@ -85,6 +85,12 @@ class Payment(Base):
         ),
         Index("ix_payments_created_day", text("((created_at AT TIME ZONE 'UTC')::date)")),
         Index("ix_payments_operator_id_created_at", "operator_id", "created_at"),
+        Index(
+            "ix_payments_operator_paid",
+            "operator_id",
+            "paid_at",
+            postgresql_where=text("status = 'paid'"),
+        ),
         ForeignKeyConstraint(
             ["package_id", "operator_id"],
             ["packages.id", "packages.operator_id"],

@@ -150,7 +150,7 @@ class FailedDisconnect:
     detail: str | None
 
 
-def _rows(session: Session, cls: type[Any], query: str, params: dict[str, Any]) -> list[Any]:
+def rows_of(session: Session, cls: type[Any], query: str, params: dict[str, Any]) -> list[Any]:
     names = [f.name for f in fields(cls)]
     result = session.execute(text(query), params).mappings()
     return [cls(**{name: _plain(row[name]) for name in names}) for row in result]
@@ -168,7 +168,7 @@ def _plain(value: Any) -> Any:
 
 def revenue_daily(session: Session, days: Days) -> list[RevenueRow]:
     """Money received per day paid, package and NAS."""
-    rows: list[RevenueRow] = _rows(
+    rows: list[RevenueRow] = rows_of(
         session,
         RevenueRow,
         """
@@ -193,7 +193,7 @@ def active_sessions(session: Session, started: Days | None = None) -> list[Activ
         if started
         else {}
     )
-    rows: list[ActiveSession] = _rows(
+    rows: list[ActiveSession] = rows_of(
         session,
         ActiveSession,
         f"""
@@ -211,7 +211,7 @@ def active_sessions(session: Session, started: Days | None = None) -> list[Activ
 
 def payment_funnel(session: Session, days: Days) -> list[FunnelRow]:
     """Per day initiated and method: initiated → paid → online within 24 h."""
-    rows: list[FunnelRow] = _rows(
+    rows: list[FunnelRow] = rows_of(
         session,
         FunnelRow,
         """
@@ -229,7 +229,7 @@ def payment_funnel(session: Session, days: Days) -> list[FunnelRow]:
 def usage_per_user(session: Session, days: Days, limit: int | None = None) -> list[UsageRow]:
     """Each user's sessions and bytes over the days (sessions count on the day they started),
     most bytes first."""
-    rows: list[UsageRow] = _rows(
+    rows: list[UsageRow] = rows_of(
         session,
         UsageRow,
         """
@@ -251,7 +251,7 @@ def usage_per_user(session: Session, days: Days, limit: int | None = None) -> li
 
 def sms_failures(session: Session, days: Days) -> list[SmsFailure]:
     """SMS that failed or whose fate is unknown, newest first."""
-    rows: list[SmsFailure] = _rows(
+    rows: list[SmsFailure] = rows_of(
         session,
         SmsFailure,
         """
@@ -267,7 +267,7 @@ def sms_failures(session: Session, days: Days) -> list[SmsFailure]:
 
 def failed_disconnects(session: Session, days: Days) -> list[FailedDisconnect]:
     """Disconnect-Requests the NAS did not ACK, newest first."""
-    rows: list[FailedDisconnect] = _rows(
+    rows: list[FailedDisconnect] = rows_of(
         session,
         FailedDisconnect,
         """
@@ -309,14 +309,19 @@ def refresh_rollups(session: Session) -> dict[str, dt.date | None]:
 # --- the dashboard -------------------------------------------------------------------------------
 
 
-def dashboard(session: Session, days: Days) -> dict[str, Any]:
+def dashboard(session: Session, days: Days, operator_id: int | None = None) -> dict[str, Any]:
     """What /admin/dashboard draws: revenue per day (per package), open sessions per NAS, and
-    per day the share of STK pushes paid and of paid payments online within 24 h."""
+    per day the share of STK pushes paid and of paid payments online within 24 h; of one
+    operator (its packages, its routers, its payments), or of all (None)."""
     calendar = days.each()
-    revenue, currencies = _revenue_per_package(session, days, calendar)
+    revenue, currencies = _revenue_per_package(session, days, calendar, operator_id)
     packages = sorted(revenue, key=lambda name: -sum(revenue[name]))
-    by_nas = _open_sessions_per_nas(session)
-    stk = _stk_funnel(session, days, calendar)
+    by_nas = _open_sessions_per_nas(session, operator_id)
+    stk = (
+        _stk_funnel(session, days, calendar)
+        if operator_id is None
+        else _operator_stk_funnel(session, days, calendar, operator_id)
+    )
     closed = rollups_closed_before(session)
     oldest = min((day for day in closed.values() if day is not None), default=None)
     return {
@@ -338,7 +343,7 @@ def dashboard(session: Session, days: Days) -> dict[str, Any]:
 
 
 def _revenue_per_package(
-    session: Session, days: Days, calendar: list[dt.date]
+    session: Session, days: Days, calendar: list[dt.date], operator_id: int | None
 ) -> tuple[dict[str, list[Decimal]], set[str]]:
     """Each package's revenue per day of `calendar`, and the currencies it came in."""
     index = {day: n for n, day in enumerate(calendar)}
@@ -351,10 +356,12 @@ def _revenue_per_package(
                    min(currency) AS currency
               FROM report_revenue_daily
              WHERE day BETWEEN :first AND :last
+               AND (CAST(:operator AS int) IS NULL
+                    OR package_id IN (SELECT id FROM packages WHERE operator_id = :operator))
              GROUP BY day, 2
             """
         ),
-        days.params,
+        {**days.params, "operator": operator_id},
     ):
         revenue[row.package][index[row.day]] += row.amount
         if row.currency:
@@ -362,8 +369,8 @@ def _revenue_per_package(
     return revenue, currencies
 
 
-def _open_sessions_per_nas(session: Session) -> list[dict[str, Any]]:
-    """Open sessions per NAS, most first."""
+def _open_sessions_per_nas(session: Session, operator_id: int | None) -> list[dict[str, Any]]:
+    """Open sessions per NAS (of the operator's routers), most first."""
     return [
         {"nas": row.nas or row.nas_ip, "sessions": int(row.sessions)}
         for row in session.execute(
@@ -371,32 +378,39 @@ def _open_sessions_per_nas(session: Session) -> list[dict[str, Any]]:
                 """
                 SELECT nas, host(nas_ip) AS nas_ip, count(*) AS sessions
                   FROM report_active_sessions
+                 WHERE CAST(:operator AS int) IS NULL
+                    OR host(nas_ip) IN (SELECT nasname FROM nas WHERE operator_id = :operator)
                  GROUP BY nas, nas_ip
                  ORDER BY sessions DESC, nas_ip
                 """
-            )
+            ),
+            {"operator": operator_id},
         )
     ]
 
 
 def _stk_funnel(session: Session, days: Days, calendar: list[dt.date]) -> dict[str, Any]:
     """Per day of `calendar` and overall: STK pushes initiated, paid, and online within 24 h."""
-    index = {day: n for n, day in enumerate(calendar)}
-    initiated = [0] * len(calendar)
-    paid = [0] * len(calendar)
-    online = [0] * len(calendar)
-    for row in session.execute(
-        text(
-            """
-            SELECT day, initiated, paid, online
-              FROM report_payment_funnel
-             WHERE day BETWEEN :first AND :last AND method = 'stk'
-            """
-        ),
-        days.params,
-    ):
-        n = index[row.day]
-        initiated[n], paid[n], online[n] = int(row.initiated), int(row.paid), int(row.online)
+    counts = {
+        row.day: (int(row.initiated), int(row.paid), int(row.online))
+        for row in session.execute(
+            text(
+                """
+                SELECT day, initiated, paid, online
+                  FROM report_payment_funnel
+                 WHERE day BETWEEN :first AND :last AND method = 'stk'
+                """
+            ),
+            days.params,
+        )
+    }
+    return _funnel_of([counts.get(day, (0, 0, 0)) for day in calendar])
+
+
+def _funnel_of(per_day: list[tuple[int, int, int]]) -> dict[str, Any]:
+    initiated = [i for i, _, _ in per_day]
+    paid = [p for _, p, _ in per_day]
+    online = [o for _, _, o in per_day]
     return {
         "initiated": initiated,
         "paid": paid,
@@ -406,6 +420,37 @@ def _stk_funnel(session: Session, days: Days, calendar: list[dt.date]) -> dict[s
         "overall_success_rate": _rate(sum(paid), sum(initiated)),
         "overall_online_rate": _rate(sum(online), sum(paid)),
     }
+
+
+def _operator_stk_funnel(
+    session: Session, days: Days, calendar: list[dt.date], operator_id: int
+) -> dict[str, Any]:
+    """The funnel of one operator's payments: report_payments (the same "online") read live,
+    as the rollups hold every operator's together."""
+    counts = {
+        row.day: (int(row.initiated), int(row.paid), int(row.online))
+        for row in session.execute(
+            text(
+                """
+                SELECT rp.created_day AS day, count(*) AS initiated,
+                       count(*) FILTER (WHERE rp.status = 'paid') AS paid,
+                       count(*) FILTER (WHERE rp.first_session_at IS NOT NULL) AS online
+                  FROM report_payments rp
+                 WHERE rp.payment_id IN (
+                         SELECT id FROM payments
+                          WHERE operator_id = :operator AND method = 'stk'
+                            AND created_at >= :since AND created_at < :until)
+                 GROUP BY rp.created_day
+                """
+            ),
+            {
+                "operator": operator_id,
+                "since": dt.datetime.combine(days.first, dt.time(), dt.UTC),
+                "until": dt.datetime.combine(days.last + dt.timedelta(days=1), dt.time(), dt.UTC),
+            },
+        )
+    }
+    return _funnel_of([counts.get(day, (0, 0, 0)) for day in calendar])
 
 
 def _rate(part: int, whole: int) -> float | None:

@@ -333,15 +333,24 @@ def test_a_payment_is_resolved_only_onto_the_operators_own_accounts(
     assert "no account" in refused.json()["error"]
 
 
-def test_the_dashboards_platform_figures_need_a_platform_token(
-    admins: dict[str, Admin], api: ApiUnderTest
+def test_the_dashboard_shows_an_operator_its_own_figures(
+    admins: dict[str, Admin], api: ApiUnderTest, tenancy: Tenancy, stack: StackUnderTest
 ) -> None:
-    url = f"{api.url}/admin/dashboard/data.json"
-    for name, status in (("theirs", 403), ("mine", 403), ("platform", 200)):
+    with stack.sessions() as session:
+        mine = session.get_one(Package, tenancy.a.package_id).name
+
+    def packages(name: str) -> set[str]:
         response = requests.get(
-            url, headers={"Authorization": f"Bearer {admins[name].token}"}, timeout=30
+            f"{api.url}/admin/dashboard/data.json",
+            headers={"Authorization": f"Bearer {admins[name].token}"},
+            timeout=30,
         )
-        assert response.status_code == status, name
+        assert response.status_code == 200, response.text
+        return {p["package"] for p in response.json()["revenue"]["packages"]}
+
+    assert mine in packages("platform")
+    assert mine in packages("mine")
+    assert mine not in packages("theirs")
 
 
 # --- operators' settings -------------------------------------------------------------------------
