@@ -48,9 +48,10 @@ LANGUAGE sql AS $$
                     ELSE 0 END AS commission,
                CASE WHEN x.purpose = 'sms_credits' THEN 'sms_sales' ELSE 'wallet' END AS credited,
                nextval('ledger_postings_seq') AS posting_id
-          FROM payments x
+          FROM unnest(p_ids) AS i(id)  -- a join, not = ANY: a bulk insert posts 1 M at once
+          JOIN payments x ON x.id = i.id
           JOIN operators o ON o.id = x.operator_id
-         WHERE x.id = ANY (p_ids) AND x.status = 'paid'
+         WHERE x.status = 'paid'
     ), fresh AS (
         INSERT INTO ledger_postings (id, operator_id, kind, payment_id)
         SELECT posting_id, operator_id, 'payment', id FROM paid
