@@ -7,8 +7,9 @@ import datetime as dt
 
 from hotspot.adapters.sms import Outgoing, SmsGateway, SmsTransientError, send_once
 from hotspot.core.settings import check_notify_rules
-from hotspot.models import Operator
+from hotspot.models import HotspotUser, Operator
 from hotspot.operators.notifications import Audience, notices, phones
+from hotspot.operators.tenants import sender_of
 from jobs import services
 
 
@@ -40,6 +41,27 @@ def send_notices(event: str, subject_id: int) -> str:
     if transient:
         raise SmsTransientError(f"{len(transient)} not sent yet: {transient[0]}")
     return "; ".join(outcomes) or "nobody to tell"
+
+
+def send_to_customer(key: str, purpose: str, user: HotspotUser, body: str) -> str:
+    """A customer's SMS (credentials, a reminder): under its operator's sender ID, paid in its
+    credits; the operator told when they run low."""
+    s = services()
+    assert user.phone is not None
+    with s.sessions() as session:
+        sender = sender_of(session, user.operator_id)
+    outgoing = Outgoing(
+        key=key,
+        purpose=purpose,
+        phone=user.phone,
+        body=body,
+        operator_id=user.operator_id,
+        sender_id=sender,
+        user_id=user.id,
+    )
+    sent = send_once(s.sessions, SmsGateway.from_settings(s.settings), outgoing)
+    tell_if_low(user.operator_id)
+    return sent
 
 
 def tell_if_low(operator_id: int) -> str | None:

@@ -7,10 +7,8 @@ import datetime as dt
 from rq import Retry
 
 from hotspot.access.reminders import REMINDER_PURPOSE, Due, due_reminders, reminder_text, still_due
-from hotspot.adapters.sms import Outgoing, SmsGateway, send_once
-from hotspot.operators.tenants import sender_of
 from jobs import services
-from jobs.notify import tell_if_low
+from jobs.notify import send_to_customer
 
 SEND_JOB = "jobs.reminders.send_reminder"
 
@@ -52,15 +50,4 @@ def send_reminder(user_id: int, expires_at: float) -> str:
             portal_url=f"{s.settings.public_base_url.rstrip('/')}/portal",
             offset_hours=s.settings.sms_timezone_offset_hours,
         )
-        outgoing = Outgoing(
-            key=due.key,
-            purpose=REMINDER_PURPOSE,
-            phone=user.phone,
-            body=body,
-            operator_id=user.operator_id,
-            sender_id=sender_of(session, user.operator_id),
-            user_id=user.id,
-        )
-    sent = send_once(s.sessions, SmsGateway.from_settings(s.settings), outgoing)
-    tell_if_low(outgoing.operator_id)
-    return sent
+    return send_to_customer(due.key, REMINDER_PURPOSE, user, body)

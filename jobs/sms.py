@@ -6,16 +6,12 @@ from sqlalchemy import select
 
 from hotspot.adapters.sms import (
     CREDENTIALS_PURPOSE,
-    Outgoing,
-    SmsGateway,
     credentials_key,
     credentials_text,
-    send_once,
 )
 from hotspot.models import HotspotCredential, HotspotUser, Payment
-from hotspot.operators.tenants import sender_of
 from jobs import services
-from jobs.notify import tell_if_low
+from jobs.notify import send_to_customer
 
 
 def send_credentials(payment_id: int) -> str:
@@ -46,15 +42,4 @@ def send_credentials(payment_id: int) -> str:
             package=package.name,
             offset_hours=s.settings.sms_timezone_offset_hours,
         )
-        outgoing = Outgoing(
-            key=credentials_key(payment_id),
-            purpose=CREDENTIALS_PURPOSE,
-            phone=user.phone,
-            body=body,
-            operator_id=user.operator_id,
-            sender_id=sender_of(session, user.operator_id),
-            user_id=user.id,
-        )
-    sent = send_once(s.sessions, SmsGateway.from_settings(s.settings), outgoing)
-    tell_if_low(outgoing.operator_id)
-    return sent
+    return send_to_customer(credentials_key(payment_id), CREDENTIALS_PURPOSE, user, body)

@@ -79,16 +79,21 @@ def fill_0011(engine: Engine, phone: str) -> None:
         conn.execute(text("INSERT INTO audit_log (actor, action) VALUES ('ops', 'package.create')"))
 
 
-def test_an_upgraded_installation_has_one_default_operator_owning_everything(
-    old_installation: tuple[Settings, Engine],
-) -> None:
+@pytest.fixture
+def upgraded(old_installation: tuple[Settings, Engine]) -> tuple[Engine, str]:
+    """The old installation, filled at 0011 and upgraded to the head; its customer's phone."""
     settings, engine = old_installation
     db.upgrade(settings, "0011")
     phone = random_phone()
     fill_0011(engine, phone)
-
     db.upgrade(settings)
+    return engine, phone
 
+
+def test_an_upgraded_installation_has_one_default_operator_owning_everything(
+    upgraded: tuple[Engine, str],
+) -> None:
+    engine, _ = upgraded
     with engine.connect() as conn:
         operators = conn.execute(text("SELECT id, code FROM operators")).all()
         assert [code for _, code in operators] == ["DEFAULT"]
@@ -98,16 +103,15 @@ def test_an_upgraded_installation_has_one_default_operator_owning_everything(
             assert list(owners) == [default], table
         assert conn.execute(text("SELECT operator_id FROM admin_tokens")).scalar() == default
         assert conn.execute(text("SELECT operator_id FROM audit_log")).scalar() == default
+        # What was paid before wallets existed is in DEFAULT's wallet, once, without commission.
+        balance = "SELECT sum(amount) FROM ledger_entries WHERE account = 'wallet'"
+        assert conn.execute(text(balance)).scalar() == Decimal(20)
 
 
 def test_an_upgraded_installation_keeps_settling_renewals_and_new_customers(
-    old_installation: tuple[Settings, Engine],
+    upgraded: tuple[Engine, str],
 ) -> None:
-    settings, engine = old_installation
-    db.upgrade(settings, "0011")
-    phone = random_phone()
-    fill_0011(engine, phone)
-    db.upgrade(settings)
+    engine, phone = upgraded
 
     with engine.begin() as conn:
         package_id = conn.execute(text("SELECT id FROM packages")).scalar_one()
