@@ -10,6 +10,7 @@ import datetime as dt
 import threading
 import time
 
+from hotspot.access.subscribers import REDIAL_REASON, subscriber_id_of
 from hotspot.access.termination import (
     OpenSession,
     cap_users,
@@ -23,6 +24,7 @@ from hotspot.access.termination import expire_due as expire_due_sessions
 from hotspot.adapters.db import transaction
 from jobs import services
 from jobs.dynauth import disconnect_kind, record_answers, send
+from jobs.notify import send_notices
 
 
 def expire_due(at: float | None = None) -> str:
@@ -91,7 +93,13 @@ def disconnect_session(acct_unique_id: str, reason: str, attempt: int) -> str:
         found = open_session_by_id(session, acct_unique_id)
     if found is None:
         return "already closed"
-    return disconnect_all([found], reason, attempt)[0]
+    outcome = disconnect_all([found], reason, attempt)[0]
+    if outcome == "failed" and reason == REDIAL_REASON:  # a paid subscriber left unreconnected
+        with s.sessions() as session:
+            subscriber_id = subscriber_id_of(session, found.username)
+        if subscriber_id is not None:
+            send_notices("reconnect_failed", subscriber_id)
+    return outcome
 
 
 def disconnect_sessions(acct_unique_ids: list[str], reason: str) -> int:

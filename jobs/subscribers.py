@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
-from hotspot.access.subscribers import overdue
+from hotspot.access.subscribers import REDIAL_REASON, overdue
 from hotspot.access.termination import open_sessions
 from hotspot.adapters.db import transaction
 from hotspot.models import Subscriber
@@ -38,7 +38,7 @@ def redial(subscriber_id: int) -> str:
         if subscriber is None:
             return "no such subscriber"
         name = subscriber.username
-    outcomes = disconnect_login(name, "payment: redial")
+    outcomes = disconnect_login(name, REDIAL_REASON)
     if "failed" in outcomes:
         send_notices("reconnect_failed", subscriber_id)
     return f"{len(outcomes)} sessions disconnected"

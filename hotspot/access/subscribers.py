@@ -46,6 +46,7 @@ from hotspot.models import (
     SubscriberStatus,
 )
 
+REDIAL_REASON = "payment: redial"  # a paid subscriber's sessions ended so its client redials
 ACCOUNT_NUMBER = re.compile(r"[A-Z0-9]{4,20}")
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._@-]{2,63}")
 SUBSCRIBER_CHECKS = text(
@@ -243,3 +244,8 @@ def overdue(session: Session, now: dt.datetime, zone: zoneinfo.ZoneInfo) -> list
         subscriber.status = SubscriberStatus.BLOCKED
         subscriber.updated_at = now
     return due
+
+
+def subscriber_id_of(session: Session, username: str) -> int | None:
+    found: int | None = session.scalar(select(Subscriber.id).where(Subscriber.username == username))
+    return found

@@ -100,3 +100,18 @@ def test_the_platform_hears_of_unmatched_money_and_the_operator_of_low_credits(
     low = told(at, contact)
     assert len(low) == 1
     assert "3 SMS credits left" in low[0]
+
+
+def test_the_platform_hears_of_a_paid_subscriber_its_router_did_not_reconnect(
+    committed: sessionmaker[Session], at: SmsSandboxUnderTest, job_env: None
+) -> None:
+    tag = secrets.token_hex(3)
+    with committed.begin() as session:
+        operator = make_operator(session)
+        plan = add_plan(session, operator, CreatePlan(f"Home {tag}", Decimal(1000), "5M/5M"))
+        due = dt.datetime.now(dt.UTC).date()
+        command = CreateSubscriber(plan.id, f"F{tag.upper()}", f"f-{tag}", due)
+        subscriber, _ = add_subscriber(session, plan, command, zoneinfo.ZoneInfo("UTC"))
+        subscriber_id, account = subscriber.id, subscriber.account_number
+    send_notices("reconnect_failed", subscriber_id)
+    assert any(f"Subscriber {account}" in m for m in told(at, PLATFORM_PHONE))
