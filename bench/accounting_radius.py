@@ -67,8 +67,7 @@ def stock_database(stack: Stack, settings: Settings) -> None:
         ):
             conn.execute(sql.SQL(statement).format(db=sql.Identifier(STOCK_DB), role=role))
         conn.execute(
-            "INSERT INTO nas (operator_id, nasname, shortname, secret) "
-            "SELECT id, %s, 'bench', %s FROM operators WHERE code = 'DEFAULT'",
+            "INSERT INTO nas (nasname, shortname, secret) VALUES (%s, 'bench', %s)",
             (DEMO_NAS_ADDRESS, DEMO_NAS_SECRET),
         )
 
