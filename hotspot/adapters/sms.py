@@ -32,7 +32,7 @@ from typing import Any
 import africastalking
 import requests
 from africastalking.Service import DEFAULT_TIMEOUT_S, AfricasTalkingException
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 from urllib3.exceptions import MaxRetryError
@@ -326,14 +326,14 @@ def _charged(session: Session, message_id: int, outgoing: Outgoing) -> _Claim | 
         return _Claim(message_id, outgoing.phone, outgoing.body)
     paid = session.execute(
         update(Operator)
-        .where(
-            Operator.id == outgoing.operator_id,
-            or_(Operator.sms_credits.is_(None), Operator.sms_credits >= parts),
-        )
+        .where(Operator.id == outgoing.operator_id, Operator.sms_credits >= parts)
         .values(sms_credits=Operator.sms_credits - parts)
         .returning(Operator.id)
     ).first()
-    if paid is not None:
+    unmetered = paid is None and session.scalar(
+        select(Operator.sms_credits.is_(None)).where(Operator.id == outgoing.operator_id)
+    )
+    if paid is not None or unmetered:  # an unmetered operator's row is not written each SMS
         return _Claim(message_id, outgoing.phone, outgoing.body)
     session.execute(
         update(SmsMessage)

@@ -35,62 +35,37 @@ BEGIN
 END
 $$;
 
--- The posting of paid payments: money received; a customer's (purpose access or subscription)
+-- The posting of a paid payment: money received; a customer's (purpose access or subscription)
 -- into the operator's wallet less the commission (at the operator's rate when the payment is
 -- posted); an operator's own payment into its wallet (purpose wallet) whole, or for SMS credits
--- to the platform's sales. A payment already posted is skipped.
-CREATE OR REPLACE FUNCTION hotspot_post_payments(p_ids bigint[]) RETURNS void
-LANGUAGE sql AS $$
-    WITH paid AS (
-        SELECT x.id, x.operator_id, coalesce(x.amount_paid, x.amount) AS amount,
-               CASE WHEN x.purpose IN ('access', 'subscription')
-                    THEN round(coalesce(x.amount_paid, x.amount) * o.commission_rate, 2)
-                    ELSE 0 END AS commission,
-               CASE WHEN x.purpose = 'sms_credits' THEN 'sms_sales' ELSE 'wallet' END AS credited,
-               nextval('ledger_postings_seq') AS posting_id
-          FROM unnest(p_ids) AS i(id)  -- a join, not = ANY: a bulk insert posts 1 M at once
-          JOIN payments x ON x.id = i.id
-          JOIN operators o ON o.id = x.operator_id
-         WHERE x.status = 'paid'
-    ), fresh AS (
-        INSERT INTO ledger_postings (id, operator_id, kind, payment_id)
-        SELECT posting_id, operator_id, 'payment', id FROM paid
-        ON CONFLICT (payment_id) DO NOTHING
-        RETURNING id
-    )
+-- to the platform's sales. A payment already posted is skipped. A row trigger whose WHEN the
+-- server checks before calling it: the many updates of payments that are not "became paid" cost
+-- nothing, and PL/pgSQL keeps its plans between calls (the settlement's hot path).
+CREATE OR REPLACE FUNCTION hotspot_post_payment() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    received numeric := coalesce(NEW.amount_paid, NEW.amount);
+    commission numeric := 0;
+    posting bigint;
+BEGIN
+    IF NEW.purpose IN ('access', 'subscription') THEN
+        SELECT round(received * o.commission_rate, 2) INTO commission
+          FROM operators o WHERE o.id = NEW.operator_id;
+    END IF;
+    INSERT INTO ledger_postings (operator_id, kind, payment_id)
+    VALUES (NEW.operator_id, 'payment', NEW.id)
+    ON CONFLICT (payment_id) DO NOTHING
+    RETURNING id INTO posting;
+    IF posting IS NULL THEN
+        RETURN NULL;
+    END IF;
     INSERT INTO ledger_entries (posting_id, operator_id, account, amount)
-    SELECT p.posting_id, p.operator_id, e.account, e.amount
-      FROM paid p
-      JOIN fresh f ON f.id = p.posting_id
-     CROSS JOIN LATERAL (VALUES ('received', -p.amount),
-                                (p.credited, p.amount - p.commission),
-                                ('commission', p.commission)) AS e(account, amount)
-     WHERE e.amount <> 0
-$$;
-
-CREATE OR REPLACE FUNCTION hotspot_post_inserted_payments() RETURNS trigger
-LANGUAGE plpgsql AS $$
-DECLARE
-    ids bigint[] := (SELECT array_agg(id) FROM new_payments WHERE status = 'paid');
-BEGIN
-    IF ids IS NOT NULL THEN
-        PERFORM hotspot_post_payments(ids);
-    END IF;
-    RETURN NULL;
-END
-$$;
-
-CREATE OR REPLACE FUNCTION hotspot_post_updated_payments() RETURNS trigger
-LANGUAGE plpgsql AS $$
-DECLARE
-    ids bigint[] := (
-        SELECT array_agg(n.id)
-          FROM new_payments n JOIN old_payments o ON o.id = n.id
-         WHERE n.status = 'paid' AND o.status <> 'paid');
-BEGIN
-    IF ids IS NOT NULL THEN
-        PERFORM hotspot_post_payments(ids);
-    END IF;
+    SELECT posting, NEW.operator_id, e.account, e.amount
+      FROM (VALUES ('received', -received),
+                   (CASE WHEN NEW.purpose = 'sms_credits' THEN 'sms_sales' ELSE 'wallet' END,
+                    received - commission),
+                   ('commission', commission)) AS e(account, amount)
+     WHERE e.amount <> 0;
     RETURN NULL;
 END
 $$;

@@ -84,7 +84,6 @@ class Payment(Base):
             postgresql_where=text("status = 'paid'"),
         ),
         Index("ix_payments_created_day", text("((created_at AT TIME ZONE 'UTC')::date)")),
-        Index("ix_payments_operator_id_created_at", "operator_id", "created_at"),
         Index(
             "ix_payments_operator_paid",
             "operator_id",
@@ -107,7 +106,7 @@ class Payment(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("hotspot_users.id"), index=True)
     purpose: Mapped[str] = mapped_column(Text, server_default=PaymentPurpose.ACCESS.value)
     subscriber_id: Mapped[int | None] = mapped_column(
-        ForeignKey("subscribers.id"), index=True, doc="a PPPoE subscriber's monthly payment"
+        ForeignKey("subscribers.id"), doc="a PPPoE subscriber's monthly payment"
     )
     phone: Mapped[str | None] = mapped_column(Text)
     amount: Mapped[Decimal] = mapped_column(Money, doc="asked for (STK) or received (C2B)")

@@ -35,7 +35,6 @@ class LedgerPosting(Base):
     __table_args__ = (
         CheckConstraint("kind IN ('payment', 'payout')", name="kind_known"),
         UniqueConstraint("payment_id", name="uq_ledger_postings_payment_id"),
-        Index("ix_ledger_postings_operator_id_created_at", "operator_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(

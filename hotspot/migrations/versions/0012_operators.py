@@ -132,7 +132,7 @@ def upgrade() -> None:
         op.create_foreign_key(
             op.f(f"fk_{table}_operator_id_operators"), table, "operators", ["operator_id"], ["id"]
         )
-        if table != "payments":  # its index leads with operator_id (below)
+        if table != "payments":  # each index of payments is a write in every settlement
             op.create_index(op.f(f"ix_{table}_operator_id"), table, ["operator_id"])
     op.add_column("admin_tokens", sa.Column("operator_id", sa.Integer(), nullable=True))
     op.execute(sa.text("UPDATE admin_tokens SET operator_id = :id").bindparams(id=default))
@@ -153,7 +153,6 @@ def upgrade() -> None:
         ["id"],
     )
     op.create_index(op.f("ix_audit_log_operator_id"), "audit_log", ["operator_id"])
-    op.create_index("ix_payments_operator_id_created_at", "payments", ["operator_id", "created_at"])
     op.drop_constraint("uq_packages_name", "packages")
     op.create_unique_constraint("uq_packages_operator_id_name", "packages", ["operator_id", "name"])
     op.create_unique_constraint("uq_packages_id_operator_id", "packages", ["id", "operator_id"])

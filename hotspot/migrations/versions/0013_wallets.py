@@ -67,11 +67,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_postings")),
         sa.UniqueConstraint("payment_id", name=op.f("uq_ledger_postings_payment_id")),
     )
-    op.create_index(
-        "ix_ledger_postings_operator_id_created_at",
-        "ledger_postings",
-        ["operator_id", "created_at"],
-    )
     op.create_table(
         "ledger_entries",
         sa.Column("id", sa.BigInteger(), nullable=False),
@@ -109,11 +104,10 @@ def upgrade() -> None:
         CREATE TRIGGER ledger_postings_append_only BEFORE UPDATE OR DELETE ON ledger_postings
         FOR EACH ROW EXECUTE FUNCTION hotspot_ledger_append_only();
         CREATE TRIGGER payments_posted_on_insert AFTER INSERT ON payments
-        REFERENCING NEW TABLE AS new_payments
-        FOR EACH STATEMENT EXECUTE FUNCTION hotspot_post_inserted_payments();
-        CREATE TRIGGER payments_posted_on_update AFTER UPDATE ON payments
-        REFERENCING OLD TABLE AS old_payments NEW TABLE AS new_payments
-        FOR EACH STATEMENT EXECUTE FUNCTION hotspot_post_updated_payments();
+        FOR EACH ROW WHEN (NEW.status = 'paid') EXECUTE FUNCTION hotspot_post_payment();
+        CREATE TRIGGER payments_posted_on_update AFTER UPDATE OF status ON payments
+        FOR EACH ROW WHEN (NEW.status = 'paid' AND OLD.status <> 'paid')
+        EXECUTE FUNCTION hotspot_post_payment();
         """
     )
     # What was paid before wallets existed: posted once, at no commission.
@@ -140,9 +134,7 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER payments_posted_on_insert ON payments")
     op.drop_table("ledger_entries")
     op.drop_table("ledger_postings")
-    op.execute("DROP FUNCTION hotspot_post_updated_payments()")
-    op.execute("DROP FUNCTION hotspot_post_inserted_payments()")
-    op.execute("DROP FUNCTION hotspot_post_payments(bigint[])")
+    op.execute("DROP FUNCTION hotspot_post_payment()")
     op.execute("DROP FUNCTION hotspot_ledger_append_only()")
     op.execute("DROP FUNCTION hotspot_ledger_balanced()")
     op.execute("DROP SEQUENCE ledger_postings_seq")

@@ -105,7 +105,6 @@ def upgrade() -> None:
         ["subscriber_id"],
         ["id"],
     )
-    op.create_index(op.f("ix_payments_subscriber_id"), "payments", ["subscriber_id"])
 
 
 def downgrade() -> None:
