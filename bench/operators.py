@@ -132,7 +132,7 @@ def main() -> None:
             ).fetchone()
             assert row is not None
             biggest, its_payments = int(row[0]), int(row[1])
-            entries = conn.execute("SELECT count(*) FROM ledger_entries").fetchone()
+            entries = conn.execute("SELECT count(*) FROM ledger").fetchone()
         month, year = Days.ending(now.date(), 30), Days.ending(now.date(), 365)
         timed = {
             "revenue, 30 days": lambda s: reports.operator_revenue(s, biggest, month),
@@ -146,7 +146,7 @@ def main() -> None:
     print(
         f"\nbench/operators: {args.operators:,} operators, {args.payments:,} payments "
         f"({its_payments:,} of the biggest operator), {entries[0] if entries else 0:,} ledger "
-        f"entries; {os.cpu_count()} cores\n"
+        f"postings; {os.cpu_count()} cores\n"
     )
     print(f"| {'report of the biggest operator':<32} | {'rows':>6} | {'best of 3':>9} | target |")
     print(f"|{'-' * 34}|{'-' * 8}|{'-' * 11}|--------|")

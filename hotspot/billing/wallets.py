@@ -1,6 +1,6 @@
-"""Operators' wallets, read from the ledger (hotspot/billing/ledger.sql): a balance is the sum of
-its wallet entries, never a stored number. Payments are posted by the database as they become
-paid; what is written here is the platform's payouts to operators."""
+"""Operators' wallets, read from the ledger (hotspot/billing/ledger.sql): a balance is the sum
+of its postings' wallet column, never a stored number. Payments are posted by the database as
+they become paid; what is written here is the platform's payouts to operators."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hotspot.core.errors import ConflictError, ForbiddenError, InvalidInputError
 from hotspot.core.values import optional_text
-from hotspot.models import MAX_MONEY, Account, LedgerEntry, LedgerPosting, Operator
+from hotspot.models import MAX_MONEY, LedgerPosting, Operator
 from hotspot.operators.actor import Actor
 from hotspot.operators.audit import audit
-from hotspot.operators.listing import Listing, Page, paged_rows, time_range
+from hotspot.operators.listing import Listing, Page, paged, time_range
 from hotspot.operators.tenants import get_operator
 
 
@@ -38,20 +38,15 @@ class Wallet:
 
 def wallet(session: Session, actor: Actor, code: str) -> Wallet:
     operator = get_operator(session, actor, code)
-    rows = session.execute(
-        select(LedgerEntry.account, func.sum(LedgerEntry.amount).label("total"))
-        .where(LedgerEntry.operator_id == operator.id)
-        .group_by(LedgerEntry.account)
-    )
-    sums: dict[str, Decimal] = {row.account: row.total for row in rows}
-    zero = Decimal("0.00")
-    return Wallet(
-        operator,
-        balance=sums.get(Account.WALLET, zero),
-        received=-sums.get(Account.RECEIVED, zero),
-        commission=sums.get(Account.COMMISSION, zero),
-        paid_out=sums.get(Account.PAYOUTS, zero),
-    )
+    sums = session.execute(
+        select(
+            func.coalesce(func.sum(LedgerPosting.wallet), 0),
+            func.coalesce(-func.sum(LedgerPosting.received), 0),
+            func.coalesce(func.sum(LedgerPosting.commission), 0),
+            func.coalesce(func.sum(LedgerPosting.payouts), 0),
+        ).where(LedgerPosting.operator_id == operator.id)
+    ).one()
+    return Wallet(operator, *(Decimal(value) for value in sums))
 
 
 def statement(
@@ -62,16 +57,14 @@ def statement(
     *,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
-) -> Listing[tuple[LedgerPosting, Decimal]]:
-    """The wallet's movements, newest first: each posting and what it did to the balance."""
+) -> Listing[LedgerPosting]:
+    """The wallet's movements, newest first."""
     operator = get_operator(session, actor, code)
-    stmt = (
-        select(LedgerPosting, LedgerEntry.amount)
-        .join(LedgerEntry, LedgerEntry.posting_id == LedgerPosting.id)
-        .where(LedgerEntry.operator_id == operator.id, LedgerEntry.account == Account.WALLET)
+    stmt = select(LedgerPosting).where(
+        LedgerPosting.operator_id == operator.id, LedgerPosting.wallet != 0
     )
     stmt = time_range(stmt, LedgerPosting.created_at, since, until)
-    return paged_rows(session, stmt.order_by(LedgerPosting.id.desc()), page)
+    return paged(session, stmt.order_by(LedgerPosting.id.desc()), page)
 
 
 def record_payout(session: Session, actor: Actor, command: RecordPayout) -> Wallet:
@@ -87,22 +80,17 @@ def record_payout(session: Session, actor: Actor, command: RecordPayout) -> Wall
     if amount > before.balance:
         raise ConflictError(f"the wallet holds {before.balance}: less than {amount}")
     reference = optional_text(command.reference, "reference", 100)
-    posting = LedgerPosting(
-        operator_id=operator.id, kind="payout", reference=reference, actor=actor.name
-    )
-    session.add(posting)
-    session.flush()
-    # One statement: the ledger checks each INSERT statement's postings balance.
-    session.execute(
-        insert(LedgerEntry).values(
-            [
-                {"posting_id": posting.id, "operator_id": operator.id,
-                 "account": Account.WALLET.value, "amount": -amount},
-                {"posting_id": posting.id, "operator_id": operator.id,
-                 "account": Account.PAYOUTS.value, "amount": amount},
-            ]
+    session.add(
+        LedgerPosting(
+            operator_id=operator.id,
+            kind="payout",
+            reference=reference,
+            actor=actor.name,
+            wallet=-amount,
+            payouts=amount,
         )
-    )  # fmt: skip
+    )
+    session.flush()
     audit(session, actor, "wallet.payout", f"operator:{operator.code}",
           {"amount": str(amount), "reference": reference}, owner=operator.id)  # fmt: skip
     return wallet(session, actor, operator.code)

@@ -27,7 +27,7 @@ from hotspot.models.billing import (
     VoucherStatus,
 )
 from hotspot.models.catalog import Package
-from hotspot.models.ledger import Account, LedgerEntry, LedgerPosting
+from hotspot.models.ledger import LedgerPosting
 from hotspot.models.messages import SmsMessage, SmsStatus
 from hotspot.models.operators import (
     DEFAULT_OPERATOR_CODE,
@@ -61,7 +61,6 @@ __all__ = [
     "RADIUS_READ_TABLES",
     "RADIUS_SEQUENCES",
     "RADIUS_WRITE_TABLES",
-    "Account",
     "AdminRole",
     "AdminToken",
     "AuditEntry",
@@ -71,7 +70,6 @@ __all__ = [
     "HotspotCredential",
     "HotspotDevice",
     "HotspotUser",
-    "LedgerEntry",
     "LedgerPosting",
     "Money",
     "Nas",

@@ -1,66 +1,43 @@
 """The operators' wallets: a ledger of balanced postings, never changed once written
-(hotspot/billing/ledger.sql holds the triggers that keep it so)."""
+(hotspot/billing/ledger.sql holds the trigger that keeps it so and the payments' posting)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from decimal import Decimal
 
-from sqlalchemy import (
-    BigInteger,
-    CheckConstraint,
-    ForeignKey,
-    Index,
-    Numeric,
-    Text,
-    UniqueConstraint,
-    text,
-)
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Numeric, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotspot.models.base import Base, now_column
 
+ACCOUNTS = ("received", "wallet", "commission", "payouts", "sms_sales")
 
-class Account(enum.StrEnum):
-    RECEIVED = "received"  # what customers paid (a source: negative)
-    WALLET = "wallet"  # what the platform owes the operator
-    COMMISSION = "commission"  # the platform's
-    PAYOUTS = "payouts"  # paid out to the operator
-    SMS_SALES = "sms_sales"  # the platform's, for SMS credits
+
+def _account(doc: str) -> Mapped[Decimal]:
+    return mapped_column(Numeric(14, 2), server_default="0", doc=doc)
 
 
 class LedgerPosting(Base):
-    __tablename__ = "ledger_postings"
+    """One business event and what it moved on each account; its accounts sum to zero."""
+
+    __tablename__ = "ledger"
     __table_args__ = (
         CheckConstraint("kind IN ('payment', 'payout')", name="kind_known"),
-        UniqueConstraint("payment_id", name="uq_ledger_postings_payment_id"),
-    )
-
-    id: Mapped[int] = mapped_column(
-        BigInteger, primary_key=True, server_default=text("nextval('ledger_postings_seq')")
-    )
-    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"))
-    kind: Mapped[str] = mapped_column(Text)
-    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
-    reference: Mapped[str | None] = mapped_column(Text, doc="a payout's transfer reference")
-    actor: Mapped[str | None] = mapped_column(Text, doc="who recorded a payout")
-    created_at: Mapped[dt.datetime] = now_column()
-
-
-class LedgerEntry(Base):
-    __tablename__ = "ledger_entries"
-    __table_args__ = (
         CheckConstraint(
-            "account IN ('received', 'wallet', 'commission', 'payouts', 'sms_sales')",
-            name="account_known",
+            "received + wallet + commission + payouts + sms_sales = 0", name="balanced"
         ),
-        CheckConstraint("amount <> 0", name="amount_not_zero"),
-        Index("ix_ledger_entries_operator_id_account", "operator_id", "account"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    posting_id: Mapped[int] = mapped_column(ForeignKey("ledger_postings.id"), index=True)
-    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"))
-    account: Mapped[str] = mapped_column(Text)
-    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
+    kind: Mapped[str] = mapped_column(Text)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), unique=True)
+    reference: Mapped[str | None] = mapped_column(Text, doc="a payout's transfer reference")
+    actor: Mapped[str | None] = mapped_column(Text, doc="who recorded a payout")
+    received: Mapped[Decimal] = _account("what customers paid (a source: negative)")
+    wallet: Mapped[Decimal] = _account("what the platform owes the operator")
+    commission: Mapped[Decimal] = _account("the platform's commission")
+    payouts: Mapped[Decimal] = _account("paid out to the operator")
+    sms_sales: Mapped[Decimal] = _account("the platform's, for SMS credits")
+    created_at: Mapped[dt.datetime] = now_column()

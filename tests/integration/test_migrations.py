@@ -21,7 +21,7 @@ DOMAIN_TABLES = {
     "packages", "hotspot_users", "payments", "payment_events", "radius_sessions",
     "hotspot_credentials", "hotspot_devices", "session_disconnections", "data_usage_logs",
     "vouchers", "sms_messages", "sync_watermarks", "admin_tokens", "audit_log",
-    "callback_token_generations", "operators", "ledger_postings", "ledger_entries",
+    "callback_token_generations", "operators", "ledger",
     "plans", "subscribers",
 }  # fmt: skip
 

@@ -104,7 +104,7 @@ def test_an_upgraded_installation_has_one_default_operator_owning_everything(
         assert conn.execute(text("SELECT operator_id FROM admin_tokens")).scalar() == default
         assert conn.execute(text("SELECT operator_id FROM audit_log")).scalar() == default
         # What was paid before wallets existed is in DEFAULT's wallet, once, without commission.
-        balance = "SELECT sum(amount) FROM ledger_entries WHERE account = 'wallet'"
+        balance = "SELECT sum(wallet) FROM ledger"
         assert conn.execute(text(balance)).scalar() == Decimal(20)
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotspot.billing.wallets import RecordPayout, record_payout, wallet
 from hotspot.core.errors import ConflictError, ForbiddenError
-from hotspot.models import LedgerEntry, LedgerPosting, Package, Payment, PaymentStatus
+from hotspot.models import LedgerPosting, Package, Payment, PaymentStatus
 from hotspot.operators.actor import Actor
 from tests.support.factories import make_operator, make_package, make_payment
 from tests.support.harness import ApiUnderTest
@@ -51,13 +51,14 @@ def pending_payments(committed: sessionmaker[Session], package_id: int, count: i
 
 
 def unbalanced_postings(session: Session) -> list[int]:
-    return list(
-        session.scalars(
-            select(LedgerEntry.posting_id)
-            .group_by(LedgerEntry.posting_id)
-            .having(func.sum(LedgerEntry.amount) != 0)
-        )
+    balance = (
+        LedgerPosting.received
+        + LedgerPosting.wallet
+        + LedgerPosting.commission
+        + LedgerPosting.payouts
+        + LedgerPosting.sms_sales
     )
+    return list(session.scalars(select(LedgerPosting.id).where(balance != 0)))
 
 
 def test_concurrent_and_repeated_callbacks_credit_each_payment_once_less_commission(
@@ -128,21 +129,18 @@ def test_the_ledger_is_append_only_and_every_posting_balances(
     committed: sessionmaker[Session],
 ) -> None:
     with committed() as session:
-        any_entry = session.scalar(select(LedgerEntry.id).limit(1))
-    assert any_entry is not None
+        any_posting = session.scalar(select(LedgerPosting.id).limit(1))
+    assert any_posting is not None
     for statement in (
-        "UPDATE ledger_entries SET amount = amount + 1 WHERE id = :id",
-        "DELETE FROM ledger_entries WHERE id = :id",
+        "UPDATE ledger SET wallet = wallet + 1, received = received - 1 WHERE id = :id",
+        "DELETE FROM ledger WHERE id = :id",
     ):
         with pytest.raises(DBAPIError, match="append-only"), committed.begin() as session:
-            session.execute(text(statement), {"id": any_entry})
+            session.execute(text(statement), {"id": any_posting})
     half_a_posting = text(
-        "WITH p AS (INSERT INTO ledger_postings (operator_id, kind) "
-        "SELECT min(id), 'payout' FROM operators RETURNING id, operator_id) "
-        "INSERT INTO ledger_entries (posting_id, operator_id, account, amount) "
-        "SELECT id, operator_id, 'wallet', 10 FROM p"
+        "INSERT INTO ledger (operator_id, kind, wallet) SELECT min(id), 'payout', 10 FROM operators"
     )
-    with pytest.raises(DBAPIError, match="does not balance"), committed.begin() as session:
+    with pytest.raises(DBAPIError, match="ck_ledger_balanced"), committed.begin() as session:
         session.execute(half_a_posting)
     with committed() as session:
         assert unbalanced_postings(session) == []

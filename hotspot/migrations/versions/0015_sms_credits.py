@@ -53,11 +53,11 @@ VIEWS = (
     (
         "report_wallet_statement",
         """
-        SELECT e.operator_id, p.id AS posting_id, p.created_at, p.kind, e.amount, p.payment_id,
-               p.reference,
-               sum(e.amount) OVER (PARTITION BY e.operator_id ORDER BY p.id) AS balance
-          FROM ledger_entries e JOIN ledger_postings p ON p.id = e.posting_id
-         WHERE e.account = 'wallet'
+        SELECT operator_id, id AS posting_id, created_at, kind, wallet AS amount, payment_id,
+               reference,
+               sum(wallet) OVER (PARTITION BY operator_id ORDER BY id) AS balance
+          FROM ledger
+         WHERE wallet <> 0
         """,
     ),
 )

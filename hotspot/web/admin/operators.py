@@ -97,7 +97,7 @@ def show_wallet(code: str) -> Any:
         return listing(
             "entries",
             moves,
-            [posting_json(posting, amount) for posting, amount in moves.items],
+            [posting_json(posting) for posting in moves.items],
             **wallet_json(found),
         )
 

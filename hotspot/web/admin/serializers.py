@@ -3,7 +3,6 @@ that shows it. Nothing here carries a password, a NAS secret or a token."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from flask import Response, jsonify
@@ -202,12 +201,12 @@ def wallet_json(wallet: Wallet) -> dict[str, Any]:
     }
 
 
-def posting_json(posting: LedgerPosting, amount: Decimal) -> dict[str, Any]:
+def posting_json(posting: LedgerPosting) -> dict[str, Any]:
     """A posting as the wallet saw it: `amount` is what it did to the balance."""
     return {
         "id": posting.id,
         "kind": posting.kind,
-        "amount": str(amount),
+        "amount": str(posting.wallet),
         "payment_id": posting.payment_id,
         "reference": posting.reference,
         "actor": posting.actor,
