@@ -118,12 +118,14 @@ class Notifier:
             data["username"], data["password"], dt.datetime.fromisoformat(data["expires_at"])
         )
 
-    def enqueue(self, func: str, *args: Any, job_id: str, retry: Retry | None = None) -> None:
-        """A job with a stable id: enqueueing the same work twice keeps one job."""
-        self._try(
+    def enqueue(self, func: str, *args: Any, job_id: str, retry: Retry | None = None) -> bool:
+        """A job with a stable id: enqueueing the same work twice keeps one job. False when
+        Redis did not take it (the caller decides whether that may pass unnoticed)."""
+        queued = self._try(
             "enqueue " + func,
             lambda: self.queue.enqueue(func, *args, job_id=job_id, retry=retry),
         )
+        return queued is not None
 
     def enqueue_missing(self, what: str, specs: list[JobSpec]) -> list[JobSpec]:
         """Enqueues those of the jobs Redis does not hold (never enqueued, or lost with Redis's

@@ -353,8 +353,12 @@ def logout() -> Any:
     rate_limit("logout-user", account, settings().rate_limit_logouts)
     with sessions()() as session:
         ended = sessions_to_end(session, command)
-    if ended:
-        notifier().enqueue(LOGOUT_JOB, ended, "logout", job_id=f"logout-{ended[0]}")
+    if ended and not notifier().enqueue(LOGOUT_JOB, ended, "logout", job_id=f"logout-{ended[0]}"):
+        # Without the job nothing would end the sessions: say so rather than a false 202.
+        response = jsonify(error="the logout could not be queued; try again in a moment")
+        response.status_code = 503
+        response.headers["Retry-After"] = "5"
+        return response
     return jsonify(sessions=len(ended)), 202
 
 

@@ -3,6 +3,7 @@ Disconnect-Requests from a `hotspot worker` process, and nobody else's."""
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -15,7 +16,7 @@ from hotspot.access.provisioning import Credentials
 from radius.nas_sim import NasSimulator
 from radius.nas_sim_session import SimSession
 from tests.support.factories import make_package, make_user
-from tests.support.harness import ApiUnderTest
+from tests.support.harness import ApiUnderTest, start_api
 from tests.support.radius import simulated_nas
 from tests.support.stack import StackUnderTest
 
@@ -123,3 +124,26 @@ def test_guessing_a_password_is_limited_per_account(
     assert answers[10] == 429
     # and the right password is refused too until the window passes: no oracle for the guesser
     assert log_out(api, username=victim.username, password=victim.password).status_code == 429
+
+
+def test_without_redis_a_logout_says_503_not_a_false_202(
+    stack: StackUnderTest, nas: NasSimulator, committed: sessionmaker[Session]
+) -> None:
+    user = customer(committed)
+    session = online(nas, user)
+    with socket.socket() as held:  # bound, not listening: a Redis that is down
+        held.bind(("127.0.0.1", 0))
+        dead = f"redis://127.0.0.1:{held.getsockname()[1]}/0"
+        server, services = start_api(stack.settings.with_changes(redis_url=dead))
+        try:
+            answer = requests.post(
+                f"{server.url}/api/hotspot/logout",
+                json={"username": user.username, "password": user.password},
+                timeout=10,
+            )
+        finally:
+            server.stop()
+            services.close()
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["Retry-After"] == "5"
+    assert session.live  # nothing was ended, and nothing pretends it was
