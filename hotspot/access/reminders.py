@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, cast, func, select
 from sqlalchemy.orm import Session
 
 from hotspot.adapters.sms import customer_time
@@ -36,15 +37,28 @@ def reminder_key(user_id: int, expires_at: dt.datetime) -> str:
     return f"{REMINDER_PURPOSE}:user:{user_id}:{int(expires_at.timestamp())}"
 
 
+def sql_reminder_key() -> Any:
+    """`reminder_key` of a hotspot_users row, in SQL (tests/integration/test_reminder_keys.py
+    holds the two to the same text)."""
+    return func.concat(
+        f"{REMINDER_PURPOSE}:user:",
+        HotspotUser.id,
+        ":",
+        cast(func.floor(func.extract("epoch", HotspotUser.expires_at)), BigInteger),
+    )
+
+
 def due_reminders(
     session: Session, now: dt.datetime, *, minutes: int, min_duration: int, limit: int = 5000
 ) -> list[Due]:
     """Active accounts with a phone whose package (long enough to be reminded of) ends within
     `minutes`, and whose reminder for that end was never claimed. Read through the
-    (status, expires_at) index; the SMS rows by their unique key."""
+    (status, expires_at) index; the SMS rows by their unique key, in the query itself: a batch
+    is never filled with accounts already reminded, however many there are."""
     if minutes <= 0:
         return []
     until = now + dt.timedelta(minutes=minutes)
+    claimed = select(SmsMessage.id).where(SmsMessage.idempotency_key == sql_reminder_key())
     rows = session.execute(
         select(HotspotUser.id, HotspotUser.expires_at)
         .join(Package, Package.id == HotspotUser.package_id)
@@ -54,21 +68,12 @@ def due_reminders(
             HotspotUser.expires_at <= until,
             HotspotUser.phone.is_not(None),
             Package.duration_seconds >= min_duration,
+            ~claimed.exists(),
         )
         .order_by(HotspotUser.expires_at)
         .limit(limit)
     ).all()
-    due = [Due(int(user_id), expires_at) for user_id, expires_at in rows]
-    if not due:
-        return []
-    claimed = set(
-        session.scalars(
-            select(SmsMessage.idempotency_key).where(
-                SmsMessage.idempotency_key.in_([each.key for each in due])
-            )
-        )
-    )
-    return [each for each in due if each.key not in claimed]
+    return [Due(int(user_id), expires_at) for user_id, expires_at in rows]
 
 
 def still_due(session: Session, due: Due, now: dt.datetime) -> HotspotUser | None:
