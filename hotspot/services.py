@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from hotspot.adapters.ratelimit import Limiter
 from hotspot.billing.callback_tokens import CallbackTokens
 from hotspot.billing.notify import Notifier, connect
 from hotspot.core.settings import Settings
+from hotspot.models import Operator
+from hotspot.operators.tenants import mpesa_secrets
 
 # Connections beyond one per thread, for the rare moment a thread holds two.
 POOL_OVERFLOW = 4
@@ -25,6 +28,9 @@ POOL_OVERFLOW = 4
 @dataclass
 class Services:
     settings: Settings
+    _operator_gateways: dict[tuple[object, ...], DarajaClient] = field(
+        default_factory=dict, repr=False
+    )
 
     @cached_property
     def engine(self) -> Engine:
@@ -79,6 +85,34 @@ class Services:
             timeout=s.mpesa_timeout,
         )
         return DarajaClient(config, RedisTokenCache(self.redis))
+
+    def gateway_for(self, operator_id: int) -> DarajaClient:
+        """The operator's own Daraja app when it has one (a shortcode and sealed credentials),
+        else the installation's. Read each time (a payment's start, a query), so a change of
+        credentials holds at once; clients are kept per operator and version of its row."""
+        with self.sessions() as session:
+            operator = session.get(Operator, operator_id)
+            own = (
+                mpesa_secrets(operator, self.settings.secrets_key)
+                if operator is not None and operator.mpesa_shortcode
+                else None
+            )
+            if operator is None or own is None or operator.mpesa_shortcode is None:
+                return self.gateway
+            version = (operator_id, operator.updated_at, operator.mpesa_shortcode)
+        client = self._operator_gateways.get(version)
+        if client is None:
+            config = dataclasses.replace(
+                self.gateway.config,
+                consumer_key=own.consumer_key,
+                consumer_secret=own.consumer_secret,
+                shortcode=version[2],
+                passkey=own.passkey,
+                party_b=None,
+            )
+            client = DarajaClient(config, RedisTokenCache(self.redis))
+            self._operator_gateways[version] = client
+        return client
 
     def close(self) -> None:
         self.engine.dispose()

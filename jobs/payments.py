@@ -18,7 +18,7 @@ def reconcile_payment(payment_id: int, attempt: int = 0) -> str:
     after = AfterCommit()
     left = reconcile(
         s.sessions,
-        s.gateway,
+        s.gateway_for,
         payment_id,
         window=dt.timedelta(seconds=s.settings.mpesa_payment_window),
         after=after,

@@ -12,7 +12,7 @@ log = logging.getLogger(__name__)
 
 def recover_lost_work() -> str:
     s = services()
-    recovered = recover(s.settings, s.sessions, s.notifier, s.gateway)
+    recovered = recover(s.settings, s.sessions, s.notifier, s.gateway_for)
     if recovered:
         log.info(
             "recovered work lost from Redis: %s",

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Text, cast, func, literal, select
@@ -137,7 +138,10 @@ def unsent_credentials(session: Session, retention: dt.timedelta, limit: int = B
 
 
 def recover_lost_work(
-    settings: Settings, sessions: sessionmaker[Session], notifier: Notifier, gateway: Gateway
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    notifier: Notifier,
+    gateway_for: Callable[[int], Gateway],
 ) -> Recovered:
     window = dt.timedelta(seconds=settings.mpesa_payment_window)
     recovered = Recovered()
@@ -158,7 +162,7 @@ def recover_lost_work(
         for payment_id in pending:
             after = AfterCommit()
             try:
-                left = reconcile(sessions, gateway, payment_id, window=window, after=after)
+                left = reconcile(sessions, gateway_for, payment_id, window=window, after=after)
             except Exception:
                 # Whatever fails one payment (its chain would have failed too) spares the others.
                 log.exception(

@@ -4,6 +4,7 @@ ask for the verdicts that never came."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -71,7 +72,7 @@ NO_ANSWER = "No answer from M-Pesa in time. You were not charged."
 
 def reconcile(
     sessions: sessionmaker[Session],
-    gateway: Gateway,
+    gateway_for: Callable[[int], Gateway],
     payment_id: int,
     *,
     window: dt.timedelta,
@@ -84,11 +85,13 @@ def reconcile(
             return None
         checkout_request_id = payment.checkout_request_id
         created_at = payment.created_at
+        operator_id = payment.operator_id
     result: StkQueryResult | None = None
     error: str | None = None
     if checkout_request_id is not None:
         try:
-            result = gateway.stk_query(checkout_request_id)
+            # Queried with the app that pushed it: its operator's own, or the installation's.
+            result = gateway_for(operator_id).stk_query(checkout_request_id)
         except GatewayError as exc:
             error = str(exc)
     with transaction(sessions) as session:

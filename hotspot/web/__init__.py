@@ -64,8 +64,9 @@ def notifier() -> Notifier:
     return services().notifier
 
 
-def gateway() -> Gateway:
-    return services().gateway
+def gateway(operator_id: int) -> Gateway:
+    """The Daraja app an operator's pushes go through (hotspot.services.Services.gateway_for)."""
+    return services().gateway_for(operator_id)
 
 
 def rate_limit(name: str, subject: str, setting: str) -> None:

@@ -100,7 +100,8 @@ def start_payment() -> Any:
             region=s.default_region,
         )
     callback_url = stk_callback_url(s.public_base_url, services().callback_tokens.current())
-    payment = start_stk_push(sessions(), gateway(), initiated, callback_url, after)
+    operator_id = initiated.package.operator_id
+    payment = start_stk_push(sessions(), gateway(operator_id), initiated, callback_url, after)
     finish(after)
     shown = portal_payment_json(payment, initiated.package)
     if payment.status is PaymentStatus.FAILED:

@@ -567,7 +567,7 @@ def test_a_lost_callback_is_recovered_by_the_query(
     after = AfterCommit()
     left = reconcile(
         api.services.sessions,
-        api.services.gateway,
+        api.services.gateway_for,
         silent_payment["id"],
         window=dt.timedelta(minutes=5),
         after=after,
@@ -616,7 +616,11 @@ def test_a_payment_unanswered_past_its_window_expires(
         payment_id = payment.id
     after = AfterCommit()
     left = reconcile(
-        api.services.sessions, api.services.gateway, payment_id, window=dt.timedelta(0), after=after
+        api.services.sessions,
+        api.services.gateway_for,
+        payment_id,
+        window=dt.timedelta(0),
+        after=after,
     )
     assert left is None
     shown = wait_for_status(api, {"id": payment_id, "portal_token": "the portal's"}, "expired")

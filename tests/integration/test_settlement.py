@@ -105,7 +105,7 @@ def query(api: ApiUnderTest, payment_id: int) -> None:
     while (
         reconcile(
             api.services.sessions,
-            api.services.gateway,
+            api.services.gateway_for,
             payment_id,
             window=dt.timedelta(minutes=5),
             after=AfterCommit(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
@@ -39,6 +39,19 @@ MSISDN = re.compile(r"^254[17]\d{8}$")
 ALNUM = string.ascii_uppercase + string.digits
 
 
+@dataclass(frozen=True)
+class App:
+    """A Daraja app: its consumer key and secret, and the shortcode and passkey it pushes for."""
+
+    consumer_key: str
+    consumer_secret: str
+    shortcode: str
+    passkey: str
+
+    def __repr__(self) -> str:
+        return f"App(consumer_key={self.consumer_key!r}, shortcode={self.shortcode!r})"
+
+
 @dataclass
 class SandboxConfig:
     consumer_key: str
@@ -50,9 +63,15 @@ class SandboxConfig:
     callback_delay: float = 2.0  # seconds between the push and the callback
     callback_base: str = ""  # send callbacks here instead of the URLs' own host (`rerouted`)
     default_outcome: str = "success"
+    # Other apps (an operator's own shortcode), added with POST /sandbox/apps.
+    more_apps: list[App] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         check_outcome(self.default_outcome)
+
+    def apps(self) -> list[App]:
+        main = App(self.consumer_key, self.consumer_secret, self.shortcode, self.passkey)
+        return [main, *self.more_apps]
 
     def __repr__(self) -> str:
         return (

@@ -12,7 +12,13 @@ from flask.typing import ResponseReturnValue
 from hotspot.dev.sandbox import add_control_endpoints, serve_forever
 from hotspot.dev.sandbox.mpesa.c2b import Paybill
 from hotspot.dev.sandbox.mpesa.oauth import AccessTokens
-from hotspot.dev.sandbox.mpesa.rules import SandboxConfig, SandboxError, check_outcome, error_body
+from hotspot.dev.sandbox.mpesa.rules import (
+    App,
+    SandboxConfig,
+    SandboxError,
+    check_outcome,
+    error_body,
+)
 from hotspot.dev.sandbox.mpesa.stk import StkPushes
 
 
@@ -102,6 +108,16 @@ def create_sandbox_app(config: SandboxConfig) -> Flask:
             return sandbox.paybill.pay(body.get("bill_ref"), body.get("amount"))
         except ValueError as exc:
             return {"error": str(exc)}, 400
+
+    @app.post("/sandbox/apps")
+    def add_app() -> ResponseReturnValue:
+        """Another Daraja app (an operator's own shortcode): its tokens push for it."""
+        body = request.get_json(silent=True) or {}
+        fields = ("consumer_key", "consumer_secret", "shortcode", "passkey")
+        if not all(isinstance(body.get(name), str) and body[name] for name in fields):
+            return {"error": f"send {', '.join(fields)}"}, 400
+        sandbox.config.more_apps.append(App(*(body[name] for name in fields)))
+        return {"apps": len(sandbox.config.apps())}, 201
 
     @app.post("/sandbox/expire-token")
     def expire_token() -> ResponseReturnValue:

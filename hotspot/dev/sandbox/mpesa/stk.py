@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from flask import g
 
 from hotspot.dev.sandbox import rerouted
 from hotspot.dev.sandbox.mpesa.rules import (
@@ -23,6 +24,7 @@ from hotspot.dev.sandbox.mpesa.rules import (
     MSISDN,
     OUTCOMES,
     PHONE_SUFFIXES,
+    App,
     SandboxConfig,
     SandboxError,
     bad_request,
@@ -234,8 +236,10 @@ class StkPushes:
 
 
 def check_credentials(config: SandboxConfig, body: dict[str, Any]) -> None:
-    """BusinessShortCode, Timestamp and the Password made of them and the passkey."""
-    if str(body.get("BusinessShortCode", "")) != config.shortcode:
+    """BusinessShortCode, Timestamp and the Password made of them and the passkey, of the app
+    whose token the request carries."""
+    app: App = g.get("daraja_app") or config.apps()[0]
+    if str(body.get("BusinessShortCode", "")) != app.shortcode:
         raise bad_request("BusinessShortCode")
     timestamp = body.get("Timestamp")
     try:
@@ -244,7 +248,7 @@ def check_credentials(config: SandboxConfig, body: dict[str, Any]) -> None:
         raise bad_request("Timestamp") from None
     if abs(datetime.now(UTC) - when) > TIMESTAMP_TOLERANCE:
         raise bad_request("Timestamp")
-    expected = base64.b64encode(f"{config.shortcode}{config.passkey}{timestamp}".encode()).decode()
+    expected = base64.b64encode(f"{app.shortcode}{app.passkey}{timestamp}".encode()).decode()
     if not secrets.compare_digest(str(body.get("Password", "")), expected):
         raise SandboxError(500, "500.001.1001", "Wrong credentials")
 
