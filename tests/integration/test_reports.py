@@ -54,6 +54,13 @@ VIEWS = {
     "report_sms_failures",
     "report_failed_disconnects",
 }
+# Migration 0015: one operator's reports.
+OPERATOR_VIEWS = {
+    "report_operator_revenue_daily",
+    "report_subscribers_due",
+    "report_arrears",
+    "report_wallet_statement",
+}
 ROLLUPS = set(queries.ROLLUPS)
 INDEXES = {
     "radacct_username_start_idx",
@@ -598,7 +605,7 @@ def test_migration_0002_goes_up_and_down(empty_database: Settings) -> None:
     assert schema(empty_database) == (set(), set(), set())
     assert db.current_revision(empty_database) == "0001"
     db.upgrade(empty_database)
-    assert schema(empty_database) == (VIEWS, ROLLUPS, INDEXES)
+    assert schema(empty_database) == (VIEWS | OPERATOR_VIEWS, ROLLUPS, INDEXES)
 
 
 # --- migration 0004 ------------------------------------------------------------------------------
@@ -616,7 +623,7 @@ def test_usage_counts_a_session_on_its_utc_day_from_the_rollup_or_live(
     if revision != "head":
         db.downgrade(empty_database, revision)
     assert schema(empty_database) == (
-        VIEWS,
+        VIEWS | OPERATOR_VIEWS if revision == "head" else VIEWS,
         ROLLUPS,
         INDEXES if revision == "head" else INDEXES_0002,
     )
