@@ -5,7 +5,7 @@ operator's rows through an index on its operator_id, however many operators ther
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
@@ -62,19 +62,20 @@ def operator_revenue(session: Session, operator_id: int, days: Days) -> list[Ope
     return found
 
 
+SUBSCRIBER_COLUMNS = ", ".join(f.name for f in fields(SubscriberDueRow))
+
+
 def subscribers_due(session: Session, operator_id: int, within: int) -> list[SubscriberDueRow]:
     """Subscribers whose due date is within `within` days, or past: soonest first."""
     found: list[SubscriberDueRow] = rows_of(
         session,
         SubscriberDueRow,
-        """
-        SELECT account_number, username, phone, plan, price, due_date, status, credit,
-               days_overdue, to_pay
-          FROM report_subscribers_due
+        f"""
+        SELECT {SUBSCRIBER_COLUMNS} FROM report_subscribers_due
          WHERE operator_id = :operator
            AND due_date <= (now() AT TIME ZONE 'UTC')::date + :within
          ORDER BY due_date, account_number
-        """,
+        """,  # noqa: S608 - the dataclass's own field names
         {"operator": operator_id, "within": within},
     )
     return found
@@ -85,13 +86,11 @@ def arrears(session: Session, operator_id: int) -> list[SubscriberDueRow]:
     found: list[SubscriberDueRow] = rows_of(
         session,
         SubscriberDueRow,
-        """
-        SELECT account_number, username, phone, plan, price, due_date, status, credit,
-               days_overdue, to_pay
-          FROM report_arrears
+        f"""
+        SELECT {SUBSCRIBER_COLUMNS} FROM report_arrears
          WHERE operator_id = :operator
          ORDER BY days_overdue DESC, account_number
-        """,
+        """,  # noqa: S608 - the dataclass's own field names
         {"operator": operator_id},
     )
     return found
