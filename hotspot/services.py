@@ -28,7 +28,7 @@ POOL_OVERFLOW = 4
 @dataclass
 class Services:
     settings: Settings
-    _operator_gateways: dict[tuple[object, ...], DarajaClient] = field(
+    _operator_gateways: dict[int, tuple[object, DarajaClient]] = field(
         default_factory=dict, repr=False
     )
 
@@ -89,29 +89,28 @@ class Services:
     def gateway_for(self, operator_id: int) -> DarajaClient:
         """The operator's own Daraja app when it has one (a shortcode and sealed credentials),
         else the installation's. Read each time (a payment's start, a query), so a change of
-        credentials holds at once; clients are kept per operator and version of its row."""
+        credentials holds at once. One client per operator, made again (credentials unsealed
+        again) only when its row changed."""
         with self.sessions() as session:
             operator = session.get(Operator, operator_id)
-            own = (
-                mpesa_secrets(operator, self.settings.secrets_key)
-                if operator is not None and operator.mpesa_shortcode
-                else None
-            )
-            if operator is None or own is None or operator.mpesa_shortcode is None:
+            if operator is None or not operator.mpesa_shortcode or operator.mpesa_secrets is None:
                 return self.gateway
-            version = (operator_id, operator.updated_at, operator.mpesa_shortcode)
-        client = self._operator_gateways.get(version)
-        if client is None:
+            version = operator.updated_at
+            cached = self._operator_gateways.get(operator_id)
+            if cached is not None and cached[0] == version:
+                return cached[1]
+            own = mpesa_secrets(operator, self.settings.secrets_key)
+            assert own is not None
             config = dataclasses.replace(
                 self.gateway.config,
                 consumer_key=own.consumer_key,
                 consumer_secret=own.consumer_secret,
-                shortcode=version[2],
+                shortcode=operator.mpesa_shortcode,
                 passkey=own.passkey,
                 party_b=None,
             )
-            client = DarajaClient(config, RedisTokenCache(self.redis))
-            self._operator_gateways[version] = client
+        client = DarajaClient(config, RedisTokenCache(self.redis))
+        self._operator_gateways[operator_id] = (version, client)
         return client
 
     def close(self) -> None:

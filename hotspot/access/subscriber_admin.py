@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
@@ -90,7 +91,7 @@ def create_subscriber(
         raise InvalidInputError(f"plan {plan.name!r} is retired")
     phone = normalize_phone(command.phone, region) if command.phone else None
     subscriber, password = add_subscriber(
-        session, plan, CreateSubscriber(**{**command.__dict__, "phone": phone}), zone
+        session, plan, dataclasses.replace(command, phone=phone), zone
     )
     audit(session, actor, "subscriber.create", f"subscriber:{subscriber.account_number}",
           {"plan": plan.name, "username": subscriber.username,

@@ -28,12 +28,11 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from hotspot.access.provisioning import PASSWORD_LENGTH
-from hotspot.catalog.packages import RATE_LIMIT
+from hotspot.catalog.packages import RATE_LIMIT, group_name_for
 from hotspot.core.codes import random_code
 from hotspot.core.errors import ConflictError, InvalidInputError
 from hotspot.core.values import bounded, optional_text, required_text
 from hotspot.models import (
-    DEFAULT_OPERATOR_CODE,
     MAX_MONEY,
     HotspotUser,
     Operator,
@@ -102,12 +101,10 @@ def add_plan(session: Session, operator: Operator, command: CreatePlan) -> Plan:
         raise InvalidInputError(f"rate limit {command.rate_limit!r} is not like '10M/10M'")
     if not Decimal("0.01") <= command.price <= MAX_MONEY:
         raise InvalidInputError("price must be positive")
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "plan"
-    prefix = "" if operator.code == DEFAULT_OPERATOR_CODE else f"{operator.code.lower()}-"
     plan = Plan(
         operator_id=operator.id,
         name=name,
-        group_name=f"{prefix}pppoe-{slug}",
+        group_name=group_name_for(operator, f"pppoe {name}"),  # the packages' namespace
         price=command.price.quantize(Decimal("0.01")),
         rate_limit=command.rate_limit,
         pool=optional_text(command.pool, "pool", 64),

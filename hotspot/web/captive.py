@@ -196,11 +196,12 @@ def with_query(path: str, query: Mapping[str, str]) -> str:
 
 def router_login() -> RouterLogin | None:
     """This page's router login URL, if it is a registered router's (hotspot.routers)."""
-    url = request.args.get("link-login-only")
-    if not url:
-        return None
-    with sessions()() as session:
-        return registered_login(session, url)
+    if "router_login" not in g:  # asked by the page and by its layout: one query a request
+        url = request.args.get("link-login-only")
+        with sessions()() as session:
+            g.router_login = registered_login(session, url) if url else None
+    found: RouterLogin | None = g.router_login
+    return found
 
 
 def portal_operator(router: RouterLogin | None) -> PortalOperator:
