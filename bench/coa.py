@@ -42,7 +42,7 @@ def edit_package(settings: Settings, engine: Engine) -> float:
         )
     committed = time.time()
     notifier = Notifier(connect(settings.effective_redis_url), settings.credentials_cache_ttl)
-    run_followups(followups, notifier, settings.mpesa_query_first_delay)
+    run_followups(followups, notifier)
     return committed
 
 

@@ -80,7 +80,7 @@ def create_users(settings: Settings, count: int, first: dt.datetime, window: flo
     after = AfterCommit(
         expiries=[Credentials(u, "pw", end, ids[u]) for u, end in zip(names, ends, strict=True)]
     )
-    dispatch(after, notifier, settings.mpesa_query_first_delay)
+    dispatch(after, notifier)
     engine.dispose()
     return names
 

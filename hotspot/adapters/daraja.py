@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from hotspot.adapters.collections import TOKEN_EXPIRY_MARGIN, GatewayError
 from hotspot.adapters.daraja_tokens import TokenCache
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,6 @@ REGISTER_URL_PATH = "/mpesa/c2b/v2/registerurl"
 
 ERROR_INVALID_ACCESS = "404.001.03"  # the bearer token is invalid or expired
 ERROR_BEING_PROCESSED = "500.001.1001"  # also "merchant does not exist" / "wrong credentials"
-TOKEN_EXPIRY_MARGIN = 60  # seconds; renew before Daraja does
 MIN_AMOUNT, MAX_AMOUNT = 1, 250_000
 ACCOUNT_REFERENCE_MAX = 12
 TRANSACTION_DESC_MAX = 13
@@ -79,25 +79,6 @@ def msisdn(phone: str) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # Results and errors
-
-
-class GatewayError(Exception):
-    """Initiation/query failed; str(exc) is a human-readable reason safe to show the caller."""
-
-    def __init__(
-        self,
-        reason: str,
-        *,
-        error_code: str | None = None,
-        raw: dict[str, Any] | str | None = None,
-    ) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.error_code = error_code
-        self.raw = raw
-
-    def __str__(self) -> str:
-        return self.reason
 
 
 @dataclass(frozen=True)

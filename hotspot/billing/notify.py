@@ -191,7 +191,6 @@ class StatusSubscription:
 def dispatch(
     after: AfterCommit,
     notifier: Notifier,
-    query_first_delay: int,
     also: Callable[[Pipeline], None] | None = None,
 ) -> None:
     """Runs the side effects a committed transaction collected, in one round trip to Redis;
@@ -213,7 +212,6 @@ def dispatch(
                 pipe,
                 after=after,
                 notifier=notifier,
-                delay=query_first_delay,
                 expiry_seconds=seconds,
                 also=also,
             ),
@@ -227,7 +225,6 @@ def side_effects(
     *,
     after: AfterCommit,
     notifier: Notifier,
-    delay: int,
     expiry_seconds: set[int],
     also: Callable[[Pipeline], None] | None,
 ) -> None:
@@ -261,12 +258,13 @@ def side_effects(
         queue.enqueue(REDIAL_JOB, subscriber_id, pipeline=pipe)
     for event, subject_id in after.notices:
         notice_job(event, subject_id).enqueue(queue, pipe)
-    for payment_id in after.to_query:
+    for payment_id, first_delay in after.to_query:
         queue.enqueue_in(
-            query_delay(delay, 0),
+            query_delay(first_delay, 0),
             "jobs.payments.reconcile_payment",
             payment_id,
             0,
+            first_delay,
             job_id=f"reconcile-{payment_id}-0",
             pipeline=pipe,
         )

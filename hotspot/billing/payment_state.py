@@ -16,6 +16,8 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from hotspot.access.provisioning import Credentials
+from hotspot.billing.gateways import FAILURE_KINDS
+from hotspot.billing.gateways import failure_kind as gateway_failure_kind
 from hotspot.core import storable
 from hotspot.core.errors import NotFoundError
 from hotspot.models import Payment, PaymentEvent, PaymentStatus
@@ -45,7 +47,8 @@ class AfterCommit:
 
     status_changes: list[tuple[int, PaymentStatus]] = field(default_factory=list)
     provisioned: list[tuple[int, Credentials]] = field(default_factory=list)
-    to_query: list[int] = field(default_factory=list)
+    # Payments to ask their gateway about, and after how many seconds first.
+    to_query: list[tuple[int, int]] = field(default_factory=list)
     expiries: list[Credentials] = field(default_factory=list)
     # Accounts whose sessions online get CoA-Requests (`jobs.live`), and why.
     changed_users: list[tuple[int, str]] = field(default_factory=list)
@@ -115,17 +118,14 @@ def timeline(session: Session, payment_id: int) -> list[PaymentEvent]:
 
 
 # Why a payment failed, as a word a program can branch on (the portal picks its message by it);
-# `failure_reason` says it in English for people. M-Pesa's ResultCodes for the reasons customers
-# can act on; `expired` also when M-Pesa never answered within the window; `not_sent` when M-Pesa
-# could not be asked at all; anything else is `other`.
-FAILURE_KINDS = {
-    "1032": "cancelled",
-    "1037": "unreachable",
-    "2001": "wrong_pin",
-    "1": "insufficient_funds",
-    "1019": "expired",
-}
-KINDS_OF_FAILURE = (*dict.fromkeys(FAILURE_KINDS.values()), "not_sent", "other")
+# `failure_reason` says it in English for people. Each gateway's codes for the reasons customers
+# can act on (`billing.gateways.FAILURE_KINDS`); `expired` also when the gateway never answered
+# within the window; `not_sent` when it could not be asked at all; anything else is `other`.
+KINDS_OF_FAILURE = (
+    *dict.fromkeys(kind for kinds in FAILURE_KINDS.values() for kind in kinds.values()),
+    "not_sent",
+    "other",
+)
 
 
 def failure_kind(payment: Payment) -> str | None:
@@ -136,7 +136,8 @@ def failure_kind(payment: Payment) -> str | None:
         return None
     if payment.result_code is None:
         return "not_sent"
-    return FAILURE_KINDS.get(payment.result_code, "other")
+    # A payment not yet flushed has no server default yet: an M-Pesa one, as before gateways.
+    return gateway_failure_kind(payment.gateway or "mpesa", payment.result_code)
 
 
 # --- state changes ------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
-"""Payments: an STK push asked for, from the portal's request to M-Pesa's prompt on the phone.
+"""Payments: a collection asked for, from the portal's request to the gateway's prompt on the
+phone (M-Pesa's STK push, ioTec's or CamPay's collect: `billing.gateways`).
 
 Money taken must become access exactly once. Every step is a `payment_events` row; a payment row
-is locked while it is settled; uniqueness of the CheckoutRequestID, the M-Pesa receipt and the
+is locked while it is settled; uniqueness of the gateway's reference, the M-Pesa receipt and the
 credentials-per-payment row makes a second provisioning fail at commit whatever raced.
 """
 
@@ -20,26 +21,30 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotspot.adapters.daraja import (
-    MAX_AMOUNT,
-    GatewayError,
-)
+from hotspot.adapters.collections import CollectionRequest, GatewayError
 from hotspot.adapters.db import transaction
 from hotspot.billing.callbacks import apply_callback, orphan_callbacks
-from hotspot.billing.mpesa import Gateway
+from hotspot.billing.gateways import (
+    CollectionGateway,
+    GatewayFor,
+    chosen,
+    label,
+    needs_number_of,
+    offered,
+)
 from hotspot.billing.payment_state import AfterCommit, fail, lock, lock_checkout, record
+from hotspot.billing.settlement import external_id
 from hotspot.core.errors import InvalidInputError, NotFoundError
 from hotspot.core.phones import normalize_phone
 from hotspot.models import (
     INT32_MAX,
     HotspotUser,
+    Operator,
     Package,
     Payment,
     PaymentMethod,
     PaymentStatus,
 )
-
-ACCOUNT_REFERENCE = "HOTSPOT"
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,7 @@ class Initiated:
     payment: Payment
     package: Package
     portal_token: str
+    gateway: CollectionGateway
 
 
 def hash_token(token: str) -> str:
@@ -60,7 +66,8 @@ def token_matches(payment: Payment, token: str | None) -> bool:
 
 
 def amount_due(session: Session, package: Package, phone: str) -> Decimal:
-    """The price less the phone account's credit, in whole shillings (M-Pesa's unit), at least 1."""
+    """The price less the phone account's credit, in whole units (no gateway here takes cents of
+    KES, UGX or XAF), at least 1."""
     credit = session.scalar(
         select(HotspotUser.credit).where(
             HotspotUser.operator_id == package.operator_id, HotspotUser.phone == phone
@@ -70,33 +77,59 @@ def amount_due(session: Session, package: Package, phone: str) -> Decimal:
     return max(due.to_integral_value(rounding="ROUND_CEILING"), Decimal(1))
 
 
+@dataclass(frozen=True)
+class PaymentRequest:
+    """A customer's request, as the portal sent it (checked here, not there)."""
+
+    package_id: Any
+    phone: Any
+    mac: Any = None
+    ip: Any = None
+    gateway: Any = None  # a gateway's name; the operator's first when None
+
+
 def create_payment(
     session: Session,
+    asked: PaymentRequest,
     *,
-    package_id: Any,
-    phone: Any,
-    mac: Any = None,
-    ip: Any = None,
-    region: str,
+    gateway_for: GatewayFor,
+    installation_gateways: tuple[str, ...],
 ) -> Initiated:
-    """Checks the request and stores the payment as pending, before M-Pesa is asked anything."""
-    if not isinstance(package_id, int) or isinstance(package_id, bool):
+    """Checks the request and stores the payment as pending, before the gateway is asked."""
+    if not isinstance(asked.package_id, int) or isinstance(asked.package_id, bool):
         raise InvalidInputError("package_id must be an integer")
-    if not isinstance(phone, str):
+    if not isinstance(asked.phone, str):
         raise InvalidInputError("phone is required")
+    package_id = asked.package_id
     package = session.get(Package, package_id) if 0 < package_id <= INT32_MAX else None
     if package is None or not package.is_active:
         raise NotFoundError(f"no package with id {package_id}")
-    normalized = normalize_phone(phone, region)
-    if not normalized.startswith("+254"):
-        raise InvalidInputError("M-Pesa needs a Kenyan number (+254…)")
+    offers = offered(session.get(Operator, package.operator_id), installation_gateways)
+    gateway = gateway_for(package.operator_id, chosen(asked.gateway, offers))
+    if package.currency != gateway.currency:
+        raise InvalidInputError(
+            f"{package.name} is priced in {package.currency}; {label(gateway.name)} collects "
+            f"{gateway.currency}"
+        )
+    normalized = normalize_phone(asked.phone, gateway.region)
+    if not normalized.startswith("+" + gateway.country_code):
+        raise InvalidInputError(needs_number_of(gateway))
     amount = amount_due(session, package, normalized)
-    if amount > MAX_AMOUNT:
-        raise InvalidInputError(f"M-Pesa takes at most {MAX_AMOUNT:,} in one payment")
+    if amount > gateway.max_amount:
+        raise InvalidInputError(
+            f"{label(gateway.name)} takes at most {gateway.max_amount:,} in one payment"
+        )
+    if amount < gateway.min_amount:
+        raise InvalidInputError(
+            f"{label(gateway.name)} takes at least {gateway.min_amount:,} {gateway.currency} "
+            "in one payment"
+        )
     token = secrets.token_urlsafe(24)
     payment = Payment(
         operator_id=package.operator_id,
         method=PaymentMethod.STK,
+        gateway=gateway.name,
+        currency=package.currency,
         package_id=package.id,
         phone=normalized,
         amount=amount,
@@ -104,13 +137,13 @@ def create_payment(
         package_duration_seconds=package.duration_seconds,
         status=PaymentStatus.PENDING,
         portal_token_hash=hash_token(token),
-        mac=_optional_text(mac, "mac"),
-        ip=_optional_ip(ip),
+        mac=_optional_text(asked.mac, "mac"),
+        ip=_optional_ip(asked.ip),
     )
     session.add(payment)
     session.flush()
     record(session, payment.id, "initiated", package=package.name, amount=payment.amount)
-    return Initiated(payment, package, token)
+    return Initiated(payment, package, token, gateway)
 
 
 def _optional_text(value: Any, name: str) -> str | None:
@@ -131,22 +164,24 @@ def _optional_ip(value: Any) -> str | None:
         raise InvalidInputError(f"ip {text!r} is not an IP address") from None
 
 
-def start_stk_push(
+def start_collection(
     sessions: sessionmaker[Session],
-    gateway: Gateway,
     initiated: Initiated,
     callback_url: str,
     after: AfterCommit,
 ) -> Payment:
-    """Asks M-Pesa to prompt the phone; a gateway failure fails the payment with the reason."""
-    payment = initiated.payment
+    """Asks the gateway to prompt the phone; a gateway failure fails the payment with the reason.
+    The trail's kinds keep M-Pesa's names (`stk_push`, `stk_push_failed`) for every gateway."""
+    payment, gateway = initiated.payment, initiated.gateway
     try:
-        accepted = gateway.stk_push(
-            phone=(payment.phone or "").lstrip("+"),
-            amount=int(payment.amount),
-            account_reference=ACCOUNT_REFERENCE,
-            description=initiated.package.name[:13],
-            callback_url=callback_url,
+        started = gateway.collect(
+            CollectionRequest(
+                phone=payment.phone or "",
+                amount=int(payment.amount),
+                external_id=external_id(payment),
+                description=initiated.package.name[:13],
+                callback_url=callback_url,
+            )
         )
     except GatewayError as exc:
         with transaction(sessions) as session:
@@ -157,20 +192,20 @@ def start_stk_push(
                 fail(locked, reason=str(exc), now=dt.datetime.now(dt.UTC), after=after)
             return locked
     with transaction(sessions) as session:
-        lock_checkout(session, accepted.checkout_request_id)
+        lock_checkout(session, started.reference)
         locked = lock(session, payment.id)
-        locked.checkout_request_id = accepted.checkout_request_id
-        locked.merchant_request_id = accepted.merchant_request_id
-        record(session, payment.id, "stk_push", request=accepted.request, response=accepted.raw)
+        locked.checkout_request_id = started.reference
+        locked.merchant_request_id = started.secondary_reference
+        record(session, payment.id, "stk_push", request=started.request, response=started.raw)
         session.flush()
-        after.to_query.append(payment.id)
-        for orphan in orphan_callbacks(session, accepted.checkout_request_id):
+        after.to_query.append((payment.id, gateway.first_query_delay))
+        for orphan in orphan_callbacks(session, started.reference):
             # The callback outran our own bookkeeping of the push: settle with it now.
             try:
                 with session.begin_nested():
                     apply_callback(session, locked, orphan, after)
             except IntegrityError:
                 after.clear()
-                after.to_query.append(payment.id)
+                after.to_query.append((payment.id, gateway.first_query_delay))
                 record(session, payment.id, "callback_rejected", reason="receipt already used")
         return locked

@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Text, cast, func, literal, select
@@ -29,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotspot.access.retention import PASSWORD_KEPT
 from hotspot.adapters.sms import CREDENTIALS_KEY_PREFIX
-from hotspot.billing.mpesa import Gateway
+from hotspot.billing.gateways import GatewayFor
 from hotspot.billing.notify import Notifier, credentials_sms_job, dispatch
 from hotspot.billing.payment_state import AfterCommit
 from hotspot.billing.settlement import longest_query_gap, reconcile
@@ -141,7 +140,7 @@ def recover_lost_work(
     settings: Settings,
     sessions: sessionmaker[Session],
     notifier: Notifier,
-    gateway_for: Callable[[int], Gateway],
+    gateway_for: GatewayFor,
 ) -> Recovered:
     window = dt.timedelta(seconds=settings.mpesa_payment_window)
     recovered = Recovered()
@@ -172,7 +171,7 @@ def recover_lost_work(
                 )
                 recovered.errors += 1
                 continue
-            dispatch(after, notifier, settings.mpesa_query_first_delay)
+            dispatch(after, notifier)
             recovered.queried += 1
             changed = [status.value for _, status in after.status_changes]
             outcome = changed[-1] if changed else "pending" if left else "settled_meanwhile"

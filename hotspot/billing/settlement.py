@@ -1,10 +1,9 @@
-"""M-Pesa's verdict applied to a payment (from a callback or a query), and the STK queries that
-ask for the verdicts that never came."""
+"""A gateway's verdict applied to a payment (from a callback, a webhook or a query), and the status
+queries that ask for the verdicts that never came."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from decimal import Decimal
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,13 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotspot.access.provisioning import (
     provision_purchase,
 )
-from hotspot.adapters.daraja import (
-    GatewayError,
-    StkQueryResult,
-    result_message,
-)
+from hotspot.adapters.collections import GatewayError, Outcome, Verdict
 from hotspot.adapters.db import transaction
-from hotspot.billing.mpesa import Gateway
+from hotspot.adapters.mpesa_collections import verdict_of
+from hotspot.billing.gateways import GatewayFor
 from hotspot.billing.payment_state import AfterCommit, expire, fail, lock, pay, record
 from hotspot.models import (
     Package,
@@ -38,17 +34,41 @@ def settle(
     source: str,
     after: AfterCommit,
 ) -> None:
-    """Applies M-Pesa's verdict to a locked payment. A success provisions once, even after the
+    """Applies an M-Pesa ResultCode (its callbacks') to a locked payment."""
+    verdict = verdict_of(result_code, result_desc)
+    settle_verdict(
+        session, payment, verdict, receipt=receipt, amount_paid=amount_paid, source=source,
+        after=after,
+    )  # fmt: skip
+
+
+def settle_verdict(
+    session: Session,
+    payment: Payment,
+    verdict: Verdict,
+    *,
+    receipt: str | None,
+    amount_paid: Decimal | None,
+    source: str,
+    after: AfterCommit,
+) -> None:
+    """Applies a gateway's verdict to a locked payment. A success provisions once, even after the
     payment was marked failed or expired (the money was taken); nothing undoes a success."""
     now = dt.datetime.now(dt.UTC)
     if payment.status is PaymentStatus.PAID:
-        record(session, payment.id, f"duplicate_{source}", result_code=result_code)
+        record(session, payment.id, f"duplicate_{source}", result_code=verdict.code)
+        if verdict.outcome is Outcome.FAILED:
+            # A provider reversing money it had paid (ioTec's RolledBack): access stays, people
+            # are told.
+            record(session, payment.id, "reversed_by_gateway", result_code=verdict.code)
+            after.notices.append(("gateway_error", payment.id))
         return
-    if result_code != "0":
-        record(session, payment.id, f"failed_by_{source}", result_code=result_code)
+    if verdict.outcome is Outcome.PENDING:
+        return
+    if verdict.outcome is Outcome.FAILED:
+        record(session, payment.id, f"failed_by_{source}", result_code=verdict.code)
         if payment.status is PaymentStatus.PENDING:
-            reason = result_message(result_code)
-            fail(payment, reason=reason, result_code=result_code, now=now, after=after)
+            fail(payment, reason=verdict.message, result_code=verdict.code, now=now, after=after)
         return
     package = payment.package or session.get_one(Package, payment.package_id)
     pay(payment, receipt=receipt, amount_paid=amount_paid, now=now, after=after)
@@ -59,7 +79,7 @@ def settle(
         payment.id,
         "provisioned" if credentials else "credited",
         source=source,
-        receipt=receipt,
+        receipt=receipt or verdict.receipt,
         username=credentials.username if credentials else None,
         expires_at=credentials.expires_at if credentials else None,
     )
@@ -67,12 +87,69 @@ def settle(
         after.add_provisioned(payment.id, credentials)
 
 
-NO_ANSWER = "No answer from M-Pesa in time. You were not charged."
+NO_ANSWER = "No answer from the payment provider in time. You were not charged."
+HELD = "held for an operator"
+
+
+def held_because(payment: Payment, verdict: Verdict, currency: str) -> str | None:
+    """Why a provider's "paid" must not become access by itself: it names another collection,
+    or less money, or another currency, than this payment asked for."""
+    if verdict.outcome is not Outcome.PAID:
+        return None
+    if verdict.external_id is not None and verdict.external_id != external_id(payment):
+        return f"the gateway's answer names {verdict.external_id!r}, not this payment"
+    if verdict.amount is not None and verdict.amount < payment.amount:
+        return f"{verdict.amount} received, {payment.amount} asked for"
+    if verdict.currency is not None and verdict.currency != currency:
+        return f"paid in {verdict.currency}, not {currency}"
+    return None
+
+
+EXTERNAL_PREFIX = "hs-"
+
+
+def external_id(payment: Payment) -> str:
+    """Our reference of a payment at its gateway (ioTec's externalId, CamPay's
+    external_reference): webhooks name it, and answers must echo it."""
+    return f"{EXTERNAL_PREFIX}{payment.id}"
+
+
+def payment_id_in(reference: str | None) -> int | None:
+    """The payment an external id names, if it is one of ours."""
+    if not reference or not reference.startswith(EXTERNAL_PREFIX):
+        return None
+    number = reference.removeprefix(EXTERNAL_PREFIX)
+    return int(number) if number.isdigit() and len(number) < 19 else None
+
+
+def apply_answer(
+    session: Session,
+    payment: Payment,
+    verdict: Verdict,
+    *,
+    currency: str,
+    source: str,
+    after: AfterCommit,
+) -> None:
+    """A gateway's answer about a locked payment: settled with it, or held (failed with the
+    reason, for an operator to resolve) when it does not match what was asked."""
+    reason = held_because(payment, verdict, currency)
+    if reason is None:
+        settle_verdict(
+            session, payment, verdict, receipt=None, amount_paid=verdict.amount, source=source,
+            after=after,
+        )  # fmt: skip
+        return
+    record(session, payment.id, "held", reason=reason, receipt=verdict.receipt)
+    after.notices.append(("gateway_error", payment.id))
+    if payment.status is PaymentStatus.PENDING:
+        now = dt.datetime.now(dt.UTC)
+        fail(payment, reason=f"{reason}: {HELD}", result_code="held", now=now, after=after)
 
 
 def reconcile(
     sessions: sessionmaker[Session],
-    gateway_for: Callable[[int], Gateway],
+    gateway_for: GatewayFor,
     payment_id: int,
     *,
     window: dt.timedelta,
@@ -83,15 +160,15 @@ def reconcile(
         payment = session.get(Payment, payment_id)
         if payment is None or payment.status is not PaymentStatus.PENDING:
             return None
-        checkout_request_id = payment.checkout_request_id
+        reference = payment.checkout_request_id
         created_at = payment.created_at
-        operator_id = payment.operator_id
-    result: StkQueryResult | None = None
+        # Queried with the app that asked: its operator's own, or the installation's.
+        gateway = gateway_for(payment.operator_id, payment.gateway)
+    verdict: Verdict | None = None
     error: str | None = None
-    if checkout_request_id is not None:
+    if reference is not None:
         try:
-            # Queried with the app that pushed it: its operator's own, or the installation's.
-            result = gateway_for(operator_id).stk_query(checkout_request_id)
+            verdict = gateway.status(reference)
         except GatewayError as exc:
             error = str(exc)
     with transaction(sessions) as session:
@@ -100,23 +177,16 @@ def reconcile(
             session,
             payment_id,
             "query",
-            pending=result.pending if result else None,
-            result_code=result.result_code if result else None,
+            pending=verdict.outcome is Outcome.PENDING if verdict else None,
+            result_code=verdict.code if verdict else None,
             error=error,
-            raw=result.raw if result else None,
+            raw=verdict.raw if verdict else None,
         )
         if payment.status is not PaymentStatus.PENDING:
             return None
-        if result is not None and not result.pending and result.result_code is not None:
-            settle(
-                session,
-                payment,
-                result_code=result.result_code,
-                result_desc=result.result_desc or "",
-                receipt=None,
-                amount_paid=None,
-                source="query",
-                after=after,
+        if verdict is not None and verdict.outcome is not Outcome.PENDING:
+            apply_answer(
+                session, payment, verdict, currency=gateway.currency, source="query", after=after
             )
             return None
         now = dt.datetime.now(dt.UTC)

@@ -40,7 +40,7 @@ class Context:
         """The follow-ups (jobs, Redis) of a committed change, exactly as the API runs them."""
         services = Services(self.settings)
         try:
-            run_followups(followups, services.notifier, self.settings.mpesa_query_first_delay)
+            run_followups(followups, services.notifier)
         finally:
             services.redis.close()
 

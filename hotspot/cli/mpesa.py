@@ -13,7 +13,7 @@ import datetime as dt
 
 import click
 
-from hotspot.adapters.daraja import GatewayError
+from hotspot.adapters.collections import GatewayError
 from hotspot.billing.callback_tokens import c2b_urls, rotate
 from hotspot.cli.context import CLI_ACTOR
 from hotspot.cli.tokens import transaction

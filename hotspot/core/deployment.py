@@ -13,11 +13,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotspot.core.settings import (
     DEVELOPMENT,
     ENVIRONMENTS,
+    GATEWAY_SECRETS,
     GENERATED_SECRETS,
     PREFIX,
     PRODUCTION,
     ConfigurationError,
     Settings,
+    check_gateways,
     env_name,
 )
 from hotspot.models import Nas
@@ -35,7 +37,12 @@ PRIVATE_STACK_SECRETS = ("postgres_password", "postgres_superuser_password")
 DEPLOYMENT_SECRETS = (
     "database_url",
     "redis_url",
-    *(name for name in GENERATED_SECRETS if name not in PRIVATE_STACK_SECRETS),
+    *(
+        name
+        for name in GENERATED_SECRETS
+        if name not in PRIVATE_STACK_SECRETS
+        and not any(name in names for names in GATEWAY_SECRETS.values())
+    ),
 )
 
 # FreeRADIUS's container holds only what it uses: its database role and the health probe's secret.
@@ -67,9 +74,14 @@ def problems(settings: Settings, needs: tuple[str, ...] = ()) -> list[str]:
         return [f"{PREFIX}ENVIRONMENT must be one of {', '.join(ENVIRONMENTS)}"]
     if settings.environment == DEVELOPMENT:
         return []
+    offered = check_gateways(settings.gateways)
+    wanted = needs or (
+        *DEPLOYMENT_SECRETS,
+        *(secret for name in offered for secret in GATEWAY_SECRETS.get(name, ())),
+    )
     found = [
         f"{env_name(name)} is not set"
-        for name in needs or DEPLOYMENT_SECRETS
+        for name in wanted
         if not str(getattr(settings, name)).strip()
     ]
     if settings.environment == PRODUCTION and not needs:

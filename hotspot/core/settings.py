@@ -190,6 +190,62 @@ class Settings:
     sandbox_mpesa_delay: float = _setting(
         2.0, "Seconds the local sandbox waits before approving (the customer entering the PIN)."
     )
+    gateways: str = _setting(
+        "mpesa",
+        "Payment gateways offered where an operator chose none, in the portal's order: mpesa, "
+        "iotec, campay (comma-separated).",
+    )
+    payment_query_first_delay: int = _setting(
+        5,
+        "Seconds before an IOTEC or CamPay collection is first asked about (then doubling until "
+        "the payment window closes); M-Pesa's is HOTSPOT_MPESA_QUERY_FIRST_DELAY.",
+    )
+    iotec_base_url: str = _setting(
+        "http://127.0.0.1:8091",
+        "ioTec Pay API base (https://pay.iotec.io, or the local sandbox, `hotspot sandbox iotec`).",
+    )
+    iotec_token_url: str = _setting(
+        "http://127.0.0.1:8091/connect/token",
+        "ioTec's OAuth token endpoint (https://id.iotec.io/connect/token).",
+    )
+    iotec_client_id: str = _setting("", "ioTec API client id (generated for the sandbox).")
+    iotec_client_secret: str = _setting(
+        "", "ioTec API client secret (generated for the sandbox).", secret=True
+    )
+    iotec_wallet_id: str = _setting(
+        "", "ioTec wallet the money goes to (generated for the sandbox)."
+    )
+    iotec_currency: str = _setting("UGX", "Currency sent to ioTec: UGX (ITX on ioTec's sandbox).")
+    iotec_ipn_header: str = _setting(
+        "X-Iotec-Ipn-Secret", "Header ioTec's callbacks carry the wallet's security value in."
+    )
+    iotec_ipn_secret: str = _setting(
+        "", "Value of that header, as set for the wallet on pay.iotec.io (generated).", secret=True
+    )
+    iotec_timeout: float = _setting(10.0, "Seconds to wait for ioTec before giving up.")
+    campay_base_url: str = _setting(
+        "http://127.0.0.1:8092/api",
+        "CamPay API base (https://campay.net/api, https://demo.campay.net/api, or the local "
+        "sandbox, `hotspot sandbox campay`).",
+    )
+    campay_username: str = _setting("", "CamPay app username (generated for the sandbox).")
+    campay_password: str = _setting(
+        "", "CamPay app password (generated for the sandbox).", secret=True
+    )
+    campay_webhook_key: str = _setting(
+        "",
+        "CamPay app webhook key that signs its webhooks (generated for the sandbox).",
+        secret=True,
+    )
+    campay_webhook_max_age: int = _setting(
+        900, "Seconds a CamPay webhook signature's iat may be old before it is refused."
+    )
+    campay_timeout: float = _setting(10.0, "Seconds to wait for CamPay before giving up.")
+    sandbox_iotec_port: int = _setting(8091, "Port of the local ioTec Pay sandbox.")
+    sandbox_campay_port: int = _setting(8092, "Port of the local CamPay sandbox.")
+    sandbox_payment_delay: float = _setting(
+        2.0, "Seconds the local ioTec and CamPay sandboxes wait before a collection is final."
+    )
     sms_username: str = _setting("sandbox", "Africa's Talking username.")
     sms_api_key: str = _setting(
         "", "Africa's Talking API key (generated for the local SMS sandbox).", secret=True
@@ -420,6 +476,7 @@ class Settings:
         check_timezone(settings.timezone)
         check_paybill_rules(settings.paybill_rules)
         check_notify_rules(settings.notify_rules)
+        check_gateways(settings.gateways)
         if settings.environment != DEVELOPMENT:
             return settings  # nothing generated or written; deployment.problems names what lacks
         return settings.with_changes(**ensure_generated_secrets(settings))
@@ -465,6 +522,18 @@ def check_notify_rules(raw: str) -> frozenset[tuple[str, str]]:
     return frozenset(rules)
 
 
+KNOWN_GATEWAYS = ("mpesa", "iotec", "campay")
+
+
+def check_gateways(raw: str) -> tuple[str, ...]:
+    """HOTSPOT_GATEWAYS read: known names, in order, at least one."""
+    names = tuple(dict.fromkeys(name.strip() for name in raw.split(",") if name.strip()))
+    unknown = [name for name in names if name not in KNOWN_GATEWAYS]
+    if unknown or not names:
+        raise ValueError(f"{PREFIX}GATEWAYS lists some of {', '.join(KNOWN_GATEWAYS)}, got {raw!r}")
+    return names
+
+
 def check_timezone(name: str) -> None:
     """An IANA name this machine knows (daily quotas turn at its midnight, in PostgreSQL and
     FreeRADIUS alike): a typo fails at start, not at the first sync."""
@@ -485,9 +554,24 @@ GENERATED_SECRETS = (
     "secrets_key",
     "mpesa_callback_token",
     "mpesa_callback_key",
+    "iotec_client_id",
+    "iotec_client_secret",
+    "iotec_wallet_id",
+    "iotec_ipn_secret",
+    "campay_username",
+    "campay_password",
+    "campay_webhook_key",
     "sms_api_key",
     "sms_delivery_report_token",
 )
+
+
+# The installation's own ioTec and CamPay apps: a deployment needs them only where it offers
+# that gateway itself (HOTSPOT_GATEWAYS); operators may bring their own.
+GATEWAY_SECRETS = {
+    "iotec": ("iotec_client_id", "iotec_client_secret", "iotec_wallet_id", "iotec_ipn_secret"),
+    "campay": ("campay_username", "campay_password", "campay_webhook_key"),
+}
 
 
 def ensure_generated_secrets(settings: Settings) -> dict[str, str]:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    String,
     Text,
     text,
 )
@@ -76,6 +77,7 @@ class Payment(Base):
         CheckConstraint(
             "purpose IN ('access', 'subscription', 'sms_credits', 'wallet')", name="purpose_known"
         ),
+        CheckConstraint("gateway IN ('mpesa', 'iotec', 'campay')", name="gateway_known"),
         Index("ix_payments_status_created_at", "status", "created_at"),
         Index("ix_payments_phone", "phone"),
         Index(
@@ -105,6 +107,8 @@ class Payment(Base):
     package_id: Mapped[int | None] = mapped_column(ForeignKey("packages.id"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("hotspot_users.id"), index=True)
     purpose: Mapped[str] = mapped_column(Text, server_default=PaymentPurpose.ACCESS.value)
+    gateway: Mapped[str] = mapped_column(Text, server_default="mpesa", doc="who collects it")
+    currency: Mapped[str | None] = mapped_column(String(3), doc="asked in (the package's)")
     subscriber_id: Mapped[int | None] = mapped_column(
         ForeignKey("subscribers.id"), doc="a PPPoE subscriber's monthly payment"
     )
@@ -116,7 +120,9 @@ class Payment(Base):
     )
     portal_token_hash: Mapped[str | None] = mapped_column(Text)
     bill_ref_number: Mapped[str | None] = mapped_column(Text)
-    checkout_request_id: Mapped[str | None] = mapped_column(Text, unique=True)
+    checkout_request_id: Mapped[str | None] = mapped_column(
+        Text, unique=True, doc="the gateway's reference of the collection (M-Pesa's name)"
+    )
     merchant_request_id: Mapped[str | None] = mapped_column(Text)
     mpesa_receipt: Mapped[str | None] = mapped_column(Text, unique=True)
     result_code: Mapped[str | None] = mapped_column(Text)

@@ -20,7 +20,7 @@ from sqlalchemy import (
     Text,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hotspot.models.base import (
@@ -45,6 +45,9 @@ class Operator(Base):
         CheckConstraint("code ~ '^[A-Z0-9]{2,12}$'", name="code_format"),
         CheckConstraint("commission_rate >= 0 AND commission_rate < 1", name="commission_range"),
         CheckConstraint("sms_credits >= 0", name="sms_credits_not_negative"),
+        CheckConstraint(
+            "gateways <@ ARRAY['mpesa', 'iotec', 'campay']::text[]", name="gateways_known"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -58,6 +61,12 @@ class Operator(Base):
     portal_colors: Mapped[dict[str, str]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     mpesa_shortcode: Mapped[str | None] = mapped_column(Text)
     mpesa_secrets: Mapped[bytes | None] = mapped_column(LargeBinary)
+    gateways: Mapped[list[str] | None] = mapped_column(
+        ARRAY(Text), doc="offered on its portal, in order (None: HOTSPOT_GATEWAYS)"
+    )
+    gateway_secrets: Mapped[bytes | None] = mapped_column(
+        LargeBinary, doc="its own ioTec/CamPay credentials, sealed"
+    )
     commission_rate: Mapped[Decimal] = mapped_column(Numeric(5, 4), server_default="0")
     sms_credits: Mapped[int | None] = mapped_column(
         Integer, doc="customer SMS it may still send (None: unmetered)"

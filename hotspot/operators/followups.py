@@ -29,8 +29,8 @@ class Followups:
     changed_packages: list[tuple[int, str]] = field(default_factory=list)
 
 
-def run_followups(followups: Followups, notifier: Notifier, query_first_delay: int) -> None:
-    dispatch(followups.after, notifier, query_first_delay)
+def run_followups(followups: Followups, notifier: Notifier) -> None:
+    dispatch(followups.after, notifier)
     for each in followups.disconnects:
         notifier.enqueue(DISCONNECT_JOB, each.username, each.reason, job_id=each.job_id)
     for package_id, job_id in followups.changed_packages:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from hotspot.core.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from hotspot.core.phones import normalize_phone
 from hotspot.core.sealing import seal, unseal
+from hotspot.core.settings import KNOWN_GATEWAYS
 from hotspot.core.values import UNCHANGED, Unchanged, given_fields, optional_text, required_text
 from hotspot.models import DEFAULT_OPERATOR_CODE, Operator
 from hotspot.operators.actor import Actor
@@ -28,6 +29,11 @@ CODE = re.compile(r"[A-Z0-9]{2,12}")
 COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 COLOR_NAMES = ("primary", "accent")
 SECRET_NAMES = ("consumer_key", "consumer_secret", "passkey")
+# An operator's own app at each of the other gateways (the installation's when it has none).
+GATEWAY_SECRET_NAMES = {
+    "iotec": ("client_id", "client_secret", "wallet_id", "ipn_secret"),
+    "campay": ("username", "password", "webhook_key"),
+}
 SETTINGS = (
     "name",
     "currency",
@@ -38,6 +44,7 @@ SETTINGS = (
     "portal_colors",
     "mpesa_shortcode",
     "commission_rate",
+    "gateways",
 )
 
 
@@ -69,6 +76,9 @@ class ChangeOperator:
     mpesa_shortcode: str | Unchanged | None = UNCHANGED
     commission_rate: Decimal | Unchanged = UNCHANGED
     mpesa_secrets: MpesaSecrets | Unchanged | None = UNCHANGED
+    gateways: list[str] | Unchanged | None = UNCHANGED
+    # {gateway: {name: value}} replaces those gateways' credentials; {gateway: None} removes them.
+    gateway_secrets: dict[str, dict[str, str] | None] | Unchanged = UNCHANGED
 
 
 def default_operator_id(session: Session) -> int:
@@ -132,6 +142,9 @@ def change_operator(
             operator.mpesa_secrets = None if value is None else _sealed(key, operator, value)
             changed["mpesa_secrets"] = "removed" if value is None else "replaced"
             continue
+        if name == "gateway_secrets":
+            changed["gateway_secrets"] = _reseal(key, operator, value)
+            continue
         checked = _RULES[name](value)
         if getattr(operator, name) != checked:
             changed[name] = {"from": _shown(getattr(operator, name)), "to": _shown(checked)}
@@ -158,6 +171,56 @@ def _sealed(key: str, operator: Operator, secrets: MpesaSecrets) -> bytes:
 
 def _context(operator: Operator) -> str:
     return f"operator:{operator.id}:mpesa"
+
+
+def gateway_secrets(operator: Operator, key: str) -> dict[str, dict[str, str]]:
+    """The operator's own ioTec/CamPay credentials, opened, by gateway."""
+    if operator.gateway_secrets is None:
+        return {}
+    opened: dict[str, dict[str, str]] = json.loads(
+        unseal(key, operator.gateway_secrets, f"operator:{operator.id}:gateways")
+    )
+    return opened
+
+
+def _reseal(key: str, operator: Operator, given: Any) -> dict[str, str]:
+    """Replaces or removes the given gateways' credentials; says which, never what."""
+    if not isinstance(given, dict) or not given or set(given) - set(GATEWAY_SECRET_NAMES):
+        raise InvalidInputError(
+            f"gateway_credentials is an object of {', '.join(GATEWAY_SECRET_NAMES)}"
+        )
+    kept = gateway_secrets(operator, key)
+    for gateway, values in given.items():
+        names = GATEWAY_SECRET_NAMES[gateway]
+        if values is None:
+            kept.pop(gateway, None)
+        elif not isinstance(values, dict) or set(values) != set(names):
+            raise InvalidInputError(
+                f"gateway_credentials.{gateway} is an object of {', '.join(names)}"
+            )
+        else:
+            kept[gateway] = {name: required_text(values[name], name, 200) for name in names}
+    sealed = json.dumps(kept).encode()
+    context = f"operator:{operator.id}:gateways"
+    operator.gateway_secrets = seal(key, sealed, context) if kept else None
+    return {
+        gateway: "removed" if values is None else "replaced" for gateway, values in given.items()
+    }
+
+
+def _gateways(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    if (
+        not isinstance(value, list)
+        or not value
+        or len(set(value)) != len(value)
+        or any(name not in KNOWN_GATEWAYS for name in value)
+    ):
+        raise InvalidInputError(
+            f"gateways is a list of some of {', '.join(KNOWN_GATEWAYS)}, in order"
+        )
+    return list(value)
 
 
 def _shown(value: Any) -> Any:
@@ -205,4 +268,5 @@ _RULES: dict[str, Any] = {
     "portal_colors": _colors,
     "mpesa_shortcode": lambda v: optional_text(v, "mpesa_shortcode", 12),
     "commission_rate": _commission,
+    "gateways": _gateways,
 }

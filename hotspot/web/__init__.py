@@ -14,7 +14,7 @@ from hotspot.access.portal_status import normalize_mac
 from hotspot.access.routers import registered_login
 from hotspot.adapters.ratelimit import Limit
 from hotspot.billing.callback_tokens import matches_any
-from hotspot.billing.mpesa import Gateway
+from hotspot.billing.gateways import CollectionGateway
 from hotspot.billing.notify import Notifier
 from hotspot.core.errors import InvalidInputError
 from hotspot.core.settings import Settings
@@ -64,9 +64,9 @@ def notifier() -> Notifier:
     return services().notifier
 
 
-def gateway(operator_id: int) -> Gateway:
-    """The Daraja app an operator's pushes go through (hotspot.services.Services.gateway_for)."""
-    return services().gateway_for(operator_id)
+def gateway_for(operator_id: int | None, name: str) -> CollectionGateway:
+    """A gateway as an operator uses it (hotspot.services.Services.gateway_for)."""
+    return services().gateway_for(operator_id, name)
 
 
 def rate_limit(name: str, subject: str, setting: str) -> None:

@@ -1,4 +1,4 @@
-"""Payments for the portal, and the URLs M-Pesa calls back."""
+"""Payments for the portal, and the URLs the gateways call back."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import TooManyRequests
 
 from hotspot.access.retention import CredentialsGoneError
+from hotspot.adapters.collections import WebhookRejectedError
 from hotspot.adapters.metrics import observe_provisioning
 from hotspot.billing.c2b import Paybill, confirm_c2b, validate_c2b
 from hotspot.billing.callback_tokens import stk_callback_url
@@ -23,13 +24,19 @@ from hotspot.billing.callbacks import handle_stk_callback
 from hotspot.billing.handout import PaymentNotPaidError, credentials_for
 from hotspot.billing.notify import dispatch
 from hotspot.billing.payment_state import AfterCommit
-from hotspot.billing.payments import create_payment, start_stk_push, token_matches
+from hotspot.billing.payments import (
+    PaymentRequest,
+    create_payment,
+    start_collection,
+    token_matches,
+)
+from hotspot.billing.webhooks import Webhook, handle_webhook
 from hotspot.core.errors import InvalidInputError
 from hotspot.core.phones import normalize_phone
 from hotspot.models import Package, Payment, PaymentStatus
 from hotspot.web import (
     client_ip,
-    gateway,
+    gateway_for,
     hotspot_client,
     notifier,
     rate_limit,
@@ -73,7 +80,7 @@ def portal_payment(session: Session, payment_id: int) -> Payment:
 
 
 def finish(after: AfterCommit, also: Callable[[Pipeline], None] | None = None) -> None:
-    dispatch(after, notifier(), settings().mpesa_query_first_delay, also)
+    dispatch(after, notifier(), also)
 
 
 @payments.post("/payments")
@@ -90,18 +97,19 @@ def start_payment() -> Any:
         else:
             rate_limit("payments-phone", phone, s.rate_limit_payments_per_phone)
     after = AfterCommit()
+    asked = PaymentRequest(
+        body.get("package_id"), body.get("phone"), body.get("mac"), body.get("ip"),
+        body.get("gateway"),
+    )  # fmt: skip
     with sessions().begin() as session:
         initiated = create_payment(
             session,
-            package_id=body.get("package_id"),
-            phone=body.get("phone"),
-            mac=body.get("mac"),
-            ip=body.get("ip"),
-            region=s.default_region,
+            asked,
+            gateway_for=gateway_for,
+            installation_gateways=services().installation_gateways,
         )
     callback_url = stk_callback_url(s.public_base_url, services().callback_tokens.current())
-    operator_id = initiated.package.operator_id
-    payment = start_stk_push(sessions(), gateway(operator_id), initiated, callback_url, after)
+    payment = start_collection(sessions(), initiated, callback_url, after)
     finish(after)
     shown = portal_payment_json(payment, initiated.package)
     if payment.status is PaymentStatus.FAILED:
@@ -265,3 +273,26 @@ def c2b_confirm(token: str) -> Any:
     finally:
         finish(after)
     return jsonify(ResultCode=0, ResultDesc="Success")
+
+
+# --- ioTec and CamPay call these -----------------------------------------------------------------
+# Static URLs, as both configure them per wallet or app in their portals: a webhook proves itself
+# by its header or signature (`billing.webhooks`), and only triggers a status query.
+
+
+@payments.post("/callbacks/iotec")
+@payments.route("/callbacks/campay", methods=["GET", "POST"])
+def gateway_webhook() -> Any:
+    name = request.path.rsplit("/", 1)[-1]
+    after = AfterCommit()
+    hook = Webhook(name, dict(request.headers), request.args.to_dict(), request.get_data())
+    try:
+        outcome = handle_webhook(sessions(), gateway_for, hook, after)
+    except InvalidInputError as exc:
+        return jsonify(error=str(exc)), 400
+    except WebhookRejectedError as exc:
+        return jsonify(error=str(exc)), 401
+    finally:
+        finish(after)
+    log.info("%s webhook: %s", name, outcome)
+    return jsonify(status="received")

@@ -47,7 +47,7 @@ def redeem_voucher() -> Any:
         raise InvalidInputError("code is required")
     with sessions().begin() as session:
         credentials = redeem(session, code, dt.datetime.now(dt.UTC))
-    dispatch(AfterCommit(expiries=[credentials]), notifier(), s.mpesa_query_first_delay)
+    dispatch(AfterCommit(expiries=[credentials]), notifier())
     return jsonify(
         username=credentials.username,
         password=credentials.password,

@@ -13,12 +13,12 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
-from hotspot.billing.payment_state import FAILURE_KINDS
+from hotspot.billing.payment_state import KINDS_OF_FAILURE
 from hotspot.models import Package
 
 # The payment failures the portal explains in its own words (by the payment's `failure_kind`);
 # any other shows the API's failure_reason.
-EXPLAINED_FAILURES = tuple(dict.fromkeys(FAILURE_KINDS.values()))
+EXPLAINED_FAILURES = KINDS_OF_FAILURE[:-2]  # not `not_sent` nor `other`
 
 
 # --- words -----------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ def payment_json(payment: Payment) -> dict[str, Any]:
         "id": payment.id,
         "status": payment.status.value,
         "method": payment.method.value,
+        "gateway": payment.gateway,
         "amount": str(payment.amount),
         "mpesa_receipt": payment.mpesa_receipt,
         "failure_kind": failure_kind(payment),

@@ -10,6 +10,7 @@ import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotspot.adapters.mpesa_collections import MpesaCollections
 from hotspot.billing.payment_state import AfterCommit
 from hotspot.billing.settlement import reconcile
 from hotspot.models import AdminRole, Operator, Payment
@@ -65,7 +66,9 @@ def test_an_operators_customers_pay_through_its_own_shortcode(
             )
         ).one()
         assert session.get_one(Operator, payment.operator_id).code == code
-    assert api.services.gateway_for(payment.operator_id).config.shortcode == shortcode
+    used = api.services.gateway_for(payment.operator_id)
+    assert isinstance(used, MpesaCollections)
+    assert used.config.shortcode == shortcode
     left = reconcile(api.services.sessions, api.services.gateway_for, payment.id,
                      window=dt.timedelta(minutes=5), after=AfterCommit())  # fmt: skip
     assert left is None  # already paid: nothing to ask

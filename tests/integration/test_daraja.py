@@ -26,13 +26,13 @@ import requests
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from hotspot.adapters.collections import GatewayError
 from hotspot.adapters.daraja import (
     OAUTH_PATH,
     STK_PUSH_PATH,
     STK_QUERY_PATH,
     DarajaClient,
     DarajaConfig,
-    GatewayError,
     StkPushAccepted,
     msisdn,
     nairobi_timestamp,

@@ -30,7 +30,6 @@ from hotspot.adapters import db, db_roles
 from hotspot.billing import callback_tokens, vouchers
 from hotspot.billing.callbacks import handle_stk_callback
 from hotspot.billing.payment_state import AfterCommit
-from hotspot.billing.payments import create_payment
 from hotspot.catalog.packages import create_package
 from hotspot.core.errors import InvalidInputError
 from hotspot.core.settings import Settings
@@ -44,7 +43,7 @@ from hotspot.models import (
 )
 from hotspot.reports import queries
 from tests.support.factories import default_operator
-from tests.support.payments import random_phone, receipt, success_callback
+from tests.support.payments import mpesa_payment, random_phone, receipt, success_callback
 from tests.support.stack import StackUnderTest
 
 Conn = psycopg.Connection[tuple[Any, ...]]
@@ -228,7 +227,7 @@ def test_the_application_role_runs_every_writing_path(
     phone = random_phone()
     for _ in range(2):
         with db.transaction(app_sessions) as session:
-            initiated = create_payment(session, package_id=package.id, phone=phone, region="KE")
+            initiated = mpesa_payment(session, package.id, phone)
             checkout = f"ws_CO_roles_{secrets.token_hex(6)}"
             initiated.payment.checkout_request_id = checkout
             amount = int(initiated.payment.amount)

@@ -27,7 +27,6 @@ from hotspot.access.provisioning import new_user
 from hotspot.billing import callbacks, settlement
 from hotspot.billing.callbacks import handle_stk_callback
 from hotspot.billing.payment_state import AfterCommit
-from hotspot.billing.payments import create_payment
 from hotspot.core.phones import normalize_phone
 from hotspot.models import (
     HotspotCredential,
@@ -41,7 +40,7 @@ from hotspot.models import (
     UserStatus,
 )
 from tests.support.factories import make_package
-from tests.support.payments import random_phone, success_callback
+from tests.support.payments import mpesa_payment, random_phone, success_callback
 
 NOW = dt.datetime(2026, 12, 5, 9, 30, 12, 654321, tzinfo=dt.UTC)
 PASSWORD = "k7w3xq9tm2hv4pcd"
@@ -82,7 +81,7 @@ def same_draws(monkeypatch: pytest.MonkeyPatch, usernames: list[str]) -> None:
 def pending_payment(committed: sessionmaker[Session], package_id: int, phone: str) -> str:
     checkout = f"ws_CO_{secrets.token_hex(8)}"
     with committed.begin() as session:
-        payment = create_payment(session, package_id=package_id, phone=phone, region="KE").payment
+        payment = mpesa_payment(session, package_id, phone).payment
         payment.checkout_request_id = checkout
     return checkout
 

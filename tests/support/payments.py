@@ -10,6 +10,10 @@ import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotspot.adapters.daraja import DarajaClient, DarajaConfig
+from hotspot.adapters.daraja_tokens import MemoryTokenCache
+from hotspot.adapters.mpesa_collections import MpesaCollections
+from hotspot.billing.payments import Initiated, PaymentRequest, create_payment
 from hotspot.dev.sandbox.mpesa.rules import PHONE_SUFFIXES
 from hotspot.models import Package
 from hotspot.operators.tenants import default_operator_id
@@ -26,6 +30,18 @@ def random_phone(suffix: str = "") -> str:
     elif digits[-4:] in PHONE_SUFFIXES:  # a chance draw of a failing outcome: draw again
         return random_phone()
     return "07" + digits
+
+
+def mpesa_payment(session: Session, package: int, phone: str) -> Initiated:
+    """A pending M-Pesa payment made as the portal's request makes it, with no push sent."""
+    daraja = DarajaClient(DarajaConfig("http://127.0.0.1:9", "key", "secret", "174379", "pass"),
+                          MemoryTokenCache())  # fmt: skip
+    return create_payment(
+        session,
+        PaymentRequest(package, phone),
+        gateway_for=lambda _operator, _name: MpesaCollections(daraja, 10),
+        installation_gateways=("mpesa",),
+    )
 
 
 def package_id(committed: sessionmaker[Session], name: str) -> int:

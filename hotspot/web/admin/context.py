@@ -7,7 +7,7 @@ import datetime as dt
 
 from hotspot.operators.actor import Actor
 from hotspot.operators.followups import Followups, run_followups
-from hotspot.web import notifier, settings
+from hotspot.web import notifier
 from hotspot.web.auth import caller
 
 
@@ -21,4 +21,4 @@ def now() -> dt.datetime:
 
 
 def finish(followups: Followups) -> None:
-    run_followups(followups, notifier(), settings().mpesa_query_first_delay)
+    run_followups(followups, notifier())

@@ -31,10 +31,12 @@ operators = Blueprint("operators", __name__)
 
 
 def change_command(code: str) -> ChangeOperator:
-    body = Body((*SETTINGS, "mpesa_credentials"))
+    body = Body((*SETTINGS, "mpesa_credentials", "gateway_credentials"))
     changes = {name: body.data[name] for name in SETTINGS if name in body}
     if "mpesa_credentials" in body:
         changes["mpesa_secrets"] = mpesa_credentials(body.data["mpesa_credentials"])
+    if "gateway_credentials" in body:
+        changes["gateway_secrets"] = body.data["gateway_credentials"]
     return ChangeOperator(code, **changes)
 
 

@@ -184,6 +184,8 @@ def operator_json(operator: Operator) -> dict[str, Any]:
         "portal_colors": operator.portal_colors,
         "mpesa_shortcode": operator.mpesa_shortcode,
         "mpesa_credentials_set": operator.mpesa_secrets is not None,  # never the values
+        "gateways": operator.gateways,
+        "gateway_credentials_set": operator.gateway_secrets is not None,
         "commission_rate": str(operator.commission_rate),
         "is_active": operator.is_active,
         "created_at": iso(operator.created_at),
