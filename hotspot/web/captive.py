@@ -33,17 +33,19 @@ from flask import render_template as _render_template
 from hotspot.access.logout import MAX_FIELD, Logout, sessions_to_end
 from hotspot.access.portal_status import AccessLeft, access_for_mac, access_for_username
 from hotspot.access.routers import RouterLogin, registered_login
+from hotspot.billing.gateways import offered
 from hotspot.catalog.packages import active_packages
 from hotspot.core.errors import InvalidInputError
 from hotspot.models import DEFAULT_OPERATOR_CODE, Operator, Package
 from hotspot.operators.tenants import default_operator_id
-from hotspot.web import client_ip, notifier, rate_limit, sessions, settings
+from hotspot.web import client_ip, notifier, rate_limit, services, sessions, settings
 from hotspot.web.portal_text import (
     FAILURE_REASONS_SW,
     PHONE_REASONS_SW,
     SCRIPT_STRINGS,
     clock_text,
     data_text,
+    gateway_texts,
     package_view,
     router_error_key,
     strings,
@@ -263,7 +265,16 @@ def pay(package_id: int) -> Any:
         if package is None or not package.is_active or package.operator_id != operator.id:
             return redirect(portal_url("captive.index"))
         view = package_view(package, lang)
-    return render_page("pay.html", package=view, script={"packageId": view.id, "price": view.price})
+        offers = offered(session.get(Operator, operator.id), services().installation_gateways)
+    shown = strings(lang)
+    gateways = [gateway_texts(name, shown) for name in offers]
+    return render_page(
+        "pay.html",
+        package=view,
+        gateways=gateways,
+        first=gateways[0],
+        script={"packageId": view.id, "price": view.price, "gateways": gateways},
+    )
 
 
 @captive.get("/portal/voucher")

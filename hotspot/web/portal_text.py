@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gettext
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
@@ -91,6 +92,22 @@ MESSAGES: dict[str, str] = {
     "wait_step2": N_("Check the amount, then enter your PIN."),
     "wait_step3": N_("Keep this page open: you will be connected automatically."),
     "waiting": N_("Waiting for your payment…"),
+    "gateway_choice": N_("Pay with"),
+    "gateway_mpesa": N_("M-Pesa"),
+    "gateway_iotec": N_("MTN or Airtel Money"),
+    "gateway_campay": N_("MTN MoMo or Orange Money"),
+    "pay_title_momo": N_("Pay with mobile money"),
+    "phone_label_iotec": N_("MTN or Airtel Money number"),
+    "phone_hint_iotec": N_("For example 0772 123 456"),
+    "phone_label_campay": N_("MTN or Orange Money number"),
+    "phone_hint_campay": N_("For example 6 71 23 45 67"),
+    "wait_text_momo": N_(
+        "We sent a mobile money request to {phone}. Approve it with your PIN to pay {price}."
+    ),
+    "wait_step1_iotec": N_("Unlock your phone and look for the MTN or Airtel Money prompt."),
+    "wait_step1_campay": N_(
+        "No prompt? Dial *126# (MTN) or #150*50# (Orange) and approve the payment there."
+    ),
     "no_prompt": N_("No pop-up? Use another number"),
     "paid_title": N_("Payment received"),
     "connecting": N_("Connecting you to the internet…"),
@@ -171,7 +188,6 @@ def strings(lang: str) -> dict[str, str]:
 SCRIPT_STRINGS = (
     "phone_empty",
     "sending",
-    "wait_text",
     "waiting",
     "paid_title",
     "connecting",
@@ -205,6 +221,50 @@ FAILURE_REASONS_SW = {
 }
 
 
+@dataclass(frozen=True)
+class GatewayWords:
+    """Which messages a gateway's pay page shows (keys of MESSAGES), and its number's shape."""
+
+    choice: str
+    title: str
+    label: str
+    hint: str
+    wait: str
+    step1: str
+    placeholder: str
+
+
+GATEWAY_WORDS = {
+    "mpesa": GatewayWords(
+        "gateway_mpesa", "pay_title", "phone_label", "phone_hint", "wait_text", "wait_step1",
+        "07XX XXX XXX",
+    ),
+    "iotec": GatewayWords(
+        "gateway_iotec", "pay_title_momo", "phone_label_iotec", "phone_hint_iotec",
+        "wait_text_momo", "wait_step1_iotec", "07XX XXX XXX",
+    ),
+    "campay": GatewayWords(
+        "gateway_campay", "pay_title_momo", "phone_label_campay", "phone_hint_campay",
+        "wait_text_momo", "wait_step1_campay", "6XX XX XX XX",
+    ),
+}  # fmt: skip
+
+
+def gateway_texts(name: str, shown: Mapping[str, str]) -> dict[str, str]:
+    """A gateway's words on the pay page, in the page's language."""
+    words = GATEWAY_WORDS[name]
+    return {
+        "name": name,
+        "choice": shown[words.choice],
+        "title": shown[words.title],
+        "label": shown[words.label],
+        "hint": shown[words.hint],
+        "wait": shown[words.wait],
+        "step1": shown[words.step1],
+        "placeholder": words.placeholder,
+    }
+
+
 # Swahili for the API's reasons a phone number is refused (hotspot.phones, hotspot.payments):
 # (pattern of the English reason, what the page says instead).
 PHONE_REASONS_SW = (
@@ -212,6 +272,8 @@ PHONE_REASONS_SW = (
     ("only digits", "Namba ya simu iwe na tarakimu pekee (na + mwanzoni ukipenda)."),
     ("not a mobile", "Hii si namba ya simu ya mkononi. Weka namba ya M-Pesa, mfano 0712 345 678."),
     ("Kenyan", "M-Pesa inahitaji namba ya Kenya (+254…)."),
+    ("Ugandan", "Malipo haya yanahitaji namba ya Uganda (+256…)."),
+    ("Cameroonian", "Malipo haya yanahitaji namba ya Kamerun (+237…)."),
     ("not a (valid )?phone number", "Namba hii ya simu si sahihi. Mfano: 0712 345 678."),
 )
 

@@ -158,7 +158,22 @@
   function payPage() {
     var form = $('pay-form'), phone = $('phone'), error = $('phone-error'), button = $('pay-button');
     var buttonText = button.textContent, lastPhone = '', current = null, watcher = null;
+    var gateway = cfg.gateways[0];
     button.disabled = false; // the page ships it disabled until this script runs
+
+    /* The operator's gateways (more than one: a choice); each has its own words and number. */
+    function choose(name) {
+      cfg.gateways.forEach(function (each) { if (each.name === name) gateway = each; });
+      $('pay-title').textContent = gateway.title;
+      $('phone-label').textContent = gateway.label;
+      $('phone-hint').textContent = gateway.hint;
+      $('wait-step1').textContent = gateway.step1;
+      phone.placeholder = gateway.placeholder;
+      fieldError(error, phone, '');
+    }
+    if ($('gateways')) {
+      $('gateways').addEventListener('change', function (event) { choose(event.target.value); });
+    }
 
     function show(step) {
       ['step-phone', 'step-wait', 'step-failed', 'step-paid'].forEach(function (id) { $(id).hidden = id !== step; });
@@ -192,11 +207,11 @@
       var r = router();
       request('POST', '/api/payments', {
         package_id: cfg.packageId, phone: value, mac: r.mac || null, ip: r.ip || null,
-        link_login_only: cfg.routerLogin
+        link_login_only: cfg.routerLogin, gateway: gateway.name
       }).then(function (res) {
         busy(false);
         if (res.status === 201) {
-          waitFor({ id: res.body.id, token: res.body.portal_token, packageId: cfg.packageId, phone: value, at: Date.now() });
+          waitFor({ id: res.body.id, token: res.body.portal_token, packageId: cfg.packageId, phone: value, gateway: gateway.name, at: Date.now() });
         } else if (res.status === 422) {
           show('step-phone');
           fieldError(error, phone, phoneReason(res.body.error));
@@ -217,7 +232,8 @@
     function waitFor(payment) {
       current = payment;
       save(KEY_PAYMENT, payment);
-      $('wait-text').textContent = fmt(T.wait_text, { phone: payment.phone, price: cfg.price });
+      if (payment.gateway && payment.gateway !== gateway.name) choose(payment.gateway);
+      $('wait-text').textContent = fmt(gateway.wait, { phone: payment.phone, price: cfg.price });
       $('wait-status').textContent = T.waiting;
       show('step-wait');
       watch(payment.id);
