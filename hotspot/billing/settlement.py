@@ -197,6 +197,34 @@ def reconcile(
     return window - (dt.datetime.now(dt.UTC) - created_at)
 
 
+def ask_again(
+    sessions: sessionmaker[Session], gateway_for: GatewayFor, payment_id: int, after: AfterCommit
+) -> str:
+    """One more question about a payment that expired unanswered (`billing.recovery`'s late
+    sweep): a payer who approved after the window, whose webhook was lost, still gets access."""
+    with sessions() as session:
+        payment = session.get_one(Payment, payment_id)
+        if payment.status is not PaymentStatus.EXPIRED or payment.checkout_request_id is None:
+            return payment.status.value
+        reference = payment.checkout_request_id
+        gateway = gateway_for(payment.operator_id, payment.gateway)
+    try:
+        verdict: Verdict | None = gateway.status(reference)
+        error = None
+    except GatewayError as exc:
+        verdict, error = None, str(exc)
+    with transaction(sessions) as session:
+        payment = lock(session, payment_id)
+        record(session, payment_id, "late_query", result_code=verdict.code if verdict else None,
+               error=error, raw=verdict.raw if verdict else None)  # fmt: skip
+        if verdict is not None and verdict.outcome is Outcome.PAID:
+            apply_answer(
+                session, payment, verdict, currency=gateway.currency, source="late_query",
+                after=after,
+            )  # fmt: skip
+        return payment.status.value
+
+
 def query_delay(first: int, attempt: int) -> dt.timedelta:
     """10 s, then 20, 40, 80 … after each unanswered query."""
     return dt.timedelta(seconds=first * 2**attempt)
