@@ -110,11 +110,13 @@ class NasSimulator:
         tick: float = 0.1,
         on_dynauth: Callable[[DynAuthRequest], None] | None = None,
         message_authenticator: bool = True,
+        source_address: str | None = None,
     ) -> None:
         self.server = server
         self.auth_port = auth_port
         self.acct_port = acct_port
         self.nas_ip = nas_ip
+        self.source_address = source_address  # None: whatever the system picks
         self.nas_identifier = nas_identifier
         self.called_station_id = called_station_id
         self.nas_port_id = nas_port_id
@@ -495,4 +497,5 @@ class NasSimulator:
             timeout=self.timeout,
             retries=self.retries,
             enforce_ma=self.message_authenticator,
+            source_address=self.source_address,
         )

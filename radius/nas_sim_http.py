@@ -266,6 +266,7 @@ class HttpNas:
             acct_port=nas.acct_port,
             timeout=nas.timeout,
             retries=nas.retries,
+            source_address=nas.source_address,
         )
         request_packet = radius.CreateAuthPacket(
             code=packet.AccessRequest, message_authenticator=nas.message_authenticator

@@ -129,12 +129,22 @@ def session_counters(session: SimSession, session_time: int) -> list[tuple[str, 
 
 
 def exchange(
-    request: Any, server: str, port: int, *, timeout: float, retries: int, enforce_ma: bool
+    request: Any,
+    server: str,
+    port: int,
+    *,
+    timeout: float,
+    retries: int,
+    enforce_ma: bool,
+    source_address: str | None = None,
 ) -> Any:
     """Send a request (retransmitting it unchanged) and return the verified reply; raises
-    `pyrad.client.Timeout` when none comes. A socket per exchange keeps threads apart."""
+    `pyrad.client.Timeout` when none comes. A socket per exchange keeps threads apart;
+    `source_address` is the router's own (FreeRADIUS tells routers apart by it)."""
     raw = request.RequestPacket()
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        if source_address is not None:
+            sock.bind((source_address, 0))
         sock.connect((server, port))
         for _ in range(retries):
             sock.send(raw)
