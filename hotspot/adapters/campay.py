@@ -130,6 +130,9 @@ class CampayClient(JsonApi):
             raise GatewayError("CamPay sent a status we cannot read", raw=str(answer)[:500])
         return verdict(answer)
 
+    def find(self, external_id: str) -> Verdict | None:
+        return None  # asked by its reference only; the webhook names it
+
     def parse_webhook(self, query: Mapping[str, str], body: bytes) -> WebhookReport:
         """GET with a query string as documented, or POST with JSON or a form: any of them."""
         fields: dict[str, Any] = dict(query)
@@ -189,15 +192,16 @@ def _unb64(part: str) -> bytes:
 def verdict(data: Mapping[str, Any]) -> Verdict:
     status = str(data.get("status") or "").upper()
     amount, currency = money(data.get("amount")), present(data.get("currency"))
-    receipt, external_id = present(data.get("code")), present(data.get("external_reference"))
+    receipt = present(data.get("code"))
+    found: dict[str, Any] = {
+        "raw": dict(data),
+        "external_id": present(data.get("external_reference")),
+        "reference": present(data.get("reference")),
+    }
     if status == "SUCCESSFUL":
-        return Verdict(Outcome.PAID, status, "", amount, currency, receipt, dict(data), external_id)
+        return Verdict(Outcome.PAID, status, "", amount, currency, receipt, **found)
     if status == "FAILED":
         reason = present(data.get("reason"))
         message = "The mobile money payment failed" + (f": {reason}." if reason else ".")
-        return Verdict(
-            Outcome.FAILED, status, message, amount, currency, receipt, dict(data), external_id
-        )
-    return Verdict(
-        Outcome.PENDING, status or None, "", amount, currency, None, dict(data), external_id
-    )
+        return Verdict(Outcome.FAILED, status, message, amount, currency, receipt, **found)
+    return Verdict(Outcome.PENDING, status or None, "", amount, currency, None, **found)

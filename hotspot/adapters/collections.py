@@ -16,6 +16,7 @@ from typing import Any
 import requests
 
 from hotspot.adapters.daraja_tokens import TokenCache
+from hotspot.adapters.http_errors import never_sent
 
 log = logging.getLogger(__name__)
 TOKEN_EXPIRY_MARGIN = 60  # seconds; renew before the provider does
@@ -30,11 +31,14 @@ class GatewayError(Exception):
         *,
         error_code: str | None = None,
         raw: dict[str, Any] | str | None = None,
+        outcome_unknown: bool = False,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.error_code = error_code
         self.raw = raw
+        # The provider may have acted on it (a timeout, a 5xx): a collection may be under way.
+        self.outcome_unknown = outcome_unknown
 
     def __str__(self) -> str:
         return self.reason
@@ -85,6 +89,7 @@ class Verdict:
     receipt: str | None = None  # the provider's transaction code, when it gives one
     raw: dict[str, Any] | None = None
     external_id: str | None = None  # ours, as the provider echoes it back
+    reference: str | None = None  # the provider's, when an answer found by ours names it
 
 
 @dataclass(frozen=True)
@@ -157,7 +162,9 @@ class JsonApi:
         if status == 401:
             raise GatewayError(f"{self.provider} refused a freshly issued token")
         if not 200 <= status < 300:
-            raise self.error(status, answer)
+            refused = self.error(status, answer)
+            refused.outcome_unknown = status >= 500  # it may have acted all the same
+            raise refused
         return answer
 
     def send(
@@ -201,12 +208,12 @@ class JsonApi:
         """(HTTP status, parsed JSON or the text); no answer at all is a GatewayError."""
         try:
             response = self._http.request(method, url, timeout=self.timeout, **kwargs)
-        except requests.Timeout as exc:
-            raise GatewayError(f"{self.provider} did not answer in time") from exc
         except requests.RequestException as exc:
-            raise GatewayError(
-                f"{self.provider} did not answer (could not connect: {type(exc).__name__})"
-            ) from exc
+            if never_sent(exc):
+                raise GatewayError(f"{self.provider} could not be reached") from exc
+            timeout = isinstance(exc, requests.Timeout)
+            reason = "did not answer in time" if timeout else "dropped the connection"
+            raise GatewayError(f"{self.provider} {reason}", outcome_unknown=True) from exc
         try:
             return response.status_code, response.json()
         except ValueError:

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 COLLECT_PATH = "/api/collections/collect"
 STATUS_PATH = "/api/collections/status/"
+EXTERNAL_ID_PATH = "/api/collections/external-id/"
 PENDING = frozenset({"Pending", "SentToVendor", "AwaitingApproval", "Scheduled"})
 PAID = "Success"
 FAILED = frozenset({"Failed", "Rejected", "RolledBack", "Cancelled"})
@@ -135,7 +136,12 @@ class IotecClient(JsonApi):
         )
 
     def status(self, reference: str) -> Verdict:
-        answer = self.call("GET", STATUS_PATH + reference)
+        return self.read(self.call("GET", STATUS_PATH + reference))
+
+    def find(self, external_id: str) -> Verdict | None:
+        return self.read(self.call("GET", EXTERNAL_ID_PATH + external_id))
+
+    def read(self, answer: Any) -> Verdict:
         if isinstance(answer, list):  # an integration guards against a list here: take one
             answer = answer[0] if answer else {}
         if not isinstance(answer, dict):
@@ -174,15 +180,18 @@ def verdict(data: dict[str, Any]) -> Verdict:
     amount, currency = money(data.get("amount")), present(data.get("currency"))
     receipt = present(data.get("vendorTransactionId"))
     external_id = present(data.get("externalId"))
+    found: dict[str, Any] = {
+        "raw": data,
+        "external_id": external_id,
+        "reference": present(data.get("id")),
+    }
     if status == PAID:
-        return Verdict(Outcome.PAID, status, "", amount, currency, receipt, data, external_id)
+        return Verdict(Outcome.PAID, status, "", amount, currency, receipt, **found)
     if status in FAILED:
         message = MESSAGES[status]
         detail = present(data.get("statusMessage"))
-        return Verdict(
-            Outcome.FAILED, status, f"{message} {detail or ''}".strip(), amount, currency,
-            receipt, data, external_id,
-        )  # fmt: skip
+        words = f"{message} {detail or ''}".strip()
+        return Verdict(Outcome.FAILED, status, words, amount, currency, receipt, **found)
     if status not in PENDING:
         log.warning("ioTec status %r is not one we know; taken as pending", status)
-    return Verdict(Outcome.PENDING, status or None, "", amount, currency, None, data, external_id)
+    return Verdict(Outcome.PENDING, status or None, "", amount, currency, None, **found)

@@ -74,6 +74,9 @@ class MpesaCollections:
             return Verdict(Outcome.PENDING, None, "", raw=result.raw)
         return verdict_of(result.result_code, result.result_desc or "", result.raw)
 
+    def find(self, external_id: str) -> Verdict | None:
+        return None  # an STK push that did not start is failed, never in doubt
+
     def parse_webhook(self, query: Mapping[str, str], body: bytes) -> WebhookReport:
         raise NotImplementedError("M-Pesa calls back on /api/callbacks/stk/<token>")
 

@@ -35,9 +35,9 @@ from africastalking.Service import DEFAULT_TIMEOUT_S, AfricasTalkingException
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
-from urllib3.exceptions import MaxRetryError
 
 from hotspot.adapters.db import transaction
+from hotspot.adapters.http_errors import never_sent
 from hotspot.core.errors import InvalidInputError, NotFoundError
 from hotspot.core.settings import Settings
 from hotspot.models import Operator, SmsMessage, SmsStatus
@@ -163,7 +163,7 @@ class SmsGateway:
                 f"Africa's Talking refused the request: {self._shown(exc)}"
             ) from None
         except requests.ConnectionError as exc:
-            if _before_sending(exc):
+            if never_sent(exc):
                 raise SmsTransientError(
                     f"could not connect to {self.base_url}: {self._shown(exc)}"
                 ) from None
@@ -213,16 +213,6 @@ class SmsGateway:
 
     def _redact(self, text: str) -> str:
         return text.replace(self._api_key, "***") if self._api_key else text
-
-
-def _before_sending(exc: requests.ConnectionError) -> bool:
-    """True when the connection was never made, so AT cannot have seen the request.
-
-    requests retries nothing and urllib3 then wraps only connection-phase errors (refused,
-    unresolvable, connect timeout, TLS handshake) in MaxRetryError; a connection lost after the
-    request was written surfaces as a bare ProtocolError.
-    """
-    return bool(exc.args) and isinstance(exc.args[0], MaxRetryError)
 
 
 # ---------------------------------------------------------------------------------------------

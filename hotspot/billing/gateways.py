@@ -55,6 +55,11 @@ class CollectionGateway(Protocol):
 
     def status(self, reference: str) -> Verdict: ...
 
+    def find(self, external_id: str) -> Verdict | None:
+        """Where a collection stands by our own reference, for one whose start timed out before
+        the gateway's reference came back; None where the gateway cannot be asked that way."""
+        ...
+
     def parse_webhook(self, query: Mapping[str, str], body: bytes) -> WebhookReport:
         """What a webhook names and claims, unverified; InvalidInputError when unreadable."""
         ...

@@ -186,8 +186,13 @@ def start_collection(
     except GatewayError as exc:
         with transaction(sessions) as session:
             locked = lock(session, payment.id)
-            record(session, payment.id, "stk_push_failed", reason=str(exc), raw=exc.raw)
             after.notices.append(("gateway_error", payment.id))
+            if exc.outcome_unknown:
+                # It may be on the payer's phone: never asked twice, only asked about.
+                record(session, payment.id, "stk_push_unknown", reason=str(exc), raw=exc.raw)
+                after.to_query.append((payment.id, gateway.first_query_delay))
+                return locked
+            record(session, payment.id, "stk_push_failed", reason=str(exc), raw=exc.raw)
             if locked.status is PaymentStatus.PENDING:
                 fail(locked, reason=str(exc), now=dt.datetime.now(dt.UTC), after=after)
             return locked

@@ -162,15 +162,16 @@ def reconcile(
             return None
         reference = payment.checkout_request_id
         created_at = payment.created_at
+        ours = external_id(payment)
         # Queried with the app that asked: its operator's own, or the installation's.
         gateway = gateway_for(payment.operator_id, payment.gateway)
     verdict: Verdict | None = None
     error: str | None = None
-    if reference is not None:
-        try:
-            verdict = gateway.status(reference)
-        except GatewayError as exc:
-            error = str(exc)
+    try:
+        # A start that timed out left no reference: found by ours where the gateway can.
+        verdict = gateway.status(reference) if reference is not None else gateway.find(ours)
+    except GatewayError as exc:
+        error = str(exc)
     with transaction(sessions) as session:
         payment = lock(session, payment_id)
         record(
@@ -184,6 +185,8 @@ def reconcile(
         )
         if payment.status is not PaymentStatus.PENDING:
             return None
+        if reference is None and verdict is not None and verdict.external_id == ours:
+            payment.checkout_request_id = verdict.reference
         if verdict is not None and verdict.outcome is not Outcome.PENDING:
             apply_answer(
                 session, payment, verdict, currency=gateway.currency, source="query", after=after

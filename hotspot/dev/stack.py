@@ -375,6 +375,7 @@ def isolated_environ(state_dir: Path) -> dict[str, str]:
         "HOTSPOT_RADIUS_STATUS_PORT": str(free_port(socket.SOCK_DGRAM)),
         "HOTSPOT_SANDBOX_MPESA_PORT": str(free_port()),
         "HOTSPOT_SANDBOX_SMS_PORT": str(free_port()),
+        **sandbox_gateways(free_port(), free_port()),
         "HOTSPOT_NAS_SIM_COA_PORT": str(free_port(socket.SOCK_DGRAM)),
         "HOTSPOT_NAS_SIM_HTTP_PORT": str(free_port()),
         "HOTSPOT_RADIUS_REJECT_DELAY": "0",
@@ -383,6 +384,18 @@ def isolated_environ(state_dir: Path) -> dict[str, str]:
         if os.environ.get(name):
             environ[name] = os.environ[name]
     return environ
+
+
+def sandbox_gateways(iotec_port: int, campay_port: int) -> dict[str, str]:
+    """The ioTec and CamPay sandboxes' ports, and the app's URLs of them."""
+    iotec = f"http://127.0.0.1:{iotec_port}"
+    return {
+        "HOTSPOT_SANDBOX_IOTEC_PORT": str(iotec_port),
+        "HOTSPOT_SANDBOX_CAMPAY_PORT": str(campay_port),
+        "HOTSPOT_IOTEC_BASE_URL": iotec,
+        "HOTSPOT_IOTEC_TOKEN_URL": f"{iotec}/connect/token",
+        "HOTSPOT_CAMPAY_BASE_URL": f"http://127.0.0.1:{campay_port}/api",
+    }
 
 
 def redis_answers(port: int) -> bool:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from hotspot.billing.gateways import label
 from hotspot.models import Operator, Payment, PaymentEvent, Subscriber
 
 CUSTOMER, OPERATOR, PLATFORM = "customer", "operator", "platform"
@@ -87,11 +88,13 @@ def _payment(session: Session, payment_id: int) -> tuple[Payment, Operator] | No
     return payment, session.get_one(Operator, payment.operator_id)
 
 
-def _detail(session: Session, payment_id: int, kind: str) -> dict[str, object]:
+def _detail(session: Session, payment_id: int, *kinds: str) -> dict[str, object]:
+    """The detail of the payment's latest event of one of these kinds."""
     found = session.scalar(
-        select(PaymentEvent.detail).where(
-            PaymentEvent.payment_id == payment_id, PaymentEvent.kind == kind
-        )
+        select(PaymentEvent.detail)
+        .where(PaymentEvent.payment_id == payment_id, PaymentEvent.kind.in_(kinds))
+        .order_by(PaymentEvent.id.desc())
+        .limit(1)
     )
     return found or {}
 
@@ -189,13 +192,15 @@ def reconnect_failed(session: Session, subscriber_id: int, now: dt.datetime) -> 
 
 
 def gateway_error(session: Session, payment_id: int, now: dt.datetime) -> Subject | None:
-    """At most one an hour, however many pushes fail in it."""
+    """A gateway refusing, timing out, holding or reversing: at most one an hour, however many
+    payments it touches."""
     found = _payment(session, payment_id)
     if found is None:
         return None
-    _, operator = found
-    reason = _detail(session, payment_id, "stk_push_failed").get("reason", "unknown")
-    text = f"M-Pesa refused an STK push ({operator.code}): {reason}"
+    payment, operator = found
+    events = ("stk_push_failed", "stk_push_unknown", "held", "reversed_by_gateway")
+    reason = _detail(session, payment_id, *events).get("reason", "unknown")
+    text = f"{label(payment.gateway)} payment {payment_id} ({operator.code}) needs a look: {reason}"
     return Subject(operator, None, {PLATFORM: text[:300]}, f"{now:%Y%m%d%H}")
 
 
