@@ -1,17 +1,22 @@
 """bench/payments: how fast money becomes access.
 
 Starts a private stack (PostgreSQL, Redis, FreeRADIUS) and the API under gunicorn (workers and
-threads as `hotspot run` starts them), creates pending STK payments, then plays M-Pesa:
+threads as `hotspot run` starts them), creates pending payments, then plays the gateway
+(`--gateway`; bench/gateways.py says what each sends):
 
-1. capacity: 50 concurrent clients POST success callbacks as fast as they are answered (the
-   median of `--repeat` runs);
-2. latency at steady offered loads (default 150 and 300 callbacks/s), open loop as M-Pesa
+1. capacity: 50 concurrent clients POST success callbacks (webhooks) as fast as they are
+   answered (the median of `--repeat` runs);
+2. latency at steady offered loads (default 150 and 300 callbacks/s), open loop as a gateway
    sends them, each response timed from the moment it was due; one payment in ten
    has the portal's SSE stream open, timed from its callback to the `paid` event;
 3. callback → first Access-Accept for the new credentials, one at a time.
 
     .venv/bin/python -m bench.payments [--payments 3000] [--clients 50] [--repeat 3]
                                        [--rates 150,300] [--deployment docker]
+                                       [--gateway mpesa,iotec,campay]
+
+An ioTec or CamPay webhook is only a trigger: the API asks the gateway's status endpoint (here its
+local sandbox, a process of its own) before it settles, so their figures include that round trip.
 
 `--deployment DIR` measures a running Docker deployment instead (DIR holds its .env and
 hotspot.env; `make deploy-up` for the trial): callbacks through its TLS proxy (with
@@ -26,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import json
 import os
 import secrets
 import signal
@@ -41,49 +45,23 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from pyrad import packet
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from bench import percentile, private_stack
+from bench.gateways import GATEWAYS, BenchGateway, Delivery
 from hotspot.adapters import db
-from hotspot.billing.callback_tokens import stk_callback_url
-from hotspot.billing.payments import hash_token
 from hotspot.core.deployment import DEMO_NAS_SECRET
 from hotspot.core.settings import Settings, read_env_file
 from hotspot.dev.seed import seed_demo
-from hotspot.dev.stack import Stack
-from hotspot.models import HotspotCredential, Package, Payment, PaymentStatus
-from hotspot.services import Services
+from hotspot.dev.stack import Stack, sandbox_gateways
+from hotspot.models import HotspotCredential
 from radius.client import login, make_client
 
 FAST = os.environ.get("BENCH_FAST") == "1"
 PORTAL_TOKEN = secrets.token_urlsafe(24)  # every bench payment's, as a portal would hold it
-
-
-def callback_body(checkout_request_id: str, amount: int) -> bytes:
-    items = [
-        {"Name": "Amount", "Value": amount},
-        {"Name": "MpesaReceiptNumber", "Value": "B" + secrets.token_hex(5).upper()},
-        {"Name": "TransactionDate", "Value": 20261123101010},
-        {"Name": "PhoneNumber", "Value": 254700000000},
-    ]
-    return json.dumps(
-        {
-            "Body": {
-                "stkCallback": {
-                    "MerchantRequestID": "bench",
-                    "CheckoutRequestID": checkout_request_id,
-                    "ResultCode": 0,
-                    "ResultDesc": "The service request is processed successfully.",
-                    "CallbackMetadata": {"Item": items},
-                }
-            }
-        }
-    ).encode()
 
 
 @dataclass(frozen=True)
@@ -107,12 +85,13 @@ class Client(threading.local):
         self.api = api
         self.conn: http.client.HTTPConnection | None = None
 
-    def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+    def post(self, delivery: Delivery) -> tuple[int, bytes]:
+        headers = {"Content-Type": "application/json", **delivery.headers}
         for _ in range(2):
             if self.conn is None:
                 self.conn = self.api.connection(timeout=30)
             try:
-                self.conn.request("POST", path, body, {"Content-Type": "application/json"})
+                self.conn.request("POST", delivery.path, delivery.body, headers)
                 response = self.conn.getresponse()
                 return response.status, response.read()
             except (ConnectionError, http.client.HTTPException):
@@ -133,14 +112,20 @@ def bench_stack() -> Iterator[tuple[Settings, Stack]]:
         yield settings, stack
 
 
-def start_api(settings: Settings, stack: Stack, workers: int, threads: int) -> None:
-    env = {
+def environment(settings: Settings) -> dict[str, str]:
+    """The bench stack's settings, for the processes it starts (the API, the sandboxes)."""
+    return {
         **os.environ,
         "HOTSPOT_STATE_DIR": str(settings.state_dir),
         "HOTSPOT_DATABASE_URL": settings.effective_database_url,
         "HOTSPOT_REDIS_URL": settings.effective_redis_url,
         "HOTSPOT_API_PORT": str(settings.api_port),
+        **sandbox_gateways(settings.sandbox_iotec_port, settings.sandbox_campay_port),
     }
+
+
+def start_api(settings: Settings, stack: Stack, workers: int, threads: int) -> None:
+    env = environment(settings)
     stack.spawn(
         "api",
         [
@@ -164,86 +149,35 @@ def start_api(settings: Settings, stack: Stack, workers: int, threads: int) -> N
         time.sleep(0.1)
 
 
-def pending_payments(settings: Settings, count: int) -> tuple[list[str], int]:
-    """Pending STK payments as initiation leaves them (a CheckoutRequestID each)."""
-    engine = db.make_engine(settings.effective_database_url)
-    with engine.begin() as conn:
-        package = conn.execute(
-            select(Package.id, Package.price, Package.operator_id).where(Package.name == "1 Hour")
-        )
-        package_id, price, operator_id = package.one()
-        ids = [f"ws_CO_bench_{secrets.token_hex(8)}" for _ in range(count)]
-        conn.execute(
-            insert(Payment),
-            [
-                {
-                    "operator_id": operator_id,
-                    "package_id": package_id,
-                    "phone": f"+2547{secrets.randbelow(10**8):08d}",
-                    "amount": Decimal(price),
-                    "status": PaymentStatus.PENDING,
-                    "checkout_request_id": checkout,
-                    "portal_token_hash": hash_token(PORTAL_TOKEN),
-                }
-                for checkout in ids
-            ],
-        )
-    engine.dispose()
-    return ids, int(price)
-
-
-def callback_path(settings: Settings) -> str:
-    """The STK callback path with the current token, as the API put it in the push."""
-    services = Services(settings)
-    try:
-        return urlsplit(stk_callback_url("", services.callback_tokens.current())).path
-    finally:
-        services.close()
-
-
-def payment_ids(settings: Settings, checkouts: list[str]) -> list[int]:
-    engine = db.make_engine(settings.effective_database_url)
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(Payment.checkout_request_id, Payment.id).where(
-                Payment.checkout_request_id.in_(checkouts)
-            )
-        )
-        by_checkout = {str(checkout): int(payment_id) for checkout, payment_id in rows}
-    engine.dispose()
-    return [by_checkout[c] for c in checkouts]
-
-
-def throughput(settings: Settings, api: Api, clients: int, count: int) -> tuple[float, list[float]]:
-    checkouts, price = pending_payments(settings, count)
-    path = callback_path(settings)
+def throughput(
+    gateway: BenchGateway, api: Api, clients: int, count: int
+) -> tuple[float, list[float]]:
+    deliveries = gateway.deliveries(count)
     client = Client(api)
     latencies: list[float] = []
 
-    def one(checkout: str) -> None:
+    def one(delivery: Delivery) -> None:
         started = time.perf_counter()
-        status, body = client.post(path, callback_body(checkout, price))
+        status, body = client.post(delivery)
         latencies.append(time.perf_counter() - started)
         if status != 200:
             raise RuntimeError(f"callback answered {status}: {body[:200]!r}")
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=clients) as pool:
-        list(pool.map(one, checkouts))
+        list(pool.map(one, deliveries))
     elapsed = time.perf_counter() - started
     return count / elapsed, latencies
 
 
 def offered_load(
-    settings: Settings, api: Api, rate: float, count: int, *, clients: int, watch_every: int
+    gateway: BenchGateway, api: Api, rate: float, count: int, *, clients: int, watch_every: int
 ) -> tuple[list[float], list[float]]:
     """Callbacks at a steady `rate` (open loop, as M-Pesa sends them: not waiting for our
     answers), from `clients` connections. Each response time counts from the moment its callback
     was due, so a late send (all clients busy) counts against us. One payment in `watch_every`
     has its SSE stream open, as a portal would: callback sent → `paid` read from that stream."""
-    checkouts, price = pending_payments(settings, count)
-    ids = payment_ids(settings, checkouts)
-    path = callback_path(settings)
+    deliveries = gateway.deliveries(count)
     client = Client(api)
     responses: list[float] = []
     events: list[float] = []
@@ -255,7 +189,8 @@ def offered_load(
     def watch(n: int) -> None:
         time.sleep(max(0.0, start + n / rate - 0.2 - time.perf_counter()))
         stream = api.connection(timeout=30)
-        stream.request("GET", f"/api/payments/{ids[n]}/events?token={PORTAL_TOKEN}")
+        payment_id = deliveries[n].payment_id
+        stream.request("GET", f"/api/payments/{payment_id}/events?token={PORTAL_TOKEN}")
         response = stream.getresponse()
         if response.status != 200:
             raise RuntimeError(f"the status stream answered {response.status}")
@@ -273,7 +208,7 @@ def offered_load(
             due = start + n / rate
             time.sleep(max(0.0, due - time.perf_counter()))
             sent_at[n] = time.perf_counter()
-            status, body = client.post(path, callback_body(checkouts[n], price))
+            status, body = client.post(deliveries[n])
             responses.append(time.perf_counter() - due)
             if status != 200:
                 raise RuntimeError(f"callback answered {status}: {body[:200]!r}")
@@ -286,23 +221,25 @@ def offered_load(
     return responses, events
 
 
-def access_latency(settings: Settings, api: Api, samples: int) -> list[float]:
-    """Callback sent → an Access-Request with the new credentials gets Access-Accept."""
-    checkouts, price = pending_payments(settings, samples)
-    ids = payment_ids(settings, checkouts)
-    path = callback_path(settings)
+def access_latency(
+    settings: Settings, gateway: BenchGateway, api: Api, samples: int
+) -> list[float]:
+    """Callback sent → an Access-Request with the new credentials gets Access-Accept, from the
+    router of the payment's operator."""
     client = Client(api)
     radius = make_client(
         "127.0.0.1",
         DEMO_NAS_SECRET,
         auth_port=settings.radius_auth_port,
         acct_port=settings.radius_acct_port,
+        source_address=gateway.nas_address,
     )
     engine = db.make_engine(settings.effective_database_url)
     latencies: list[float] = []
-    for checkout, payment_id in zip(checkouts, ids, strict=True):
+    for delivery in gateway.deliveries(samples):
+        payment_id = delivery.payment_id
         sent = time.perf_counter()
-        client.post(path, callback_body(checkout, price))
+        client.post(delivery)
         with engine.connect() as conn:
             username, password = conn.execute(
                 select(HotspotCredential.username, HotspotCredential.password).where(
@@ -372,24 +309,64 @@ def deployment(directory: Path, *, past_the_proxy: bool) -> Iterator[tuple[Setti
 
 
 @contextmanager
-def measured(args: argparse.Namespace) -> Iterator[tuple[Settings, Api]]:
-    """The private stack with its own API (as `hotspot run` starts it), or a deployment."""
+def measured(args: argparse.Namespace) -> Iterator[tuple[Settings, Api, list[BenchGateway]]]:
+    """The private stack with its own API (as `hotspot run` starts it) and the gateways'
+    sandboxes, or a deployment (M-Pesa's callbacks only)."""
     if args.deployment:
         with deployment(Path(args.deployment), past_the_proxy=args.past_the_proxy) as found:
-            yield found
+            yield *found, [BenchGateway("mpesa", found[0], PORTAL_TOKEN)]
         return
     with bench_stack() as (settings, stack):
         args.workers = args.workers or settings.api_workers
         args.threads = args.threads or settings.api_threads
+        gateways = [BenchGateway(name, settings, PORTAL_TOKEN) for name in args.gateway]
+        for gateway in gateways:
+            gateway.start(stack, environment(settings))
         start_api(settings, stack, args.workers, args.threads)
-        yield settings, Api(settings.api_port)
+        try:
+            yield settings, Api(settings.api_port), gateways
+        finally:
+            for gateway in gateways:
+                gateway.close()
 
 
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
 
-def main() -> None:
+def measure(
+    settings: Settings, api: Api, gateway: BenchGateway, args: argparse.Namespace
+) -> list[tuple[str, str, str]]:
+    """One gateway's rows: (measure, result, target)."""
+    rows: list[tuple[str, str, str]] = []
+    throughput(gateway, api, args.clients, 200)  # warm-up: connections, caches
+    # A shared VM's speed drifts from minute to minute: the median of a few runs, and their range.
+    runs = sorted(
+        throughput(gateway, api, args.clients, args.payments)[0] for _ in range(args.repeat)
+    )
+    rows.append((f"provisioned payments / s ({args.clients} clients)",
+                 f"{statistics.median(runs):.0f}", "≥ 300"))  # fmt: skip
+    rows.append(("  (runs)", "/".join(f"{run:.0f}" for run in runs), ""))
+    for rate in args.rates:
+        callback, events = offered_load(
+            gateway, api, rate, int(rate * 10), clients=args.clients, watch_every=10
+        )
+        at = f"@ {rate:.0f}/s"
+        rows += [
+            (f"callback response p50 {at}", ms(statistics.median(callback)), ""),
+            (f"callback response p99 {at}", ms(percentile(callback, 0.99)), "≤ 50 ms"),
+            (f"callback → SSE event p50 {at}", ms(statistics.median(events)), ""),
+            (f"callback → SSE event p99 {at}", ms(percentile(events, 0.99)), "≤ 50 ms"),
+        ]
+    access = access_latency(settings, gateway, api, args.samples)
+    return [
+        *rows,
+        ("callback → Access-Accept p50", ms(statistics.median(access)), ""),
+        ("callback → Access-Accept p99", ms(percentile(access, 0.99)), ""),
+    ]
+
+
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--payments", type=int, default=3000)
     parser.add_argument("--clients", type=int, default=50)
@@ -401,6 +378,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="capacity runs (the median counts)")
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument(
+        "--gateway",
+        default="mpesa",
+        help=f"some of {', '.join(GATEWAYS)}, comma-separated: a column each, in one run",
+    )
+    parser.add_argument(
         "--deployment", help="a Docker deployment's env directory (e.g. docker) to measure"
     )
     parser.add_argument(
@@ -409,35 +391,21 @@ def main() -> None:
         help="with --deployment: callbacks straight to the api container, not through the proxy",
     )
     args = parser.parse_args()
-    rates = [float(rate) for rate in args.rates.split(",")]
-    rows: list[tuple[str, str, str]] = []
-    with measured(args) as (settings, api):
-        throughput(settings, api, args.clients, 200)  # warm-up: connections, caches
-        # A shared VM's speed drifts from minute to minute: the median of a few runs, and
-        # their range.
-        runs = sorted(
-            throughput(settings, api, args.clients, args.payments)[0] for _ in range(args.repeat)
-        )
-        name = f"provisioned payments / s ({args.clients} clients)"
-        rows.append((name, f"{statistics.median(runs):.0f}", "≥ 300"))
-        rows.append((f"  (runs: {', '.join(f'{run:.0f}' for run in runs)})", "", ""))
-        for rate in rates:
-            count = int(rate * 10)
-            callback, events = offered_load(
-                settings, api, rate, count, clients=args.clients, watch_every=10
-            )
-            at = f"@ {rate:.0f}/s"
-            rows += [
-                (f"callback response p50 {at}", ms(statistics.median(callback)), ""),
-                (f"callback response p99 {at}", ms(percentile(callback, 0.99)), "≤ 50 ms"),
-                (f"callback → SSE event p50 {at}", ms(statistics.median(events)), ""),
-                (f"callback → SSE event p99 {at}", ms(percentile(events, 0.99)), "≤ 50 ms"),
-            ]
-        access = access_latency(settings, api, args.samples)
-    rows += [
-        ("callback → Access-Accept p50", ms(statistics.median(access)), ""),
-        ("callback → Access-Accept p99", ms(percentile(access, 0.99)), ""),
-    ]
+    args.rates = [float(rate) for rate in args.rates.split(",")]
+    args.gateway = [name.strip() for name in args.gateway.split(",") if name.strip()]
+    if not args.gateway or set(args.gateway) - set(GATEWAYS):
+        parser.error(f"--gateway takes some of {', '.join(GATEWAYS)}")
+    if args.deployment and args.gateway != ["mpesa"]:
+        parser.error("--deployment measures M-Pesa's callbacks only")
+    return args
+
+
+def main() -> None:
+    args = arguments()
+    results: dict[str, list[tuple[str, str, str]]] = {}
+    with measured(args) as (settings, api, gateways):
+        for gateway in gateways:
+            results[gateway.name] = measure(settings, api, gateway, args)
     served = f"gunicorn {args.workers} workers x {args.threads} threads"
     if args.deployment:
         route = "its api container" if args.past_the_proxy else "its TLS proxy"
@@ -446,10 +414,13 @@ def main() -> None:
         f"\nbench/payments: {args.payments} callbacks, {args.clients} clients, {served}, "
         f"{os.cpu_count()} cores\n"
     )
-    print(f"| {'measure':<44} | {'result':>10} | {'target':>8} |")
-    print(f"|{'-' * 46}|{'-' * 12}|{'-' * 10}|")
-    for name, value, target in rows:
-        print(f"| {name:<44} | {value:>10} | {target:>8} |")
+    names = list(results)
+    first = results[names[0]]
+    print("| " + " | ".join([f"{'measure':<44}", *(f"{n:>14}" for n in names), "target  "]) + " |")
+    print("|" + "|".join(["-" * 46, *("-" * 16 for _ in names), "-" * 10]) + "|")
+    for index, (name, _, target) in enumerate(first):
+        values = [f"{results[n][index][1]:>14}" for n in names]
+        print("| " + " | ".join([f"{name:<44}", *values, f"{target:>8}"]) + " |")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotspot.adapters.collections import GatewayError, Verdict, WebhookRejectedError, WebhookReport
+from hotspot.adapters.collections import (
+    GatewayError,
+    Outcome,
+    Verdict,
+    WebhookRejectedError,
+    WebhookReport,
+)
 from hotspot.adapters.db import transaction
 from hotspot.billing.gateways import GatewayFor
 from hotspot.billing.mpesa import raw_text
@@ -62,13 +68,15 @@ def settle_by_asking(
 ) -> str:
     with sessions() as session:
         payment = session.get_one(Payment, payment_id)
-        paid = payment.status is PaymentStatus.PAID
+        # Paid already, and the webhook says so too: nothing to ask. (One saying the money was
+        # reversed is asked about: access stays, but people are told.)
+        settled = payment.status is PaymentStatus.PAID and report.claimed is not Outcome.FAILED
         # A webhook that outran the collect's bookkeeping names the reference to ask about.
         reference = payment.checkout_request_id or report.reference
         gateway = gateway_for(payment.operator_id, payment.gateway)
     verdict: Verdict | None = None
     error = None
-    if not paid and reference is not None:
+    if not settled and reference is not None:
         try:
             verdict = gateway.status(reference)
         except GatewayError as exc:
@@ -76,8 +84,8 @@ def settle_by_asking(
     with transaction(sessions) as session:
         locked = lock(session, payment_id)
         record(session, payment_id, "webhook", raw=report.raw, claimed=report.claimed.value)
-        if locked.status is PaymentStatus.PAID:
-            # A duplicate, or the poll was first: nothing to ask, nothing to change.
+        if locked.status is PaymentStatus.PAID and verdict is None:
+            # A duplicate, or the poll was first: nothing to change.
             record(session, payment_id, "duplicate_webhook")
             return "duplicate"
         record(

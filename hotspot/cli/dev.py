@@ -27,9 +27,10 @@ from hotspot.core.settings import (
 )
 from hotspot.dev.sandbox import rerouted
 from hotspot.dev.sandbox import sms as sms_sandbox
+from hotspot.dev.sandbox.mobile_money import campay, iotec
 from hotspot.dev.sandbox.mpesa.rules import SandboxConfig
 from hotspot.dev.sandbox.mpesa.server import serve
-from hotspot.dev.seed import DEMO_NAS_ADDRESS, seed_demo
+from hotspot.dev.seed import DEMO_NAS_ADDRESS, seed_demo, seed_gateway_demos
 from hotspot.dev.stack import RunLock, Stack, StackError
 from radius import nas_sim_http
 from radius.nas_sim_command import NasSetup, connect_address, parse_login
@@ -57,6 +58,7 @@ def seed_demo_data(ctx: Context) -> None:
             coa_port=ctx.settings.nas_sim_coa_port,
             hotspot_address=f"{DEMO_NAS_ADDRESS}:{ctx.settings.nas_sim_http_port}",
         )
+        seed_gateway_demos(session, interim_interval=ctx.settings.acct_interim_interval)
 
 
 @click.group("sandbox")
@@ -96,6 +98,61 @@ def sandbox_mpesa(
             host=host,
             port=port if port is not None else s.sandbox_mpesa_port,
             callback_delay=delay if delay is not None else s.sandbox_mpesa_delay,
+            callback_base=callback_base,
+        )
+    )
+
+
+@sandbox_group.command("iotec")
+@click.option("--port", type=int, default=None, help="Default: HOTSPOT_SANDBOX_IOTEC_PORT.")
+@click.option("--delay", type=float, default=None, help="Seconds before a collection is final.")
+@HOST_OPTION
+@CALLBACK_BASE_OPTION
+@pass_context
+def sandbox_iotec(
+    ctx: Context, port: int | None, delay: float | None, host: str, callback_base: str
+) -> None:
+    """An ioTec Pay stand-in using this deployment's ioTec credentials."""
+    s = ctx.settings
+    configure_logging(s.log_level)
+    iotec.serve(
+        iotec.IotecSandboxConfig(
+            client_id=s.iotec_client_id,
+            client_secret=s.iotec_client_secret,
+            wallet_id=s.iotec_wallet_id,
+            ipn_secret=s.iotec_ipn_secret,
+            callback_url=f"{s.public_base_url.rstrip('/')}/api/callbacks/iotec",
+            currency=s.iotec_currency,
+            ipn_header=s.iotec_ipn_header,
+            host=host,
+            port=port if port is not None else s.sandbox_iotec_port,
+            callback_delay=delay if delay is not None else s.sandbox_payment_delay,
+            callback_base=callback_base,
+        )
+    )
+
+
+@sandbox_group.command("campay")
+@click.option("--port", type=int, default=None, help="Default: HOTSPOT_SANDBOX_CAMPAY_PORT.")
+@click.option("--delay", type=float, default=None, help="Seconds before a collection is final.")
+@HOST_OPTION
+@CALLBACK_BASE_OPTION
+@pass_context
+def sandbox_campay(
+    ctx: Context, port: int | None, delay: float | None, host: str, callback_base: str
+) -> None:
+    """A CamPay stand-in using this deployment's CamPay credentials."""
+    s = ctx.settings
+    configure_logging(s.log_level)
+    campay.serve(
+        campay.CampaySandboxConfig(
+            username=s.campay_username,
+            password=s.campay_password,
+            webhook_key=s.campay_webhook_key,
+            callback_url=f"{s.public_base_url.rstrip('/')}/api/callbacks/campay",
+            host=host,
+            port=port if port is not None else s.sandbox_campay_port,
+            callback_delay=delay if delay is not None else s.sandbox_payment_delay,
             callback_base=callback_base,
         )
     )
@@ -317,6 +374,9 @@ def start_processes(stack: Stack, settings: Settings, demo: bool) -> None:
     if demo:
         stack.spawn("sandbox-mpesa", [sys.executable, "-m", "hotspot", "sandbox", "mpesa"])
         stack.spawn("sandbox-sms", [sys.executable, "-m", "hotspot", "sandbox", "sms"])
+        for gateway in ("iotec", "campay"):
+            command = [sys.executable, "-m", "hotspot", "sandbox", gateway]
+            stack.spawn(f"sandbox-{gateway}", command)
     for n in range(settings.worker_processes):
         stack.spawn(f"worker-{n}", [sys.executable, "-m", "hotspot", "worker"])
     stack.spawn("scheduler", [sys.executable, "-m", "hotspot", "scheduler"])

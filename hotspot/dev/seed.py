@@ -75,3 +75,44 @@ def seed_demo(
                 currency=currency,
                 interim_interval=interim_interval,
             )
+
+
+class GatewayDemo(NamedTuple):
+    """An operator paid through another gateway, with a router and a package of its own."""
+
+    code: str
+    name: str
+    gateway: str
+    currency: str
+    region: str
+    nas_address: str  # a loopback address of its own: FreeRADIUS tells routers apart by it
+    price: Decimal
+
+
+GATEWAY_DEMOS = (
+    GatewayDemo("UGDEMO", "Kampala WiFi", "iotec", "UGX", "UG", "127.0.0.2", Decimal(1000)),
+    GatewayDemo("CMDEMO", "Douala WiFi", "campay", "XAF", "CM", "127.0.0.3", Decimal(100)),
+)
+
+
+def seed_gateway_demos(session: Session, *, interim_interval: int) -> dict[str, Operator]:
+    """Operators paying through ioTec and CamPay (the sandboxes in demo mode), each with a demo
+    router and a "1 Hour" package in its currency; created once. By gateway."""
+    made: dict[str, Operator] = {}
+    for demo in GATEWAY_DEMOS:
+        operator = session.scalar(select(Operator).where(Operator.code == demo.code))
+        if operator is None:
+            operator = Operator(code=demo.code, name=demo.name, currency=demo.currency,
+                                phone_region=demo.region, gateways=[demo.gateway])  # fmt: skip
+            session.add(operator)
+            session.flush()
+            session.add(
+                Nas(operator_id=operator.id, nasname=demo.nas_address, shortname=demo.code.lower(),
+                    type="other", secret=DEMO_NAS_SECRET,
+                    description=f"demo NAS of {demo.code} (nas-sim, radclient)")
+            )  # fmt: skip
+            spec = DEMO_PACKAGES[0]
+            create_package(session, operator, **{**spec._asdict(), "price": demo.price},
+                           currency=demo.currency, interim_interval=interim_interval)  # fmt: skip
+        made[demo.gateway] = operator
+    return made

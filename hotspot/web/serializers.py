@@ -8,6 +8,7 @@ import datetime as dt
 from typing import Any
 
 from hotspot.billing.payment_state import failure_kind
+from hotspot.core.money import amount_text
 from hotspot.models import Package, Payment
 
 
@@ -20,7 +21,7 @@ def package_json(package: Package) -> dict[str, Any]:
     return {
         "id": package.id,
         "name": package.name,
-        "price": str(package.price),
+        "price": amount_text(package.price, package.currency),
         "currency": package.currency,
         "duration_seconds": package.duration_seconds,
         "data_cap_bytes": package.data_cap_bytes,
@@ -40,7 +41,7 @@ def payment_json(payment: Payment) -> dict[str, Any]:
         "status": payment.status.value,
         "method": payment.method.value,
         "gateway": payment.gateway,
-        "amount": str(payment.amount),
+        "amount": amount_text(payment.amount, payment.currency),
         "mpesa_receipt": payment.mpesa_receipt,
         "failure_kind": failure_kind(payment),
         "failure_reason": payment.failure_reason,

@@ -41,10 +41,12 @@ def make_package(
     quotas: Quotas = NO_QUOTAS,
     operator: Operator | None = None,
 ) -> Package:
+    owner = operator or default_operator(session)
     return create_package(
         session,
-        operator or default_operator(session),
+        owner,
         name=f"test {secrets.token_hex(4)}",
+        currency=owner.currency or "KES",
         price=price,
         duration_seconds=duration_seconds,
         data_cap_bytes=data_cap_bytes,

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotspot.adapters import db
 from hotspot.core.settings import Settings
 from hotspot.dev.seed import seed_demo
-from hotspot.dev.stack import Stack, isolated_environ
+from hotspot.dev.stack import Stack, isolated_environ, sandbox_gateways
 from tests.support.factories import make_nas
 
 NAS_SECRET = secrets.token_hex(12)  # no leading "-": radclient takes it on its command line
@@ -80,6 +80,8 @@ class StackUnderTest:
             "HOTSPOT_DATABASE_URL": s.effective_database_url,
             "HOTSPOT_REDIS_URL": s.effective_redis_url,
             "HOTSPOT_RADIUS_DB_PASSWORD": s.radius_db_password,
+            # Where the suite's ioTec and CamPay sandboxes listen (tests/support/gateways.py).
+            **sandbox_gateways(s.sandbox_iotec_port, s.sandbox_campay_port),
         }
 
     def ensure_freeradius(self) -> None:

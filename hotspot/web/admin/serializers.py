@@ -8,6 +8,7 @@ from typing import Any
 from flask import Response, jsonify
 
 from hotspot.billing.wallets import Wallet
+from hotspot.core.money import amount_text
 from hotspot.models import (
     AuditEntry,
     HotspotUser,
@@ -126,7 +127,11 @@ def session_json(row: RadiusSession, user: HotspotUser) -> dict[str, Any]:
 def payment_json(payment: Payment) -> dict[str, Any]:
     return {
         **public_payment_json(payment),
-        "amount_paid": str(payment.amount_paid) if payment.amount_paid is not None else None,
+        "amount_paid": (
+            amount_text(payment.amount_paid, payment.currency)
+            if payment.amount_paid is not None
+            else None
+        ),
         "operator_id": payment.operator_id,
         "package_id": payment.package_id,
         "user_id": payment.user_id,
