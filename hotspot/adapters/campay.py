@@ -46,7 +46,7 @@ FAILURE_KINDS: dict[str, str] = {}
 
 @dataclass(frozen=True)
 class CampayConfig:
-    base_url: str  # https://campay.net/api or https://demo.campay.net/api
+    base_url: str  # https://www.campay.net/api or https://demo.campay.net/api
     username: str
     password: str
     webhook_key: str

@@ -20,6 +20,7 @@ from hotspot.adapters.http_errors import never_sent
 
 log = logging.getLogger(__name__)
 TOKEN_EXPIRY_MARGIN = 60  # seconds; renew before the provider does
+REFUSED_TOKEN = (401, 403)  # answers after which a fresh token is fetched, and tried once
 
 
 class GatewayError(Exception):
@@ -156,10 +157,10 @@ class JsonApi:
         """The JSON answer of an authorized call; refreshes the token once when it is refused."""
         token = self.token()
         status, answer = self.send(method, path, body, token)
-        if status == 401:
+        if status in REFUSED_TOKEN:
             log.info("%s refused the cached token; fetching a new one", self.provider)
             status, answer = self.send(method, path, body, self.token(stale=token))
-        if status == 401:
+        if status in REFUSED_TOKEN:
             raise GatewayError(f"{self.provider} refused a freshly issued token")
         if not 200 <= status < 300:
             refused = self.error(status, answer)
@@ -181,7 +182,11 @@ class JsonApi:
         """The provider's refusal in its own words ({message, code} and the like)."""
         found = answer if isinstance(answer, dict) else {}
         words = next(
-            (str(found[key]) for key in ("message", "detail", "title", "error") if found.get(key)),
+            (
+                str(found[key])
+                for key in ("message", "detail", "title", "error", "non_field_errors")
+                if found.get(key)
+            ),
             "no reason given",
         )
         code = found.get("error_code") or found.get("code")

@@ -105,21 +105,25 @@ def held_because(payment: Payment, verdict: Verdict, currency: str) -> str | Non
     return None
 
 
-EXTERNAL_PREFIX = "hs-"
+# Our reference of a payment at its gateway, shaped as a UUID (CamPay's docs ask for a UUID4),
+# the payment's id in its last twelve hex digits: "48530000-0000-4000-8000-00000000002a".
+EXTERNAL_PREFIX = "48530000-0000-4000-8000-"
+EXTERNAL_DIGITS = 12
 
 
 def external_id(payment: Payment) -> str:
-    """Our reference of a payment at its gateway (ioTec's externalId, CamPay's
-    external_reference): webhooks name it, and answers must echo it."""
-    return f"{EXTERNAL_PREFIX}{payment.id}"
+    """ioTec's externalId and CamPay's external_reference: webhooks name it, answers echo it."""
+    return f"{EXTERNAL_PREFIX}{payment.id:0{EXTERNAL_DIGITS}x}"
 
 
 def payment_id_in(reference: str | None) -> int | None:
     """The payment an external id names, if it is one of ours."""
     if not reference or not reference.startswith(EXTERNAL_PREFIX):
         return None
-    number = reference.removeprefix(EXTERNAL_PREFIX)
-    return int(number) if number.isdigit() and len(number) < 19 else None
+    digits = reference.removeprefix(EXTERNAL_PREFIX)
+    if len(digits) != EXTERNAL_DIGITS or any(c not in "0123456789abcdef" for c in digits):
+        return None
+    return int(digits, 16)
 
 
 def apply_answer(

@@ -225,8 +225,8 @@ class Settings:
     iotec_timeout: float = _setting(10.0, "Seconds to wait for ioTec before giving up.")
     campay_base_url: str = _setting(
         "http://127.0.0.1:8092/api",
-        "CamPay API base (https://campay.net/api, https://demo.campay.net/api, or the local "
-        "sandbox, `hotspot sandbox campay`).",
+        "CamPay API base (https://www.campay.net/api, https://demo.campay.net/api, or the "
+        "local sandbox, `hotspot sandbox campay`).",
     )
     campay_username: str = _setting("", "CamPay app username (generated for the sandbox).")
     campay_password: str = _setting(

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotspot.adapters.collections import JsonApi
 from hotspot.billing.payment_state import AfterCommit
-from hotspot.billing.settlement import reconcile
+from hotspot.billing.settlement import external_id, reconcile
 from hotspot.billing.webhooks import Webhook, handle_webhook
 from hotspot.models import HotspotCredential, Payment, PaymentEvent
 from hotspot.web.app import create_app
@@ -107,6 +107,11 @@ def start(world: World, gateway: str, phone: str) -> dict[str, Any]:
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
     return created
+
+
+def ours(payment_id: int) -> str:
+    """Our external id of a payment, as the gateway echoes it."""
+    return external_id(Payment(id=payment_id))
 
 
 def events(committed: sessionmaker[Session], payment_id: int) -> list[str]:
@@ -211,12 +216,12 @@ def forged(
     """A webhook claiming the payment was paid, as a stranger on the internet would send it."""
     reference = created["checkout_request_id"]
     if gateway == "iotec":
-        body = {"id": reference, "externalId": f"hs-{created['id']}", "status": "Success",
+        body = {"id": reference, "externalId": ours(created["id"]), "status": "Success",
                 **changes.pop("body", {})}  # fmt: skip
         headers = changes.pop("headers", {})
         return requests.post(f"{world.api.url}/api/callbacks/iotec", json=body, headers=headers,
                              timeout=10)  # fmt: skip
-    query = {"reference": reference, "external_reference": f"hs-{created['id']}",
+    query = {"reference": reference, "external_reference": ours(created["id"]),
              "status": "SUCCESSFUL", "amount": "100", **changes}  # fmt: skip
     return requests.get(f"{world.api.url}/api/callbacks/campay", params=query, timeout=10)
 
@@ -343,10 +348,10 @@ def test_a_poll_and_webhooks_racing_settle_exactly_once(
 
 def webhook_of(gateway: str, reference: str | None, payment_id: int, settings: Any) -> Webhook:
     if gateway == "iotec":
-        body = json.dumps({"id": reference, "externalId": f"hs-{payment_id}", "status": "Success"})
+        body = json.dumps({"id": reference, "externalId": ours(payment_id), "status": "Success"})
         headers = {settings.iotec_ipn_header: settings.iotec_ipn_secret}
         return Webhook("iotec", headers, {}, body.encode())
-    query = {"reference": str(reference), "external_reference": f"hs-{payment_id}",
+    query = {"reference": str(reference), "external_reference": ours(payment_id),
              "status": "SUCCESSFUL", "signature": signed(settings.campay_webhook_key)}  # fmt: skip
     return Webhook("campay", {}, query, b"")
 

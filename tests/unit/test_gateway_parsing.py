@@ -8,13 +8,16 @@ import hashlib
 import hmac
 import json
 import time
+import uuid
 from decimal import Decimal
 
 import pytest
 
 from hotspot.adapters import campay, iotec
 from hotspot.adapters.collections import Outcome, WebhookRejectedError, money
+from hotspot.billing.settlement import external_id, payment_id_in
 from hotspot.core.errors import InvalidInputError
+from hotspot.models import Payment
 
 KEY = "the-app-webhook-key"
 
@@ -150,3 +153,17 @@ def test_an_iotec_callback_without_the_wallets_header_is_refused() -> None:
             gateway.verify_webhook(headers, report)
     with pytest.raises(InvalidInputError):
         gateway.parse_webhook({}, b"[1, 2]")
+
+
+@pytest.mark.parametrize("payment_id", [1, 42, 2**40])
+def test_our_external_id_is_a_uuid4_naming_the_payment(payment_id: int) -> None:
+    ours = external_id(Payment(id=payment_id))
+    assert uuid.UUID(ours).version == 4
+    assert payment_id_in(ours) == payment_id
+
+
+@pytest.mark.parametrize(
+    "other", [None, "", "42", "hs-42", str(uuid.uuid4()), "48530000-0000-4000-8000-00000000002G"]
+)
+def test_an_external_id_not_of_ours_names_no_payment(other: str | None) -> None:
+    assert payment_id_in(other) is None
