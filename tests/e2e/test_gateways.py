@@ -12,13 +12,14 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import pytest
 import requests
+from playwright.sync_api import Page
 from pyrad import packet
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,12 +28,15 @@ from hotspot.adapters.collections import JsonApi
 from hotspot.billing.payment_state import AfterCommit
 from hotspot.billing.settlement import external_id, reconcile
 from hotspot.billing.webhooks import Webhook, handle_webhook
-from hotspot.models import HotspotCredential, Payment, PaymentEvent
+from hotspot.models import HotspotCredential, Nas, Payment, PaymentEvent
 from hotspot.web.app import create_app
+from radius.nas_sim import NasSimulator
+from radius.nas_sim_http import HttpNas, HttpNasServer
 from tests.support.factories import make_nas, make_operator, make_package
 from tests.support.gateways import GatewaySandbox, campay_sandbox, iotec_sandbox, signed
 from tests.support.harness import ApiUnderTest, ServerThread
 from tests.support.payments import wait_for_status
+from tests.support.portal import enter_portal, expect, login_count, screenshot, wait_for_success
 from tests.support.radius import answer_from, unique_loopback_address
 from tests.support.stack import StackUnderTest
 
@@ -426,3 +430,57 @@ def test_an_iotec_collection_whose_start_timed_out_is_found_by_our_reference(
     with committed() as session:
         assert session.get_one(Payment, created["id"]).checkout_request_id is not None
     assert provisioned(committed, created["id"]) == 1
+
+
+# --- the portal, in Chromium ------------------------------------------------------------------
+
+
+@pytest.fixture
+def shop_hotspot(
+    world: World, stack: StackUnderTest, request: pytest.FixtureRequest
+) -> Iterator[tuple[Shop, HttpNasServer]]:
+    """The operator's router: its hotspot pages, and its logins from its own address."""
+    shop = world.shops[request.param]
+    address, auth_port, acct_port = stack.radius_address
+    simulator = NasSimulator(address, shop.nas_secret, auth_port=auth_port, acct_port=acct_port,
+                             coa_port=0, nas_ip=shop.nas_address,
+                             source_address=shop.nas_address)  # fmt: skip
+    web = HttpNasServer(HttpNas(simulator, shop.nas_secret, f"{world.api.url}/portal"))
+    with stack.sessions.begin() as session:
+        row = session.scalars(select(Nas).where(Nas.nasname == shop.nas_address)).one()
+        row.hotspot_address = web.nas.hotspot_address
+    yield shop, web
+    web.close()
+    simulator.close()
+
+
+@pytest.mark.parametrize(
+    ("shop_hotspot", "label", "hint"),
+    [
+        ("iotec", "MTN or Airtel Money number", "0772 123 456"),
+        ("campay", "MTN or Orange Money number", "6 71 23 45 67"),
+    ],
+    indirect=["shop_hotspot"],
+)
+def test_the_portal_offers_the_operators_gateway_and_gets_the_customer_online(
+    phone: Callable[..., Page], shop_hotspot: tuple[Shop, HttpNasServer], label: str, hint: str
+) -> None:
+    shop, web = shop_hotspot
+    page = phone()
+    enter_portal(page, web)
+    page.locator("a.package").first.click()
+    expect(page.locator("#phone-label")).to_have_text(label)
+    expect(page.locator("#phone-hint")).to_contain_text(hint)
+    expect(page.locator("#pay-title")).to_have_text("Pay with mobile money")
+    assert page.locator("#gateways").count() == 0  # one gateway: no choice to make
+    screenshot(page, f"gateway-{shop.gateway}-pay")
+    logins = login_count(web)
+    page.fill("#phone", shop.phone())
+    page.click("#pay-button")
+    expect(page.locator("#wait-text")).to_contain_text("mobile money request")
+    attempt = web.nas.wait_for_login(logins, accepted=None, timeout=15)
+    assert attempt is not None
+    assert attempt.accepted, attempt
+    wait_for_success(page)
+    expect(page.locator("h1")).to_have_text("You are online")
+    screenshot(page, f"gateway-{shop.gateway}-online")
