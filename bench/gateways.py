@@ -147,9 +147,10 @@ class BenchGateway:
         its currency; only M-Pesa's have their reference (a CheckoutRequestID) yet."""
         with self.engine.begin() as conn:
             operator = self.operator_id(conn)
+            name = self.demo.package if self.demo else "1 Hour"
             package_id, price = conn.execute(
                 select(Package.id, Package.price).where(
-                    Package.name == "1 Hour", Package.operator_id == operator
+                    Package.name == name, Package.operator_id == operator
                 )
             ).one()
             rows = [self.row(operator, package_id, Decimal(price)) for _ in range(count)]

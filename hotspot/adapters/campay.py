@@ -73,17 +73,16 @@ class CampayClient(JsonApi):
         first_query_delay: int,
         session: requests.Session | None = None,
     ) -> None:
-        app = f"{config.base_url}\0{config.username}".encode()
         super().__init__(
             config.base_url,
             token_cache,
-            "campay:token:" + hashlib.sha256(app).hexdigest()[:32],
+            app_id=f"{config.base_url}\0{config.username}",
+            first_query_delay=first_query_delay,
             timeout=config.timeout,
             secrets=(config.password, config.webhook_key),
             session=session,
         )
         self.config = config
-        self.first_query_delay = first_query_delay
 
     def fetch_token(self) -> tuple[str, int]:
         cfg = self.config

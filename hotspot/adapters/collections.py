@@ -11,6 +11,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from hashlib import sha256
 from typing import Any
 
 import requests
@@ -130,21 +131,26 @@ class JsonApi:
     clients. Every failure is a GatewayError naming the provider, never a secret."""
 
     provider = "the gateway"
+    name = "gateway"
     auth_scheme = "Bearer"
 
     def __init__(
         self,
         base_url: str,
         token_cache: TokenCache,
-        cache_key: str,
         *,
+        app_id: str,
+        first_query_delay: int,
         timeout: float,
         secrets: tuple[str, ...],
         session: requests.Session | None = None,
     ) -> None:
+        """`app_id` tells apps apart in the token cache (never a secret: it is hashed into a
+        Redis key)."""
         self.base = base_url.rstrip("/")
         self._cache = token_cache
-        self.token_cache_key = cache_key
+        self.token_cache_key = f"{self.name}:token:" + sha256(app_id.encode()).hexdigest()[:32]
+        self.first_query_delay = first_query_delay
         self.timeout = timeout
         self._secrets = tuple(secret for secret in secrets if secret)
         self._http = session or requests.Session()

@@ -6,7 +6,6 @@ checked, then used only as a trigger to ask the status endpoint (docs/gateways.m
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import hmac
 import json
 import logging
@@ -82,17 +81,16 @@ class IotecClient(JsonApi):
         first_query_delay: int,
         session: requests.Session | None = None,
     ) -> None:
-        app = f"{config.token_url}\0{config.client_id}".encode()
         super().__init__(
             config.base_url,
             token_cache,
-            "iotec:token:" + hashlib.sha256(app).hexdigest()[:32],
+            app_id=f"{config.token_url}\0{config.client_id}",
+            first_query_delay=first_query_delay,
             timeout=config.timeout,
             secrets=(config.client_secret, config.ipn_secret),
             session=session,
         )
         self.config = config
-        self.first_query_delay = first_query_delay
 
     def fetch_token(self) -> tuple[str, int]:
         cfg = self.config

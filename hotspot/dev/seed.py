@@ -88,6 +88,11 @@ class GatewayDemo(NamedTuple):
     nas_address: str  # a loopback address of its own: FreeRADIUS tells routers apart by it
     price: Decimal
 
+    @property
+    def package(self) -> str:
+        """Its one package: a name of its own, so that "1 Hour" names the installation's."""
+        return f"1 Hour ({self.currency})"
+
 
 GATEWAY_DEMOS = (
     GatewayDemo("UGDEMO", "Kampala WiFi", "iotec", "UGX", "UG", "127.0.0.2", Decimal(1000)),
@@ -97,7 +102,7 @@ GATEWAY_DEMOS = (
 
 def seed_gateway_demos(session: Session, *, interim_interval: int) -> dict[str, Operator]:
     """Operators paying through ioTec and CamPay (the sandboxes in demo mode), each with a demo
-    router and a "1 Hour" package in its currency; created once. By gateway."""
+    router and an hour's package in its currency; created once. By gateway."""
     made: dict[str, Operator] = {}
     for demo in GATEWAY_DEMOS:
         operator = session.scalar(select(Operator).where(Operator.code == demo.code))
@@ -112,7 +117,8 @@ def seed_gateway_demos(session: Session, *, interim_interval: int) -> dict[str, 
                     description=f"demo NAS of {demo.code} (nas-sim, radclient)")
             )  # fmt: skip
             spec = DEMO_PACKAGES[0]
-            create_package(session, operator, **{**spec._asdict(), "price": demo.price},
+            create_package(session, operator,
+                           **{**spec._asdict(), "name": demo.package, "price": demo.price},
                            currency=demo.currency, interim_interval=interim_interval)  # fmt: skip
         made[demo.gateway] = operator
     return made

@@ -28,7 +28,7 @@ from hotspot.adapters.collections import JsonApi
 from hotspot.billing.payment_state import AfterCommit
 from hotspot.billing.settlement import external_id, reconcile
 from hotspot.billing.webhooks import Webhook, handle_webhook
-from hotspot.models import HotspotCredential, Nas, Payment, PaymentEvent
+from hotspot.models import HotspotCredential, Nas, Operator, Package, Payment, PaymentEvent
 from hotspot.web.app import create_app
 from radius.nas_sim import NasSimulator
 from radius.nas_sim_http import HttpNas, HttpNasServer
@@ -484,3 +484,32 @@ def test_the_portal_offers_the_operators_gateway_and_gets_the_customer_online(
     wait_for_success(page)
     expect(page.locator("h1")).to_have_text("You are online")
     screenshot(page, f"gateway-{shop.gateway}-online")
+
+
+@pytest.mark.parametrize("shop_hotspot", ["iotec"], indirect=True)
+def test_an_operator_offering_two_gateways_lets_the_customer_choose(
+    phone: Callable[..., Page],
+    shop_hotspot: tuple[Shop, HttpNasServer],
+    committed: sessionmaker[Session],
+) -> None:
+    """Each choice has its own words; a gateway of another currency than the package's says so."""
+    shop, web = shop_hotspot
+    with committed.begin() as session:
+        operator = session.get_one(Package, shop.package_id).operator_id
+        session.get_one(Operator, operator).gateways = ["iotec", "mpesa"]
+    try:
+        page = phone()
+        enter_portal(page, web)
+        page.locator("a.package").first.click()
+        expect(page.locator("#gateways input")).to_have_count(2)
+        expect(page.locator("#phone-label")).to_have_text("MTN or Airtel Money number")
+        page.locator("#gateways input[value=mpesa]").check()
+        expect(page.locator("#phone-label")).to_have_text("M-Pesa phone number")
+        expect(page.locator("#pay-title")).to_have_text("Pay with M-Pesa")
+        screenshot(page, "gateway-choice")
+        page.fill("#phone", "0712345678")
+        page.click("#pay-button")
+        expect(page.locator("#phone-error")).to_contain_text("M-Pesa collects KES")
+    finally:
+        with committed.begin() as session:
+            session.get_one(Operator, operator).gateways = ["iotec"]

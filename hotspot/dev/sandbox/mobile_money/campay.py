@@ -12,7 +12,6 @@ import json
 import re
 import secrets
 import string
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -22,13 +21,12 @@ import requests
 from flask import Flask, request
 from flask.typing import ResponseReturnValue
 
-from hotspot.dev.sandbox import add_control_endpoints, rerouted, serve_forever
+from hotspot.dev.sandbox import rerouted, serve_forever
 from hotspot.dev.sandbox.mobile_money.common import (
-    Outcomes,
+    MobileMoneySandbox,
     Switches,
-    Timers,
-    Tokens,
     add_down_switch,
+    add_sandbox_routes,
     settle_later,
 )
 
@@ -81,20 +79,14 @@ def refusal(message: str, code: str) -> ResponseReturnValue:
     return {"message": message, "error_code": code}, 400
 
 
-class CampaySandbox:
+class CampaySandbox(MobileMoneySandbox):
     name = "campay"
+    switch_choices = SWITCHES
 
     def __init__(self, config: CampaySandboxConfig) -> None:
-        self.config = config
         extra = {"webhook_method": "GET", "signature": "right", "demo_cap": False}
-        self.switches = Switches(config.callback_delay, token_lifetime=3600, extra=extra)
-        self.tokens = Tokens()
-        self.outcomes = Outcomes(self.switches)
-        self.timers = Timers()
-        self._lock = threading.Lock()
-        self._http = requests.Session()
-        self.transactions: dict[str, dict[str, Any]] = {}
-        self.webhooks_sent = 0
+        super().__init__(Switches(config.callback_delay, token_lifetime=3600, extra=extra))
+        self.config = config
 
     def issue_token(self) -> ResponseReturnValue:
         body = request.get_json(silent=True) or {}
@@ -130,7 +122,7 @@ class CampaySandbox:
               "external_reference": body.get("external_reference"),
               "external_user": body.get("external_user"), "endpoint": "collect",
               "app_amount": f"{amount}.00", "phone_number": body["from"], "reason": ""}  # fmt: skip
-        with self._lock:
+        with self.lock:
             self.transactions[tx["reference"]] = tx
         settle_later(
             self.timers, self.outcomes.choose(number.group(1)), self.switches.callback_delay,
@@ -140,7 +132,7 @@ class CampaySandbox:
         return {"reference": tx["reference"], "ussd_code": USSD[operator], "operator": operator}
 
     def _become(self, reference: str, state: str) -> None:
-        with self._lock:
+        with self.lock:
             tx = self.transactions[reference]
             if state == "claimed":
                 tx["_claimed"] = True
@@ -156,10 +148,6 @@ class CampaySandbox:
                 tx["code"] = "CP" + "".join(secrets.choice(alphabet) for _ in range(10))
                 tx["operator_reference"] = secrets.token_hex(5).upper()
 
-    def shown(self, reference: str) -> dict[str, Any]:
-        with self._lock:
-            return {k: v for k, v in self.transactions[reference].items() if not k.startswith("_")}
-
     def status(self, reference: str) -> ResponseReturnValue:
         if reference not in self.transactions:
             return {"message": "Transaction not found", "error_code": "ER404"}, 404
@@ -167,7 +155,7 @@ class CampaySandbox:
 
     def _send_webhook(self, reference: str) -> None:
         tx = self.shown(reference)
-        with self._lock:
+        with self.lock:
             if self.transactions[reference].get("_claimed"):
                 tx["status"] = "SUCCESSFUL"
         fields = {name: "None" if tx.get(name) in (None, "") else str(tx[name]) for name in FIELDS}
@@ -179,29 +167,11 @@ class CampaySandbox:
         url = rerouted(self.config.callback_url, self.config.callback_base)
         with contextlib.suppress(requests.RequestException):  # lost: the poll's to find
             if self.switches.extra["webhook_method"] == "GET":
-                self._http.get(url, params=fields, timeout=10)
+                self.http.get(url, params=fields, timeout=10)
             else:
-                self._http.post(url, json=fields, timeout=10)
-        with self._lock:
+                self.http.post(url, json=fields, timeout=10)
+        with self.lock:
             self.webhooks_sent += 1
-
-    def set_next_outcome(self, outcome: object, phone: object) -> ResponseReturnValue:
-        return self.outcomes.set_next(outcome, phone)
-
-    def reconfigure(self, changes: dict[str, Any]) -> ResponseReturnValue:
-        self.switches.change(changes, SWITCHES)
-        return self.switches.public()
-
-    def listing(self) -> dict[str, Any]:
-        with self._lock:
-            references = list(self.transactions)
-        return {"transactions": [self.shown(each) for each in references],
-                "tokens_issued": self.tokens.issued, "webhooks_sent": self.webhooks_sent,
-                "config": self.switches.public()}  # fmt: skip
-
-    def close(self) -> None:
-        self.timers.cancel()
-        self._http.close()
 
 
 def create_campay_sandbox_app(config: CampaySandboxConfig) -> Flask:
@@ -233,17 +203,7 @@ def create_campay_sandbox_app(config: CampaySandboxConfig) -> Flask:
     def status(reference: str) -> ResponseReturnValue:
         return sandbox.status(reference)
 
-    add_control_endpoints(app, sandbox)
-
-    @app.get("/sandbox/transactions")
-    def transactions() -> ResponseReturnValue:
-        return sandbox.listing()
-
-    @app.post("/sandbox/expire-token")
-    def expire_token() -> ResponseReturnValue:
-        sandbox.tokens.expire()
-        return {"expired": True}
-
+    add_sandbox_routes(app, sandbox)
     return app
 
 

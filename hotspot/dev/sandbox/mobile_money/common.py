@@ -16,10 +16,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
+import requests
 from flask import Flask, request
 from flask.typing import ResponseReturnValue
+
+from hotspot.dev.sandbox import add_control_endpoints
 
 OUTCOMES = (
     "success",
@@ -209,6 +212,60 @@ def settle_later(
         timers.later(delay + DUPLICATE_GAP, webhook)
     if outcome == "rolled_back":
         timers.later(2 * delay, reversal)
+
+
+class MobileMoneySandbox:
+    """A provider's state: its transactions (keys starting with "_" are the sandbox's own,
+    never shown), tokens, outcomes, switches and pending work."""
+
+    # The provider's own `POST /sandbox/config` switches, and their choices.
+    switch_choices: ClassVar[dict[str, tuple[Any, ...]]] = {}
+
+    def __init__(self, switches: Switches) -> None:
+        self.switches = switches
+        self.tokens = Tokens()
+        self.outcomes = Outcomes(switches)
+        self.timers = Timers()
+        self.lock = threading.Lock()
+        self.http = requests.Session()
+        self.transactions: dict[str, dict[str, Any]] = {}
+        self.webhooks_sent = 0
+
+    def shown(self, key: str) -> dict[str, Any]:
+        with self.lock:
+            return {k: v for k, v in self.transactions[key].items() if not k.startswith("_")}
+
+    def set_next_outcome(self, outcome: object, phone: object) -> ResponseReturnValue:
+        return self.outcomes.set_next(outcome, phone)
+
+    def reconfigure(self, changes: dict[str, Any]) -> ResponseReturnValue:
+        self.switches.change(changes, self.switch_choices)
+        return self.switches.public()
+
+    def listing(self) -> dict[str, Any]:
+        with self.lock:
+            keys = list(self.transactions)
+        return {"transactions": [self.shown(key) for key in keys],
+                "tokens_issued": self.tokens.issued, "webhooks_sent": self.webhooks_sent,
+                "config": self.switches.public()}  # fmt: skip
+
+    def close(self) -> None:
+        self.timers.cancel()
+        self.http.close()
+
+
+def add_sandbox_routes(app: Flask, sandbox: MobileMoneySandbox) -> None:
+    """The control endpoints both stand-ins share: outcomes, switches, listing, token expiry."""
+    add_control_endpoints(app, sandbox)
+
+    @app.get("/sandbox/transactions")
+    def transactions() -> ResponseReturnValue:
+        return sandbox.listing()
+
+    @app.post("/sandbox/expire-token")
+    def expire_token() -> ResponseReturnValue:
+        sandbox.tokens.expire()
+        return {"expired": True}
 
 
 def add_down_switch(app: Flask, switches: Switches, guarded: tuple[str, ...]) -> None:

@@ -9,22 +9,20 @@ import contextlib
 import datetime as dt
 import re
 import secrets
-import threading
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import requests
 from flask import Flask, request
 from flask.typing import ResponseReturnValue
 
-from hotspot.dev.sandbox import add_control_endpoints, rerouted, serve_forever
+from hotspot.dev.sandbox import rerouted, serve_forever
 from hotspot.dev.sandbox.mobile_money.common import (
-    Outcomes,
+    MobileMoneySandbox,
     Switches,
-    Timers,
-    Tokens,
     add_down_switch,
+    add_sandbox_routes,
     settle_later,
 )
 
@@ -67,20 +65,14 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-class IotecSandbox:
+class IotecSandbox(MobileMoneySandbox):
     name = "iotec"
+    switch_choices: ClassVar[dict[str, tuple[Any, ...]]] = {"callback_header": HEADER_MODES}
 
     def __init__(self, config: IotecSandboxConfig) -> None:
+        super().__init__(Switches(config.callback_delay, extra={"callback_header": "right"}))
         self.config = config
-        self.switches = Switches(config.callback_delay, extra={"callback_header": "right"})
-        self.tokens = Tokens()
-        self.outcomes = Outcomes(self.switches)
-        self.timers = Timers()
-        self._lock = threading.Lock()
-        self._http = requests.Session()
-        self.transactions: dict[str, dict[str, Any]] = {}
         self._by_external: dict[str, str] = {}
-        self.callbacks_sent = 0
 
     # -- the API ---------------------------------------------------------------------------------
 
@@ -109,7 +101,7 @@ class IotecSandbox:
         digits = national.group(1)
         outcome = IOTEC_TEST_NUMBERS.get(digits[:8]) or self.outcomes.choose(digits)
         tx = self._new(body)
-        with self._lock:
+        with self.lock:
             self.transactions[tx["id"]] = tx
             self._by_external[tx["externalId"]] = tx["id"]
         settle_later(
@@ -124,7 +116,7 @@ class IotecSandbox:
         if not isinstance(body, dict):
             return "send a JSON object"
         amount, external = body.get("amount"), body.get("externalId")
-        with self._lock:
+        with self.lock:
             duplicate = isinstance(external, str) and external in self._by_external
         checks = (
             (body.get("walletId") != self.config.wallet_id, "Invalid ioTec wallet"),
@@ -155,7 +147,7 @@ class IotecSandbox:
 
     def _become(self, tx_id: str, state: str) -> None:
         status, code, message = STATES[state]
-        with self._lock:
+        with self.lock:
             tx = self.transactions[tx_id]
             if state == "claimed":
                 tx["_claimed"] = True  # the webhook says Success; the status does not yet
@@ -168,24 +160,20 @@ class IotecSandbox:
                 tx["processedAt"] = now()
                 tx["vendorTransactionId"] = f"MP{secrets.token_hex(6).upper()}"
 
-    def shown(self, tx_id: str) -> dict[str, Any]:
-        with self._lock:
-            return {k: v for k, v in self.transactions[tx_id].items() if not k.startswith("_")}
-
     def status(self, tx_id: str) -> ResponseReturnValue:
         if tx_id not in self.transactions:
             return {"message": "Transaction not found", "code": "NotFound"}, 404
         return self.shown(tx_id)
 
     def by_external_id(self, external_id: str) -> ResponseReturnValue:
-        with self._lock:
+        with self.lock:
             tx_id = self._by_external.get(external_id)
         return self.status(tx_id or "")
 
     def _send_callback(self, tx_id: str) -> None:
         """The IPN: the transaction as it stands (Success while claimed), with the header."""
         body = self.shown(tx_id)
-        with self._lock:
+        with self.lock:
             if self.transactions[tx_id].get("_claimed"):
                 body.update(status="Success", statusCode="success")
         headers = {"Content-Type": "application/json"}
@@ -196,29 +184,9 @@ class IotecSandbox:
         url = rerouted(self.config.callback_url, self.config.callback_base)
         # ioTec's retries are not documented: a lost IPN is the poll's to find.
         with contextlib.suppress(requests.RequestException):
-            self._http.post(url, json=body, headers=headers, timeout=10)
-        with self._lock:
-            self.callbacks_sent += 1
-
-    # -- control -----------------------------------------------------------------------------------
-
-    def set_next_outcome(self, outcome: object, phone: object) -> ResponseReturnValue:
-        return self.outcomes.set_next(outcome, phone)
-
-    def reconfigure(self, changes: dict[str, Any]) -> ResponseReturnValue:
-        self.switches.change(changes, {"callback_header": HEADER_MODES})
-        return self.switches.public()
-
-    def listing(self) -> dict[str, Any]:
-        with self._lock:
-            ids = list(self.transactions)
-        return {"transactions": [self.shown(tx_id) for tx_id in ids],
-                "tokens_issued": self.tokens.issued, "callbacks_sent": self.callbacks_sent,
-                "config": self.switches.public()}  # fmt: skip
-
-    def close(self) -> None:
-        self.timers.cancel()
-        self._http.close()
+            self.http.post(url, json=body, headers=headers, timeout=10)
+        with self.lock:
+            self.webhooks_sent += 1
 
 
 def create_iotec_sandbox_app(config: IotecSandboxConfig) -> Flask:
@@ -250,17 +218,7 @@ def create_iotec_sandbox_app(config: IotecSandboxConfig) -> Flask:
     def by_external_id(external_id: str) -> ResponseReturnValue:
         return sandbox.by_external_id(external_id)
 
-    add_control_endpoints(app, sandbox)
-
-    @app.get("/sandbox/transactions")
-    def transactions() -> ResponseReturnValue:
-        return sandbox.listing()
-
-    @app.post("/sandbox/expire-token")
-    def expire_token() -> ResponseReturnValue:
-        sandbox.tokens.expire()
-        return {"expired": True}
-
+    add_sandbox_routes(app, sandbox)
     return app
 
 
