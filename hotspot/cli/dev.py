@@ -38,14 +38,23 @@ from radius.nas_sim_command import run as run_nas_sim
 
 
 @click.command("seed")
+@click.option(
+    "--gateways",
+    is_flag=True,
+    help="Also two operators paid through ioTec (UGDEMO) and CamPay (CMDEMO), with a router "
+    "and a package each (then admin tokens name their operator).",
+)
 @pass_context
-def db_seed(ctx: Context) -> None:
+def db_seed(ctx: Context, gateways: bool) -> None:
     """Add the demo NAS and packages (idempotent); not in production."""
     if ctx.settings.environment == PRODUCTION:
         raise click.ClickException(
             "demo data (a NAS with a published secret) is not for production"
         )
     seed_demo_data(ctx)
+    if gateways:
+        with ctx.transaction() as session:
+            seed_gateway_demos(session, interim_interval=ctx.settings.acct_interim_interval)
     click.echo("demo data present")
 
 
@@ -58,7 +67,6 @@ def seed_demo_data(ctx: Context) -> None:
             coa_port=ctx.settings.nas_sim_coa_port,
             hotspot_address=f"{DEMO_NAS_ADDRESS}:{ctx.settings.nas_sim_http_port}",
         )
-        seed_gateway_demos(session, interim_interval=ctx.settings.acct_interim_interval)
 
 
 @click.group("sandbox")
