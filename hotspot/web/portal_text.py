@@ -115,7 +115,7 @@ MESSAGES: dict[str, str] = {
     "retry": N_("Try again"),
     "other_number": N_("Use another number"),
     "fail_cancelled_title": N_("Payment cancelled"),
-    "fail_cancelled_help": N_("No money was taken. Tap Try again for a new M-Pesa pop-up."),
+    "fail_cancelled_help": N_("No money was taken. Tap Try again for a new payment prompt."),
     "fail_unreachable_title": N_("Phone not reachable"),
     "fail_unreachable_help": N_(
         "No money was taken. Check that the M-Pesa SIM is in the phone and it has network, "
@@ -127,7 +127,7 @@ MESSAGES: dict[str, str] = {
     "fail_insufficient_funds_help": N_("Top up M-Pesa or pick a cheaper package, then try again."),
     "fail_expired_title": N_("Request expired"),
     "fail_expired_help": N_("No money was taken. Try again and answer the pop-up within a minute."),
-    "fail_other_help": N_("If money was taken, keep the M-Pesa SMS and ask for help."),
+    "fail_other_help": N_("If money was taken, keep the payment SMS and ask for help."),
     "network_error": N_("Could not reach the server. Check the WiFi and try again."),
     "voucher_title": N_("Use a voucher"),
     "voucher_label": N_("Voucher code"),
