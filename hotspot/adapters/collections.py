@@ -126,6 +126,18 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
     return next((value for key, value in headers.items() if key.lower() == wanted), None)
 
 
+# Connections kept per host: one for each API thread that may call the gateway at once.
+POOL_SIZE = 64
+
+
+def pooled_session() -> requests.Session:
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
 class JsonApi:
     """JSON over HTTP with a bearer-style token kept in a shared cache: ioTec's and CamPay's
     clients. Every failure is a GatewayError naming the provider, never a secret."""
@@ -153,7 +165,7 @@ class JsonApi:
         self.first_query_delay = first_query_delay
         self.timeout = timeout
         self._secrets = tuple(secret for secret in secrets if secret)
-        self._http = session or requests.Session()
+        self._http = session or pooled_session()
         self._token_lock = threading.Lock()
 
     def fetch_token(self) -> tuple[str, int]:

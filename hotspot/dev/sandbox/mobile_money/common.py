@@ -190,6 +190,13 @@ def settle_later(
         timers.later(delay / 2, lambda: become("sent"))
         return
     final = {"failed": "failed", "wrong_amount": "short"}.get(outcome, "paid")
+    if delay <= 0 and outcome in ("success", "no_webhook", "failed", "wrong_amount"):
+        # No customer delay: final before the collect is answered, so a webhook sent the moment
+        # the answer comes (bench/payments) finds the status already final.
+        become(final)
+        if outcome != "no_webhook":
+            timers.later(0, webhook)
+        return
     timers.later(delay / 2, lambda: become("sent"))
     if outcome == "webhook_early":
         # The webhook claims success one delay before the status endpoint says so.

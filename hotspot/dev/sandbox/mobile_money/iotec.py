@@ -101,6 +101,7 @@ class IotecSandbox(MobileMoneySandbox):
         digits = national.group(1)
         outcome = IOTEC_TEST_NUMBERS.get(digits[:8]) or self.outcomes.choose(digits)
         tx = self._new(body)
+        reply = dict(tx)  # as it was accepted: pending
         with self.lock:
             self.transactions[tx["id"]] = tx
             self._by_external[tx["externalId"]] = tx["id"]
@@ -109,7 +110,7 @@ class IotecSandbox(MobileMoneySandbox):
             become=lambda state: self._become(tx["id"], state),
             webhook=lambda: self._send_callback(tx["id"]),
         )  # fmt: skip
-        return dict(tx)
+        return reply
 
     def _refusal(self, body: Any) -> str | None:
         """What ioTec would say is wrong with a collect request, checked in its order."""
