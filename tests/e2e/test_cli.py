@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import subprocess
 import sys
-from decimal import Decimal
 from pathlib import Path
 
 import redis
@@ -16,7 +15,7 @@ from rq.job import Job
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotspot.models import AuditEntry, HotspotUser, Nas, Operator, Package, RadCheck
+from hotspot.models import AuditEntry, HotspotUser, RadCheck
 from tests.support.factories import make_package, make_user
 from tests.support.radius import pyrad_login
 from tests.support.stack import StackUnderTest
@@ -161,24 +160,3 @@ def accounting_modules(raddb: Path) -> list[str]:
     section = site.split("\naccounting {")[1].split("\n}")[0]
     lines = (line.split("#")[0].strip() for line in section.splitlines())
     return [line for line in lines if line]
-
-
-def test_db_seed_gateways_adds_an_operator_for_each_other_gateway_once(
-    stack: StackUnderTest, committed: sessionmaker[Session]
-) -> None:
-    for _ in range(2):
-        result = hotspot(stack, "db", "seed", "--gateways")
-        assert result.returncode == 0, result.stderr
-    with committed() as session:
-        found = session.execute(
-            select(Operator.code, Operator.gateways, Operator.currency, Package.name, Package.price,
-                   Nas.nasname)
-            .join(Package, Package.operator_id == Operator.id)
-            .join(Nas, Nas.operator_id == Operator.id)
-            .where(Operator.code.in_(["UGDEMO", "CMDEMO"]))
-            .order_by(Operator.code)
-        ).all()  # fmt: skip
-    assert [tuple(row) for row in found] == [
-        ("CMDEMO", ["campay"], "XAF", "1 Hour (XAF)", Decimal(100), "127.0.0.3"),
-        ("UGDEMO", ["iotec"], "UGX", "1 Hour (UGX)", Decimal(1000), "127.0.0.2"),
-    ]

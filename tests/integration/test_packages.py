@@ -8,8 +8,8 @@ from hotspot.access.nas_admin import SECRET_MIN_LENGTH
 from hotspot.catalog.packages import create_package, group_reply_attributes
 from hotspot.core.deployment import DEMO_NAS_SECRET
 from hotspot.core.errors import ConflictError, InvalidInputError
-from hotspot.dev.seed import DEMO_NAS_ADDRESS, seed_demo
-from hotspot.models import Nas, RadGroupReply
+from hotspot.dev.seed import DEMO_NAS_ADDRESS, seed_demo, seed_gateway_demos
+from hotspot.models import Nas, Operator, Package, RadGroupReply
 from tests.support.factories import GIB, default_operator, make_package
 
 
@@ -52,6 +52,24 @@ def test_seeding_again_replaces_the_short_demo_secret_of_older_seeds(session: Se
     seed_demo(session, interim_interval=60, currency="KES")
     assert demo.secret == DEMO_NAS_SECRET
     assert len(DEMO_NAS_SECRET) >= SECRET_MIN_LENGTH
+
+
+def test_the_gateway_demos_are_an_operator_each_seeded_once(session: Session) -> None:
+    """`hotspot db seed --gateways`: ioTec's and CamPay's demo operators, router and package."""
+    for _ in range(2):
+        seed_gateway_demos(session, interim_interval=60)
+    found = session.execute(
+        select(Operator.code, Operator.gateways, Operator.currency, Package.name, Package.price,
+               Nas.nasname)
+        .join(Package, Package.operator_id == Operator.id)
+        .join(Nas, Nas.operator_id == Operator.id)
+        .where(Operator.code.in_(["UGDEMO", "CMDEMO"]))
+        .order_by(Operator.code)
+    ).all()  # fmt: skip
+    assert [tuple(row) for row in found] == [
+        ("CMDEMO", ["campay"], "XAF", "1 Hour (XAF)", Decimal(100), "127.0.0.3"),
+        ("UGDEMO", ["iotec"], "UGX", "1 Hour (UGX)", Decimal(1000), "127.0.0.2"),
+    ]
 
 
 def test_a_rate_limit_must_read_upload_slash_download(session: Session) -> None:
