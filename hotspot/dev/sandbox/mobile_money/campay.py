@@ -23,6 +23,7 @@ from flask.typing import ResponseReturnValue
 
 from hotspot.dev.sandbox import rerouted, serve_forever
 from hotspot.dev.sandbox.mobile_money.common import (
+    OUTCOMES,
     MobileMoneySandbox,
     Switches,
     add_down_switch,
@@ -85,7 +86,10 @@ class CampaySandbox(MobileMoneySandbox):
 
     def __init__(self, config: CampaySandboxConfig) -> None:
         extra = {"webhook_method": "GET", "signature": "right", "demo_cap": False}
-        super().__init__(Switches(config.callback_delay, token_lifetime=3600, extra=extra))
+        outcomes = tuple(outcome for outcome in OUTCOMES if outcome != "rolled_back")
+        super().__init__(
+            Switches(config.callback_delay, token_lifetime=3600, extra=extra, outcomes=outcomes)
+        )
         self.config = config
 
     def issue_token(self) -> ResponseReturnValue:

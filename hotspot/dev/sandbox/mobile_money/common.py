@@ -43,6 +43,7 @@ PHONE_SUFFIXES = {
     "0006": "failed",
     "0007": "pending_forever",
 }
+STAYS_PENDING = "stays_pending"  # never even sent on to the operator (ioTec's 011177778x)
 DOWN_MODES = (None, "error", "timeout", "slow")
 DUPLICATE_GAP = 0.2  # seconds between a duplicate webhook's two sends
 
@@ -59,9 +60,10 @@ class Switches:
     down: str | None = None
     down_sleep: float = 30.0
     extra: dict[str, Any] = field(default_factory=dict)  # the provider's own switches
+    outcomes: tuple[str, ...] = OUTCOMES  # the ones this provider has (CamPay never reverses)
 
     def change(self, changes: dict[str, Any], allowed: dict[str, tuple[Any, ...]]) -> None:
-        unknown = set(changes) - {*vars(self), *allowed} - {"extra"}
+        unknown = set(changes) - {*vars(self), *allowed} - {"extra", "outcomes"}
         if unknown:
             raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
         for name in ("callback_delay", "down_sleep"):
@@ -71,7 +73,7 @@ class Switches:
                     raise ValueError(f"{name} must be a number >= 0, got {value!r}")
                 setattr(self, name, float(value))
         if "default_outcome" in changes:
-            self.default_outcome = checked_outcome(changes["default_outcome"])
+            self.default_outcome = checked_outcome(changes["default_outcome"], self.outcomes)
         if "token_lifetime" in changes:
             lifetime = changes["token_lifetime"]
             if isinstance(lifetime, bool) or not isinstance(lifetime, int) or lifetime <= 0:
@@ -88,13 +90,13 @@ class Switches:
                 self.extra[name] = changes[name]
 
     def public(self) -> dict[str, Any]:
-        shown = {k: v for k, v in vars(self).items() if k != "extra"}
+        shown = {k: v for k, v in vars(self).items() if k not in ("extra", "outcomes")}
         return {**shown, **self.extra}
 
 
-def checked_outcome(outcome: object) -> str:
-    if outcome not in OUTCOMES:
-        raise ValueError(f"outcome is one of {', '.join(OUTCOMES)}")
+def checked_outcome(outcome: object, offered: tuple[str, ...]) -> str:
+    if outcome not in offered:
+        raise ValueError(f"outcome is one of {', '.join(offered)}")
     return str(outcome)
 
 
@@ -133,7 +135,7 @@ class Outcomes:
         self._next_by_phone: dict[str, str] = {}
 
     def set_next(self, outcome: object, phone: object) -> dict[str, Any]:
-        chosen = checked_outcome(outcome)
+        chosen = checked_outcome(outcome, self._switches.outcomes)
         with self._lock:
             if phone is None:
                 self._next_any = chosen
@@ -147,7 +149,10 @@ class Outcomes:
             chosen = self._next_by_phone.pop(national[-9:], None)
             if chosen is None and self._next_any is not None:
                 chosen, self._next_any = self._next_any, None
-        return chosen or PHONE_SUFFIXES.get(national[-4:], self._switches.default_outcome)
+        by_suffix = PHONE_SUFFIXES.get(national[-4:])
+        if by_suffix not in self._switches.outcomes:
+            by_suffix = None  # a suffix for an outcome this provider does not have
+        return chosen or by_suffix or self._switches.default_outcome
 
 
 class Timers:
@@ -186,6 +191,8 @@ def settle_later(
 ) -> None:
     """The life of one collection after it was accepted: `become(state)` turns it "sent" (half
     way), then "paid", "short", "failed" or "reversed"; `webhook()` sends its current state."""
+    if outcome == STAYS_PENDING:
+        return
     if outcome == "pending_forever":
         timers.later(delay / 2, lambda: become("sent"))
         return

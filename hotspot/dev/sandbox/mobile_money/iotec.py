@@ -19,6 +19,7 @@ from flask.typing import ResponseReturnValue
 
 from hotspot.dev.sandbox import rerouted, serve_forever
 from hotspot.dev.sandbox.mobile_money.common import (
+    STAYS_PENDING,
     MobileMoneySandbox,
     Switches,
     add_down_switch,
@@ -30,7 +31,7 @@ PAYER = re.compile(r"^(?:0|\+?256)(\d{9})$")
 MIN_AMOUNT = 500
 IOTEC_TEST_NUMBERS = {
     "11177777": "success",
-    "11177778": "pending_forever",
+    "11177778": STAYS_PENDING,
     "11177779": "pending_forever",
     "11177799": "failed",
 }
@@ -103,6 +104,8 @@ class IotecSandbox(MobileMoneySandbox):
         tx = self._new(body)
         reply = dict(tx)  # as it was accepted: pending
         with self.lock:
+            if tx["externalId"] in self._by_external:  # another request took it meanwhile
+                return {"message": "Duplicate externalId", "code": "BadRequest"}, 400
             self.transactions[tx["id"]] = tx
             self._by_external[tx["externalId"]] = tx["id"]
         settle_later(
