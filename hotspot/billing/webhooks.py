@@ -19,7 +19,7 @@ from hotspot.adapters.collections import (
     WebhookReport,
 )
 from hotspot.adapters.db import transaction
-from hotspot.billing.gateways import GatewayFor
+from hotspot.billing.gateways import CollectionGateway, GatewayFor
 from hotspot.billing.mpesa import raw_text
 from hotspot.billing.payment_state import AfterCommit, lock, record
 from hotspot.billing.settlement import apply_answer, external_id, payment_id_in
@@ -56,12 +56,13 @@ def handle_webhook(
     if payment_id is None:
         keep(sessions, None, hook, "orphan_webhook", "names no payment of ours")
         return "unknown"
-    return settle_by_asking(sessions, gateway_for, payment_id, report, after)
+    # The gateway that verified it is the payment's (its operator's app, its gateway's name).
+    return settle_by_asking(sessions, gateway, payment_id, report, after)
 
 
 def settle_by_asking(
     sessions: sessionmaker[Session],
-    gateway_for: GatewayFor,
+    gateway: CollectionGateway,
     payment_id: int,
     report: WebhookReport,
     after: AfterCommit,
@@ -73,7 +74,6 @@ def settle_by_asking(
         settled = payment.status is PaymentStatus.PAID and report.claimed is not Outcome.FAILED
         # A webhook that outran the collect's bookkeeping names the reference to ask about.
         reference = payment.checkout_request_id or report.reference
-        gateway = gateway_for(payment.operator_id, payment.gateway)
     verdict: Verdict | None = None
     error = None
     if not settled and reference is not None:

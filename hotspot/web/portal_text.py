@@ -19,7 +19,7 @@ from hotspot.models import Package
 
 # The payment failures the portal explains in its own words (by the payment's `failure_kind`);
 # any other shows the API's failure_reason.
-EXPLAINED_FAILURES = KINDS_OF_FAILURE[:-2]  # not `not_sent` nor `other`
+EXPLAINED_FAILURES = tuple(k for k in KINDS_OF_FAILURE if k not in ("not_sent", "other"))
 
 
 # --- words -----------------------------------------------------------------------------------
