@@ -146,18 +146,29 @@ class Deployment:
         return self.hotspot("tokens", "create", "--name", "deploy-test", "--role", "admin").strip()
 
 
+def remove_leftovers() -> None:
+    """An interrupted run's containers, volumes and networks, found by the project's label.
+
+    Its env files went with its temporary directory, so compose cannot take it down; left in
+    place, its database volume (other passwords) would fail every provision of the new one.
+    """
+    label = f"label=com.docker.compose.project={PROJECT}"
+    for listing, removal in (
+        (("ps", "-aq"), ("rm", "-f", "-v")),
+        (("volume", "ls", "-q"), ("volume", "rm", "-f")),
+        (("network", "ls", "-q"), ("network", "rm")),
+    ):
+        found = run(DOCKER, *listing, "--filter", label).split()
+        if found:
+            run(DOCKER, *removal, *found)
+
+
 @pytest.fixture(scope="session")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     run(str(ROOT / "scripts" / "install-docker"))
     directory = tmp_path_factory.mktemp("deployment")
-    # A leftover of an interrupted run would hold the ports and volumes.
+    remove_leftovers()
     leftover = Deployment(directory, directory / "ca.crt")
-    subprocess.run(
-        [str(ROOT / "docker" / "deploy"), "compose", "down", "-v", "--remove-orphans"],
-        env={**os.environ, "HOTSPOT_DEPLOY_DIR": str(directory), "COMPOSE_PROJECT_NAME": PROJECT},
-        capture_output=True,
-        check=False,
-    )
     leftover.deploy("init", "--sandbox")
     set_env_values(directory / ".env", TEST_SETTINGS)
     set_env_values(
