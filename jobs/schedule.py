@@ -29,8 +29,8 @@ from rq import cron_job_registry
 from rq.cron import CronJob, CronScheduler
 from rq.exceptions import SchedulerNotFound, StopRequested
 
+from hotspot.adapters.job_queues import queue_for
 from hotspot.adapters.redis_names import (
-    QUEUE,
     SCHEDULER_HEARTBEAT_KEY,
     SCHEDULER_LEASE_KEY,
     scheduler_alive_key,
@@ -71,7 +71,7 @@ def cron(settings: Settings, connection: redis.Redis) -> LeaderCronScheduler:
     for func, interval in periodic_jobs(settings):
         scheduler.register(
             import_function(func),
-            queue_name=QUEUE,
+            queue_name=queue_for(func),
             interval=interval,
             result_ttl=interval * 2,
             job_timeout=max(interval, 600),

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from typing import cast
 
 import redis
-from rq import Queue, Worker
+from rq import Worker
 from sqlalchemy import ColumnElement, Engine, func, select, text
 from sqlalchemy.orm import Session
 
-from hotspot.adapters.redis_names import QUEUE, SCHEDULER_HEARTBEAT_KEY
+from hotspot.adapters.job_queues import JobQueues, queue_counts
+from hotspot.adapters.redis_names import SCHEDULER_HEARTBEAT_KEY
 from hotspot.core.settings import Settings
 from radius.status import status_server
 
@@ -93,8 +94,9 @@ def check_scheduler(client: redis.Redis) -> Check:
 
 
 def queue_depth(client: redis.Redis) -> int | None:
+    """Jobs waiting in all the queues together."""
     try:
-        return int(Queue(QUEUE, connection=client).count)
+        return sum(counts.queued for counts in queue_counts(JobQueues(client)))
     except redis.RedisError:
         return None
 

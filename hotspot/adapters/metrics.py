@@ -13,7 +13,8 @@ from redis.client import Pipeline
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hotspot.adapters.health import count_by, queue_depth
+from hotspot.adapters.health import count_by
+from hotspot.adapters.job_queues import JobQueues, queue_counts
 from hotspot.adapters.ratelimit import unavailable_total
 from hotspot.models import (
     Payment,
@@ -70,13 +71,7 @@ def render(session: Session, client: redis.Redis, counters: Path) -> str:
         "result",
         count_by(session, SessionDisconnection.result, ~DISCONNECT_REQUESTS),
     )
-    depth = queue_depth(client)
-    if depth is not None:
-        lines += [
-            "# HELP hotspot_queue_depth Jobs waiting in the rq queue.",
-            "# TYPE hotspot_queue_depth gauge",
-            f"hotspot_queue_depth {depth}",
-        ]
+    lines += queue_gauges(client)
     lines += sync_lag(session)
     lines += latency_histogram(client)
     lines += rate_limit_unavailable(counters)
@@ -102,6 +97,33 @@ def sync_lag(session: Session) -> list[str]:
         "# TYPE hotspot_accounting_sync_rows_behind gauge",
         f"hotspot_accounting_sync_rows_behind {max(behind, 0)}",
     ]
+
+
+QUEUE_GAUGES = (
+    ("hotspot_queue_depth", "Jobs waiting in each rq queue.", "queued"),
+    ("hotspot_queue_scheduled_jobs", "Jobs due later (delays, retries) per queue.", "scheduled"),
+    ("hotspot_queue_started_jobs", "Jobs running now per queue.", "started"),
+    ("hotspot_queue_failed_jobs", "Jobs failed after all retries, kept per queue.", "failed"),
+    (
+        "hotspot_queue_oldest_job_age_seconds",
+        "How long the next job of each queue has waited.",
+        "oldest_queued_seconds",
+    ),
+)
+
+
+def queue_gauges(client: redis.Redis) -> list[str]:
+    """Nothing when Redis does not answer: the scrape goes on with the database's numbers."""
+    try:
+        counts = queue_counts(JobQueues(client))
+    except redis.RedisError:
+        return []
+    lines: list[str] = []
+    for name, help_text, field in QUEUE_GAUGES:
+        values = {each.name: getattr(each, field) for each in counts}
+        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
+        lines += [f'{name}{{queue="{queue}"}} {value}' for queue, value in values.items()]
+    return lines
 
 
 def rate_limit_unavailable(counters: Path) -> list[str]:

@@ -1,7 +1,7 @@
 """Our names in Redis, apart from what uses them, so that the healthchecks (`hotspot.cli.health`,
 `/readyz`) read them without importing the jobs.
 
-- `default`: the rq queue every job goes to.
+The rq queues are named in `hotspot.adapters.job_queues`.
 
 The keys the scheduler keeps (`jobs.schedule.LeaderCronScheduler`):
 
@@ -14,7 +14,6 @@ The keys the scheduler keeps (`jobs.schedule.LeaderCronScheduler`):
   worker runs what it enqueued.
 """
 
-QUEUE = "default"
 SCHEDULER_LEASE_KEY = "hotspot:scheduler:leader"
 SCHEDULER_ALIVE_PREFIX = "hotspot:scheduler:alive:"
 SCHEDULER_HEARTBEAT_KEY = "hotspot:heartbeat:scheduler"

@@ -16,11 +16,11 @@ from typing import Any
 
 import redis
 from redis.client import Pipeline
-from rq import Queue, Retry
+from rq import Retry
 from rq.job import Job
 
 from hotspot.access.provisioning import Credentials
-from hotspot.adapters.redis_names import QUEUE
+from hotspot.adapters.job_queues import JobQueues
 from hotspot.billing.payment_state import AfterCommit
 from hotspot.billing.settlement import query_delay
 
@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 SCHEDULER_TICK = dt.timedelta(seconds=1)  # how often rq's scheduler looks for due jobs
 REDIAL_JOB = "jobs.subscribers.redial"
 CHANGE_USER_JOB = "jobs.live.change_user_sessions"  # CoA-Requests to an account's sessions
+EXPIRE_DUE_JOB = "jobs.expiry.expire_due"
+RECONCILE_JOB = "jobs.payments.reconcile_payment"
 
 
 def credentials_key(payment_id: int) -> str:
@@ -48,8 +50,8 @@ class JobSpec:
     job_id: str
     retry: Retry | None = None
 
-    def enqueue(self, queue: Queue, pipeline: Pipeline | None = None) -> None:
-        queue.enqueue(
+    def enqueue(self, queues: JobQueues, pipeline: Pipeline | None = None) -> None:
+        queues.for_job(self.func).enqueue(
             self.func, *self.args, job_id=self.job_id, retry=self.retry, pipeline=pipeline
         )
 
@@ -91,9 +93,8 @@ class Notifier:
     last_expiry_second: int | None = None
 
     @cached_property
-    def queue(self) -> Queue:
-        """One per notifier: a Queue asks Redis for its version once, on first use."""
-        return Queue(QUEUE, connection=self.redis)
+    def queues(self) -> JobQueues:
+        return JobQueues(self.redis)
 
     def batch(self, what: str, commands: Callable[[Pipeline], None]) -> bool:
         """Commands sent to Redis in one round trip, applied all together (MULTI/EXEC)."""
@@ -123,7 +124,7 @@ class Notifier:
         Redis did not take it (the caller decides whether that may pass unnoticed)."""
         queued = self._try(
             "enqueue " + func,
-            lambda: self.queue.enqueue(func, *args, job_id=job_id, retry=retry),
+            lambda: self.queues.for_job(func).enqueue(func, *args, job_id=job_id, retry=retry),
         )
         return queued is not None
 
@@ -142,7 +143,7 @@ class Notifier:
                 with self.redis.pipeline() as pipe:
                     pipe.multi()
                     for spec in missing:
-                        spec.enqueue(self.queue, pipe)
+                        spec.enqueue(self.queues, pipe)
                     pipe.execute()
             return missing
 
@@ -152,7 +153,7 @@ class Notifier:
     def enqueue_in(self, delay: dt.timedelta, func: str, *args: Any, job_id: str) -> None:
         self._try(
             "schedule " + func,
-            lambda: self.queue.enqueue_in(delay, func, *args, job_id=job_id),
+            lambda: self.queues.for_job(func).enqueue_in(delay, func, *args, job_id=job_id),
         )
 
     def subscribe(self, payment_id: int) -> StatusSubscription:
@@ -228,7 +229,7 @@ def side_effects(
     expiry_seconds: set[int],
     also: Callable[[Pipeline], None] | None,
 ) -> None:
-    queue = notifier.queue
+    queues = notifier.queues
     for payment_id, status in after.status_changes:
         pipe.publish(
             status_channel(payment_id), json.dumps({"id": payment_id, "status": status.value})
@@ -240,28 +241,28 @@ def side_effects(
             "expires_at": credentials.expires_at.isoformat(),
         }
         pipe.set(credentials_key(payment_id), json.dumps(cached), ex=notifier.credentials_ttl)
-        credentials_sms_job(payment_id).enqueue(queue, pipe)
+        credentials_sms_job(payment_id).enqueue(queues, pipe)
     for second in expiry_seconds:
         # The expiry job decides by expires_at when it runs: an extension never cuts early.
         # One job per second of expiry, whoever's: a busy second is one batch.
         at = dt.datetime.fromtimestamp(second, dt.UTC)
-        queue.enqueue_at(
+        queues.for_job(EXPIRE_DUE_JOB).enqueue_at(
             at - SCHEDULER_TICK,
-            "jobs.expiry.expire_due",
+            EXPIRE_DUE_JOB,
             float(second),
             job_id=f"expire-at-{second}",
             pipeline=pipe,
         )
     for user_id, reason in after.changed_users:
-        queue.enqueue(CHANGE_USER_JOB, user_id, reason, pipeline=pipe)
+        queues.for_job(CHANGE_USER_JOB).enqueue(CHANGE_USER_JOB, user_id, reason, pipeline=pipe)
     for subscriber_id in after.redials:
-        queue.enqueue(REDIAL_JOB, subscriber_id, pipeline=pipe)
+        queues.for_job(REDIAL_JOB).enqueue(REDIAL_JOB, subscriber_id, pipeline=pipe)
     for event, subject_id in after.notices:
-        notice_job(event, subject_id).enqueue(queue, pipe)
+        notice_job(event, subject_id).enqueue(queues, pipe)
     for payment_id, first_delay in after.to_query:
-        queue.enqueue_in(
+        queues.for_job(RECONCILE_JOB).enqueue_in(
             query_delay(first_delay, 0),
-            "jobs.payments.reconcile_payment",
+            RECONCILE_JOB,
             payment_id,
             0,
             first_delay,

@@ -7,6 +7,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import click
+import psycopg
+import redis
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from hotspot.adapters import db
@@ -16,6 +19,7 @@ from hotspot.operators.followups import Followups, run_followups
 from hotspot.services import Services
 
 USAGE_ERROR = 2
+UNAVAILABLE = 69  # sysexits.h EX_UNAVAILABLE: a service we need does not answer
 CLI_ACTOR = CLI  # the shell acts as the platform: the audit log says "cli"
 
 
@@ -46,3 +50,20 @@ class Context:
 
 
 pass_context = click.make_pass_decorator(Context, ensure=True)
+
+
+def unreachable(exc: Exception) -> str | None:
+    """One line naming the service that did not answer and the driver's reason (its address,
+    never a password), or None when the error is of another kind (a bug: a traceback)."""
+    cause = exc.orig if isinstance(exc, DBAPIError) else exc
+    if isinstance(cause, psycopg.OperationalError):
+        return f"the database does not answer: {first_line(cause)}"
+    if isinstance(cause, redis.ConnectionError | redis.TimeoutError):
+        return f"Redis does not answer: {first_line(cause)}"
+    return None
+
+
+def first_line(exc: BaseException) -> str:
+    return next(
+        (line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__
+    )

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 import click
 import psycopg
@@ -19,12 +20,11 @@ from sqlalchemy.exc import DBAPIError
 
 import jobs
 from hotspot.access.user_admin import CreateUser, DisconnectUser, create_user, disconnect_user
-from hotspot.adapters import db, db_roles
 from hotspot.adapters.freeradius import FreeRadiusConfigError
 from hotspot.adapters.freeradius.check import check_raddb
 from hotspot.adapters.freeradius.params import raddb_params
 from hotspot.adapters.freeradius.render import render_raddb
-from hotspot.adapters.redis_names import QUEUE
+from hotspot.adapters.job_queues import QUEUES, parse_queues
 from hotspot.billing.payment_admin import get_payment, payment_events
 from hotspot.billing.voucher_admin import (
     MAX_VOUCHERS_PER_BATCH,
@@ -32,10 +32,19 @@ from hotspot.billing.voucher_admin import (
     create_voucher_batch,
 )
 from hotspot.catalog.packages import active_packages, package_by_name
-from hotspot.cli.context import CLI_ACTOR, USAGE_ERROR, Context, pass_context
+from hotspot.cli.context import (
+    CLI_ACTOR,
+    UNAVAILABLE,
+    USAGE_ERROR,
+    Context,
+    pass_context,
+    unreachable,
+)
+from hotspot.cli.database import db_group
 from hotspot.cli.deploy import deploy_group
-from hotspot.cli.dev import db_seed, nas_sim, run, sandbox_group
+from hotspot.cli.dev import nas_sim, run, sandbox_group
 from hotspot.cli.health import health_group
+from hotspot.cli.jobs import jobs_group
 from hotspot.cli.mpesa import mpesa_group
 from hotspot.cli.reports import report_command
 from hotspot.cli.tokens import tokens_group
@@ -52,8 +61,13 @@ from jobs.schedule import cron
 
 
 @click.group()
+@click.version_option(package_name="hotspot", prog_name="hotspot")
 def cli() -> None:
-    """Hotspot AAA and billing backend."""
+    """Hotspot AAA and billing backend.
+
+    Exit codes: 0 done; 1 failed; 2 bad input or settings; 69 the database or Redis is
+    unreachable (one line on stderr says which, and why).
+    """
 
 
 cli.add_command(tokens_group)
@@ -64,12 +78,21 @@ cli.add_command(health_group)
 cli.add_command(sandbox_group)
 cli.add_command(nas_sim)
 cli.add_command(run)
+cli.add_command(db_group)
+cli.add_command(jobs_group)
 
 
 def main() -> None:
-    """Bad input is one line on stderr and exit code 2; a stack that cannot start, exit 1."""
+    """Bad input is one line on stderr and exit code 2; a stack that cannot start, exit 1; a
+    database or Redis that does not answer, one line and exit code 69 (sysexits' UNAVAILABLE)."""
     try:
         cli.main(standalone_mode=False)
+    except (DBAPIError, psycopg.OperationalError, redis.RedisError) as exc:
+        reason = unreachable(exc)
+        if reason is None:
+            raise
+        click.echo(f"error: {reason}", err=True)
+        sys.exit(UNAVAILABLE)
     except click.exceptions.Abort:
         sys.exit(130)
     except click.ClickException as exc:
@@ -88,56 +111,6 @@ def main() -> None:
 def show_config(ctx: Context) -> None:
     """Print the effective settings as JSON, secrets masked."""
     click.echo(ctx.settings.to_json())
-
-
-# --- database ----------------------------------------------------------------------------------
-
-
-@cli.group("db")
-def db_group() -> None:
-    """Schema migrations and demo data."""
-
-
-db_group.add_command(db_seed)
-
-
-@db_group.command("upgrade")
-@click.argument("revision", default="head")
-@pass_context
-def db_upgrade(ctx: Context, revision: str) -> None:
-    """Migrate the schema up (to REVISION, default head)."""
-    require_deployable(ctx.settings)
-    db.upgrade(ctx.settings, revision)
-    click.echo(f"database at {db.current_revision(ctx.settings)}")
-
-
-@db_group.command("downgrade")
-@click.argument("revision", default="-1")
-@pass_context
-def db_downgrade(ctx: Context, revision: str) -> None:
-    """Migrate the schema down (to REVISION, default one step; `base` for empty)."""
-    db.downgrade(ctx.settings, revision)
-    click.echo(f"database at {db.current_revision(ctx.settings) or 'base'}")
-
-
-@db_group.command("provision")
-@pass_context
-def db_provision(ctx: Context) -> None:
-    """Create or update the database roles and the database, migrate as the owner and grant
-    (idempotent: run it on every deploy).
-
-    With HOTSPOT_DATABASE_ADMIN_URL: the owner role (HOTSPOT_DATABASE_OWNER_URL), the
-    application role (HOTSPOT_DATABASE_URL) and FreeRADIUS's (HOTSPOT_RADIUS_DB_USER) are created
-    or get their attributes and passwords, and the database is created owned by the owner.
-    Without it, only the migrations and the grants, as the owner.
-    """
-    try:
-        db_roles.provision(ctx.settings, say=click.echo)
-    except DBAPIError as exc:
-        # The driver's message only: SQLAlchemy's would carry the statement.
-        raise click.ClickException(f"provisioning failed: {exc.orig}") from None
-    except psycopg.Error as exc:
-        raise click.ClickException(f"provisioning failed: {exc}") from None
 
 
 # --- FreeRADIUS --------------------------------------------------------------------------------
@@ -301,20 +274,28 @@ def payments_show(ctx: Context, payment_id: int) -> None:
 
 
 @cli.command("worker")
+@click.option(
+    "--queues",
+    default=",".join(QUEUES),
+    show_default=True,
+    help="The queues this worker serves, most urgent first whatever the order given.",
+)
 @pass_context
-def worker(ctx: Context) -> None:
+def worker(ctx: Context, queues: str) -> None:
     """Run an rq worker with rq's scheduler of delayed jobs (expiries, queries, retries).
 
-    Jobs run in the worker process itself (no fork per job): they reuse its database pool,
-    which is what lets an expiry job start within milliseconds of being due.
+    It serves its queues by urgency: the next job always comes from the most urgent queue that
+    has one. Jobs run in the worker process itself (no fork per job): they reuse its database
+    pool, which is what lets an expiry job start within milliseconds of being due.
     """
+    served = parse_queues(queues)
     with background_process(ctx, "worker", check_nas=True) as settings:
         connection = redis.Redis.from_url(settings.effective_redis_url)
         # A heartbeat every worker_ttl - 15 s even while idle: `hotspot health worker` (the
         # container's healthcheck) reads it.
-        SimpleWorker([QUEUE], connection=connection, worker_ttl=settings.worker_heartbeat_ttl).work(
-            with_scheduler=True, logging_level=settings.log_level.upper()
-        )
+        SimpleWorker(
+            list(served), connection=connection, worker_ttl=settings.worker_heartbeat_ttl
+        ).work(with_scheduler=True, logging_level=settings.log_level.upper())
 
 
 @cli.command("scheduler")
@@ -346,11 +327,20 @@ def background_process(ctx: Context, name: str, *, check_nas: bool) -> Iterator[
         problems = getattr(exc, "problems", [str(exc)])
         log.critical("%s cannot start: %s", name, exc, extra={"fields": {"problems": problems}})
         sys.exit(USAGE_ERROR)
-    except Exception:
-        log.exception("%s cannot start", name)  # e.g. the database is unreachable
-        sys.exit(1)
+    except Exception as exc:
+        exit_failed(log, f"{name} cannot start", exc)
     try:
         yield settings
-    except Exception:
-        log.exception("%s stopped", name)
+    except Exception as exc:
+        exit_failed(log, f"{name} stopped", exc)
+
+
+def exit_failed(log: logging.Logger, what: str, exc: Exception) -> NoReturn:
+    """A database or Redis that does not answer is one log line and exit code 69; anything
+    else, its traceback and exit code 1."""
+    reason = unreachable(exc)
+    if reason is None:
+        log.exception(what)
         sys.exit(1)
+    log.critical("%s: %s", what, reason, extra={"fields": {"problems": [reason]}})
+    sys.exit(UNAVAILABLE)

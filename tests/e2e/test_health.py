@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotspot.adapters.health import check_freeradius
-from hotspot.adapters.redis_names import QUEUE, SCHEDULER_HEARTBEAT_KEY
+from hotspot.adapters.job_queues import QUEUES
+from hotspot.adapters.redis_names import SCHEDULER_HEARTBEAT_KEY
 from hotspot.core.logs import JsonFormatter
 from hotspot.models import Nas
 from tests.support.harness import ApiUnderTest, start_api
@@ -38,7 +39,7 @@ def test_readyz_names_what_is_not_ready(api: ApiUnderTest) -> None:
 
 def test_readyz_is_ready_when_every_part_answers(api: ApiUnderTest) -> None:
     api.services.redis.set(SCHEDULER_HEARTBEAT_KEY, str(time.time()))
-    worker = SimpleWorker([QUEUE], connection=api.services.redis, name="readyz-test")
+    worker = SimpleWorker(list(QUEUES), connection=api.services.redis, name="readyz-test")
     worker.register_birth()  # type: ignore[no-untyped-call]
     worker.heartbeat()
     try:

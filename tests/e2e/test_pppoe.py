@@ -14,11 +14,9 @@ from typing import Any
 
 import pytest
 import requests
-from rq import Queue
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotspot.access.subscribers import add_months
-from hotspot.adapters.redis_names import QUEUE
 from hotspot.billing.wallets import wallet
 from hotspot.models import AdminRole
 from hotspot.operators.actor import Actor
@@ -32,6 +30,8 @@ from tests.support.payments import c2b_body
 from tests.support.radius import simulated_nas
 from tests.support.stack import StackUnderTest
 from tests.support.waiting import wait_for
+
+BLOCK_OVERDUE = "jobs.subscribers.block_overdue"
 
 
 @pytest.fixture
@@ -67,7 +67,6 @@ def test_pay_late_cut_at_the_due_date_then_paybill_puts_it_online_again(
 ) -> None:
     address = f"10.200.{secrets.randbelow(250)}.{secrets.randbelow(250) + 1}"
     sub = new_subscriber(admin, stack, static_ip=address)
-    queue = Queue(QUEUE, connection=api.services.redis)
     with (
         simulated_nas(stack, interim_interval=0) as nas,
         PppoeClient(nas, sub["username"], sub["password"]) as home,
@@ -80,7 +79,7 @@ def test_pay_late_cut_at_the_due_date_then_paybill_puts_it_online_again(
         # The due date comes unpaid (the operator's books say today; no grace): cut off.
         admin.ok("PATCH", f"/subscribers/{sub['account_number']}",
                  json={"due_date": today(stack).isoformat()})  # fmt: skip
-        queue.enqueue("jobs.subscribers.block_overdue")
+        api.services.notifier.enqueue(BLOCK_OVERDUE, job_id=f"block-overdue-{address}")
         assert home.wait(online=False, timeout=15)
         assert wait_for(lambda: len(home.rejects) >= 2, 10)  # it redials, and is refused
         shown = admin.ok("GET", f"/subscribers/{sub['account_number']}")

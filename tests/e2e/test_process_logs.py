@@ -9,9 +9,8 @@ import time
 from pathlib import Path
 
 import redis
-from rq import Queue
 
-from hotspot.adapters.redis_names import QUEUE
+from hotspot.adapters.job_queues import JobQueues
 from tests.support.logs import json_lines
 from tests.support.stack import StackUnderTest
 
@@ -46,9 +45,8 @@ def test_a_line_logged_by_a_signal_handler_during_a_write_is_a_whole_line_after_
 
 def test_the_worker_command_logs_json_lines_only(stack: StackUnderTest, tmp_path: Path) -> None:
     connection = redis.Redis.from_url(stack.settings.effective_redis_url)
-    job = Queue(QUEUE, connection=connection).enqueue(
-        "jobs.schedule.heartbeat", at_front=True, result_ttl=60
-    )
+    heartbeat = "jobs.schedule.heartbeat"
+    job = JobQueues(connection).for_job(heartbeat).enqueue(heartbeat, at_front=True, result_ttl=60)
     out, err = tmp_path / "stdout", tmp_path / "stderr"
     with out.open("wb") as stdout, err.open("wb") as stderr:
         process = subprocess.Popen(

@@ -12,14 +12,13 @@ from typing import Any
 
 import pytest
 import redis
-from rq import Queue
 from rq.job import Job
 from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotspot.access.retention import forget_passwords
 from hotspot.adapters.db import transaction
-from hotspot.adapters.redis_names import QUEUE
+from hotspot.adapters.job_queues import MESSAGES, JobQueues
 from hotspot.billing.payment_state import record
 from hotspot.billing.payments import hash_token
 from hotspot.billing.recovery import LOCK, quiet_for, unqueried_payments, unsent_credentials
@@ -58,9 +57,9 @@ def job_env(
 
 
 @pytest.fixture
-def queue(stack: StackUnderTest) -> Iterator[Queue]:
+def queues(stack: StackUnderTest) -> Iterator[JobQueues]:
     connection = redis.Redis.from_url(stack.settings.effective_redis_url)
-    yield Queue(QUEUE, connection=connection)
+    yield JobQueues(connection)
     connection.close()
 
 
@@ -78,12 +77,11 @@ def made_ago(committed: sessionmaker[Session], payment_id: int, ago: dt.timedelt
         )
 
 
-def forget_jobs(queue: Queue, *job_ids: str) -> None:
+def forget_jobs(queues: JobQueues, *job_ids: str) -> None:
     """As a Redis restart leaves them: gone."""
     for job_id in job_ids:
-        job = queue.fetch_job(job_id)
+        job = Job.fetch_many([job_id], connection=queues.connection)[0]
         if job is not None:
-            queue.remove(job)
             job.delete()
 
 
@@ -92,7 +90,7 @@ def forget_jobs(queue: Queue, *job_ids: str) -> None:
 
 @pytest.mark.usefixtures("job_env")
 def test_a_lost_credentials_sms_is_enqueued_again_and_sent_once(
-    committed: sessionmaker[Session], at: SmsSandboxUnderTest, queue: Queue
+    committed: sessionmaker[Session], at: SmsSandboxUnderTest, queues: JobQueues
 ) -> None:
     lost, sent, forgotten, fresh = (purchase(committed, random_phone()) for _ in range(4))
     assert send_credentials(sent).startswith("sent: ")
@@ -101,26 +99,26 @@ def test_a_lost_credentials_sms_is_enqueued_again_and_sent_once(
     assert credential_of(committed, forgotten).password == ""
     for payment_id in (lost, sent, forgotten):
         made_ago(committed, payment_id, RETENTION_LEFT)  # first in line, among other tests'
-    forget_jobs(queue, *(sms_job_id(each) for each in (lost, sent, forgotten, fresh)))
+    forget_jobs(queues, *(sms_job_id(each) for each in (lost, sent, forgotten, fresh)))
 
     first = recover_lost_work()
     second = recover_lost_work()  # the job is in Redis now: not enqueued again
 
     assert "sms_enqueued 0" not in first
-    assert queue.get_job_ids().count(sms_job_id(lost)) == 1
+    assert queues.named(MESSAGES).get_job_ids().count(sms_job_id(lost)) == 1
     for untouched in (sent, forgotten, fresh):  # an SMS row; no password; its job has a minute
-        assert not Job.exists(sms_job_id(untouched), connection=queue.connection)
-    job = queue.fetch_job(sms_job_id(lost))
+        assert not Job.exists(sms_job_id(untouched), connection=queues.connection)
+    job = queues.named(MESSAGES).fetch_job(sms_job_id(lost))
     assert job is not None
     assert (job.func_name, job.args) == ("jobs.sms.send_credentials", (lost,))
     assert (job.retries_left, job.retry_intervals) == (5, [10, 30, 60, 120, 300])
     assert "sms_enqueued 0" in second
 
     assert str(job.perform()).startswith("sent: ")  # what the worker does with it
-    forget_jobs(queue, sms_job_id(lost))
+    forget_jobs(queues, sms_job_id(lost))
     recover_lost_work()  # its SMS row exists now
 
-    assert not Job.exists(sms_job_id(lost), connection=queue.connection)
+    assert not Job.exists(sms_job_id(lost), connection=queues.connection)
     phone = sms_row(committed, lost).phone
     assert [m["to"] for m in at.messages()].count(phone) == 1
     assert len(at.messages()) == 2  # `sent`'s and `lost`'s
@@ -170,13 +168,13 @@ def test_a_pending_payment_whose_queries_were_lost_is_queried_and_settled(
     api: ApiUnderTest,
     mpesa: MpesaSandboxUnderTest,
     committed: sessionmaker[Session],
-    queue: Queue,
+    queues: JobQueues,
 ) -> None:
     phone = local_phone()
     mpesa.next_outcome("no_callback", phone="+254" + phone[1:])  # the callback is lost
     created = pay(api, phone, package_id(committed, "1 Hour")).json()
     payment_id = created["id"]
-    forget_jobs(queue, f"reconcile-{payment_id}-0")  # and its queries with Redis
+    forget_jobs(queues, f"reconcile-{payment_id}-0")  # and its queries with Redis
     assert status_of(committed, payment_id).status is PaymentStatus.PENDING
     recover_lost_work()
     assert query_count(committed, payment_id) == 0  # too recent: its chain has a minute
@@ -188,8 +186,8 @@ def test_a_pending_payment_whose_queries_were_lost_is_queried_and_settled(
 
     assert query_count(committed, payment_id) == 1
     assert status_of(committed, payment_id).status is PaymentStatus.PAID
-    assert Job.exists(sms_job_id(payment_id), connection=queue.connection)  # dispatched
-    forget_jobs(queue, sms_job_id(payment_id))
+    assert Job.exists(sms_job_id(payment_id), connection=queues.connection)  # dispatched
+    forget_jobs(queues, sms_job_id(payment_id))
 
 
 @pytest.mark.usefixtures("job_env")

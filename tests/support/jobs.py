@@ -11,6 +11,8 @@ from contextlib import contextmanager
 
 import pytest
 import redis
+from rq import Queue, SimpleWorker
+from rq.job import Job, JobStatus
 
 import jobs
 from tests.support.stack import StackUnderTest
@@ -64,3 +66,13 @@ def worker_process(
                 process.wait(15)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def failed_job(connection: redis.Redis, queue_name: str, func: str, job_id: str) -> Job:
+    """A job run once by a real rq worker and failed: only this job, whatever else waits."""
+    queue = Queue(queue_name, connection=connection)
+    job = queue.enqueue(func, 7, job_id=job_id)
+    queue.remove(job)
+    SimpleWorker([queue], connection=connection).execute_job(job, queue)
+    assert job.get_status() == JobStatus.FAILED
+    return job

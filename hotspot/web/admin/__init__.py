@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, jsonify
 from sqlalchemy.exc import DataError, IntegrityError
 
+from hotspot.web.admin.jobs import jobs
 from hotspot.web.admin.logs import logs
 from hotspot.web.admin.operators import operators
 from hotspot.web.admin.packages import packages
@@ -24,7 +25,7 @@ from hotspot.web.admin.users import users
 from hotspot.web.admin.vouchers import vouchers
 
 admin = Blueprint("admin", __name__, url_prefix="/api/admin")
-for area in (operators, packages, routers, users, payments, vouchers, logs, subscribers):
+for area in (operators, packages, routers, users, payments, vouchers, logs, subscribers, jobs):
     admin.register_blueprint(area)
 
 

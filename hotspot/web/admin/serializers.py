@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Response, jsonify
 
+from hotspot.adapters.job_queues import QueueCounts
 from hotspot.billing.wallets import Wallet
 from hotspot.core.money import amount_text
 from hotspot.models import (
@@ -24,6 +25,7 @@ from hotspot.models import (
     SmsMessage,
     Subscriber,
 )
+from hotspot.operators.job_admin import JobView
 from hotspot.operators.listing import Listing
 from hotspot.web.serializers import iso
 from hotspot.web.serializers import package_json as public_package_json
@@ -248,4 +250,31 @@ def subscriber_json(subscriber: Subscriber) -> dict[str, Any]:
         "billing_day": subscriber.billing_day,
         "credit": str(subscriber.credit),
         "status": subscriber.status.value,
+    }
+
+
+def queue_json(counts: QueueCounts) -> dict[str, Any]:
+    return {
+        "name": counts.name,
+        "queued": counts.queued,
+        "scheduled": counts.scheduled,
+        "started": counts.started,
+        "failed": counts.failed,
+        "oldest_queued_seconds": round(counts.oldest_queued_seconds, 3),
+    }
+
+
+def job_json(job: JobView) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "queue": job.queue,
+        "state": job.state,
+        "function": job.function,
+        "args": job.args,
+        "enqueued_at": iso(job.enqueued_at),
+        "due_at": iso(job.due_at),
+        "started_at": iso(job.started_at),
+        "ended_at": iso(job.ended_at),
+        "retries_left": job.retries_left,
+        "error": job.error,
     }
