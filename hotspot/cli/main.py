@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import json
 import logging
 import sys
@@ -26,11 +25,6 @@ from hotspot.adapters.freeradius.params import raddb_params
 from hotspot.adapters.freeradius.render import render_raddb
 from hotspot.adapters.job_queues import QUEUES, parse_queues
 from hotspot.billing.payment_admin import get_payment, payment_events
-from hotspot.billing.voucher_admin import (
-    MAX_VOUCHERS_PER_BATCH,
-    CreateVoucherBatch,
-    create_voucher_batch,
-)
 from hotspot.catalog.packages import active_packages, package_by_name
 from hotspot.cli.context import (
     CLI_ACTOR,
@@ -48,7 +42,7 @@ from hotspot.cli.jobs import jobs_group
 from hotspot.cli.mpesa import mpesa_group
 from hotspot.cli.reports import report_command
 from hotspot.cli.tokens import tokens_group
-from hotspot.core.csvfiles import create_private, write_csv
+from hotspot.cli.vouchers import vouchers_group
 from hotspot.core.deployment import RADIUS_SECRETS, require_deployable, require_startable
 from hotspot.core.errors import HotspotError
 from hotspot.core.logs import configure_logging
@@ -80,6 +74,7 @@ cli.add_command(nas_sim)
 cli.add_command(run)
 cli.add_command(db_group)
 cli.add_command(jobs_group)
+cli.add_command(vouchers_group)
 
 
 def main() -> None:
@@ -210,40 +205,6 @@ def users_disconnect(ctx: Context, username: str) -> None:
         f"{open_sessions} open session(s) of {name}: disconnecting "
         "(the worker sends the Disconnect-Requests; see session_disconnections)"
     )
-
-
-@cli.group("vouchers")
-def vouchers_group() -> None:
-    """Printed voucher codes."""
-
-
-@vouchers_group.command("generate")
-@click.option("--package", "package_name", required=True, help="Package name, e.g. '1 Day'.")
-@click.option(
-    "--count", type=int, required=True, help=f"At most {MAX_VOUCHERS_PER_BATCH} per batch."
-)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("--batch", default=None, help="Batch label (default: the time, and a suffix).")
-@pass_context
-def vouchers_generate(
-    ctx: Context, package_name: str, count: int, out: Path, batch: str | None
-) -> None:
-    """Write COUNT new codes for a package to a new CSV file only you may read (0600); the batch
-    is audited (actor `cli`) like one made through the admin API, with the same limits."""
-    with ctx.transaction() as session:
-        command = CreateVoucherBatch(package_by_name(session, package_name).id, count, batch)
-        created = create_voucher_batch(session, CLI_ACTOR, command, dt.datetime.now(dt.UTC))
-        try:
-            handle = create_private(out)
-        except OSError as exc:  # codes are money: never written over a file, nor through a link
-            raise click.BadParameter(
-                f"cannot create {out}: {exc.strerror}", param_hint="--out"
-            ) from None  # and the transaction rolls back: no code exists that is not in a file
-        package, label = created.package, created.batch
-        rows = ([code, package.name, package.price, label] for code in created.codes)
-        with handle:
-            write_csv(handle, itertools.chain([["code", "package", "price", "batch"]], rows))
-    click.echo(f"{len(created.codes)} vouchers for {package_name} in {out} (batch {label})")
 
 
 @cli.group("payments")

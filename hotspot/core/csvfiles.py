@@ -17,7 +17,7 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 SIGNED_NUMBER = re.compile(r"[+-]\d+(?:\.\d+)?")
@@ -44,5 +44,13 @@ def write_csv(handle: TextIO, rows: Iterable[Iterable[object]]) -> None:
 def create_private(path: Path) -> TextIO:
     """A new file for writing that only its owner may read (mode 0600). Never an existing file,
     nor one a symlink points at: O_EXCL fails on both."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    return os.fdopen(fd, "w", newline="")
+    return os.fdopen(open_exclusive(path), "w", newline="")
+
+
+def create_private_binary(path: Path) -> BinaryIO:
+    """As `create_private`, for bytes (a PDF)."""
+    return os.fdopen(open_exclusive(path), "wb")
+
+
+def open_exclusive(path: Path) -> int:
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

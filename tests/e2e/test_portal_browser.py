@@ -191,6 +191,23 @@ def test_a_voucher_gets_online_through_our_login_html(
     assert attempt.method == "chap"
 
 
+def test_a_printed_cards_qr_code_opens_the_voucher_page_with_its_code_filled_in(
+    phone: Callable[..., Page], portal: Portal, committed: sessionmaker[Session]
+) -> None:
+    with committed.begin() as session:
+        package = session.scalars(select(Package).where(Package.name == "1 Day")).one()
+        [code] = generate(session, package, 1, "portal-tests")
+    page = phone()
+    page.goto(f"{portal.url}/portal/voucher#code={code}")  # what the card's QR code holds
+    expect(page.locator("#code")).to_have_value(code.upper())
+    assert urlsplit(page.url).fragment == ""  # not left in the address bar, history or shares
+    with page.expect_request(re.compile(r"/api/vouchers/redeem$")) as redeem:
+        page.click("#voucher-button")
+    sent = redeem.value.post_data_json
+    assert sent is not None
+    assert sent["code"] == code.upper()
+
+
 def test_a_code_logs_in_with_pap_and_a_wrong_one_is_told(
     phone: Callable[..., Page],
     pap_nas: HttpNasServer,

@@ -47,7 +47,9 @@ def test_each_job_goes_to_the_queue_of_its_urgency(func: str, queue: str) -> Non
 
 
 def test_the_heartbeat_rides_the_most_urgent_queue_and_every_periodic_job_has_one() -> None:
-    routed = {func: queue_for(func) for func, _ in periodic_jobs(Settings.from_env({}, dotenv=None))}
+    routed = {
+        func: queue_for(func) for func, _ in periodic_jobs(Settings.from_env({}, dotenv=None))
+    }
     assert routed["jobs.schedule.heartbeat"] == "urgent"
     assert set(routed.values()) <= set(QUEUES)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, Response, jsonify
 
 from hotspot.billing.voucher_admin import (
     CreateVoucherBatch,
@@ -13,34 +13,55 @@ from hotspot.billing.voucher_admin import (
     list_voucher_batches,
     revoke_voucher_batch,
 )
-from hotspot.models import AdminRole
-from hotspot.web import sessions
+from hotspot.core.errors import InvalidInputError
+from hotspot.models import AdminRole, Operator
+from hotspot.web import sessions, settings
 from hotspot.web.admin.context import actor, now
 from hotspot.web.admin.reading import Body, int_arg, listing_page
 from hotspot.web.admin.serializers import listing, package_json
 from hotspot.web.auth import requires
 from hotspot.web.serializers import iso
+from hotspot.web.voucher_sheet import cards, voucher_pdf
 
 vouchers = Blueprint("vouchers", __name__)
 
 
-def create_command() -> CreateVoucherBatch:
-    body = Body(("package_id", "count", "batch"))
+FORMATS = ("json", "pdf")
+
+
+def create_command() -> tuple[CreateVoucherBatch, str]:
+    body = Body(("package_id", "count", "batch", "format"))
     package_id, count = body.integer("package_id"), body.integer("count")
-    return CreateVoucherBatch(package_id, count, body.optional_text("batch"))
+    answer = body.optional_text("format") or "json"
+    if answer not in FORMATS:
+        raise InvalidInputError("format: json (the codes) or pdf (sheets of cards to print)")
+    return CreateVoucherBatch(package_id, count, body.optional_text("batch")), answer
 
 
 @vouchers.post("/vouchers/batches")
 @requires(AdminRole.ADMIN)
 def create() -> Any:
-    command = create_command()
+    """The codes are shown this once: in the JSON answer, or printed on the PDF's cards (made
+    before the commit, so a sheet that cannot be made leaves no code behind)."""
+    command, answer = create_command()
     with sessions().begin() as session:
         created = create_voucher_batch(session, actor(), command, now())
+        if answer == "pdf":
+            seller = session.get_one(Operator, created.package.operator_id)
+            sheet = cards(seller, created.package, created.codes, settings().public_base_url)
+            document = voucher_pdf(created.batch, sheet)
         shown = {
             "batch": created.batch,
             "package": package_json(created.package),
             "count": len(created.codes),
         }
+    if answer == "pdf":
+        response = Response(document, status=201, mimetype="application/pdf")
+        response.headers["Content-Disposition"] = (
+            f'attachment; filename="vouchers-{created.batch}.pdf"'
+        )
+        response.headers["Cache-Control"] = "no-store"
+        return response
     return jsonify({**shown, "codes": created.codes}), 201
 
 

@@ -327,6 +327,14 @@
   function voucherPage() {
     var form = $('voucher-form'), input = $('code'), error = $('code-error'), button = $('voucher-button');
     button.disabled = false;
+    /* A printed card's QR code brings the code in the fragment (never sent to a server): fill it
+       in, and take it off the address bar so it is not bookmarked or shared with the page. */
+    var carried = /(?:^|&)code=([A-Za-z0-9]{1,20})(?:&|$)/.exec(location.hash.slice(1));
+    if (carried) {
+      input.value = carried[1].toUpperCase();
+      history.replaceState(null, '', location.pathname + location.search);
+      button.focus();
+    }
     input.addEventListener('input', function () { fieldError(error, input, ''); });
     form.addEventListener('submit', function (event) {
       event.preventDefault();
