@@ -13,14 +13,16 @@ from redis.client import Pipeline
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hotspot.adapters.health import count_by
+from hotspot.adapters.health import Check, count_by
 from hotspot.adapters.job_queues import JobQueues, queue_counts
 from hotspot.adapters.ratelimit import unavailable_total
+from hotspot.adapters.sms import UNKNOWN
 from hotspot.models import (
     Payment,
     RadAcct,
     SessionDisconnection,
     SmsMessage,
+    SmsStatus,
     SyncWatermark,
 )
 
@@ -71,6 +73,7 @@ def render(session: Session, client: redis.Redis, counters: Path) -> str:
         "result",
         count_by(session, SessionDisconnection.result, ~DISCONNECT_REQUESTS),
     )
+    lines += sms_outcome_unknown(session)
     lines += queue_gauges(client)
     lines += sync_lag(session)
     lines += latency_histogram(client)
@@ -123,6 +126,33 @@ def queue_gauges(client: redis.Redis) -> list[str]:
         values = {each.name: getattr(each, field) for each in counts}
         lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
         lines += [f'{name}{{queue="{queue}"}} {value}' for queue, value in values.items()]
+    return lines
+
+
+def sms_outcome_unknown(session: Session) -> list[str]:
+    """Messages Africa's Talking may or may not have sent: never resent, for an operator."""
+    unknown = session.scalar(
+        select(func.count())
+        .select_from(SmsMessage)
+        .where(
+            SmsMessage.status == SmsStatus.CLAIMED,
+            SmsMessage.error.is_not(None),
+            SmsMessage.error.startswith(UNKNOWN),
+        )
+    )
+    name = "hotspot_sms_outcome_unknown"
+    return [
+        f"# HELP {name} SMS whose sending may or may not have happened (never resent).",
+        f"# TYPE {name} gauge",
+        f"{name} {unknown or 0}",
+    ]
+
+
+def readiness_gauge(checks: Iterable[Check]) -> list[str]:
+    """/readyz's checks as 1 (ok) or 0, one series per part."""
+    name = "hotspot_ready"
+    lines = [f"# HELP {name} Each part /readyz checks: 1 when it answers.", f"# TYPE {name} gauge"]
+    lines += [f'{name}{{check="{check.name}"}} {int(check.ok)}' for check in checks]
     return lines
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 
 from hotspot.adapters.health import queue_depth, readiness
-from hotspot.adapters.metrics import render
+from hotspot.adapters.metrics import readiness_gauge, render
 from hotspot.web import services
 
 health = Blueprint("health", __name__)
@@ -37,4 +37,5 @@ def metrics() -> Any:
     s = services()
     with s.sessions() as session:
         text = render(session, s.redis, s.counters_dir)
-    return Response(text, mimetype="text/plain; version=0.0.4")
+    ready = readiness_gauge(readiness(s.engine, s.redis, s.settings))
+    return Response(text + "\n".join(ready) + "\n", mimetype="text/plain; version=0.0.4")
