@@ -4,7 +4,8 @@ A worker takes the next job from the first of its queues that has one (rq's BLPO
 order), so a backlog of SMS or reports never holds up a Disconnect-Request:
 
 - `urgent`: cutting off and changing sessions (expiry, Disconnect/CoA, logouts, redials), the
-  payment queries a customer watches on the portal, and the scheduler's heartbeat;
+  payment queries a customer watches on the portal, alert webhooks, and the scheduler's
+  heartbeat;
 - `default`: the accounting sync and the sweeps that follow it, recovery of lost work;
 - `sms`: every message to a customer or an operator;
 - `reports`: rollups, retention, partitions: work nobody waits for.
@@ -36,6 +37,7 @@ ROUTES = {
     "jobs.payments": URGENT,
     "jobs.subscribers.redial": URGENT,
     "jobs.schedule.heartbeat": URGENT,
+    "jobs.alerts": URGENT,
     "jobs.sms": MESSAGES,
     "jobs.notify": MESSAGES,
     "jobs.reminders": MESSAGES,

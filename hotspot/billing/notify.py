@@ -78,6 +78,16 @@ def notice_job(event: str, subject_id: int) -> JobSpec:
     )
 
 
+def alert_webhook_job(event_id: int) -> JobSpec:
+    """An alert event's one webhook (hotspot.operators.alerts); retried only while unsent."""
+    return JobSpec(
+        "jobs.alerts.post_alert_webhook",
+        (event_id,),
+        job_id=f"alert-webhook-{event_id}",
+        retry=Retry(max=5, interval=[10, 30, 60, 120, 300]),
+    )
+
+
 def connect(url: str) -> redis.Redis:
     """Short timeouts: a Redis outage must cost a request milliseconds, not seconds."""
     return redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)

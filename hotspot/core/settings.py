@@ -319,12 +319,31 @@ class Settings:
     notify_rules: str = _setting(
         "payment_received:customer,payment_received:operator,reconnected:customer,"
         "credit_kept:customer,credits_bought:operator,low_credits:operator,unmatched:platform,"
-        "reconnect_failed:platform,gateway_error:platform",
+        "reconnect_failed:platform,gateway_error:platform,alert:platform",
         "Who is told of what by SMS, as event:recipient pairs (recipients: customer, operator, "
         "platform); leave one out to stop it.",
     )
     platform_phones: str = _setting(
         "", "Phones of the platform's admins (comma-separated) for platform notifications."
+    )
+    alert_receiver_token: str = _setting(
+        "",
+        "Bearer token Prometheus sends alerts with (its alertmanager `authorization`) to "
+        "/api/alerts/api/v2/alerts; empty: that endpoint is off.",
+        secret=True,
+    )
+    alert_webhook_url: str = _setting(
+        "", "URL each alert event is POSTed to as JSON, once (empty: none)."
+    )
+    alert_webhook_secret: str = _setting(
+        "",
+        "Key of the HMAC-SHA256 signature of each alert webhook's body (X-Hotspot-Signature).",
+        secret=True,
+    )
+    alert_max_per_hour: int = _setting(
+        6,
+        "At most this many alert events an hour reach people by SMS and webhook; the rest are "
+        "recorded only (Prometheus still shows them).",
     )
     low_sms_credits: int = _setting(
         20, "An operator is told when its SMS credits fall below this (and at 0)."
@@ -505,6 +524,7 @@ NOTIFY_EVENTS = (
     "unmatched",
     "reconnect_failed",
     "gateway_error",
+    "alert",
 )
 NOTIFY_RECIPIENTS = ("customer", "operator", "platform")
 

@@ -15,6 +15,7 @@ from hotspot.models.access import (
     SyncWatermark,
     UserStatus,
 )
+from hotspot.models.alerts import AlertEvent
 from hotspot.models.base import INT32_MAX, INT64_MAX, MAX_MONEY, NAMING, Base, Money, Timestamp
 from hotspot.models.billing import (
     CallbackTokenGeneration,
@@ -63,6 +64,7 @@ __all__ = [
     "RADIUS_WRITE_TABLES",
     "AdminRole",
     "AdminToken",
+    "AlertEvent",
     "AuditEntry",
     "Base",
     "CallbackTokenGeneration",

@@ -4,7 +4,8 @@ event, subject and recipient, so each goes at most once and is in the SMS log.
 
 - customer: payment received (a subscriber's), reconnected, credit kept;
 - operator (its contact phone): payment received, SMS credits bought, low SMS credits;
-- platform (HOTSPOT_PLATFORM_PHONES): unmatched money, a failed reconnection, gateway errors.
+- platform (HOTSPOT_PLATFORM_PHONES): unmatched money, a failed reconnection, gateway errors,
+  alerts Prometheus raised (hotspot.operators.alerts).
 
 Only what a customer gets costs its operator SMS credits: an operator must hear that its credits
 ran out, and the platform what went wrong, whatever the credits.
@@ -20,7 +21,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hotspot.billing.gateways import label
-from hotspot.models import Operator, Payment, PaymentEvent, Subscriber
+from hotspot.models import AlertEvent, Operator, Payment, PaymentEvent, Subscriber
+from hotspot.operators.tenants import default_operator_id
 
 CUSTOMER, OPERATOR, PLATFORM = "customer", "operator", "platform"
 
@@ -208,6 +210,18 @@ def brand(operator: Operator) -> str:
     return operator.portal_name or operator.name
 
 
+def alert(session: Session, event_id: int, now: dt.datetime) -> Subject | None:
+    """An alert Prometheus raised (hotspot.operators.alerts), to the platform's admins; only
+    events within the hourly limit are told."""
+    event = session.get(AlertEvent, event_id)
+    if event is None or not event.notify:
+        return None
+    operator = session.get_one(Operator, default_operator_id(session))
+    severity = f" ({event.severity})" if event.severity else ""
+    text = f"ALERT {event.alertname}{severity}: {event.summary}"[:300]
+    return Subject(operator, None, {PLATFORM: text}, str(event_id))
+
+
 SUBJECTS: dict[str, Callable[[Session, int, dt.datetime], Subject | None]] = {
     "payment_received": payment_received,
     "reconnected": reconnected,
@@ -217,6 +231,7 @@ SUBJECTS: dict[str, Callable[[Session, int, dt.datetime], Subject | None]] = {
     "unmatched": unmatched,
     "reconnect_failed": reconnect_failed,
     "gateway_error": gateway_error,
+    "alert": alert,
 }
 
 

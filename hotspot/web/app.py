@@ -22,6 +22,7 @@ from hotspot.core.settings import ConfigurationError, Settings
 from hotspot.services import Services
 from hotspot.web import ID_CONVERTERS
 from hotspot.web.admin import admin
+from hotspot.web.alerts import alerts
 from hotspot.web.captive import captive
 from hotspot.web.dashboard import dashboard
 from hotspot.web.health import health
@@ -69,6 +70,7 @@ def create_app(settings: Settings) -> Flask:
     app.register_blueprint(portal)
     app.register_blueprint(payments)
     app.register_blueprint(sms)
+    app.register_blueprint(alerts)
     app.register_blueprint(admin)
     app.register_blueprint(captive)
     app.register_blueprint(dashboard)

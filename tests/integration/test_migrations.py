@@ -22,7 +22,7 @@ DOMAIN_TABLES = {
     "hotspot_credentials", "hotspot_devices", "session_disconnections", "data_usage_logs",
     "vouchers", "sms_messages", "sync_watermarks", "admin_tokens", "audit_log",
     "callback_token_generations", "operators", "ledger",
-    "plans", "subscribers",
+    "plans", "subscribers", "alert_events",
 }  # fmt: skip
 
 
