@@ -77,6 +77,14 @@ def compose_entries(environment: str, domain: str) -> list[Entry]:
         Entry.secret(PREFIX + "RADIUS_DB_PASSWORD", "Role FreeRADIUS uses (auth and radacct)."),
         Entry.secret(PREFIX + "REDIS_PASSWORD", "Redis password."),
         Entry.secret(PREFIX + "RADIUS_STATUS_SECRET", "Secret of FreeRADIUS's status listener."),
+        Entry(
+            PREFIX + "MONITORING",
+            "false",
+            "true: also run Prometheus with the shipped alert rules (profile monitoring).",
+        ),
+        Entry.secret(
+            PREFIX + "ALERT_RECEIVER_TOKEN", "Token Prometheus sends its alerts to the API with."
+        ),
         *(trial_ports() if environment == SANDBOX else []),
     ]
 

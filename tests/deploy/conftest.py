@@ -37,6 +37,9 @@ TEST_SETTINGS = {
     "HOTSPOT_RADIUS_SECONDARY_ACCT_PORT": "21823",
     "HOTSPOT_RADIUS_SECONDARY_STATUS_PORT": "28122",
     "HOTSPOT_DOCKER_SUBNET": "172.30.87.0/24",
+    "HOTSPOT_MONITORING": "true",
+    "HOTSPOT_PROMETHEUS_PORT": "19091",
+    "HOTSPOT_PROMETHEUS_SCRAPE_INTERVAL": "2s",
 }
 GATEWAY = "172.30.87.1"  # the host's side of the test network: a "router" the containers reach
 DEMO_NAS_SECRET = "hotspot-demo-secret"

@@ -25,6 +25,7 @@ from tests.deploy.conftest import (
     run,
 )
 from tests.deploy.router import COA_PORT, RouterNetwork
+from tests.support.waiting import wait_for
 
 SETTLE_TIMEOUT = 300.0  # an STK push whose callback was lost settles by query (10, 20, 40 … s)
 AUTH_PORT = int(TEST_SETTINGS["HOTSPOT_RADIUS_AUTH_PORT"])
@@ -153,7 +154,17 @@ def test_a_customer_pays_through_the_tls_proxy_and_logs_in(deployment: Deploymen
 
 
 def test_no_process_runs_as_root_and_the_app_is_no_superuser(deployment: Deployment) -> None:
-    for service in ("api", "worker", "scheduler", "freeradius", "postgres", "redis", "proxy"):
+    services = (
+        "api",
+        "worker",
+        "scheduler",
+        "freeradius",
+        "postgres",
+        "redis",
+        "proxy",
+        "prometheus",
+    )
+    for service in services:
         for container in deployment.containers(service):
             uid = run(DOCKER, "exec", container, "id", "-u").strip()
             assert uid != "0", f"{service} runs as root"
@@ -168,7 +179,7 @@ def test_no_process_runs_as_root_and_the_app_is_no_superuser(deployment: Deploym
     assert not [name for name, superuser in users if superuser], users
 
 
-@pytest.mark.parametrize("image", ["app", "radius", "postgres", "redis", "proxy"])
+@pytest.mark.parametrize("image", ["app", "radius", "postgres", "redis", "proxy", "prometheus"])
 def test_images_hold_no_secrets_or_local_state(deployment: Deployment, image: str) -> None:
     found = run(
         DOCKER,
@@ -184,6 +195,44 @@ def test_images_hold_no_secrets_or_local_state(deployment: Deployment, image: st
         "-o -name '.venv' -o -name '.hotspot' -o -name '.git' -o -name '*.dump' \\) -print",
     )
     assert found.strip() == ""
+
+
+def test_prometheus_scrapes_the_api_and_its_alerts_reach_the_api(deployment: Deployment) -> None:
+    """The monitoring profile: our rules loaded, the API scraped, and a job failing in the
+    reports queue fires HotspotJobsFailing, which Prometheus sends to the API (its token)."""
+    prometheus = f"http://127.0.0.1:{TEST_SETTINGS['HOTSPOT_PROMETHEUS_PORT']}/api/v1"
+    groups = requests.get(f"{prometheus}/rules", timeout=10).json()["data"]["groups"]
+    assert {rule["name"] for rule in groups[0]["rules"]} >= {
+        "HotspotNotReady",
+        "HotspotJobsFailing",
+    }
+
+    def scraped() -> bool:
+        targets = requests.get(f"{prometheus}/targets", timeout=10).json()["data"]
+        return bool(targets["activeTargets"]) and all(
+            t["health"] == "up" for t in targets["activeTargets"]
+        )
+
+    assert wait_for(scraped, 60)
+    started = time.time()
+    job_id = f"deploy-alert-{secrets.token_hex(4)}"
+    deployment.compose(
+        "exec", "-T", "api", "python3", "-c",
+        "import os, redis; from hotspot.adapters.job_queues import JobQueues, REPORTS; "
+        "JobQueues(redis.Redis.from_url(os.environ['HOTSPOT_REDIS_URL'])).named(REPORTS)"
+        f".enqueue('jobs.reports.gone_after_an_upgrade', job_id='{job_id}')",
+    )  # fmt: skip
+
+    def alerted() -> bool:
+        with deployment.database() as db:
+            found = db.execute(
+                "SELECT count(*) FROM alert_events WHERE alertname = 'HotspotJobsFailing' "
+                "AND labels->>'queue' = 'reports' AND created_at > to_timestamp(%s)",
+                (started,),
+            ).fetchone()
+        return bool(found and found[0])
+
+    assert wait_for(alerted, 90)
 
 
 @pytest.fixture(scope="module")

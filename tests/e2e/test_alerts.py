@@ -8,9 +8,13 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import os
 import secrets
+import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,13 +24,17 @@ from rq.job import Job
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotspot.adapters.job_queues import REPORTS
+from hotspot.dev.stack import free_port
 from hotspot.models import AlertEvent
 from jobs.alerts import WebhookNotTakenError, post_alert_webhook
 from jobs.notify import send_notices
 from tests.support.harness import ApiUnderTest, ServerThread, SmsSandboxUnderTest, start_api
-from tests.support.jobs import jobs_reading
+from tests.support.jobs import failed_job, jobs_reading
+from tests.support.paths import ROOT
 from tests.support.sms import sms_job_environ
 from tests.support.stack import StackUnderTest
+from tests.support.waiting import wait_for
 
 TOKEN = "prometheus-" + secrets.token_hex(8)
 WEBHOOK_SECRET = "webhook-" + secrets.token_hex(8)
@@ -235,3 +243,60 @@ def test_only_prometheus_token_is_taken_and_the_endpoint_is_off_without_one(
     assert post(alerting, body, token=None).status_code == 401
     assert post(alerting, body, token=TOKEN + "x").status_code == 401
     assert post(api, body).status_code == 404  # HOTSPOT_ALERT_RECEIVER_TOKEN empty: off
+
+
+def test_a_real_prometheus_with_our_rules_scrapes_us_and_its_alert_reaches_us(
+    alerting: ApiUnderTest, committed: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """docker/prometheus-start, the compose service's own script, with Debian's Prometheus: a
+    job failing in the reports queue fires HotspotJobsFailing, sent to us as to an
+    Alertmanager."""
+    assert shutil.which("prometheus"), "Prometheus is missing: `make test` installs Debian's"
+    port = free_port()
+    environ = {
+        **os.environ,
+        "ALERT_RECEIVER_TOKEN": TOKEN,
+        "API_ADDRESS": alerting.url.removeprefix("http://"),
+        "SCRAPE_INTERVAL": "1s",
+        "RULES": str(ROOT / "docker" / "prometheus" / "alerts.yml"),
+        "DATA": str(tmp_path / "data"),
+        "LISTEN": f"127.0.0.1:{port}",
+    }
+    started = dt.datetime.now(dt.UTC)
+    with (tmp_path / "prometheus.log").open("wb") as log:
+        process = subprocess.Popen(
+            [str(ROOT / "docker" / "prometheus-start")], env=environ, stdout=log, stderr=log
+        )
+    api = f"http://127.0.0.1:{port}/api/v1"
+    job_id = f"test-prometheus-{secrets.token_hex(4)}"
+    try:
+        assert wait_for(lambda: scraped_up(api), 30), (tmp_path / "prometheus.log").read_text()
+        rules = requests.get(f"{api}/rules", timeout=5).json()["data"]["groups"][0]["rules"]
+        assert len(rules) == 10
+        assert {rule["health"] for rule in rules} == {"ok"}
+        failed_job(alerting.services.redis, REPORTS, "jobs.reports.gone", job_id)
+
+        def fired() -> list[AlertEvent]:
+            return [
+                e for e in events(committed, "HotspotJobsFailing")
+                if e.labels.get("queue") == REPORTS and e.created_at >= started
+            ]  # fmt: skip
+
+        assert wait_for(fired, 30), (tmp_path / "prometheus.log").read_text()[-3000:]
+        [event] = fired()
+        assert event.summary == "jobs failed in the reports queue"
+        assert event.severity == "ticket"
+    finally:
+        process.terminate()
+        process.wait(15)
+        leftover = Job.fetch_many([job_id], connection=alerting.services.redis)[0]
+        if leftover is not None:
+            leftover.delete()
+
+
+def scraped_up(api: str) -> bool:
+    try:
+        targets = requests.get(f"{api}/targets", timeout=2).json()["data"]["activeTargets"]
+    except (requests.RequestException, ValueError, KeyError):
+        return False
+    return bool(targets) and all(t["health"] == "up" for t in targets)
