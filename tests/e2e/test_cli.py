@@ -16,20 +16,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotspot.models import AuditEntry, HotspotUser, RadCheck
+from tests.support.cli import run_hotspot
 from tests.support.factories import make_package, make_user
 from tests.support.radius import pyrad_login
 from tests.support.stack import StackUnderTest
 
 
 def hotspot(stack: StackUnderTest, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hotspot", *args],
-        env=stack.env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_hotspot(stack.env(), *args)
 
 
 def counts(committed: sessionmaker[Session]) -> tuple[int | None, int | None]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import secrets
 import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
@@ -21,6 +20,7 @@ from hotspot.models import AdminRole, AuditEntry
 from hotspot.operators.tenants import default_operator_id
 from hotspot.operators.tokens import create_token
 from tests.support.admin import Admin
+from tests.support.cli import run_hotspot
 from tests.support.harness import ApiUnderTest
 from tests.support.jobs import failed_job
 from tests.support.stack import StackUnderTest
@@ -137,14 +137,7 @@ def test_the_cli_lists_and_retries_as_the_api_does(
     stack: StackUnderTest, committed: sessionmaker[Session], failed: str
 ) -> None:
     def hotspot(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "hotspot", "jobs", *args],
-            env=stack.env(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        return run_hotspot(stack.env(), "jobs", *args)
 
     queues = hotspot("queues")
     assert queues.returncode == 0, queues.stderr

@@ -22,6 +22,7 @@ from pyrad import packet
 from hotspot.core.deployment import DEMO_NAS_SECRET
 from hotspot.dev.stack import isolated_environ
 from radius.client import login, make_client
+from tests.support.cli import run_hotspot
 
 READY_TIMEOUT = 90
 
@@ -40,15 +41,7 @@ def run_env() -> Iterator[dict[str, str]]:
     shutil.rmtree(state, ignore_errors=True)
 
 
-def hotspot(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hotspot", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+hotspot = run_hotspot
 
 
 def wait_until_ready(process: subprocess.Popen[str], output: Path) -> None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import csv
 import secrets
-import subprocess
-import sys
 from pathlib import Path
 
 import requests
@@ -19,6 +17,7 @@ from hotspot.models import AdminRole, AuditEntry, Package, Voucher, VoucherStatu
 from hotspot.operators.tokens import create_token
 from hotspot.web.voucher_sheet import COLUMNS, ROWS
 from tests.support.admin import Admin
+from tests.support.cli import run_hotspot
 from tests.support.harness import ApiUnderTest
 from tests.support.sheets import decoded_qr_codes, page_texts
 from tests.support.stack import StackUnderTest
@@ -36,10 +35,9 @@ def test_the_cli_prints_every_code_once_on_sheets_whose_qr_codes_open_the_portal
     count = PER_SHEET + 4  # a full sheet and the start of another
     pdf, listing = tmp_path / "cards.pdf", tmp_path / "codes.csv"
     batch = f"sheet-{secrets.token_hex(3)}"
-    done = subprocess.run(
-        [sys.executable, "-m", "hotspot", "vouchers", "generate", "--package", "1 Day",
-         "--count", str(count), "--batch", batch, "--pdf", str(pdf), "--out", str(listing)],
-        env=stack.env(), capture_output=True, text=True, timeout=120, check=False,
+    done = run_hotspot(
+        stack.env(), "vouchers", "generate", "--package", "1 Day", "--count", str(count),
+        "--batch", batch, "--pdf", str(pdf), "--out", str(listing), timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert pdf.stat().st_mode & 0o777 == 0o600
@@ -63,10 +61,9 @@ def test_a_pdf_that_cannot_be_written_leaves_no_code_behind(
     taken = tmp_path / "taken.pdf"
     taken.write_bytes(b"someone else's")
     batch = f"unwritten-{secrets.token_hex(3)}"
-    done = subprocess.run(
-        [sys.executable, "-m", "hotspot", "vouchers", "generate", "--package", "1 Day",
-         "--count", "3", "--batch", batch, "--pdf", str(taken)],
-        env=stack.env(), capture_output=True, text=True, timeout=60, check=False,
+    done = run_hotspot(
+        stack.env(), "vouchers", "generate", "--package", "1 Day", "--count", "3",
+        "--batch", batch, "--pdf", str(taken),
     )  # fmt: skip
     assert done.returncode == 2
     assert "cannot create" in done.stderr

@@ -9,7 +9,6 @@ import json
 import logging
 import secrets
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -25,6 +24,7 @@ from hotspot.core.settings import Settings
 from hotspot.models import AdminRole, CallbackTokenGeneration, Payment, PaymentEvent
 from hotspot.operators.tenants import default_operator_id
 from hotspot.operators.tokens import create_token
+from tests.support.cli import run_hotspot
 from tests.support.factories import make_user
 from tests.support.harness import ApiUnderTest, MpesaSandboxUnderTest, ServerThread, start_api
 from tests.support.payments import package_id, pay, random_phone, wait_for_status
@@ -138,14 +138,7 @@ def installation(stack: StackUnderTest, mpesa: MpesaSandboxUnderTest) -> Iterato
 
 
 def hotspot(installation: Installation, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hotspot", *args],
-        env=installation.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_hotspot(installation.env, *args)
 
 
 def fresh_view(installation: Installation) -> CallbackTokens:

@@ -5,25 +5,17 @@ from __future__ import annotations
 
 import importlib.metadata
 import subprocess
-import sys
 
 from sqlalchemy.engine import make_url
 
 from hotspot.dev.stack import free_port
+from tests.support.cli import run_hotspot
 from tests.support.stack import StackUnderTest
 
 UNAVAILABLE = 69
 
 
-def hotspot(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hotspot", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+hotspot = run_hotspot
 
 
 def test_version_is_the_installed_package_version(stack: StackUnderTest) -> None:

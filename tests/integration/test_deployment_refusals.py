@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +17,15 @@ from hotspot.core.deployment import DEMO_NAS_SECRET, demo_nas_problems, require_
 from hotspot.core.settings import ConfigurationError, Settings
 from hotspot.models import Nas
 from hotspot.web.app import create_app
+from tests.support.cli import run_hotspot
 from tests.support.deployment import PRODUCTION
 from tests.support.factories import make_nas
 from tests.support.stack import StackUnderTest
 
 
 def hotspot(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hotspot", *args],
-        env={"PATH": "/usr/bin:/bin", "HOTSPOT_STATE_DIR": str(tmp_path / "state"), **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    return run_hotspot(
+        {"PATH": "/usr/bin:/bin", "HOTSPOT_STATE_DIR": str(tmp_path / "state"), **env}, *args
     )
 
 
