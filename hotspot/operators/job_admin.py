@@ -26,7 +26,7 @@ from hotspot.operators.audit import audit
 from hotspot.operators.listing import Listing, Page
 
 STATES = ("queued", "scheduled", "started", "failed")
-JOB_ID = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
+JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,200}")  # what rq takes
 ERROR_LENGTH = 300
 
 

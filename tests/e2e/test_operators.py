@@ -211,6 +211,13 @@ def hidden_requests(a: Owned) -> list[tuple[str, str, Any]]:
 
 # Routes whose answer is the caller's own, whatever the token: not about anyone's rows.
 OWN_ANSWER = {("GET", "/whoami"), ("POST", "/operators")}
+# The installation's background jobs (any operator's customers): the platform's alone.
+PLATFORM_ONLY = [
+    ("GET", "/jobs"),
+    ("GET", "/jobs/any-job"),
+    ("DELETE", "/jobs/any-job"),
+    ("POST", "/jobs/any-job/retry"),
+]
 
 
 def admin_routes(stack: StackUnderTest) -> set[tuple[str, str]]:
@@ -239,6 +246,7 @@ def rule_of(rules: set[tuple[str, str]], path: str) -> str:
 def test_the_table_covers_every_admin_route(tenancy: Tenancy, stack: StackUnderTest) -> None:
     rules = admin_routes(stack)
     covered = set(LISTINGS) | OWN_ANSWER
+    covered |= {(m, rule_of(rules, p)) for m, p in PLATFORM_ONLY}
     covered |= {(m, rule_of(rules, p)) for m, p, _ in hidden_requests(tenancy.a)}
     assert rules - covered == set(), "an admin route no tenancy test attacks"
 
@@ -255,6 +263,15 @@ def test_another_operators_token_finds_none_of_its_rows(
         response = other(method, path, json=body)
         expected = 404 if token == "theirs" or method == "GET" else 403
         assert response.status_code == expected, (method, path, response.text)
+
+
+@pytest.mark.parametrize("token", ["mine", "theirs", "their_viewer"])
+def test_no_operators_token_reaches_the_installations_jobs(
+    admins: dict[str, Admin], token: str
+) -> None:
+    for method, path in PLATFORM_ONLY:
+        response = admins[token](method, path)
+        assert response.status_code == 403, (method, path, response.text)
 
 
 def test_nothing_of_the_default_operator_changed_and_the_platform_sees_it_all(

@@ -79,7 +79,7 @@ def test_pay_late_cut_at_the_due_date_then_paybill_puts_it_online_again(
         # The due date comes unpaid (the operator's books say today; no grace): cut off.
         admin.ok("PATCH", f"/subscribers/{sub['account_number']}",
                  json={"due_date": today(stack).isoformat()})  # fmt: skip
-        api.services.notifier.enqueue(BLOCK_OVERDUE, job_id=f"block-overdue-{address}")
+        api.services.notifier.enqueue(BLOCK_OVERDUE, job_id=f"block-overdue-{secrets.token_hex(4)}")
         assert home.wait(online=False, timeout=15)
         assert wait_for(lambda: len(home.rejects) >= 2, 10)  # it redials, and is refused
         shown = admin.ok("GET", f"/subscribers/{sub['account_number']}")
