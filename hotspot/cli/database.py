@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
+import time
+from pathlib import Path
 
 import click
 import psycopg
@@ -12,10 +15,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from hotspot.adapters import db, db_roles
-from hotspot.cli.context import Context, pass_context
+from hotspot.adapters.partitions import maintain
+from hotspot.cli.context import Context, first_line, pass_context
 from hotspot.cli.dev import db_seed
 from hotspot.core.deployment import require_deployable
-from hotspot.core.settings import Settings, mask_url
+from hotspot.core.settings import check_retention, mask_url
 
 
 @click.group("db")
@@ -65,13 +69,9 @@ def db_provision(ctx: Context) -> None:
         raise click.ClickException(f"provisioning failed: {exc}") from None
 
 
-def libpq_url(settings: Settings) -> str:
-    """The application's database URL as psql and every libpq tool take it (no driver name)."""
-    return (
-        make_url(settings.effective_database_url)
-        .set(drivername="postgresql")
-        .render_as_string(hide_password=False)
-    )
+def libpq_url(url: str) -> str:
+    """A database URL as psql and every libpq tool take it (no driver name)."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 @db_group.command("url")
@@ -82,7 +82,7 @@ def db_url(ctx: Context, masked: bool) -> None:
 
     It holds the password (the point of it): pipe it, don't paste it into a ticket.
     """
-    url = libpq_url(ctx.settings)
+    url = libpq_url(ctx.settings.effective_database_url)
     click.echo(mask_url(url) if masked else url)
 
 
@@ -112,3 +112,36 @@ def db_shell(ctx: Context, psql_args: tuple[str, ...]) -> None:
     }
     env = {**os.environ, **{key: value for key, value in connection.items() if value}}
     os.execve(psql, [psql, *psql_args], env)  # noqa: S606 (psql by its path, no shell)
+
+
+@db_group.command("maintain")
+@click.option(
+    "--every",
+    type=click.IntRange(60, 86400),
+    default=None,
+    help="Run again every SECONDS, as a service; once by default.",
+)
+@pass_context
+def db_maintain(ctx: Context, every: int | None) -> None:
+    """Make the coming months' partitions of the tables that grow without end; archive and drop
+    the months past their retention (HOTSPOT_RETENTION_MONTHS, HOTSPOT_ARCHIVE_DIR).
+
+    As the schema's owner (HOTSPOT_DATABASE_OWNER_URL, else the application's role): only an
+    owner may add and drop partitions. A failed round is reported and tried again next time.
+    """
+    settings = ctx.settings
+    url = libpq_url(settings.database_owner_url or settings.effective_database_url)
+    retention = check_retention(settings.retention_months)
+    archive = Path(settings.archive_dir) if settings.archive_dir else None
+    while True:
+        try:
+            click.echo(str(maintain(url, dt.datetime.now(dt.UTC).date(), retention, archive)))
+        except psycopg.Error as exc:
+            if every is None:
+                raise
+            click.echo(f"error: partitions not maintained: {first_line(exc)}", err=True)
+        else:
+            (settings.state_dir / "maintained").touch()  # the container's healthcheck reads it
+        if every is None:
+            return
+        time.sleep(every)

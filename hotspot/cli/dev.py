@@ -388,6 +388,8 @@ def start_processes(stack: Stack, settings: Settings, demo: bool) -> None:
     for n in range(settings.worker_processes):
         stack.spawn(f"worker-{n}", [sys.executable, "-m", "hotspot", "worker"])
     stack.spawn("scheduler", [sys.executable, "-m", "hotspot", "scheduler"])
+    maintain = [sys.executable, "-m", "hotspot", "db", "maintain", "--every", "3600"]
+    stack.spawn("maintenance", maintain)
     api = stack.spawn(
         "api",
         [

@@ -75,8 +75,19 @@ class Settings:
         "",
         "SQLAlchemy URL of the role that owns the schema and runs the migrations (same database "
         "as HOTSPOT_DATABASE_URL, whose role then gets row privileges only), used only by "
-        "`hotspot db provision`. Empty: HOTSPOT_DATABASE_URL's role owns the schema (development).",
+        "`hotspot db provision` and `hotspot db maintain`. Empty: HOTSPOT_DATABASE_URL's role owns "
+        "the schema (development).",
         secret=True,
+    )
+    retention_months: str = _setting(
+        "radpostauth:6",
+        "Months each partitioned table keeps, as table:months pairs (0 keeps all); older months "
+        "are archived (HOTSPOT_ARCHIVE_DIR) and dropped by `hotspot db maintain`.",
+    )
+    archive_dir: str = _setting(
+        "",
+        "Folder expired partitions are written to (gzip CSV, one file a month) before they are "
+        "dropped; empty: dropped unarchived.",
     )
     redis_url: str = _setting(
         "", "URL of Redis. Empty: a private Redis is started under the state dir.", secret=True
@@ -496,6 +507,7 @@ class Settings:
         check_paybill_rules(settings.paybill_rules)
         check_notify_rules(settings.notify_rules)
         check_gateways(settings.gateways)
+        check_retention(settings.retention_months)
         if settings.environment != DEVELOPMENT:
             return settings  # nothing generated or written; deployment.problems names what lacks
         return settings.with_changes(**ensure_generated_secrets(settings))
@@ -540,6 +552,25 @@ def check_notify_rules(raw: str) -> frozenset[tuple[str, str]]:
             raise ValueError(f"{PREFIX}NOTIFY_RULES: {part!r} is not event:recipient")
         rules.add((event, recipient))
     return frozenset(rules)
+
+
+PARTITIONED_TABLES = ("radpostauth",)  # hotspot.adapters.partitions.PARTITIONED
+
+
+def check_retention(raw: str) -> dict[str, int]:
+    """`table:months,...` of partitioned tables; an unknown table or a bad count fails at start."""
+    months: dict[str, int] = {}
+    for part in (p.strip() for p in raw.split(",")):
+        table, _, count = part.partition(":")
+        if not part:
+            continue
+        if table not in PARTITIONED_TABLES or not count.isdigit():
+            raise ValueError(
+                f"{PREFIX}RETENTION_MONTHS: {part!r} is not table:months "
+                f"(tables: {', '.join(PARTITIONED_TABLES)})"
+            )
+        months[table] = int(count)
+    return months
 
 
 KNOWN_GATEWAYS = ("mpesa", "iotec", "campay")

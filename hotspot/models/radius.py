@@ -21,7 +21,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from hotspot.models.base import (
     Base,
     Timestamp,
-    now_column,
 )
 
 
@@ -184,18 +183,25 @@ class RadAcct(Base):
 
 class RadPostAuth(Base):
     __tablename__ = "radpostauth"
+    # Monthly partitions by authdate (migration 0018, hotspot/adapters/partitions.py); the key
+    # holds the partition column, as a partitioned table's must.
     __table_args__ = (
         Index("radpostauth_username_idx", "username"),
         Index("radpostauth_class_idx", "class"),
+        {"postgresql_partition_by": "RANGE (authdate)"},
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger, primary_key=True, server_default=text("nextval('radpostauth_id_seq')")
+    )
     username: Mapped[str] = mapped_column(Text)
     pass_: Mapped[str | None] = mapped_column("pass", Text)
     reply: Mapped[str | None] = mapped_column(Text)
     calledstationid: Mapped[str | None] = mapped_column(Text)
     callingstationid: Mapped[str | None] = mapped_column(Text)
-    authdate: Mapped[dt.datetime] = now_column()
+    authdate: Mapped[dt.datetime] = mapped_column(
+        Timestamp, primary_key=True, server_default=text("now()")
+    )
     class_: Mapped[str | None] = mapped_column("class", Text)
 
 

@@ -197,6 +197,23 @@ def test_images_hold_no_secrets_or_local_state(deployment: Deployment, image: st
     assert found.strip() == ""
 
 
+def test_the_maintenance_service_keeps_radpostauth_partitioned_as_the_schemas_owner(
+    deployment: Deployment,
+) -> None:
+    assert (
+        deployment.compose("exec", "-T", "maintenance", "test", "-f", "/var/lib/hotspot/maintained")
+        == ""
+    )
+    again = deployment.compose("exec", "-T", "maintenance", "hotspot", "db", "maintain")
+    assert again.strip() == "partitions created: none; dropped: none"
+    with deployment.database() as db:
+        owners = db.execute(
+            "SELECT DISTINCT pg_get_userbyid(c.relowner) FROM pg_inherits i "
+            "JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'radpostauth'::regclass"
+        ).fetchall()
+    assert owners == [("hotspot_owner",)]
+
+
 def test_prometheus_scrapes_the_api_and_its_alerts_reach_the_api(deployment: Deployment) -> None:
     """The monitoring profile: our rules loaded, the API scraped, and a job failing in the
     reports queue fires HotspotJobsFailing, which Prometheus sends to the API (its token)."""

@@ -14,7 +14,7 @@ import time
 import pytest
 from pyrad import packet
 from pyrad.client import Timeout
-from sqlalchemy import select
+from sqlalchemy import String, literal_column, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotspot.access.provisioning import Credentials
@@ -171,6 +171,10 @@ def test_login_attempts_are_logged_without_passwords(
         ).all()
     assert sorted(row.reply or "" for row in rows) == ["Access-Accept", "Access-Reject"]
     assert all(not row.pass_ for row in rows)
+    with committed() as session:  # the month's partition (migration 0018), not the default
+        home = literal_column("tableoid::regclass::text", String)
+        homes = session.scalars(select(home).where(RadPostAuth.username == user.username)).all()
+    assert set(homes) == {f"radpostauth_p{dt.datetime.now(dt.UTC):%Y%m}"}
 
 
 @pytest.mark.usefixtures("committed")

@@ -1,17 +1,13 @@
 """Every migration runs up and down on an empty database, and the models match the result."""
 
-import secrets
-from collections.abc import Iterator
-
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from hotspot.adapters import db
+from hotspot.adapters.partitions import is_partition, not_a_partition
 from hotspot.core.settings import Settings
 from hotspot.models import Base
-from tests.support.stack import StackUnderTest
 
 FREERADIUS_TABLES = {
     "nas", "nasreload", "radcheck", "radreply", "radgroupcheck", "radgroupreply",
@@ -26,20 +22,11 @@ DOMAIN_TABLES = {
 }  # fmt: skip
 
 
-@pytest.fixture
-def empty_database(stack: StackUnderTest) -> Iterator[Settings]:
-    name = f"migrations_{secrets.token_hex(4)}"
-    url = stack.server.create_database(name)
-    try:
-        yield stack.settings.with_changes(database_url=url)
-    finally:
-        stack.server.drop_database(name)
-
-
 def table_names(settings: Settings) -> set[str]:
     engine = db.make_engine(settings.effective_database_url)
     try:
-        return set(inspect(engine).get_table_names()) - {"alembic_version"}
+        tables = set(inspect(engine).get_table_names()) - {"alembic_version"}
+        return {name for name in tables if not is_partition(name)}
     finally:
         engine.dispose()
 
@@ -58,7 +45,8 @@ def test_the_models_match_the_migrated_schema(empty_database: Settings) -> None:
     engine = db.make_engine(empty_database.effective_database_url)
     try:
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            opts = {"compare_type": True, "include_name": not_a_partition}
+            context = MigrationContext.configure(conn, opts=opts)
             assert compare_metadata(context, Base.metadata) == []
     finally:
         engine.dispose()

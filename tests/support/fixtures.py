@@ -6,6 +6,7 @@ would). `stack` is PostgreSQL and Redis; tests/e2e/conftest.py adds FreeRADIUS t
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -16,6 +17,7 @@ import pytest
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
+from hotspot.core.settings import Settings
 from hotspot.dev.sandbox.mpesa.rules import SandboxConfig
 from hotspot.dev.sandbox.mpesa.server import create_sandbox_app
 from hotspot.dev.sandbox.sms import SmsSandbox, SmsSandboxConfig, create_sms_sandbox_app
@@ -117,3 +119,14 @@ def worker(stack: StackUnderTest) -> Iterator[subprocess.Popen[bytes]]:
     emptied queue."""
     with worker_process(stack, QUICK_WORKER, "test-worker.log") as process:
         yield process
+
+
+@pytest.fixture
+def empty_database(stack: StackUnderTest) -> Iterator[Settings]:
+    """A database of its own, empty (no schema), dropped after the test."""
+    name = f"migrations_{secrets.token_hex(4)}"
+    url = stack.server.create_database(name)
+    try:
+        yield stack.settings.with_changes(database_url=url)
+    finally:
+        stack.server.drop_database(name)

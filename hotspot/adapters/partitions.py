@@ -1,0 +1,227 @@
+"""Monthly range partitions of the tables that grow without end, made ahead and dropped when
+their retention ends (the table's rows archived first, when an archive folder is set).
+
+A partitioned table has one partition a month, `<table>_pYYYYMM`, holding [1st of the month,
+1st of the next) in UTC, and a default partition, `<table>_default`, so that a write never
+fails for want of a partition (a month nobody made ahead). `maintain` makes the coming months,
+moving any rows the default partition holds for one of them into it first; and for a table with
+a retention, detaches each month that ended before it (holding the parent's lock for a moment,
+never longer than LOCK_TIMEOUT_MS), copies it to `<archive>/<table>/<partition>.csv.gz`, and
+drops it.
+
+Only these functions name partitions; `is_partition` tells the schema checks to pass over them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import os
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+MONTHS_AHEAD = 3
+LOCK_TIMEOUT_MS = 200  # the longest a writer waits behind a detach
+DETACH_ATTEMPTS = 5
+NAME = re.compile(r"^(?P<table>\w+)_(?:p(?P<year>\d{4})(?P<month>\d{2})|default)$")
+
+
+@dataclass(frozen=True)
+class PartitionedTable:
+    name: str
+    column: str  # the timestamptz it is partitioned by
+
+
+PARTITIONED = (PartitionedTable("radpostauth", "authdate"),)  # settings.PARTITIONED_TABLES
+
+
+def is_partition(table_name: str) -> bool:
+    match = NAME.match(table_name)
+    return match is not None and any(t.name == match["table"] for t in PARTITIONED)
+
+
+def not_a_partition(name: str | None, kind: str, _: object) -> bool:
+    """Alembic's `include_name`: the schema checks compare the models with the parents only."""
+    return not (kind == "table" and is_partition(name or ""))
+
+
+def month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def add_months(month: dt.date, count: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 + count
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def partition_name(table: str, month: dt.date) -> str:
+    return f"{table}_p{month:%Y%m}"
+
+
+def bounds(month: dt.date) -> tuple[str, str]:
+    return f"{month:%Y-%m-%d} 00:00:00+00", f"{add_months(month, 1):%Y-%m-%d} 00:00:00+00"
+
+
+def months_of(conn: psycopg.Connection, table: str) -> list[dt.date]:
+    """The months that have a partition now, oldest first."""
+    rows = conn.execute(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = %s::regclass",
+        (table,),
+    ).fetchall()
+    months = []
+    for (name,) in rows:
+        match = NAME.match(name)
+        if match and match["year"]:
+            months.append(dt.date(int(match["year"]), int(match["month"]), 1))
+    return sorted(months)
+
+
+def create_month(conn: psycopg.Connection, table: PartitionedTable, month: dt.date) -> None:
+    """The month's partition, with any rows of it the default partition held moved in: made as
+    a table of its own and attached, in one transaction (the default partition is locked for
+    the moment it is checked; it holds nothing in the usual case)."""
+    start, end = bounds(month)
+    ids = {
+        "parent": sql.Identifier(table.name),
+        "part": sql.Identifier(partition_name(table.name, month)),
+        "default": sql.Identifier(f"{table.name}_default"),
+        "column": sql.Identifier(table.column),
+    }
+    with conn.transaction():
+        conn.execute(
+            sql.SQL("CREATE TABLE {part} (LIKE {parent} INCLUDING DEFAULTS)").format(**ids)
+        )
+        conn.execute(
+            sql.SQL(
+                "WITH moved AS (DELETE FROM {default} WHERE {column} >= %s AND {column} < %s "
+                "RETURNING *) INSERT INTO {part} SELECT * FROM moved"
+            ).format(**ids),
+            (start, end),
+        )
+        conn.execute(
+            sql.SQL(
+                "ALTER TABLE {parent} ATTACH PARTITION {part} FOR VALUES FROM ({start}) TO ({end})"
+            ).format(**ids, start=sql.Literal(start), end=sql.Literal(end))
+        )
+
+
+def expired(months: list[dt.date], today: dt.date, keep_months: int) -> Iterator[dt.date]:
+    """Months that ended before the retention: with 6, on any day of July, January and older."""
+    first_kept = add_months(month_start(today), -keep_months)
+    return (month for month in months if month < first_kept)
+
+
+def detach(conn: psycopg.Connection, ids: dict[str, sql.Identifier]) -> None:
+    """Takes the parent's lock for a moment only: PostgreSQL refuses CONCURRENTLY beside a
+    default partition, so the wait is bounded instead (LOCK_TIMEOUT); a writer queues behind
+    it for at most that long. Tried again a few times when others hold the table."""
+    statement = sql.SQL("ALTER TABLE {parent} DETACH PARTITION {part}").format(**ids)
+    for attempt in range(DETACH_ATTEMPTS):
+        try:
+            with conn.transaction():
+                conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_MS}ms'")
+                conn.execute(statement)
+            return
+        except psycopg.errors.LockNotAvailable:
+            if attempt == DETACH_ATTEMPTS - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+
+
+def drop_month(
+    conn: psycopg.Connection, table: PartitionedTable, month: dt.date, archive: Path | None
+) -> None:
+    """Detached (a moment's lock), then archived and dropped as a table nobody writes."""
+    detach(conn, identifiers(table, month))
+    archive_and_drop(conn, table, month, archive)
+
+
+def identifiers(table: PartitionedTable, month: dt.date) -> dict[str, sql.Identifier]:
+    return {
+        "parent": sql.Identifier(table.name),
+        "part": sql.Identifier(partition_name(table.name, month)),
+    }
+
+
+def archive_and_drop(
+    conn: psycopg.Connection, table: PartitionedTable, month: dt.date, archive: Path | None
+) -> None:
+    """A detached month: its rows copied to the archive (written whole, then renamed), then
+    dropped. A run that stopped between detaching and dropping is finished by the next."""
+    ids = identifiers(table, month)
+    if archive is not None:
+        folder = archive / table.name
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        target = folder / f"{partition_name(table.name, month)}.csv.gz"
+        partial = target.with_suffix(".partial")
+        private = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with (
+            os.fdopen(private, "wb") as raw,
+            gzip.GzipFile(fileobj=raw, mode="wb") as out,
+            conn.cursor().copy(
+                sql.SQL("COPY {part} TO STDOUT WITH (FORMAT csv, HEADER)").format(**ids)
+            ) as copy,
+        ):
+            for chunk in copy:
+                out.write(chunk)
+        partial.replace(target)
+    conn.execute(sql.SQL("DROP TABLE {part}").format(**ids))
+
+
+def detached_months(conn: psycopg.Connection, table: str) -> list[dt.date]:
+    """Months of the table detached and not yet dropped (a run that stopped half-way)."""
+    rows = conn.execute(
+        "SELECT relname FROM pg_class WHERE relkind = 'r' AND NOT relispartition "
+        "AND relnamespace = 'public'::regnamespace AND relname LIKE %s",
+        (f"{table}\\_p%",),
+    ).fetchall()
+    months = []
+    for (name,) in rows:
+        match = NAME.match(name)
+        if match and match["table"] == table and match["year"]:
+            months.append(dt.date(int(match["year"]), int(match["month"]), 1))
+    return sorted(months)
+
+
+@dataclass(frozen=True)
+class Maintained:
+    created: list[str]
+    dropped: list[str]
+
+    def __str__(self) -> str:
+        return f"partitions created: {self.created or 'none'}; dropped: {self.dropped or 'none'}"
+
+
+def maintain(
+    database_url: str,
+    today: dt.date,
+    retention: dict[str, int],
+    archive: Path | None,
+) -> Maintained:
+    """Every partitioned table's coming months made, its expired ones (retention in months; 0
+    keeps all) archived and dropped. Safe to run again: what exists is left as it is."""
+    created, dropped = [], []
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for table in PARTITIONED:
+            have = set(months_of(conn, table.name))
+            for ahead in range(MONTHS_AHEAD + 1):
+                month = add_months(month_start(today), ahead)
+                if month not in have:
+                    create_month(conn, table, month)
+                    created.append(partition_name(table.name, month))
+            keep = retention.get(table.name, 0)
+            if keep > 0:
+                for month in detached_months(conn, table.name):
+                    archive_and_drop(conn, table, month, archive)
+                    dropped.append(partition_name(table.name, month))
+                for month in expired(months_of(conn, table.name), today, keep):
+                    drop_month(conn, table, month, archive)
+                    dropped.append(partition_name(table.name, month))
+    return Maintained(created, dropped)

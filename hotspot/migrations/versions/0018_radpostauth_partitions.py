@@ -1,0 +1,101 @@
+"""radpostauth partitioned by month (hotspot/adapters/partitions.py keeps it so).
+
+Revision ID: 0018
+Revises: 0017
+Create Date: 2027-02-20 09:00:00.000000
+
+FreeRADIUS writes one row per authentication and nothing reads them back, so the table grows
+without end; as monthly partitions, a month past its retention is detached and dropped without
+a long DELETE. The columns, the index names and the id sequence stay as FreeRADIUS's schema has
+them, so its post-auth query is unchanged; the primary key gains `authdate` (a partitioned
+table's keys must hold its partition key). The existing rows are copied into partitions made
+for their months, the current month and three more; a default partition takes any row outside
+them.
+"""
+
+import datetime as dt
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0018"
+down_revision: str | None = "0017"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+COLUMNS = "id, username, pass, reply, calledstationid, callingstationid, authdate, class"
+AHEAD = 3
+
+
+def add_months(month: dt.date, count: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 + count
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    op.execute("ALTER TABLE radpostauth RENAME TO radpostauth_unpartitioned")
+    op.execute("ALTER INDEX pk_radpostauth RENAME TO pk_radpostauth_unpartitioned")
+    op.execute("ALTER INDEX radpostauth_username_idx RENAME TO radpostauth_username_unpartitioned")
+    op.execute("ALTER INDEX radpostauth_class_idx RENAME TO radpostauth_class_unpartitioned")
+    op.execute(
+        """
+        CREATE TABLE radpostauth (
+            id bigint NOT NULL DEFAULT nextval('radpostauth_id_seq'::regclass),
+            username text NOT NULL,
+            pass text,
+            reply text,
+            calledstationid text,
+            callingstationid text,
+            authdate timestamptz NOT NULL DEFAULT now(),
+            class text,
+            CONSTRAINT pk_radpostauth PRIMARY KEY (id, authdate)
+        ) PARTITION BY RANGE (authdate)
+        """
+    )
+    op.execute("CREATE INDEX radpostauth_username_idx ON radpostauth (username)")
+    op.execute("CREATE INDEX radpostauth_class_idx ON radpostauth (class)")
+    op.execute("CREATE TABLE radpostauth_default PARTITION OF radpostauth DEFAULT")
+    oldest = bind.scalar(
+        sa.text("SELECT min(authdate AT TIME ZONE 'UTC')::date FROM radpostauth_unpartitioned")
+    )
+    this_month = dt.datetime.now(dt.UTC).date().replace(day=1)
+    month = min(oldest.replace(day=1), this_month) if oldest else this_month
+    while month <= add_months(this_month, AHEAD):
+        following = add_months(month, 1)
+        op.execute(
+            f"CREATE TABLE radpostauth_p{month:%Y%m} PARTITION OF radpostauth "
+            f"FOR VALUES FROM ('{month}T00:00:00+00') TO ('{following}T00:00:00+00')"
+        )
+        month = following
+    op.execute("ALTER SEQUENCE radpostauth_id_seq OWNED BY radpostauth.id")
+    op.execute(f"INSERT INTO radpostauth SELECT {COLUMNS} FROM radpostauth_unpartitioned")  # noqa: S608
+    op.execute("DROP TABLE radpostauth_unpartitioned")
+
+
+def downgrade() -> None:
+    op.execute("ALTER TABLE radpostauth RENAME TO radpostauth_partitioned")
+    op.execute("ALTER INDEX pk_radpostauth RENAME TO pk_radpostauth_partitioned")
+    op.execute("ALTER INDEX radpostauth_username_idx RENAME TO radpostauth_username_partitioned")
+    op.execute("ALTER INDEX radpostauth_class_idx RENAME TO radpostauth_class_partitioned")
+    op.execute(
+        """
+        CREATE TABLE radpostauth (
+            id bigint NOT NULL DEFAULT nextval('radpostauth_id_seq'::regclass),
+            username text NOT NULL,
+            pass text,
+            reply text,
+            calledstationid text,
+            callingstationid text,
+            authdate timestamptz NOT NULL DEFAULT now(),
+            class text,
+            CONSTRAINT pk_radpostauth PRIMARY KEY (id)
+        )
+        """
+    )
+    op.execute("CREATE INDEX radpostauth_username_idx ON radpostauth (username)")
+    op.execute("CREATE INDEX radpostauth_class_idx ON radpostauth (class)")
+    op.execute("ALTER SEQUENCE radpostauth_id_seq OWNED BY radpostauth.id")
+    op.execute(f"INSERT INTO radpostauth SELECT {COLUMNS} FROM radpostauth_partitioned")  # noqa: S608
+    op.execute("DROP TABLE radpostauth_partitioned")

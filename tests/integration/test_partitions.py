@@ -1,0 +1,121 @@
+"""Monthly partitions (radpostauth): made ahead, a stray row in the default partition moved into
+its month, months past their retention archived then dropped; FreeRADIUS's insert unchanged."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gzip
+from pathlib import Path
+
+import psycopg
+
+from hotspot.adapters import db
+from hotspot.adapters.partitions import PARTITIONED, add_months, maintain, month_start
+from hotspot.cli.database import libpq_url
+from hotspot.core.settings import PARTITIONED_TABLES, Settings, check_retention
+from tests.support.cli import run_hotspot
+from tests.support.stack import StackUnderTest
+
+THIS_MONTH = month_start(dt.datetime.now(dt.UTC).date())
+# FreeRADIUS's own post-auth query (queries.conf), its %-expansions filled in.
+POST_AUTH = (
+    "INSERT INTO radpostauth (username, pass, reply, authdate) "
+    "VALUES (%s, 'secret', 'Access-Accept', %s)"
+)
+
+
+def connect(settings: Settings) -> psycopg.Connection:
+    return psycopg.connect(libpq_url(settings.effective_database_url), autocommit=True)
+
+
+def where(conn: psycopg.Connection, username: str) -> list[str]:
+    rows = conn.execute(
+        "SELECT tableoid::regclass::text FROM radpostauth WHERE username = %s", (username,)
+    ).fetchall()
+    return [name for (name,) in rows]
+
+
+def test_the_migration_made_this_month_and_three_ahead_and_maintaining_adds_nothing(
+    empty_database: Settings,
+) -> None:
+    db.upgrade(empty_database)
+    url = libpq_url(empty_database.effective_database_url)
+    done = maintain(url, THIS_MONTH, {}, None)
+    assert (done.created, done.dropped) == ([], [])
+    with connect(empty_database) as conn:
+        conn.execute(POST_AUTH, ("alice", dt.datetime.now(dt.UTC)))
+        assert where(conn, "alice") == [f"radpostauth_p{THIS_MONTH:%Y%m}"]
+
+
+def test_a_row_for_a_month_nobody_made_waits_in_the_default_then_moves_into_its_month(
+    empty_database: Settings,
+) -> None:
+    db.upgrade(empty_database)
+    later = add_months(THIS_MONTH, 6)
+    with connect(empty_database) as conn:
+        conn.execute(POST_AUTH, ("bob", dt.datetime.combine(later, dt.time(12), dt.UTC)))
+        assert where(conn, "bob") == ["radpostauth_default"]
+        done = maintain(libpq_url(empty_database.effective_database_url), later, {}, None)
+        assert f"radpostauth_p{later:%Y%m}" in done.created
+        assert where(conn, "bob") == [f"radpostauth_p{later:%Y%m}"]
+
+
+def test_months_past_their_retention_are_archived_then_dropped(
+    empty_database: Settings, tmp_path: Path
+) -> None:
+    db.upgrade(empty_database)
+    url = libpq_url(empty_database.effective_database_url)
+    old = add_months(THIS_MONTH, -8)
+    maintain(url, old, {}, None)  # as if it ran then: that month and three after
+    with connect(empty_database) as conn:
+        conn.execute(POST_AUTH, ("carol", dt.datetime.combine(old, dt.time(9), dt.UTC)))
+        conn.execute(POST_AUTH, ("dave", dt.datetime.now(dt.UTC)))
+
+    done = maintain(url, THIS_MONTH, {"radpostauth": 6}, tmp_path)
+    again = maintain(url, THIS_MONTH, {"radpostauth": 6}, tmp_path)
+
+    expected = [f"radpostauth_p{add_months(old, n):%Y%m}" for n in range(2)]  # 8 and 7 ago
+    assert done.dropped == expected
+    assert (again.created, again.dropped) == ([], [])
+    with connect(empty_database) as conn:
+        assert where(conn, "carol") == []
+        assert where(conn, "dave") == [f"radpostauth_p{THIS_MONTH:%Y%m}"]
+    archived = tmp_path / "radpostauth" / f"{expected[0]}.csv.gz"
+    with gzip.open(archived, "rt") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(row["username"], row["reply"]) for row in rows] == [("carol", "Access-Accept")]
+    assert not list((tmp_path / "radpostauth").glob("*.partial"))
+    assert archived.stat().st_mode & 0o777 == 0o600
+
+
+def test_the_command_maintains_the_installations_database(stack: StackUnderTest) -> None:
+    done = run_hotspot(stack.env(), "db", "maintain")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("partitions created: ")
+
+
+def test_the_settings_and_the_partitions_name_the_same_tables() -> None:
+    assert {table.name for table in PARTITIONED} == set(PARTITIONED_TABLES)
+    assert check_retention("radpostauth:0") == {"radpostauth": 0}
+
+
+def test_a_month_left_detached_by_a_run_that_stopped_is_finished_by_the_next(
+    empty_database: Settings, tmp_path: Path
+) -> None:
+    db.upgrade(empty_database)
+    url = libpq_url(empty_database.effective_database_url)
+    old = add_months(THIS_MONTH, -12)
+    maintain(url, old, {}, None)
+    name = f"radpostauth_p{old:%Y%m}"
+    with connect(empty_database) as conn:
+        conn.execute(POST_AUTH, ("erin", dt.datetime.combine(old, dt.time(9), dt.UTC)))
+        conn.execute(f"ALTER TABLE radpostauth DETACH PARTITION {name}")  # then it stopped
+
+    done = maintain(url, THIS_MONTH, {"radpostauth": 6}, tmp_path)
+
+    assert done.dropped[0] == name
+    with connect(empty_database) as conn:
+        assert conn.execute("SELECT to_regclass(%s)", (name,)).fetchone() == (None,)
+    with gzip.open(tmp_path / "radpostauth" / f"{name}.csv.gz", "rt") as handle:
+        assert [row["username"] for row in csv.DictReader(handle)] == ["erin"]
