@@ -119,3 +119,20 @@ def test_a_month_left_detached_by_a_run_that_stopped_is_finished_by_the_next(
         assert conn.execute("SELECT to_regclass(%s)", (name,)).fetchone() == (None,)
     with gzip.open(tmp_path / "radpostauth" / f"{name}.csv.gz", "rt") as handle:
         assert [row["username"] for row in csv.DictReader(handle)] == ["erin"]
+
+
+def test_the_migration_keeps_every_row_in_its_month_both_ways(empty_database: Settings) -> None:
+    db.upgrade(empty_database, "0017")
+    long_ago = add_months(THIS_MONTH, -14)
+    with connect(empty_database) as conn:
+        conn.execute(POST_AUTH, ("frank", dt.datetime.combine(long_ago, dt.time(8), dt.UTC)))
+        conn.execute(POST_AUTH, ("grace", dt.datetime.now(dt.UTC)))
+    db.upgrade(empty_database)
+    with connect(empty_database) as conn:
+        assert where(conn, "frank") == [f"radpostauth_p{long_ago:%Y%m}"]
+        assert where(conn, "grace") == [f"radpostauth_p{THIS_MONTH:%Y%m}"]
+        conn.execute(POST_AUTH, ("heidi", dt.datetime.now(dt.UTC)))  # ids go on
+    db.downgrade(empty_database, "0017")
+    with connect(empty_database) as conn:
+        names = conn.execute("SELECT username FROM radpostauth ORDER BY id").fetchall()
+    assert names == [("frank",), ("grace",), ("heidi",)]

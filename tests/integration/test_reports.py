@@ -562,16 +562,6 @@ def test_report_refresh(reports_db: ReportsDatabase) -> None:
 # --- migration 0002 ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def empty_database(stack: StackUnderTest) -> Iterator[Settings]:
-    name = f"reports_migration_{secrets.token_hex(4)}"
-    url = stack.server.create_database(name)
-    try:
-        yield stack.settings.with_changes(database_url=url)
-    finally:
-        stack.server.drop_database(name)
-
-
 def schema(settings: Settings) -> tuple[set[str], set[str], set[str]]:
     """(views, materialized views, our indexes) in the database."""
     engine = db.make_engine(settings.effective_database_url)

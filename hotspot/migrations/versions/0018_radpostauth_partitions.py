@@ -33,14 +33,10 @@ def add_months(month: dt.date, count: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
-def upgrade() -> None:
-    bind = op.get_bind()
-    op.execute("ALTER TABLE radpostauth RENAME TO radpostauth_unpartitioned")
-    op.execute("ALTER INDEX pk_radpostauth RENAME TO pk_radpostauth_unpartitioned")
-    op.execute("ALTER INDEX radpostauth_username_idx RENAME TO radpostauth_username_unpartitioned")
-    op.execute("ALTER INDEX radpostauth_class_idx RENAME TO radpostauth_class_unpartitioned")
+def create_radpostauth(primary_key: str, partitioning: str) -> None:
+    """FreeRADIUS's columns and index names, as 0001 made them."""
     op.execute(
-        """
+        f"""
         CREATE TABLE radpostauth (
             id bigint NOT NULL DEFAULT nextval('radpostauth_id_seq'::regclass),
             username text NOT NULL,
@@ -50,12 +46,33 @@ def upgrade() -> None:
             callingstationid text,
             authdate timestamptz NOT NULL DEFAULT now(),
             class text,
-            CONSTRAINT pk_radpostauth PRIMARY KEY (id, authdate)
-        ) PARTITION BY RANGE (authdate)
+            CONSTRAINT pk_radpostauth PRIMARY KEY ({primary_key})
+        ) {partitioning}
         """
     )
     op.execute("CREATE INDEX radpostauth_username_idx ON radpostauth (username)")
     op.execute("CREATE INDEX radpostauth_class_idx ON radpostauth (class)")
+
+
+def set_aside(suffix: str) -> None:
+    """The table and its indexes renamed, out of the new one's way."""
+    op.execute(f"ALTER TABLE radpostauth RENAME TO radpostauth_{suffix}")
+    op.execute(f"ALTER INDEX pk_radpostauth RENAME TO pk_radpostauth_{suffix}")
+    op.execute(f"ALTER INDEX radpostauth_username_idx RENAME TO radpostauth_username_{suffix}")
+    op.execute(f"ALTER INDEX radpostauth_class_idx RENAME TO radpostauth_class_{suffix}")
+
+
+def take_rows(suffix: str) -> None:
+    """The set-aside table's rows (and its id sequence) into the new one; the old dropped."""
+    op.execute("ALTER SEQUENCE radpostauth_id_seq OWNED BY radpostauth.id")
+    op.execute(f"INSERT INTO radpostauth SELECT {COLUMNS} FROM radpostauth_{suffix}")  # noqa: S608
+    op.execute(f"DROP TABLE radpostauth_{suffix}")
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    set_aside("unpartitioned")
+    create_radpostauth("id, authdate", "PARTITION BY RANGE (authdate)")
     op.execute("CREATE TABLE radpostauth_default PARTITION OF radpostauth DEFAULT")
     oldest = bind.scalar(
         sa.text("SELECT min(authdate AT TIME ZONE 'UTC')::date FROM radpostauth_unpartitioned")
@@ -69,33 +86,10 @@ def upgrade() -> None:
             f"FOR VALUES FROM ('{month}T00:00:00+00') TO ('{following}T00:00:00+00')"
         )
         month = following
-    op.execute("ALTER SEQUENCE radpostauth_id_seq OWNED BY radpostauth.id")
-    op.execute(f"INSERT INTO radpostauth SELECT {COLUMNS} FROM radpostauth_unpartitioned")  # noqa: S608
-    op.execute("DROP TABLE radpostauth_unpartitioned")
+    take_rows("unpartitioned")
 
 
 def downgrade() -> None:
-    op.execute("ALTER TABLE radpostauth RENAME TO radpostauth_partitioned")
-    op.execute("ALTER INDEX pk_radpostauth RENAME TO pk_radpostauth_partitioned")
-    op.execute("ALTER INDEX radpostauth_username_idx RENAME TO radpostauth_username_partitioned")
-    op.execute("ALTER INDEX radpostauth_class_idx RENAME TO radpostauth_class_partitioned")
-    op.execute(
-        """
-        CREATE TABLE radpostauth (
-            id bigint NOT NULL DEFAULT nextval('radpostauth_id_seq'::regclass),
-            username text NOT NULL,
-            pass text,
-            reply text,
-            calledstationid text,
-            callingstationid text,
-            authdate timestamptz NOT NULL DEFAULT now(),
-            class text,
-            CONSTRAINT pk_radpostauth PRIMARY KEY (id)
-        )
-        """
-    )
-    op.execute("CREATE INDEX radpostauth_username_idx ON radpostauth (username)")
-    op.execute("CREATE INDEX radpostauth_class_idx ON radpostauth (class)")
-    op.execute("ALTER SEQUENCE radpostauth_id_seq OWNED BY radpostauth.id")
-    op.execute(f"INSERT INTO radpostauth SELECT {COLUMNS} FROM radpostauth_partitioned")  # noqa: S608
-    op.execute("DROP TABLE radpostauth_partitioned")
+    set_aside("partitioned")
+    create_radpostauth("id", "")
+    take_rows("partitioned")
