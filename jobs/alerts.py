@@ -15,6 +15,7 @@ from jobs import services
 
 log = logging.getLogger(__name__)
 TIMEOUT = (5, 15)  # connect, read
+NOT_TAKEN = frozenset({429, 503})  # the receiver itself asks for later: safe to send again
 
 
 class WebhookNotTakenError(Exception):
@@ -39,14 +40,19 @@ def post_alert_webhook(event_id: int) -> str:
         "X-Hotspot-Signature": f"sha256={signature.hexdigest()}",
     }
     try:
-        answer = requests.post(url, data=body, headers=headers, timeout=TIMEOUT)
+        answer = requests.post(
+            url, data=body, headers=headers, timeout=TIMEOUT, allow_redirects=False
+        )
     except requests.RequestException as exc:
         return settle(event_id, None if never_sent(exc) else "unknown", type(exc).__name__)
-    if answer.ok:
-        return settle(event_id, "delivered", str(answer.status_code))
-    if answer.status_code in (429, 502, 503, 504):  # not taken: the receiver asks for later
-        return settle(event_id, None, str(answer.status_code))
-    return settle(event_id, "failed", str(answer.status_code))
+    status = answer.status_code
+    if 200 <= status < 300:
+        return settle(event_id, "delivered", str(status))
+    if status in NOT_TAKEN:
+        return settle(event_id, None, str(status))
+    # A gateway's 502/504 may come after the receiver acted on it: never sent again. A redirect
+    # is not followed (it would send the signed body elsewhere, or turn the POST into a GET).
+    return settle(event_id, "unknown" if status in (502, 504) else "failed", str(status))
 
 
 def settle(event_id: int, outcome: str | None, why: str) -> str:

@@ -102,16 +102,13 @@ def db_shell(ctx: Context, psql_args: tuple[str, ...]) -> None:
             "psql is not installed (Debian: apt-get install postgresql-client)"
         )
     url = make_url(ctx.settings.effective_database_url)
-    connection = {
-        "PGHOST": url.host or "",
-        "PGPORT": str(url.port or 5432),
-        "PGUSER": url.username or "",
-        "PGPASSWORD": url.password or "",
-        "PGDATABASE": url.database or "",
-        "PGAPPNAME": "hotspot db shell",
-    }
-    env = {**os.environ, **{key: value for key, value in connection.items() if value}}
-    os.execve(psql, [psql, *psql_args], env)  # noqa: S606 (psql by its path, no shell)
+    # The URL without its password (its options, sslmode and the like, kept), the password in
+    # the environment.
+    conninfo = libpq_url(url.set(password=None).render_as_string(hide_password=False))
+    env = {**os.environ, "PGAPPNAME": "hotspot db shell"}
+    if url.password:
+        env["PGPASSWORD"] = url.password
+    os.execve(psql, [psql, conninfo, *psql_args], env)  # noqa: S606 (psql by its path, no shell)
 
 
 @db_group.command("maintain")

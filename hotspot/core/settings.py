@@ -508,6 +508,9 @@ class Settings:
         check_notify_rules(settings.notify_rules)
         check_gateways(settings.gateways)
         check_retention(settings.retention_months)
+        if settings.alert_webhook_url and not settings.alert_webhook_secret:
+            # A body signed with an empty key is a signature anyone can forge.
+            raise ValueError(f"{PREFIX}ALERT_WEBHOOK_URL needs {PREFIX}ALERT_WEBHOOK_SECRET")
         if settings.environment != DEVELOPMENT:
             return settings  # nothing generated or written; deployment.problems names what lacks
         return settings.with_changes(**ensure_generated_secrets(settings))

@@ -27,6 +27,7 @@ from hotspot.models import AlertEvent
 
 MAX_ALERTS = 500  # in one post
 MAX_TEXT = 1000  # characters of a label value or a summary
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2199
 RATE_LOCK = 0x48_53_41_4C  # pg_advisory_xact_lock key: one count of the hour at a time
 
 
@@ -65,9 +66,22 @@ def parse_alert(raw: Any) -> ReceivedAlert:
     return ReceivedAlert(
         labels=labels,
         summary=annotations.get("summary") or labels["alertname"],
-        starts_at=parse_time(raw["startsAt"], "startsAt"),
-        ends_at=parse_time(ends, "endsAt") if isinstance(ends, str) and ends else None,
+        starts_at=alert_time(raw["startsAt"], "startsAt"),
+        ends_at=alert_time(ends, "endsAt") if isinstance(ends, str) and ends else None,
     )
+
+
+def alert_time(raw: str, name: str) -> dt.datetime:
+    """In UTC, within this century and the next: PostgreSQL would store a year 1 or 9999 given
+    with an offset (as BC or year 10000) and then fail to read it back."""
+    when = parse_time(raw, name)
+    try:
+        utc = when.astimezone(dt.UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST_YEAR <= utc.year <= LATEST_YEAR:
+        raise InvalidInputError(f"{name} must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return utc
 
 
 def text_map(value: Any, name: str) -> dict[str, str]:

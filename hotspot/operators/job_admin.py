@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from rq.exceptions import InvalidJobOperation
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 from rq.registry import BaseRegistry
 from sqlalchemy.orm import Session
@@ -28,6 +28,7 @@ from hotspot.operators.listing import Listing, Page
 STATES = ("queued", "scheduled", "started", "failed")
 JOB_ID = re.compile(r"[A-Za-z0-9_-]{1,200}")  # what rq takes
 ERROR_LENGTH = 300
+MAX_OFFSET = 10_000  # a listing reads every id before its page
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,8 @@ def job_overview(queues: JobQueues, actor: Actor) -> list[QueueCounts]:
 def list_jobs(queues: JobQueues, actor: Actor, wanted: JobFilter, page: Page) -> Listing[JobView]:
     """By queue (most urgent first), then state, oldest first within each."""
     require_platform(actor)
+    if page.offset > MAX_OFFSET:
+        raise InvalidInputError(f"offset: at most {MAX_OFFSET}; narrow by queue and state")
     needed = page.offset + page.limit + 1
     found: list[tuple[str, str, str]] = []
     for name in QUEUES if wanted.queue is None else (wanted.queue,):
@@ -177,8 +180,10 @@ def delete_job(session: Session, queues: JobQueues, actor: Actor, job_id: str) -
     found = get_job(queues, actor, job_id)
     if found.state == "started":
         raise ConflictError("the job is running; delete it once it has finished or failed")
-    job = Job.fetch(job_id, connection=queues.connection)
-    job.delete()
+    try:
+        Job.fetch(job_id, connection=queues.connection).delete()
+    except NoSuchJobError:
+        raise NotFoundError("no such job (it finished meanwhile)") from None
     audit(session, actor, "job.delete", f"job {job_id}", described(found), owner=None)
     return found
 

@@ -195,6 +195,30 @@ def test_a_webhook_the_receiver_does_not_take_is_retried_until_it_does(
     assert len(webhook.received) - before == 2
 
 
+@pytest.mark.parametrize(
+    ("status", "outcome"), [(502, "unknown"), (504, "unknown"), (302, "failed")]
+)
+@pytest.mark.usefixtures("jobs_env")
+def test_a_webhook_that_may_have_arrived_or_was_redirected_is_never_sent_again(
+    alerting: ApiUnderTest,
+    committed: sessionmaker[Session],
+    webhook: WebhookReceiver,
+    status: int,
+    outcome: str,
+) -> None:
+    """A gateway's 502/504 may follow a receiver that acted; a redirect is not followed."""
+    name = f"TestGateway{secrets.token_hex(3)}"
+    now = dt.datetime.now(dt.UTC)
+    assert post(alerting, [alert(name, now, now + dt.timedelta(minutes=4))]).status_code == 200
+    [event] = events(committed, name)
+    webhook.answers[:] = [status]
+    before = len(webhook.received)
+    assert post_alert_webhook(event.id) == f"webhook {outcome} ({status})"
+    assert post_alert_webhook(event.id) == "sent before, or not to be told"
+    assert len(webhook.received) - before == 1
+    assert events(committed, name)[0].webhook == outcome
+
+
 def test_beyond_the_hourly_limit_events_are_recorded_but_told_to_nobody(
     alerting: ApiUnderTest,
     committed: sessionmaker[Session],
@@ -225,6 +249,9 @@ def test_beyond_the_hourly_limit_events_are_recorded_but_told_to_nobody(
         ([{"labels": {"alertname": 7}, "startsAt": "2026-12-05T10:00:00Z"}], "labels"),
         ([{"labels": {"alertname": "X" * 5000}, "startsAt": "2026-12-05T10:00:00Z"}], "labels"),
         ("not json at all", "a JSON list"),
+        # Stored as BC or as year 10000, then unreadable: refused.
+        ([{"labels": {"alertname": "X"}, "startsAt": "0001-01-01T00:00:00+05:00"}], "between"),
+        ([{"labels": {"alertname": "X"}, "startsAt": "9999-12-31T23:59:59-05:00"}], "between"),
     ],
 )
 def test_bad_alerts_are_refused_with_a_reason(

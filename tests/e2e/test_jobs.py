@@ -116,6 +116,7 @@ def test_bad_filters_and_ids_are_refused_with_a_reason(
     assert bad_queue.status_code == 422
     assert "queue" in bad_queue.json()["error"]
     assert admin("GET", "/jobs", params={"state": "finished"}).status_code == 422
+    assert admin("GET", "/jobs", params={"offset": 10_001}).status_code == 422
     assert admin("GET", "/jobs/no*such;job").status_code == 404
     assert admin("POST", "/jobs/never-made/retry").status_code == 404
 

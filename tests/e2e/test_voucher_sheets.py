@@ -100,6 +100,9 @@ def test_the_admin_api_answers_a_batch_with_its_printable_sheets(
 
     refused = Admin(api, viewer)("POST", "/vouchers/batches", json=asked)
     assert refused.status_code == 403
+    too_many = Admin(api, token)("POST", "/vouchers/batches", json={**asked, "count": 1001})
+    assert too_many.status_code == 422
+    assert "hotspot vouchers generate --pdf" in too_many.json()["error"]
     wrong = Admin(api, token)("POST", "/vouchers/batches", json={**asked, "format": "docx"})
     assert wrong.status_code == 422
     assert "format" in wrong.json()["error"]

@@ -50,6 +50,20 @@ def test_db_shell_is_psql_in_the_applications_database_as_its_role(
     assert result.stdout.strip() == f"{make_url(stack.settings.effective_database_url).username}|42"
 
 
+def test_db_shell_keeps_the_urls_options(stack: StackUnderTest) -> None:
+    """e.g. sslmode=verify-full: psql gets the URL (without its password), options and all."""
+    url = make_url(stack.settings.effective_database_url)
+    env = {
+        **stack.env(),
+        "HOTSPOT_DATABASE_URL": url.update_query_dict(
+            {"application_name": "from-the-url"}
+        ).render_as_string(hide_password=False),
+    }
+    result = hotspot(env, "db", "shell", "-XAtc", "show application_name")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "from-the-url"
+
+
 def test_a_database_that_does_not_answer_is_one_line_and_exit_69(stack: StackUnderTest) -> None:
     port = free_port()
     env = {

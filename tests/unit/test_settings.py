@@ -80,3 +80,22 @@ def test_an_unknown_time_zone_fails_at_start(tmp_path: Path) -> None:
         Settings.from_env(environ, dotenv=None)
     zone = Settings.from_env({**environ, "HOTSPOT_TIMEZONE": "Africa/Kampala"}, dotenv=None)
     assert zone.timezone == "Africa/Kampala"
+
+
+def test_an_alert_webhook_without_its_signing_key_fails_at_start(tmp_path: Path) -> None:
+    """Signed with an empty key, anyone could forge its alerts."""
+    with pytest.raises(
+        ValueError, match="HOTSPOT_ALERT_WEBHOOK_URL needs HOTSPOT_ALERT_WEBHOOK_SECRET"
+    ):
+        settings_from(tmp_path, HOTSPOT_ALERT_WEBHOOK_URL="https://ops.example.com/hook")
+    signed = settings_from(
+        tmp_path,
+        HOTSPOT_ALERT_WEBHOOK_URL="https://ops.example.com/hook",
+        HOTSPOT_ALERT_WEBHOOK_SECRET="k",
+    )
+    assert signed.alert_webhook_url == "https://ops.example.com/hook"
+
+
+def test_retention_names_known_tables_only(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="HOTSPOT_RETENTION_MONTHS: 'radacct:3'"):
+        settings_from(tmp_path, HOTSPOT_RETENTION_MONTHS="radacct:3")

@@ -27,6 +27,7 @@ vouchers = Blueprint("vouchers", __name__)
 
 
 FORMATS = ("json", "pdf")
+MAX_PDF_CARDS = 1000  # rendering holds an API thread (and the GIL) a few ms a card
 
 
 def create_command() -> tuple[CreateVoucherBatch, str]:
@@ -35,6 +36,11 @@ def create_command() -> tuple[CreateVoucherBatch, str]:
     answer = body.optional_text("format") or "json"
     if answer not in FORMATS:
         raise InvalidInputError("format: json (the codes) or pdf (sheets of cards to print)")
+    if answer == "pdf" and count > MAX_PDF_CARDS:
+        raise InvalidInputError(
+            f"a PDF through the API holds at most {MAX_PDF_CARDS} cards (about six seconds of "
+            "work): print larger batches with `hotspot vouchers generate --pdf`"
+        )
     return CreateVoucherBatch(package_id, count, body.optional_text("batch")), answer
 
 
