@@ -17,6 +17,7 @@ from hotspot.operators.job_admin import (
     JobFilter,
     JobView,
     delete_job,
+    failed_ids,
     get_job,
     job_overview,
     list_jobs,
@@ -87,13 +88,21 @@ def jobs_show(ctx: Context, job_id: str) -> None:
 
 
 @jobs_group.command("retry")
-@click.argument("job_ids", nargs=-1, required=True)
+@click.argument("job_ids", nargs=-1)
+@click.option("--all-failed", is_flag=True, help="Every failed job (of --queue, or all).")
+@click.option("--queue", type=click.Choice(QUEUES), help="With --all-failed: this queue's only.")
 @pass_context
-def jobs_retry(ctx: Context, job_ids: tuple[str, ...]) -> None:
-    """Put failed jobs back at the end of their queues (audited, actor `cli`)."""
+def jobs_retry(ctx: Context, job_ids: tuple[str, ...], all_failed: bool, queue: str | None) -> None:
+    """Put failed jobs back at the end of their queues (audited, actor `cli`): those named, or
+    with --all-failed every one (after the outage that made them fail, say)."""
+    if bool(job_ids) == all_failed:
+        raise click.UsageError("name the jobs, or --all-failed (not both)")
     with job_queues(ctx) as queues, ctx.transaction() as session:
-        for job_id in job_ids:
+        chosen = list(job_ids) or failed_ids(queues, CLI_ACTOR, queue)
+        for job_id in chosen:
             click.echo(line(retry_job(session, queues, CLI_ACTOR, job_id)))
+        if not chosen:
+            click.echo("no failed jobs")
 
 
 @jobs_group.command("delete")

@@ -175,6 +175,17 @@ def retry_job(session: Session, queues: JobQueues, actor: Actor, job_id: str) ->
     return get_job(queues, actor, job_id)
 
 
+def failed_ids(queues: JobQueues, actor: Actor, queue: str | None) -> list[str]:
+    """Every failed job's id (of one queue, or all), for retrying them together."""
+    wanted = JobFilter(queue, "failed")
+    require_platform(actor)
+    return [
+        job_id
+        for name in (QUEUES if wanted.queue is None else (wanted.queue,))
+        for job_id in ids(queues, name, "failed", MAX_OFFSET)
+    ]
+
+
 def delete_job(session: Session, queues: JobQueues, actor: Actor, job_id: str) -> JobView:
     """A waiting, scheduled or failed job removed; a running one is left to finish."""
     found = get_job(queues, actor, job_id)

@@ -13,6 +13,7 @@ import requests
 from rq import Queue, SimpleWorker
 from rq.job import Job, JobStatus
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotspot.adapters.job_queues import QUEUES, REPORTS
@@ -158,3 +159,35 @@ def test_the_cli_lists_and_retries_as_the_api_does(
             )
         )
     assert actor == "cli"
+
+
+def test_the_cli_retries_every_failed_job_of_a_queue_at_once(
+    stack: StackUnderTest, committed: sessionmaker[Session]
+) -> None:
+    """After the outage that made them fail; on a Redis database of the test's own."""
+    url = make_url(stack.settings.effective_redis_url)
+    own = str(url).rsplit("/", 1)[0] + "/13"
+    connection = redis.Redis.from_url(own)
+    connection.flushdb()
+    failed = [f"test-all-{secrets.token_hex(3)}" for _ in range(2)]
+    for job_id in failed:
+        failed_job(connection, REPORTS, GONE, job_id)
+    env = {**stack.env(), "HOTSPOT_REDIS_URL": own}
+
+    done = run_hotspot(env, "jobs", "retry", "--all-failed", "--queue", "reports")
+    again = run_hotspot(env, "jobs", "retry", "--all-failed")
+
+    assert done.returncode == 0, done.stderr
+    assert sorted(line.split()[4] for line in done.stdout.splitlines()) == sorted(failed)
+    assert again.stdout.strip() == "no failed jobs"
+    assert Queue(REPORTS, connection=connection).get_job_ids() == failed
+    with committed() as session:
+        retried = session.scalars(
+            select(AuditEntry.target).where(
+                AuditEntry.action == "job.retry",
+                AuditEntry.target.in_([f"job {j}" for j in failed]),
+            )
+        ).all()
+    assert len(retried) == 2
+    assert run_hotspot(env, "jobs", "retry").returncode == 2  # neither ids nor --all-failed
+    connection.flushdb()
