@@ -4,7 +4,7 @@ process answers); the provisioning-latency histogram is kept in Redis, shared by
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import cast
 
@@ -81,7 +81,9 @@ def render(session: Session, client: redis.Redis, counters: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def gauge(lines: list[str], name: str, help_text: str, label: str, values: dict[str, int]) -> None:
+def gauge(
+    lines: list[str], name: str, help_text: str, label: str, values: Mapping[str, float]
+) -> None:
     lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
     lines += [f'{name}{{{label}="{key}"}} {value}' for key, value in sorted(values.items())]
 
@@ -123,9 +125,7 @@ def queue_gauges(client: redis.Redis) -> list[str]:
         return []
     lines: list[str] = []
     for name, help_text, field in QUEUE_GAUGES:
-        values = {each.name: getattr(each, field) for each in counts}
-        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
-        lines += [f'{name}{{queue="{queue}"}} {value}' for queue, value in values.items()]
+        gauge(lines, name, help_text, "queue", {each.name: getattr(each, field) for each in counts})
     return lines
 
 
@@ -150,9 +150,9 @@ def sms_outcome_unknown(session: Session) -> list[str]:
 
 def readiness_gauge(checks: Iterable[Check]) -> list[str]:
     """/readyz's checks as 1 (ok) or 0, one series per part."""
-    name = "hotspot_ready"
-    lines = [f"# HELP {name} Each part /readyz checks: 1 when it answers.", f"# TYPE {name} gauge"]
-    lines += [f'{name}{{check="{check.name}"}} {int(check.ok)}' for check in checks]
+    lines: list[str] = []
+    values = {check.name: int(check.ok) for check in checks}
+    gauge(lines, "hotspot_ready", "Each part /readyz checks: 1 when it answers.", "check", values)
     return lines
 
 

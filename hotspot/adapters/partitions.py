@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -25,6 +24,8 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
+
+from hotspot.core.csvfiles import create_private_binary
 
 MONTHS_AHEAD = 3
 LOCK_TIMEOUT_MS = 200  # the longest a writer waits behind a detach
@@ -68,19 +69,24 @@ def bounds(month: dt.date) -> tuple[str, str]:
     return f"{month:%Y-%m-%d} 00:00:00+00", f"{add_months(month, 1):%Y-%m-%d} 00:00:00+00"
 
 
+def months_named(rows: list[tuple[str]], table: str) -> list[dt.date]:
+    """The months of the table's month partitions among these relation names, oldest first."""
+    months = []
+    for (name,) in rows:
+        match = NAME.match(name)
+        if match and match["table"] == table and match["year"]:
+            months.append(dt.date(int(match["year"]), int(match["month"]), 1))
+    return sorted(months)
+
+
 def months_of(conn: psycopg.Connection, table: str) -> list[dt.date]:
-    """The months that have a partition now, oldest first."""
+    """The months that have a partition now."""
     rows = conn.execute(
         "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
         "WHERE i.inhparent = %s::regclass",
         (table,),
     ).fetchall()
-    months = []
-    for (name,) in rows:
-        match = NAME.match(name)
-        if match and match["year"]:
-            months.append(dt.date(int(match["year"]), int(match["month"]), 1))
-    return sorted(months)
+    return months_named(rows, table)
 
 
 def create_month(conn: psycopg.Connection, table: PartitionedTable, month: dt.date) -> None:
@@ -89,8 +95,7 @@ def create_month(conn: psycopg.Connection, table: PartitionedTable, month: dt.da
     the moment it is checked; it holds nothing in the usual case)."""
     start, end = bounds(month)
     ids = {
-        "parent": sql.Identifier(table.name),
-        "part": sql.Identifier(partition_name(table.name, month)),
+        **identifiers(table, month),
         "default": sql.Identifier(f"{table.name}_default"),
         "column": sql.Identifier(table.column),
     }
@@ -157,22 +162,25 @@ def archive_and_drop(
     dropped. A run that stopped between detaching and dropping is finished by the next."""
     ids = identifiers(table, month)
     if archive is not None:
-        folder = archive / table.name
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        target = folder / f"{partition_name(table.name, month)}.csv.gz"
-        partial = target.with_suffix(".partial")
-        private = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with (
-            os.fdopen(private, "wb") as raw,
-            gzip.GzipFile(fileobj=raw, mode="wb") as out,
-            conn.cursor().copy(
-                sql.SQL("COPY {part} TO STDOUT WITH (FORMAT csv, HEADER)").format(**ids)
-            ) as copy,
-        ):
-            for chunk in copy:
-                out.write(chunk)
-        partial.replace(target)
+        archive_month(conn, ids, archive / table.name / partition_name(table.name, month))
     conn.execute(sql.SQL("DROP TABLE {part}").format(**ids))
+
+
+def archive_month(conn: psycopg.Connection, ids: dict[str, sql.Identifier], stem: Path) -> None:
+    """`<stem>.csv.gz`, only its owner may read, written whole under another name first (what
+    a stopped run left half-written is started again)."""
+    stem.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    partial = stem.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    copy_out = sql.SQL("COPY {part} TO STDOUT WITH (FORMAT csv, HEADER)").format(**ids)
+    with (
+        create_private_binary(partial) as raw,
+        gzip.GzipFile(fileobj=raw, mode="wb") as out,
+        conn.cursor().copy(copy_out) as copy,
+    ):
+        for chunk in copy:
+            out.write(chunk)
+    partial.replace(stem.with_suffix(".csv.gz"))
 
 
 def detached_months(conn: psycopg.Connection, table: str) -> list[dt.date]:
@@ -182,12 +190,7 @@ def detached_months(conn: psycopg.Connection, table: str) -> list[dt.date]:
         "AND relnamespace = 'public'::regnamespace AND relname LIKE %s",
         (f"{table}\\_p%",),
     ).fetchall()
-    months = []
-    for (name,) in rows:
-        match = NAME.match(name)
-        if match and match["table"] == table and match["year"]:
-            months.append(dt.date(int(match["year"]), int(match["month"]), 1))
-    return sorted(months)
+    return months_named(rows, table)
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,7 @@ from hotspot.billing.voucher_admin import (
 from hotspot.catalog.packages import package_by_name
 from hotspot.cli.context import CLI_ACTOR, Context, pass_context
 from hotspot.core.csvfiles import create_private, create_private_binary, write_csv
-from hotspot.models import Operator
-from hotspot.web.voucher_sheet import cards, voucher_pdf
+from hotspot.web.voucher_sheet import batch_sheets
 
 
 @click.group("vouchers")
@@ -69,10 +68,8 @@ def vouchers_generate(
             with private_file(out, "--out", binary=False) as handle:
                 write_csv(handle, itertools.chain([["code", "package", "price", "batch"]], rows))
         if pdf is not None:
-            seller = session.get_one(Operator, package.operator_id)
-            shown = cards(seller, package, created.codes, ctx.settings.public_base_url)
             with private_file(pdf, "--pdf", binary=True) as handle:
-                handle.write(voucher_pdf(label, shown))
+                handle.write(batch_sheets(session, created, ctx.settings.public_base_url))
     written = " and ".join(str(path) for path in (out, pdf) if path is not None)
     click.echo(f"{len(created.codes)} vouchers for {package_name} in {written} (batch {label})")
 

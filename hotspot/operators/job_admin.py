@@ -42,6 +42,12 @@ class JobFilter:
         if self.state is not None and self.state not in STATES:
             raise InvalidInputError(f"state: one of {', '.join(STATES)}")
 
+    def queues(self) -> tuple[str, ...]:
+        return QUEUES if self.queue is None else (self.queue,)
+
+    def states(self) -> tuple[str, ...]:
+        return STATES if self.state is None else (self.state,)
+
 
 @dataclass(frozen=True)
 class JobView:
@@ -75,19 +81,21 @@ def list_jobs(queues: JobQueues, actor: Actor, wanted: JobFilter, page: Page) ->
         raise InvalidInputError(f"offset: at most {MAX_OFFSET}; narrow by queue and state")
     needed = page.offset + page.limit + 1
     found: list[tuple[str, str, str]] = []
-    for name in QUEUES if wanted.queue is None else (wanted.queue,):
-        for state in STATES if wanted.state is None else (wanted.state,):
+    for name in wanted.queues():
+        for state in wanted.states():
             if len(found) >= needed:
                 break
             found += [(name, state, job_id) for job_id in ids(queues, name, state, needed)]
     window = found[page.offset : needed]
-    views = [view(queues, *each) for each in window[: page.limit]]
-    more = len(window) > page.limit
-    return Listing(
-        [v for v in views if v is not None],
-        page,
-        page.offset + page.limit if more else None,
-    )
+    shown = window[: page.limit]
+    # The page's jobs in one round trip; one that finished meanwhile is left out.
+    fetched = Job.fetch_many([job_id for *_, job_id in shown], connection=queues.connection)
+    views = [
+        view(queues, name, state, job)
+        for (name, state, _), job in zip(shown, fetched, strict=True)
+        if job is not None
+    ]
+    return Listing(views, page, page.offset + page.limit if len(window) > page.limit else None)
 
 
 def ids(queues: JobQueues, name: str, state: str, most: int) -> list[str]:
@@ -107,11 +115,7 @@ def registry(queues: JobQueues, name: str, state: str) -> BaseRegistry:
     return registries[state]
 
 
-def view(queues: JobQueues, name: str, state: str, job_id: str) -> JobView | None:
-    """None for a job that finished or expired between listing and reading it."""
-    job = Job.fetch_many([job_id], connection=queues.connection)[0]
-    if job is None:
-        return None
+def view(queues: JobQueues, name: str, state: str, job: Job) -> JobView:
     due = None
     if state == "scheduled":
         due = queues.named(name).scheduled_job_registry.get_scheduled_time(job)
@@ -143,13 +147,10 @@ def get_job(queues: JobQueues, actor: Actor, job_id: str) -> JobView:
     if not JOB_ID.fullmatch(job_id):
         raise NotFoundError("no such job")
     job = Job.fetch_many([job_id], connection=queues.connection)[0]
-    if job is not None:
-        name = job.origin if job.origin in QUEUES else None
+    if job is not None and job.origin in QUEUES:
         for state in STATES:
-            if name is not None and holds(queues, name, state, job_id):
-                found = view(queues, name, state, job_id)
-                if found is not None:
-                    return found
+            if holds(queues, job.origin, state, job_id):
+                return view(queues, job.origin, state, job)
     raise NotFoundError("no such job (finished jobs are kept only briefly)")
 
 
@@ -180,9 +181,7 @@ def failed_ids(queues: JobQueues, actor: Actor, queue: str | None) -> list[str]:
     wanted = JobFilter(queue, "failed")
     require_platform(actor)
     return [
-        job_id
-        for name in (QUEUES if wanted.queue is None else (wanted.queue,))
-        for job_id in ids(queues, name, "failed", MAX_OFFSET)
+        job_id for name in wanted.queues() for job_id in ids(queues, name, "failed", MAX_OFFSET)
     ]
 
 

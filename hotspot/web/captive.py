@@ -43,6 +43,7 @@ from hotspot.web.portal_text import (
     FAILURE_REASONS_SW,
     PHONE_REASONS_SW,
     SCRIPT_STRINGS,
+    brand_text,
     clock_text,
     data_text,
     gateway_texts,
@@ -160,8 +161,7 @@ def render_page(
             portal_url=portal_url,
             carry=router_parameters(),
             router_notice=router_notice(router),
-            brand=operator.portal_name
-            or (shown["brand"] if operator.is_default else operator.name),
+            brand=brand_text(operator.portal_name, operator.name, operator.is_default, lang),
             theme_url=(
                 url_for("captive.theme", operator_id=operator.id)
                 if operator.portal_colors

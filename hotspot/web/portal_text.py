@@ -395,6 +395,12 @@ def devices_text(count: int, lang: str) -> str:
     return f"{count} device" if count == 1 else f"{count} devices"
 
 
+def brand_text(portal_name: str | None, name: str, installations: bool, lang: str) -> str:
+    """The name a portal page or a voucher card shows: the operator's portal name, else the
+    installation's own brand (translated) for its own operator, else the operator's name."""
+    return portal_name or (strings(lang)["brand"] if installations else name)
+
+
 def price_text(package: Package) -> str:
     price = package.price
     shown = f"{price:,.0f}" if price == price.to_integral_value() else f"{price:,.2f}"

@@ -17,10 +17,17 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
+from sqlalchemy.orm import Session
 
+from hotspot.billing.voucher_admin import CreatedBatch
 from hotspot.models import Operator, Package
 from hotspot.models.operators import DEFAULT_OPERATOR_CODE
-from hotspot.web.portal_text import data_allowance_text, price_text, strings, validity_text
+from hotspot.web.portal_text import (
+    brand_text,
+    data_allowance_text,
+    price_text,
+    validity_text,
+)
 
 COLUMNS, ROWS = 3, 7  # 21 cards on a sheet
 CARD_WIDTH, CARD_HEIGHT = 63 * mm, 38 * mm
@@ -48,10 +55,9 @@ def cards(
     operator: Operator, package: Package, codes: Iterable[str], public_base_url: str
 ) -> list[VoucherCard]:
     lang = "en"
-    own = operator.code == DEFAULT_OPERATOR_CODE  # the installation's: the portal's own name
-    brand = operator.portal_name or (strings(lang)["brand"] if own else operator.name)
+    installations = operator.code == DEFAULT_OPERATOR_CODE
     shown = {
-        "brand": brand,
+        "brand": brand_text(operator.portal_name, operator.name, installations, lang),
         "package": package.name,
         "price": price_text(package),
         "validity": validity_text(package, lang),
@@ -60,6 +66,13 @@ def cards(
     return [
         VoucherCard(**shown, code=code, url=voucher_url(public_base_url, code)) for code in codes
     ]
+
+
+def batch_sheets(session: Session, created: CreatedBatch, public_base_url: str) -> bytes:
+    """A batch just made, printed: what the CLI writes and the admin API answers."""
+    seller = session.get_one(Operator, created.package.operator_id)
+    every = cards(seller, created.package, created.codes, public_base_url)
+    return voucher_pdf(created.batch, every)
 
 
 def voucher_pdf(batch: str, every: Sequence[VoucherCard]) -> bytes:

@@ -14,14 +14,14 @@ from hotspot.billing.voucher_admin import (
     revoke_voucher_batch,
 )
 from hotspot.core.errors import InvalidInputError
-from hotspot.models import AdminRole, Operator
+from hotspot.models import AdminRole
 from hotspot.web import sessions, settings
 from hotspot.web.admin.context import actor, now
 from hotspot.web.admin.reading import Body, int_arg, listing_page
 from hotspot.web.admin.serializers import listing, package_json
 from hotspot.web.auth import requires
 from hotspot.web.serializers import iso
-from hotspot.web.voucher_sheet import cards, voucher_pdf
+from hotspot.web.voucher_sheet import batch_sheets
 
 vouchers = Blueprint("vouchers", __name__)
 
@@ -53,22 +53,20 @@ def create() -> Any:
     with sessions().begin() as session:
         created = create_voucher_batch(session, actor(), command, now())
         if answer == "pdf":
-            seller = session.get_one(Operator, created.package.operator_id)
-            sheet = cards(seller, created.package, created.codes, settings().public_base_url)
-            document = voucher_pdf(created.batch, sheet)
-        shown = {
-            "batch": created.batch,
-            "package": package_json(created.package),
-            "count": len(created.codes),
-        }
-    if answer == "pdf":
-        response = Response(document, status=201, mimetype="application/pdf")
-        response.headers["Content-Disposition"] = (
-            f'attachment; filename="vouchers-{created.batch}.pdf"'
-        )
-        response.headers["Cache-Control"] = "no-store"
-        return response
-    return jsonify({**shown, "codes": created.codes}), 201
+            document = batch_sheets(session, created, settings().public_base_url)
+        else:
+            shown = {
+                "batch": created.batch,
+                "package": package_json(created.package),
+                "count": len(created.codes),
+                "codes": created.codes,
+            }
+    if answer == "json":
+        return jsonify(shown), 201
+    response = Response(document, status=201, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="vouchers-{created.batch}.pdf"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @vouchers.get("/vouchers/batches")
