@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import cache
 
 import redis
 from rq import Queue
@@ -47,6 +48,7 @@ ROUTES = {
 }
 
 
+@cache  # a handful of job names, asked on every payment's after-commit
 def queue_for(func: str) -> str:
     matches = [prefix for prefix in ROUTES if func == prefix or func.startswith(prefix + ".")]
     return ROUTES[max(matches, key=len)] if matches else DEFAULT

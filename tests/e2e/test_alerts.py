@@ -175,16 +175,24 @@ def test_an_alert_resent_every_minute_is_told_once_by_sms_and_once_by_webhook(
     assert [e.notify for e in events(committed, name)] == [True, True]
 
 
+def one_event(
+    alerting: ApiUnderTest, committed: sessionmaker[Session], prefix: str
+) -> tuple[str, AlertEvent]:
+    """A new alert posted as Prometheus fires it, and the one event recorded for it."""
+    name = f"{prefix}{secrets.token_hex(3)}"
+    now = dt.datetime.now(dt.UTC)
+    assert post(alerting, [alert(name, now, now + dt.timedelta(minutes=4))]).status_code == 200
+    [event] = events(committed, name)
+    return name, event
+
+
 def test_a_webhook_the_receiver_does_not_take_is_retried_until_it_does(
     alerting: ApiUnderTest,
     committed: sessionmaker[Session],
     webhook: WebhookReceiver,
     jobs_env: None,
 ) -> None:
-    name = f"TestBusy{secrets.token_hex(3)}"
-    now = dt.datetime.now(dt.UTC)
-    assert post(alerting, [alert(name, now, now + dt.timedelta(minutes=4))]).status_code == 200
-    [event] = events(committed, name)
+    name, event = one_event(alerting, committed, "TestBusy")
     webhook.answers[:] = [503]
     before = len(webhook.received)
     with pytest.raises(WebhookNotTakenError):
@@ -207,10 +215,7 @@ def test_a_webhook_that_may_have_arrived_or_was_redirected_is_never_sent_again(
     outcome: str,
 ) -> None:
     """A gateway's 502/504 may follow a receiver that acted; a redirect is not followed."""
-    name = f"TestGateway{secrets.token_hex(3)}"
-    now = dt.datetime.now(dt.UTC)
-    assert post(alerting, [alert(name, now, now + dt.timedelta(minutes=4))]).status_code == 200
-    [event] = events(committed, name)
+    name, event = one_event(alerting, committed, "TestGateway")
     webhook.answers[:] = [status]
     before = len(webhook.received)
     assert post_alert_webhook(event.id) == f"webhook {outcome} ({status})"

@@ -61,15 +61,22 @@ def test_a_row_for_a_month_nobody_made_waits_in_the_default_then_moves_into_its_
         assert where(conn, "bob") == [f"radpostauth_p{later:%Y%m}"]
 
 
+def a_login_months_ago(settings: Settings, months: int, username: str) -> tuple[str, dt.date]:
+    """A migrated database whose maintenance ran `months` ago, and a login of that month."""
+    db.upgrade(settings)
+    url = libpq_url(settings.effective_database_url)
+    old = add_months(THIS_MONTH, -months)
+    maintain(url, old, {}, None)  # as if it ran then: that month and three after
+    with connect(settings) as conn:
+        conn.execute(POST_AUTH, (username, dt.datetime.combine(old, dt.time(9), dt.UTC)))
+    return url, old
+
+
 def test_months_past_their_retention_are_archived_then_dropped(
     empty_database: Settings, tmp_path: Path
 ) -> None:
-    db.upgrade(empty_database)
-    url = libpq_url(empty_database.effective_database_url)
-    old = add_months(THIS_MONTH, -8)
-    maintain(url, old, {}, None)  # as if it ran then: that month and three after
+    url, old = a_login_months_ago(empty_database, 8, "carol")
     with connect(empty_database) as conn:
-        conn.execute(POST_AUTH, ("carol", dt.datetime.combine(old, dt.time(9), dt.UTC)))
         conn.execute(POST_AUTH, ("dave", dt.datetime.now(dt.UTC)))
 
     done = maintain(url, THIS_MONTH, {"radpostauth": 6}, tmp_path)
@@ -103,13 +110,9 @@ def test_the_settings_and_the_partitions_name_the_same_tables() -> None:
 def test_a_month_left_detached_by_a_run_that_stopped_is_finished_by_the_next(
     empty_database: Settings, tmp_path: Path
 ) -> None:
-    db.upgrade(empty_database)
-    url = libpq_url(empty_database.effective_database_url)
-    old = add_months(THIS_MONTH, -12)
-    maintain(url, old, {}, None)
+    url, old = a_login_months_ago(empty_database, 12, "erin")
     name = f"radpostauth_p{old:%Y%m}"
     with connect(empty_database) as conn:
-        conn.execute(POST_AUTH, ("erin", dt.datetime.combine(old, dt.time(9), dt.UTC)))
         conn.execute(f"ALTER TABLE radpostauth DETACH PARTITION {name}")  # then it stopped
 
     done = maintain(url, THIS_MONTH, {"radpostauth": 6}, tmp_path)
