@@ -145,8 +145,10 @@ def make_history(conn: Connection, rows: int, customers: int) -> float:
     conn.execute(
         """
         INSERT INTO data_usage_logs
-            (session_id, user_id, input_octets_delta, output_octets_delta, recorded_at)
-        SELECT id, user_id, input_octets, output_octets, stopped_at FROM radius_sessions
+            (user_id, recorded_at, input_octets_delta, output_octets_delta)
+        SELECT user_id, date_trunc('hour', stopped_at, 'UTC'), sum(input_octets),
+               sum(output_octets)
+        FROM radius_sessions GROUP BY 1, 2
         """
     )
     conn.execute(

@@ -217,11 +217,16 @@ APPLY_BATCH = f"""
     ), changed AS (
         SELECT * FROM updated UNION ALL SELECT * FROM created
     ), logged AS (
-        INSERT INTO data_usage_logs
-            (session_id, user_id, input_octets_delta, output_octets_delta, recorded_at)
-        SELECT id, user_id, input_delta, output_delta, :now
+        INSERT INTO data_usage_logs AS l
+            (user_id, recorded_at, input_octets_delta, output_octets_delta)
+        SELECT user_id, date_trunc('hour', CAST(:now AS timestamptz), 'UTC'),
+               sum(input_delta), sum(output_delta)
         FROM changed
         WHERE input_delta + output_delta > 0
+        GROUP BY user_id
+        ON CONFLICT (user_id, recorded_at) DO UPDATE SET
+            input_octets_delta = l.input_octets_delta + EXCLUDED.input_octets_delta,
+            output_octets_delta = l.output_octets_delta + EXCLUDED.output_octets_delta
     ), used AS (
         UPDATE hotspot_users u SET data_used_bytes = u.data_used_bytes + t.added
         FROM (
@@ -261,7 +266,8 @@ class Applied:
 
 
 def apply_batch(session: Session, now: dt.datetime) -> Applied:
-    """radacct's state into our sessions; usage deltas into data_usage_logs and the users.
+    """radacct's state into our sessions; usage deltas into the users and their hour's row of
+    data_usage_logs.
 
     Sessions we know (or just attached) are updated, only where their stored state differs;
     the others of our users are created. The delta is radacct's total minus the total we had

@@ -7,7 +7,7 @@ fails for want of a partition (a month nobody made ahead). `maintain` makes the 
 moving any rows the default partition holds for one of them into it first; and for a table with
 a retention, detaches each month that ended before it (holding the parent's lock for a moment,
 never longer than LOCK_TIMEOUT_MS), copies it to `<archive>/<table>/<partition>.csv.gz`, and
-drops it.
+drops it. It also prunes the tables that keep their rows another way (hotspot.adapters.row_pruning).
 
 Only these functions name partitions; `is_partition` tells the schema checks to pass over them.
 """
@@ -15,7 +15,6 @@ Only these functions name partitions; `is_partition` tells the schema checks to 
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 import re
 import time
 from collections.abc import Iterator
@@ -25,7 +24,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from hotspot.core.csvfiles import create_private_binary
+from hotspot.adapters.archive import write_archive
+from hotspot.adapters.row_pruning import PRUNED, prune
 
 MONTHS_AHEAD = 3
 LOCK_TIMEOUT_MS = 200  # the longest a writer waits behind a detach
@@ -39,7 +39,11 @@ class PartitionedTable:
     column: str  # the timestamptz it is partitioned by
 
 
-PARTITIONED = (PartitionedTable("radpostauth", "authdate"),)  # settings.PARTITIONED_TABLES
+PARTITIONED = (  # settings.PARTITIONED_TABLES
+    PartitionedTable("radpostauth", "authdate"),
+    PartitionedTable("data_usage_logs", "recorded_at"),
+    PartitionedTable("payment_events", "created_at"),
+)
 
 
 def is_partition(table_name: str) -> bool:
@@ -162,25 +166,9 @@ def archive_and_drop(
     dropped. A run that stopped between detaching and dropping is finished by the next."""
     ids = identifiers(table, month)
     if archive is not None:
-        archive_month(conn, ids, archive / table.name / partition_name(table.name, month))
+        copy_out = sql.SQL("COPY {part} TO STDOUT WITH (FORMAT csv, HEADER)").format(**ids)
+        write_archive(conn, copy_out, archive / table.name / partition_name(table.name, month))
     conn.execute(sql.SQL("DROP TABLE {part}").format(**ids))
-
-
-def archive_month(conn: psycopg.Connection, ids: dict[str, sql.Identifier], stem: Path) -> None:
-    """`<stem>.csv.gz`, only its owner may read, written whole under another name first (what
-    a stopped run left half-written is started again)."""
-    stem.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    partial = stem.with_suffix(".partial")
-    partial.unlink(missing_ok=True)
-    copy_out = sql.SQL("COPY {part} TO STDOUT WITH (FORMAT csv, HEADER)").format(**ids)
-    with (
-        create_private_binary(partial) as raw,
-        gzip.GzipFile(fileobj=raw, mode="wb") as out,
-        conn.cursor().copy(copy_out) as copy,
-    ):
-        for chunk in copy:
-            out.write(chunk)
-    partial.replace(stem.with_suffix(".csv.gz"))
 
 
 def detached_months(conn: psycopg.Connection, table: str) -> list[dt.date]:
@@ -197,9 +185,14 @@ def detached_months(conn: psycopg.Connection, table: str) -> list[dt.date]:
 class Maintained:
     created: list[str]
     dropped: list[str]
+    pruned: dict[str, int]
 
     def __str__(self) -> str:
-        return f"partitions created: {self.created or 'none'}; dropped: {self.dropped or 'none'}"
+        pruned = ", ".join(f"{table} {count}" for table, count in self.pruned.items())
+        return (
+            f"partitions created: {self.created or 'none'}; dropped: {self.dropped or 'none'}; "
+            f"rows pruned: {pruned or 'none'}"
+        )
 
 
 def maintain(
@@ -209,22 +202,44 @@ def maintain(
     archive: Path | None,
 ) -> Maintained:
     """Every partitioned table's coming months made, its expired ones (retention in months; 0
-    keeps all) archived and dropped. Safe to run again: what exists is left as it is."""
-    created, dropped = [], []
+    keeps all) archived and dropped; the pruned tables' expired rows archived and deleted. Safe
+    to run again: what exists is left as it is."""
+    done = Maintained([], [], {})
     with psycopg.connect(database_url, autocommit=True) as conn:
         for table in PARTITIONED:
-            have = set(months_of(conn, table.name))
-            for ahead in range(MONTHS_AHEAD + 1):
-                month = add_months(month_start(today), ahead)
-                if month not in have:
-                    create_month(conn, table, month)
-                    created.append(partition_name(table.name, month))
-            keep = retention.get(table.name, 0)
+            keep_partitions(
+                conn, table, today, keep=retention.get(table.name, 0), archive=archive, done=done
+            )
+        for pruned in PRUNED:
+            keep = retention.get(pruned.name, 0)
             if keep > 0:
-                for month in detached_months(conn, table.name):
-                    archive_and_drop(conn, table, month, archive)
-                    dropped.append(partition_name(table.name, month))
-                for month in expired(months_of(conn, table.name), today, keep):
-                    drop_month(conn, table, month, archive)
-                    dropped.append(partition_name(table.name, month))
-    return Maintained(created, dropped)
+                first_kept = add_months(month_start(today), -keep)
+                cutoff = dt.datetime.combine(first_kept, dt.time(), dt.UTC)
+                done.pruned[pruned.name] = prune(conn, pruned, cutoff, archive)
+    return done
+
+
+def keep_partitions(
+    conn: psycopg.Connection,
+    table: PartitionedTable,
+    today: dt.date,
+    *,
+    keep: int,
+    archive: Path | None,
+    done: Maintained,
+) -> None:
+    """The table's coming months made; with a retention (`keep` months), the ones before it
+    dropped, a month a stopped run left detached first."""
+    have = set(months_of(conn, table.name))
+    for ahead in range(MONTHS_AHEAD + 1):
+        month = add_months(month_start(today), ahead)
+        if month not in have:
+            create_month(conn, table, month)
+            done.created.append(partition_name(table.name, month))
+    if keep > 0:
+        for month in detached_months(conn, table.name):
+            archive_and_drop(conn, table, month, archive)
+            done.dropped.append(partition_name(table.name, month))
+        for month in expired(months_of(conn, table.name), today, keep):
+            drop_month(conn, table, month, archive)
+            done.dropped.append(partition_name(table.name, month))

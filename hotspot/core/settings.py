@@ -80,14 +80,16 @@ class Settings:
         secret=True,
     )
     retention_months: str = _setting(
-        "radpostauth:6",
-        "Months each partitioned table keeps, as table:months pairs (0 keeps all); older months "
-        "are archived (HOTSPOT_ARCHIVE_DIR) and dropped by `hotspot db maintain`.",
+        "radpostauth:6,data_usage_logs:3,sms_messages:12",
+        "Months each table that grows without end keeps, as table:months pairs (0 or absent keeps "
+        "all: payment_events unless set); older rows are archived (HOTSPOT_ARCHIVE_DIR) and "
+        "dropped by `hotspot db maintain`.",
     )
     archive_dir: str = _setting(
         "",
-        "Folder expired partitions are written to (gzip CSV, one file a month) before they are "
-        "dropped; empty: dropped unarchived.",
+        "Folder rows past their retention are written to (gzip CSV: a file per month of a "
+        "partitioned table, per batch of the others) before they are dropped; empty: dropped "
+        "unarchived.",
     )
     redis_url: str = _setting(
         "", "URL of Redis. Empty: a private Redis is started under the state dir.", secret=True
@@ -557,20 +559,24 @@ def check_notify_rules(raw: str) -> frozenset[tuple[str, str]]:
     return frozenset(rules)
 
 
-PARTITIONED_TABLES = ("radpostauth",)  # hotspot.adapters.partitions.PARTITIONED
+# hotspot.adapters.partitions.PARTITIONED and hotspot.adapters.row_pruning.PRUNED
+PARTITIONED_TABLES = ("radpostauth", "data_usage_logs", "payment_events")
+PRUNED_TABLES = ("sms_messages",)
+RETAINED_TABLES = PARTITIONED_TABLES + PRUNED_TABLES
 
 
 def check_retention(raw: str) -> dict[str, int]:
-    """`table:months,...` of partitioned tables; an unknown table or a bad count fails at start."""
+    """`table:months,...` of the tables kept for a time; an unknown table or a bad count fails
+    at start."""
     months: dict[str, int] = {}
     for part in (p.strip() for p in raw.split(",")):
         table, _, count = part.partition(":")
         if not part:
             continue
-        if table not in PARTITIONED_TABLES or not count.isdigit():
+        if table not in RETAINED_TABLES or not count.isdigit():
             raise ValueError(
                 f"{PREFIX}RETENTION_MONTHS: {part!r} is not table:months "
-                f"(tables: {', '.join(PARTITIONED_TABLES)})"
+                f"(tables: {', '.join(RETAINED_TABLES)})"
             )
         months[table] = int(count)
     return months

@@ -160,15 +160,17 @@ class SessionDisconnection(Base):
 
 
 class DataUsageLog(Base):
-    __tablename__ = "data_usage_logs"
-    __table_args__ = (Index("ix_data_usage_logs_user_id_recorded_at", "user_id", "recorded_at"),)
+    """A user's bytes in one hour (UTC), `recorded_at` its start: each accounting sync adds
+    what it counted to the hour it ran in (migration 0019). Monthly partitions, dropped past
+    their retention (hotspot/adapters/partitions.py)."""
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    session_id: Mapped[int] = mapped_column(ForeignKey("radius_sessions.id"), index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("hotspot_users.id"))
+    __tablename__ = "data_usage_logs"
+    __table_args__ = ({"postgresql_partition_by": "RANGE (recorded_at)"},)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("hotspot_users.id"), primary_key=True)
+    recorded_at: Mapped[dt.datetime] = mapped_column(Timestamp, primary_key=True)
     input_octets_delta: Mapped[int] = mapped_column(BigInteger)
     output_octets_delta: Mapped[int] = mapped_column(BigInteger)
-    recorded_at: Mapped[dt.datetime] = now_column()
 
 
 class SyncWatermark(Base):

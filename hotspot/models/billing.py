@@ -144,13 +144,21 @@ class PaymentEvent(Base):
     """Audit trail: every step of every payment, raw bodies included."""
 
     __tablename__ = "payment_events"
-    __table_args__ = (Index("ix_payment_events_payment_id_created_at", "payment_id", "created_at"),)
+    # Monthly partitions by created_at (migration 0020, hotspot/adapters/partitions.py).
+    __table_args__ = (
+        Index("ix_payment_events_payment_id_created_at", "payment_id", "created_at"),
+        {"postgresql_partition_by": "RANGE (created_at)"},
+    )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(
+        BigInteger, primary_key=True, server_default=text("nextval('payment_events_id_seq')")
+    )
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"))
     kind: Mapped[str] = mapped_column(Text)
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
-    created_at: Mapped[dt.datetime] = now_column()
+    created_at: Mapped[dt.datetime] = mapped_column(
+        Timestamp, primary_key=True, server_default=text("now()")
+    )
 
 
 class Voucher(Base):

@@ -41,6 +41,7 @@ class SmsMessage(Base):
                 "status = 'failed' OR (status = 'claimed' AND error IS NOT NULL)"
             ),
         ),
+        Index("ix_sms_messages_created_at", "created_at"),  # pruned past their retention
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

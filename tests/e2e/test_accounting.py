@@ -45,11 +45,12 @@ def sync(
     stale_grace: int = GRACE,
     settle_timeout: float = 2.0,
     batch_size: int = 5000,
+    now: dt.datetime | None = None,
 ) -> SyncResult:
     with committed.begin() as session:
         return sync_accounting(
             session,
-            now=dt.datetime.now(dt.UTC),
+            now=now or dt.datetime.now(dt.UTC),
             interim_interval=INTERIM,
             stale_grace=stale_grace,
             settle_timeout=settle_timeout,
@@ -57,8 +58,10 @@ def sync(
         )
 
 
-def catch_up(committed: sessionmaker[Session], *, stale_grace: int = GRACE) -> None:
-    while sync(committed, stale_grace=stale_grace).more:
+def catch_up(
+    committed: sessionmaker[Session], *, stale_grace: int = GRACE, now: dt.datetime | None = None
+) -> None:
+    while sync(committed, stale_grace=stale_grace, now=now).more:
         pass
 
 
@@ -89,18 +92,19 @@ def sessions_of(committed: sessionmaker[Session], user_id: int) -> list[RadiusSe
         )
 
 
-def usage_of(committed: sessionmaker[Session], user_id: int) -> tuple[int, list[tuple[int, int]]]:
-    """(data_used_bytes, [(input delta, output delta) of each data_usage_logs row])."""
+def usage_of(committed: sessionmaker[Session], user_id: int) -> tuple[int, tuple[int, int]]:
+    """(data_used_bytes, (input, output) in the user's data_usage_logs)."""
     with committed() as session:
         used = session.scalars(
             select(HotspotUser.data_used_bytes).where(HotspotUser.id == user_id)
         ).one()
-        logs = session.execute(
-            select(DataUsageLog.input_octets_delta, DataUsageLog.output_octets_delta)
-            .where(DataUsageLog.user_id == user_id)
-            .order_by(DataUsageLog.id)
-        ).all()
-    return used, [(int(i), int(o)) for i, o in logs]
+        logged_in, logged_out = session.execute(
+            select(
+                func.coalesce(func.sum(DataUsageLog.input_octets_delta), 0),
+                func.coalesce(func.sum(DataUsageLog.output_octets_delta), 0),
+            ).where(DataUsageLog.user_id == user_id)
+        ).one()
+    return used, (int(logged_in), int(logged_out))
 
 
 def epoch(seconds_ago: int = 0) -> int:
@@ -156,7 +160,7 @@ def test_start_interim_stop_make_one_session_the_pending_one_from_the_purchase(
     [ours] = sessions_of(committed, user_id)
     assert (ours.input_octets, ours.output_octets) == (1000, 5000)
     assert ours.last_update_at == at(updated)
-    assert usage_of(committed, user_id) == (6000, [(1000, 5000)])
+    assert usage_of(committed, user_id) == (6000, (1000, 5000))
 
     stopped = epoch(10)
     total_in, total_out = GIGAWORD + 100, 2 * GIGAWORD + 200
@@ -181,7 +185,7 @@ def test_start_interim_stop_make_one_session_the_pending_one_from_the_purchase(
     assert (ours.input_octets, ours.output_octets) == (total_in, total_out)
     assert usage_of(committed, user_id) == (
         total_in + total_out,
-        [(1000, 5000), (total_in - 1000, total_out - 5000)],
+        (total_in, total_out),
     )
 
 
@@ -212,7 +216,7 @@ def test_a_second_device_gets_a_new_session_and_strangers_are_skipped(
         (False, second, "11:22:33:44:55:66"),
     ]
     assert all(s.status is SessionStatus.ACTIVE for s in sessions)
-    assert usage_of(committed, user_id) == (15, [(7, 8)])  # logged with the new session
+    assert usage_of(committed, user_id) == (15, (7, 8))  # logged with the new session
     with committed() as session:
         strangers = session.scalar(
             select(func.count())
@@ -238,7 +242,7 @@ def test_syncing_the_same_rows_again_counts_nothing_twice(
         stack, "Interim-Update", credentials.username, acct_session, octets(3 * GIGAWORD + 7, 9)
     )
     catch_up(committed)
-    expected = (3 * GIGAWORD + 7 + 9, [(3 * GIGAWORD + 7, 9)])
+    expected = (3 * GIGAWORD + 7 + 9, (3 * GIGAWORD + 7, 9))
     assert usage_of(committed, user_id) == expected
     [ours] = sessions_of(committed, user_id)
 
@@ -320,7 +324,7 @@ def test_an_interim_update_reaches_our_session_and_usage_from_the_open_row(
     assert ours.status is SessionStatus.ACTIVE
     assert (ours.input_octets, ours.output_octets) == (GIGAWORD + 10, 20)
     assert ours.last_update_at == at(updated)
-    assert usage_of(committed, user_id) == (GIGAWORD + 30, [(GIGAWORD + 10, 20)])
+    assert usage_of(committed, user_id) == (GIGAWORD + 30, (GIGAWORD + 10, 20))
 
     again = sync(committed, stale_grace=NO_STALE)
     assert (again.rows_read, again.open_rows_read, again.bytes_added) == (0, 0, 0)
@@ -547,7 +551,7 @@ def test_a_stop_after_the_stale_sweep_still_brings_its_final_totals(
     assert ours.status is SessionStatus.CLOSED
     assert (ours.stopped_at, ours.terminate_cause) == (at(stopped), "Lost-Carrier")
     assert (ours.input_octets, ours.output_octets) == (1000, 2000)
-    assert usage_of(committed, user_id) == (3000, [(100, 200), (900, 1800)])
+    assert usage_of(committed, user_id) == (3000, (1000, 2000))
 
 
 @pytest.fixture
@@ -571,3 +575,48 @@ def test_the_job_syncs_and_returns_counts_and_capped_users(
     assert result["more"] is False
     assert user_id in result["capped_user_ids"]
     assert usage_of(committed, user_id)[0] == 1200
+
+
+def hour_of(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def test_usage_is_logged_per_user_per_hour_the_sync_ran_in(
+    stack: StackUnderTest, committed: sessionmaker[Session]
+) -> None:
+    """Every sync of an hour adds to the user's one row of that hour, whatever the sessions."""
+    credentials, user_id, _ = purchase(committed, devices=2)
+    first, second = secrets.token_hex(4), secrets.token_hex(4)
+    now = dt.datetime.now(dt.UTC)  # every later sync runs "now": in this hour
+    last_hour = now - dt.timedelta(hours=1)
+    accounting(stack, "Start", credentials.username, first)
+    accounting(stack, "Interim-Update", credentials.username, first, octets(100, 200))
+    catch_up(committed, stale_grace=NO_STALE, now=last_hour)
+    second_device: dict[str, str | int] = {"Calling-Station-Id": "11:22:33:44:55:66"}
+    accounting(stack, "Start", credentials.username, second, second_device)
+    for counters, extra in (((300, 600), {}), ((5, 7), second_device), ((400, 800), {})):
+        acct_session = second if extra else first
+        accounting(
+            stack,
+            "Interim-Update",
+            credentials.username,
+            acct_session,
+            {**extra, **octets(*counters)},
+        )
+        catch_up(committed, stale_grace=NO_STALE, now=now)
+
+    with committed() as session:
+        rows = session.execute(
+            select(
+                DataUsageLog.recorded_at,
+                DataUsageLog.input_octets_delta,
+                DataUsageLog.output_octets_delta,
+            )
+            .where(DataUsageLog.user_id == user_id)
+            .order_by(DataUsageLog.recorded_at)
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        (hour_of(last_hour), 100, 200),
+        (hour_of(now), 400 - 100 + 5, 800 - 200 + 7),
+    ]
+    assert usage_of(committed, user_id) == (400 + 800 + 5 + 7, (405, 807))

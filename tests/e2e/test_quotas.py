@@ -19,7 +19,7 @@ from hotspot.access.portal_status import access_for_username
 from hotspot.access.provisioning import Credentials
 from hotspot.access.quotas import data_left_today, time_left
 from hotspot.catalog.packages import Quotas
-from hotspot.models import DataUsageLog, HotspotUser, RadAcct, RadiusSession
+from hotspot.models import DataUsageLog, HotspotUser, RadAcct
 from jobs.accounting import sync_accounting_job
 from radius.nas_sim import NasSimulator
 from radius.nas_sim_session import SimSession
@@ -76,12 +76,8 @@ def used_bytes(
     """Usage the accounting sync recorded at `at`."""
     with committed.begin() as session:
         user = session.scalars(select(HotspotUser).where(HotspotUser.username == username)).one()
-        recorded = RadiusSession(user_id=user.id, acct_unique_id=secrets.token_hex(16))
-        session.add(recorded)
-        session.flush()
         session.add(
             DataUsageLog(
-                session_id=recorded.id,
                 user_id=user.id,
                 input_octets_delta=octets // 4,
                 output_octets_delta=octets - octets // 4,

@@ -1,5 +1,6 @@
-"""Monthly partitions (radpostauth): made ahead, a stray row in the default partition moved into
-its month, months past their retention archived then dropped; FreeRADIUS's insert unchanged."""
+"""Monthly partitions (as radpostauth has them): made ahead, a stray row in the default
+partition moved into its month, months past their retention archived then dropped; FreeRADIUS's
+insert unchanged."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ import psycopg
 
 from hotspot.adapters import db
 from hotspot.adapters.partitions import PARTITIONED, add_months, maintain, month_start
+from hotspot.adapters.row_pruning import PRUNED
 from hotspot.cli.database import libpq_url
-from hotspot.core.settings import PARTITIONED_TABLES, Settings, check_retention
+from hotspot.core.settings import PARTITIONED_TABLES, PRUNED_TABLES, Settings, check_retention
 from tests.support.cli import run_hotspot
 from tests.support.stack import StackUnderTest
 
@@ -102,9 +104,10 @@ def test_the_command_maintains_the_installations_database(stack: StackUnderTest)
     assert done.stdout.startswith("partitions created: ")
 
 
-def test_the_settings_and_the_partitions_name_the_same_tables() -> None:
+def test_the_settings_and_the_maintenance_name_the_same_tables() -> None:
     assert {table.name for table in PARTITIONED} == set(PARTITIONED_TABLES)
-    assert check_retention("radpostauth:0") == {"radpostauth": 0}
+    assert {table.name for table in PRUNED} == set(PRUNED_TABLES)
+    assert check_retention("radpostauth:0,sms_messages:3") == {"radpostauth": 0, "sms_messages": 3}
 
 
 def test_a_month_left_detached_by_a_run_that_stopped_is_finished_by_the_next(

@@ -13,11 +13,11 @@ for their months, the current month and three more; a default partition takes an
 them.
 """
 
-import datetime as dt
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from alembic import op
+
+from hotspot.migrations.monthly import make_partitions, oldest
 
 revision: str = "0018"
 down_revision: str | None = "0017"
@@ -25,12 +25,6 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 COLUMNS = "id, username, pass, reply, calledstationid, callingstationid, authdate, class"
-AHEAD = 3
-
-
-def add_months(month: dt.date, count: int) -> dt.date:
-    index = month.year * 12 + month.month - 1 + count
-    return dt.date(index // 12, index % 12 + 1, 1)
 
 
 def create_radpostauth(primary_key: str, partitioning: str) -> None:
@@ -70,22 +64,9 @@ def take_rows(suffix: str) -> None:
 
 
 def upgrade() -> None:
-    bind = op.get_bind()
     set_aside("unpartitioned")
     create_radpostauth("id, authdate", "PARTITION BY RANGE (authdate)")
-    op.execute("CREATE TABLE radpostauth_default PARTITION OF radpostauth DEFAULT")
-    oldest = bind.scalar(
-        sa.text("SELECT min(authdate AT TIME ZONE 'UTC')::date FROM radpostauth_unpartitioned")
-    )
-    this_month = dt.datetime.now(dt.UTC).date().replace(day=1)
-    month = min(oldest.replace(day=1), this_month) if oldest else this_month
-    while month <= add_months(this_month, AHEAD):
-        following = add_months(month, 1)
-        op.execute(
-            f"CREATE TABLE radpostauth_p{month:%Y%m} PARTITION OF radpostauth "
-            f"FOR VALUES FROM ('{month}T00:00:00+00') TO ('{following}T00:00:00+00')"
-        )
-        month = following
+    make_partitions("radpostauth", oldest("radpostauth_unpartitioned", "authdate"))
     take_rows("unpartitioned")
 
 
