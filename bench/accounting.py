@@ -279,18 +279,25 @@ class SyncFigures:
 
 
 def measure_sync(ours: Connection, settings: Settings, args: argparse.Namespace) -> SyncFigures:
-    """One cohort of sessions through their life, each step synced by the job and timed."""
+    """The history made, then a cohort's life synced (measure_cohort)."""
     history_s = make_history(ours, args.history, args.customers)
-    make_users(ours, "bench", args.sessions)
+    return measure_cohort(ours, settings, args.sessions, history_s)
+
+
+def measure_cohort(
+    ours: Connection, settings: Settings, sessions: int, history_s: float
+) -> SyncFigures:
+    """One cohort of sessions through their life, each step synced by the job and timed."""
+    make_users(ours, "bench", sessions)
     ours.execute("CHECKPOINT")  # the setup's dirty pages are not the sync's to write
     with job_environment(settings):
         timed_sync()  # warm: the job's engine and connection
         idle = timed_sync()
-        start_sessions(ours, "bench", args.sessions)
+        start_sessions(ours, "bench", sessions)
         start = timed_sync()
         interims = []
         for step in (1, 2, 3):
-            interim_sessions(ours, "bench", args.sessions, step)
+            interim_sessions(ours, "bench", sessions, step)
             interims.append(timed_sync())
         idle_open = timed_sync()
         without_index_ms = stale_sweep_ms(ours)
@@ -298,7 +305,7 @@ def measure_sync(ours: Connection, settings: Settings, args: argparse.Namespace)
         with_index_ms = stale_sweep_ms(ours)
         ours.execute(DROP_STALE_INDEX)
         before_stop = watermark(ours)
-        stop_sessions(ours, "bench", args.sessions)
+        stop_sessions(ours, "bench", sessions)
         stop = timed_sync()
         rewind(ours, before_stop)
         again = timed_sync()
@@ -307,15 +314,14 @@ def measure_sync(ours: Connection, settings: Settings, args: argparse.Namespace)
     )
 
 
-def report_sync(figures: SyncFigures, args: argparse.Namespace) -> None:
-    n = args.sessions
+def report_sync(figures: SyncFigures, n: int, history: str) -> None:
+    """The table of a cohort of `n` sessions synced on top of `history` (what radacct held)."""
     start_s, started = figures.start
     stop_s, stopped = figures.stop
     again_s, again = figures.again
     table(
         f"(a) accounting sync (jobs.accounting.sync_accounting_job, batches of 5,000); history: "
-        f"{args.history:,} synced sessions of {args.customers:,} customers in radacct, "
-        f"radius_sessions and data_usage_logs (made in {figures.history_s:.0f} s); "
+        f"{history} (made in {figures.history_s:.0f} s); "
         f"target ≤ {TARGET_SYNC_SECONDS:.0f} s per {n:,} changed sessions",
         ("measure", "time", "note"),
         [
@@ -404,7 +410,11 @@ def main() -> None:
         f"{load()} after (other work on the machine skews every figure)"
     )
     if figures is not None:
-        report_sync(figures, args)
+        history = (
+            f"{args.history:,} synced sessions of {args.customers:,} customers in radacct, "
+            "radius_sessions and data_usage_logs"
+        )
+        report_sync(figures, args.sessions, history)
     if rates:
         report_throughput(rates, targets, args)
 

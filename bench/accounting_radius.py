@@ -11,6 +11,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,14 +97,18 @@ def start_stock_freeradius(stack: Stack, settings: Settings) -> int:
     return acct_port
 
 
-def packet_file(directory: Path, kind: str, prefix: str, count: int) -> Path:
-    """`count` Accounting-Requests of one kind, one session each, as a MikroTik sends them."""
+def packet_file(
+    directory: Path, kind: str, prefix: str, count: int, users: Sequence[str] = ()
+) -> Path:
+    """`count` Accounting-Requests of one kind, one session each, as a MikroTik sends them;
+    from `users` in turn, or from 2,000 users of their own."""
     path = directory / f"{prefix}-{kind}.txt"
     packets = []
     for i in range(count):
+        username = users[i % len(users)] if users else f"{prefix}u{i % 2000}"
         lines = [
             f"Acct-Status-Type = {kind}",
-            f'User-Name = "{prefix}u{i % 2000}"',
+            f'User-Name = "{username}"',
             f'Acct-Session-Id = "{prefix}{i:08x}"',
             f"NAS-IP-Address = {DEMO_NAS_ADDRESS}",
             'NAS-Identifier = "bench"',

@@ -172,6 +172,28 @@ def time_dashboard(settings: Settings, today: dt.date, runs: int = 3) -> tuple[f
     return best, len(data["days"])
 
 
+Timed = tuple[Query, float, int]  # the query, its best time (s), its rows
+
+
+def timed_reports(conn: Connection, settings: Settings, today: dt.date) -> list[Timed]:
+    """Every typical query, the dashboard's data, and the all-live queries, best of 3."""
+    results = [(query, *time_query(conn, query, today)) for query in TYPICAL_QUERIES]
+    results.append((DASHBOARD, *time_dashboard(settings, today)))
+    results += [(query, *time_query(conn, query, today)) for query in LIVE_QUERIES]
+    return results
+
+
+def print_reports(results: list[Timed]) -> None:
+    print(f"| {'view':<26} | {'typical query':<36} | {'rows':>6} | {'best of 3':>9} | target |")
+    print(f"|{'-' * 28}|{'-' * 38}|{'-' * 8}|{'-' * 11}|--------|")
+    for query, best, rows in results:
+        verdict = ("ok" if best * 1000 <= TARGET_MS else "SLOW") if query.target else "-"
+        print(
+            f"| {query.view:<26} | {query.what:<36} | {rows:>6} | "
+            f"{best * 1000:>6.0f} ms | {verdict:>6} |"
+        )
+
+
 def setting(conn: Connection, name: str) -> str:
     row = conn.execute("SELECT current_setting(%s)", (name,)).fetchone()
     return str(row[0]) if row is not None else "?"
@@ -213,7 +235,6 @@ def main() -> None:
     ):
         phases = load(settings, stack, plan)
         url = settings.effective_database_url.replace("postgresql+psycopg", "postgresql")
-        results = []
         with psycopg.connect(url, autocommit=True) as conn:
             counts = {
                 table: scalar(conn, f"SELECT count(*) FROM {table}")  # noqa: S608
@@ -224,13 +245,7 @@ def main() -> None:
                 f"{name} {setting(conn, name)}" for name in ("shared_buffers", "work_mem", "jit")
             )
             load_before = os.getloadavg()[0]
-            for query in TYPICAL_QUERIES:
-                best, rows = time_query(conn, query, now.date())
-                results.append((query, best, rows))
-            results.append((DASHBOARD, *time_dashboard(settings, now.date())))
-            for query in LIVE_QUERIES:
-                best, rows = time_query(conn, query, now.date())
-                results.append((query, best, rows))
+            results = timed_reports(conn, settings, now.date())
             stored = sizes(conn)
         total = time.perf_counter() - began
         print(
@@ -240,14 +255,7 @@ def main() -> None:
             f"{len(NASES)} NASes over {SPAN_DAYS} days; PostgreSQL {config}; "
             f"{os.cpu_count()} cores, load average {load_before:.1f} before timing\n"
         )
-        print(f"| {'view':<26} | {'typical query':<36} | {'rows':>6} | {'best of 3':>9} | target |")
-        print(f"|{'-' * 28}|{'-' * 38}|{'-' * 8}|{'-' * 11}|--------|")
-        for query, best, rows in results:
-            verdict = ("ok" if best * 1000 <= TARGET_MS else "SLOW") if query.target else "-"
-            print(
-                f"| {query.view:<26} | {query.what:<36} | {rows:>6} | "
-                f"{best * 1000:>6.0f} ms | {verdict:>6} |"
-            )
+        print_reports(results)
         print("\nsetup: " + ", ".join(f"{name} {secs:.0f} s" for name, secs in phases.items()))
         print("sizes: " + ", ".join(f"{name} {size}" for name, size in stored))
         print(f"total {total:.0f} s")

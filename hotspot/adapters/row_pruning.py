@@ -21,12 +21,26 @@ BATCH_ROWS = 10_000  # rows a transaction deletes: its locks and WAL stay small
 @dataclass(frozen=True)
 class PrunedTable:
     name: str
+    key: str  # the table's ever-growing bigint key
     column: str  # the timestamptz the retention counts from
     done: str  # SQL: rows that may go (a row still in use stays, however old)
 
 
-# settings.PRUNED_TABLES. A message still `claimed` (its outcome unknown) waits for an operator.
-PRUNED = (PrunedTable("sms_messages", "created_at", "status IN ('sent', 'delivered', 'failed')"),)
+# settings.PRUNED_TABLES.
+PRUNED = (
+    # FreeRADIUS's queries find a session by its unique id alone (ON CONFLICT (AcctUniqueId)),
+    # which a table partitioned by time could not keep unique. Its sessions that started before
+    # the retention (found through radacct_start_user_idx), closed and synced, go.
+    PrunedTable(
+        "radacct",
+        "radacctid",
+        "acctstarttime",
+        "acctstoptime IS NOT NULL "
+        "AND sync_seq <= (SELECT position FROM sync_watermarks WHERE name = 'radacct')",
+    ),
+    # A message still `claimed` (its outcome unknown) waits for an operator.
+    PrunedTable("sms_messages", "id", "created_at", "status IN ('sent', 'delivered', 'failed')"),
+)
 
 
 def prune(
@@ -34,7 +48,11 @@ def prune(
 ) -> int:
     """Deletes the table's finished rows from before `cutoff`, archived first when `archive`
     is set (`<archive>/<table>/<table>-<first id>-<last id>.csv.gz`). Returns how many."""
-    ids = {"table": sql.Identifier(table.name), "column": sql.Identifier(table.column)}
+    ids = {
+        "table": sql.Identifier(table.name),
+        "key": sql.Identifier(table.key),
+        "column": sql.Identifier(table.column),
+    }
     due = sql.SQL("{column} < {cutoff} AND ({done})").format(
         **ids,
         cutoff=sql.Literal(cutoff),
@@ -45,14 +63,14 @@ def prune(
         with conn.transaction():
             first, last, count = conn.execute(
                 sql.SQL(
-                    "SELECT min(id), max(id), count(*) FROM (SELECT id FROM {table} WHERE {due} "
-                    "ORDER BY id LIMIT {limit} FOR UPDATE) batch"
+                    "SELECT min({key}), max({key}), count(*) FROM (SELECT {key} FROM {table} "
+                    "WHERE {due} ORDER BY {key} LIMIT {limit} FOR UPDATE) batch"
                 ).format(**ids, due=due, limit=sql.Literal(BATCH_ROWS))
             ).fetchone() or (None, None, 0)
             if not count:
                 return deleted
             delete = sql.SQL(
-                "DELETE FROM {table} WHERE id BETWEEN {first} AND {last} AND {due} RETURNING *"
+                "DELETE FROM {table} WHERE {key} BETWEEN {first} AND {last} AND {due} RETURNING *"
             ).format(**ids, first=sql.Literal(first), last=sql.Literal(last), due=due)
             if archive is None:
                 conn.execute(delete)

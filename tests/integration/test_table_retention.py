@@ -132,6 +132,57 @@ def test_settled_sms_past_their_retention_go_in_archived_batches_and_unknown_one
     assert all(f.stat().st_mode & 0o777 == 0o600 for f in files)
 
 
+def add_session(session: Session, started: dt.datetime, *, closed: bool = True) -> str:
+    """A radacct row as FreeRADIUS's start and stop queries leave it (stamped by the trigger)."""
+    unique_id = secrets.token_hex(8)
+    session.execute(
+        text(
+            "INSERT INTO radacct (acctsessionid, acctuniqueid, username, nasipaddress, "
+            "acctstarttime, acctstoptime) VALUES ('s', :u, 'alice', '10.0.0.1', :start, :stop)"
+        ),
+        {
+            "u": unique_id,
+            "start": started,
+            "stop": started + dt.timedelta(hours=1) if closed else None,
+        },
+    )
+    return unique_id
+
+
+def synced_up_to_here(session: Session) -> None:
+    session.execute(
+        text(
+            "INSERT INTO sync_watermarks (name, position) "
+            "SELECT 'radacct', max(sync_seq) FROM radacct ON CONFLICT (name) "
+            "DO UPDATE SET position = EXCLUDED.position"
+        )
+    )
+
+
+def test_radacct_sessions_past_the_retention_go_once_closed_and_synced(
+    empty_database: Settings, tmp_path: Path
+) -> None:
+    db.upgrade(empty_database)
+    long_ago = dt.datetime.combine(add_months(THIS_MONTH, -14), dt.time(9), dt.UTC)
+    with session_of(empty_database) as session:
+        gone = add_session(session, long_ago)
+        still_open = add_session(session, long_ago, closed=False)
+        recent = add_session(session, NOW - dt.timedelta(days=300))
+        synced_up_to_here(session)
+        not_synced = add_session(session, long_ago)  # the sync has yet to read it
+    url = libpq_url(empty_database.effective_database_url)
+
+    done = maintain(url, THIS_MONTH, {"radacct": 13}, tmp_path)
+
+    assert done.pruned == {"radacct": 1}
+    with session_of(empty_database) as session:
+        left = set(session.scalars(text("SELECT acctuniqueid FROM radacct")))
+    assert left == {still_open, recent, not_synced}
+    [archived] = (tmp_path / "radacct").iterdir()
+    with gzip.open(archived, "rt") as handle:
+        assert [row["acctuniqueid"] for row in csv.DictReader(handle)] == [gone]
+
+
 def test_the_hourly_usage_migration_sums_each_users_hours_and_gives_them_back(
     empty_database: Settings,
 ) -> None:

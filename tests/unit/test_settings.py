@@ -97,5 +97,7 @@ def test_an_alert_webhook_without_its_signing_key_fails_at_start(tmp_path: Path)
 
 
 def test_retention_names_known_tables_only(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="HOTSPOT_RETENTION_MONTHS: 'radacct:3'"):
-        settings_from(tmp_path, HOTSPOT_RETENTION_MONTHS="radacct:3")
+    with pytest.raises(ValueError, match="HOTSPOT_RETENTION_MONTHS: 'payments:3'"):
+        settings_from(tmp_path, HOTSPOT_RETENTION_MONTHS="radacct:13,payments:3")
+    with pytest.raises(ValueError, match="HOTSPOT_RETENTION_MONTHS: 'radacct:a year'"):
+        settings_from(tmp_path, HOTSPOT_RETENTION_MONTHS="radacct:a year")
