@@ -26,7 +26,7 @@ class PrunedTable:
     done: str  # SQL: rows that may go (a row still in use stays, however old)
 
 
-# settings.PRUNED_TABLES.
+# settings.PRUNED_TABLES, in the order they are pruned.
 PRUNED = (
     # FreeRADIUS's queries find a session by its unique id alone (ON CONFLICT (AcctUniqueId)),
     # which a table partitioned by time could not keep unique. Its sessions that started before
@@ -37,6 +37,16 @@ PRUNED = (
         "acctstarttime",
         "acctstoptime IS NOT NULL "
         "AND sync_seq <= (SELECT position FROM sync_watermarks WHERE name = 'radacct')",
+    ),
+    # Our copy of radacct's sessions, and the Disconnect/CoA-Requests sent for them: a session
+    # goes once closed and no attempt still names it (the attempts' retention may be longer).
+    PrunedTable("session_disconnections", "id", "created_at", "true"),
+    PrunedTable(
+        "radius_sessions",
+        "id",
+        "created_at",
+        "status = 'closed' AND NOT EXISTS "
+        "(SELECT 1 FROM session_disconnections d WHERE d.session_id = radius_sessions.id)",
     ),
     # A message still `claimed` (its outcome unknown) waits for an operator.
     PrunedTable("sms_messages", "id", "created_at", "status IN ('sent', 'delivered', 'failed')"),

@@ -80,7 +80,8 @@ class Settings:
         secret=True,
     )
     retention_months: str = _setting(
-        "radacct:13,radpostauth:6,data_usage_logs:3,sms_messages:12",
+        "radacct:13,radius_sessions:13,session_disconnections:13,radpostauth:6,"
+        "data_usage_logs:3,sms_messages:12",
         "Months each table that grows without end keeps, as table:months pairs (0 or absent keeps "
         "all: payment_events unless set); older rows are archived (HOTSPOT_ARCHIVE_DIR) and "
         "dropped by `hotspot db maintain`.",
@@ -561,7 +562,7 @@ def check_notify_rules(raw: str) -> frozenset[tuple[str, str]]:
 
 # hotspot.adapters.partitions.PARTITIONED and hotspot.adapters.row_pruning.PRUNED
 PARTITIONED_TABLES = ("radpostauth", "data_usage_logs", "payment_events")
-PRUNED_TABLES = ("radacct", "sms_messages")
+PRUNED_TABLES = ("radacct", "session_disconnections", "radius_sessions", "sms_messages")
 RETAINED_TABLES = PARTITIONED_TABLES + PRUNED_TABLES
 
 

@@ -110,7 +110,10 @@ class RadiusSession(Base):
     """Our view of one NAS session, kept in step with radacct by the accounting sync."""
 
     __tablename__ = "radius_sessions"
-    __table_args__ = (Index("ix_radius_sessions_user_id_status", "user_id", "status"),)
+    __table_args__ = (
+        Index("ix_radius_sessions_user_id_status", "user_id", "status"),
+        Index("ix_radius_sessions_created_at", "created_at"),  # pruned past their retention
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("hotspot_users.id"))
@@ -144,6 +147,7 @@ class SessionDisconnection(Base):
             text("((created_at AT TIME ZONE 'UTC')::date)"),
             postgresql_where=text("result <> 'ack'"),
         ),
+        Index("ix_session_disconnections_created_at", "created_at"),  # pruned, as sessions
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

@@ -183,6 +183,42 @@ def test_radacct_sessions_past_the_retention_go_once_closed_and_synced(
         assert [row["acctuniqueid"] for row in csv.DictReader(handle)] == [gone]
 
 
+def test_closed_sessions_go_with_their_disconnections_and_not_before_them(
+    empty_database: Settings,
+) -> None:
+    db.upgrade(empty_database)
+    long_ago = dt.datetime.combine(add_months(THIS_MONTH, -14), dt.time(9), dt.UTC)
+    with session_of(empty_database) as session:
+        user_id = user_id_of(session)
+        insert = text(
+            "INSERT INTO radius_sessions (user_id, status, acct_unique_id, created_at) "
+            "VALUES (:u, :s, :a, :at) RETURNING id"
+        )
+        closed, asked, online = (
+            session.scalar(
+                insert, {"u": user_id, "s": s, "a": secrets.token_hex(8), "at": long_ago}
+            )
+            for s in ("closed", "closed", "active")
+        )
+        session.execute(
+            text(
+                "INSERT INTO session_disconnections (session_id, user_id, reason, result, "
+                "created_at) VALUES (:s, :u, 'expired', 'ack', :at)"
+            ),
+            {"s": asked, "u": user_id, "at": NOW - dt.timedelta(days=20)},
+        )
+    url = libpq_url(empty_database.effective_database_url)
+
+    retention = {"radius_sessions": 13, "session_disconnections": 13}
+    done = maintain(url, THIS_MONTH, retention, None)
+
+    assert done.pruned == {"session_disconnections": 0, "radius_sessions": 1}
+    with session_of(empty_database) as session:
+        left = set(session.scalars(text("SELECT id FROM radius_sessions")))
+    assert closed not in left
+    assert {asked, online} <= left  # the attempt still names one; the other is online
+
+
 def test_the_hourly_usage_migration_sums_each_users_hours_and_gives_them_back(
     empty_database: Settings,
 ) -> None:

@@ -1,4 +1,4 @@
-"""payment_events partitioned by month; sms_messages indexed by their creation.
+"""payment_events partitioned by month; SMS, sessions and disconnections indexed by creation.
 
 Revision ID: 0020
 Revises: 0019
@@ -10,7 +10,8 @@ failed SMS). payment_events, written once and never updated, becomes monthly par
 for ever unless set: they are the record of money). Its columns, index and id sequence stay; the
 primary key gains `created_at`. sms_messages cannot be partitioned by time (its unique
 idempotency key does not hold the time), so its settled messages past their retention are
-archived and deleted in batches, found through the new index on `created_at`.
+archived and deleted in batches, found through the new index on `created_at`; so are closed
+radius_sessions and their session_disconnections (hotspot/adapters/row_pruning.py).
 """
 
 from collections.abc import Sequence
@@ -25,7 +26,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 COLUMNS = "id, payment_id, kind, detail, created_at"
-SMS_INDEX = "ix_sms_messages_created_at"
+CREATED_INDEXES = ("sms_messages", "radius_sessions", "session_disconnections")
 
 
 def create_payment_events(primary_key: str, partitioning: str) -> None:
@@ -72,11 +73,13 @@ def upgrade() -> None:
     create_payment_events("id, created_at", "PARTITION BY RANGE (created_at)")
     make_partitions("payment_events", oldest("payment_events_unpartitioned", "created_at"))
     take_rows("unpartitioned")
-    op.create_index(SMS_INDEX, "sms_messages", ["created_at"])
+    for table in CREATED_INDEXES:
+        op.create_index(f"ix_{table}_created_at", table, ["created_at"])
 
 
 def downgrade() -> None:
-    op.drop_index(SMS_INDEX, table_name="sms_messages")
+    for table in CREATED_INDEXES:
+        op.drop_index(f"ix_{table}_created_at", table_name=table)
     set_aside("partitioned")
     create_payment_events("id", "")
     take_rows("partitioned")
