@@ -40,7 +40,7 @@ from jobs import services
 
 HEARTBEAT_KEY = SCHEDULER_HEARTBEAT_KEY
 HEARTBEAT_INTERVAL = 10
-REPORTS_REFRESH_INTERVAL = 3600  # the rollups hold closed days only
+REPORTS_REFRESH_INTERVAL = 3600  # the rollups hold the rows before the hour of a refresh
 FORGET_PASSWORDS_INTERVAL = 600  # a password outlives HOTSPOT_CLEARTEXT_RETENTION by at most this
 RECOVER_LOST_WORK_INTERVAL = 60  # payment queries and SMS lost with Redis, found again
 REMINDERS_INTERVAL = 60  # a reminder comes within a minute of its time

@@ -164,12 +164,12 @@ def report_command() -> None:
 
 @report_command.command("refresh")
 def report_refresh() -> None:
-    """Recompute the rollups of closed days (schedule it hourly or nightly)."""
+    """Recompute the rollups of every row before this hour (the scheduler runs it hourly)."""
     started = time.monotonic()
     with transaction() as session:
         closed = queries.refresh_rollups(session)
-    days = sorted({day for day in closed.values() if day is not None})
-    held = f"the days before {days[0]}" if days else "no days yet"
+    moments = sorted({moment for moment in closed.values() if moment is not None})
+    held = f"every row before {moments[0]:%Y-%m-%d %H:%M} UTC" if moments else "no rows yet"
     click.echo(f"rollups refreshed in {time.monotonic() - started:.1f} s: they hold {held}")
 
 

@@ -429,7 +429,7 @@ def test_the_rollups_give_the_same_numbers_as_live(reports_db: ReportsDatabase) 
     with reports_db.session() as session, session.begin():
         closed = queries.refresh_rollups(session)
     assert set(closed) == ROLLUPS
-    assert all(day is not None and day > D2 for day in closed.values())
+    assert all(moment is not None and moment.date() > D2 for moment in closed.values())
     with reports_db.session() as session:
         held = session.scalar(
             text("SELECT count(*) FROM report_revenue_closed WHERE day <= :d2"), {"d2": D2}
@@ -556,7 +556,7 @@ def test_report_defaults_to_the_last_30_days_and_checks_its_range(
 def test_report_refresh(reports_db: ReportsDatabase) -> None:
     out = report(reports_db, "refresh")
     assert out.startswith("rollups refreshed in ")
-    assert "they hold the days before " in out
+    assert "they hold every row before " in out
 
 
 # --- migration 0002 ------------------------------------------------------------------------------
@@ -598,10 +598,10 @@ def test_migration_0002_goes_up_and_down(empty_database: Settings) -> None:
     assert schema(empty_database) == (VIEWS | OPERATOR_VIEWS, ROLLUPS, INDEXES)
 
 
-# --- migration 0004 ------------------------------------------------------------------------------
+# --- migrations 0004 and 0021 --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("revision", ["head", "0003"])
+@pytest.mark.parametrize("revision", ["0020", "0003"])
 def test_usage_counts_a_session_on_its_utc_day_from_the_rollup_or_live(
     empty_database: Settings, revision: str
 ) -> None:
@@ -610,12 +610,11 @@ def test_usage_counts_a_session_on_its_utc_day_from_the_rollup_or_live(
     0002's index, which 0004's downgrade brings back): a session at 23:59:59 UTC counts on that
     day and one at 00:00:00 on the next, once each, whatever the session's TimeZone."""
     db.upgrade(empty_database)
-    if revision != "head":
-        db.downgrade(empty_database, revision)
+    db.downgrade(empty_database, revision)
     assert schema(empty_database) == (
-        VIEWS | OPERATOR_VIEWS if revision == "head" else VIEWS,
+        VIEWS | OPERATOR_VIEWS if revision == "0020" else VIEWS,
         ROLLUPS,
-        INDEXES if revision == "head" else INDEXES_0002,
+        INDEXES if revision == "0020" else INDEXES_0002,
     )
     engine = db.make_engine(empty_database.effective_database_url)
     try:
@@ -666,12 +665,13 @@ def test_usage_counts_a_session_on_its_utc_day_from_the_rollup_or_live(
             assert usage_rows() == expected  # never refreshed: every day live
 
             def refresh() -> dict[str, dt.date | None]:
-                if revision == "head":
-                    return queries.refresh_rollups(session)
-                # Before 0007 there is no hotspot_refresh_rollup(): the owner refreshes itself.
+                """As the rollups' owner (0007's function is not there before it)."""
                 for name in queries.ROLLUPS:
                     session.execute(text(f"REFRESH MATERIALIZED VIEW CONCURRENTLY {name}"))
-                return queries.rollups_closed_before(session)
+                return {
+                    name: session.scalar(text(f"SELECT closed_before FROM {name} LIMIT 1"))
+                    for name in queries.ROLLUPS
+                }
 
             closed = refresh()
             assert closed["report_usage_closed"] == first_live
@@ -691,5 +691,62 @@ def test_usage_counts_a_session_on_its_utc_day_from_the_rollup_or_live(
                 (last_closed, "u2", 2, 22),
                 (first_live, "u1", 2, 1010),
             ]
+    finally:
+        engine.dispose()
+
+
+def test_a_days_row_is_the_rollups_hours_plus_the_rows_since_its_refresh(
+    empty_database: Settings,
+) -> None:
+    """0021: a refresh rolls up every row before its hour (UTC); the views add the rows since,
+    live, into the same day's row. A row written after the refresh for an hour before it shows
+    at the next refresh."""
+    db.upgrade(empty_database)
+    engine = db.make_engine(empty_database.effective_database_url)
+    try:
+        with Session(engine) as session, session.begin():  # one now() for every refresh
+            hour = session.scalar(text("SELECT date_trunc('hour', now(), 'UTC')"))
+            assert isinstance(hour, dt.datetime)
+
+            def start(moment: dt.datetime, input_bytes: int) -> None:
+                session.execute(
+                    text(
+                        "INSERT INTO radacct (acctsessionid, acctuniqueid, username, "
+                        "nasipaddress, acctstarttime, acctinputoctets) "
+                        "VALUES (:id, :id, 'u1', '192.0.2.11', :start, :bytes)"
+                    ),
+                    {"id": secrets.token_hex(8), "start": moment, "bytes": input_bytes},
+                )
+
+            def usage_rows() -> list[tuple[Any, ...]]:
+                rows = session.execute(
+                    text(
+                        "SELECT day, sessions, input_bytes FROM report_usage_per_user "
+                        "WHERE username = 'u1' ORDER BY day"
+                    )
+                )
+                return [tuple(row) for row in rows]
+
+            before, since = hour - dt.timedelta(minutes=1), hour
+            start(before, 1)
+            start(since, 10)
+            closed = queries.refresh_rollups(session)
+            assert closed["report_usage_closed"] == hour  # (no payments: the others hold none)
+            held = session.scalar(text("SELECT sum(input_bytes) FROM report_usage_closed"))
+            assert held == 1  # the row of the hour started is live
+
+            def day(moment: dt.datetime) -> dt.date:
+                return moment.astimezone(dt.UTC).date()
+
+            expected = [(day(before), 1, 1)] if day(before) != day(since) else []
+            today = [(day(since), 1, 10)] if expected else [(day(since), 2, 11)]
+            assert usage_rows() == expected + today
+
+            start(since, 100)  # live: counted at once
+            start(before, 1000)  # an hour rolled up: counted at the next refresh
+            grown = [(d, n + 1, b + 100) for d, n, b in today]
+            assert usage_rows() == expected + grown
+            queries.refresh_rollups(session)
+            assert sum(b for _, _, b in usage_rows()) == 1111
     finally:
         engine.dispose()
