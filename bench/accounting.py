@@ -151,6 +151,14 @@ def make_history(conn: Connection, rows: int, customers: int) -> float:
         FROM radius_sessions GROUP BY 1, 2
         """
     )
+    mark_synced(conn)
+    conn.execute("VACUUM ANALYZE")
+    conn.execute("CHECKPOINT")  # the load's dirty pages are not the sync's to write
+    return time.perf_counter() - started
+
+
+def mark_synced(conn: Connection) -> None:
+    """The sync's watermark at radacct's last stamp: every row in it counts as synced."""
     conn.execute(
         """
         INSERT INTO sync_watermarks (name, position)
@@ -158,9 +166,6 @@ def make_history(conn: Connection, rows: int, customers: int) -> float:
         ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position
         """
     )
-    conn.execute("VACUUM ANALYZE")
-    conn.execute("CHECKPOINT")  # the load's dirty pages are not the sync's to write
-    return time.perf_counter() - started
 
 
 def make_users(conn: Connection, cohort: str, count: int) -> None:

@@ -146,24 +146,33 @@ def send(path: Path, acct_port: int, count: int) -> float:
 
 
 def throughput(
-    ours: Connection, targets: list[Target], packets: int, rounds: int
+    ours: Connection,
+    targets: list[Target],
+    packets: int,
+    rounds: int,
+    *,
+    run: str = "",
+    users: Sequence[str] = (),
 ) -> dict[tuple[str, str], list[float]]:
     """Packets/s of each round per (target, packet kind); the targets take turns in every round,
-    each round starting one further down the list (so none always follows the same one)."""
+    each round starting one further down the list (so none always follows the same one).
+    Sessions are new to the database (`run` tells a second call's from the first's), of `users`
+    (packet_file)."""
     rates: dict[tuple[str, str], list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-acct-") as tmp:
         directory = Path(tmp)
         for number, target in enumerate(targets):  # warm-up: connection pools, caches
-            send(packet_file(directory, "Start", f"warm{number}", 500), target.acct_port, 500)
+            warm = packet_file(directory, "Start", f"{run}warm{number}", 500)
+            send(warm, target.acct_port, 500)
         numbered = list(enumerate(targets))
         for round_no in range(rounds):
             turn = round_no % len(targets)
             for number, target in numbered[turn:] + numbered[:turn]:
                 for statement in target.setup:
                     ours.execute(statement)
-                prefix = f"r{round_no}t{number}"  # new sessions: every Start inserts
+                prefix = f"{run}r{round_no}t{number}"  # new sessions: every Start inserts
                 for kind in KINDS:
-                    path = packet_file(directory, kind, prefix, packets)
+                    path = packet_file(directory, kind, prefix, packets, users)
                     rate = send(path, target.acct_port, packets)
                     rates.setdefault((target.label, kind), []).append(rate)
     return rates

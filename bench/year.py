@@ -35,8 +35,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench import private_stack, table
-from bench.accounting import TARGET_SYNC_SECONDS, measure_cohort, report_sync
-from bench.accounting_radius import KINDS, Connection, connect, packet_file, send
+from bench.accounting import TARGET_SYNC_SECONDS, mark_synced, measure_cohort, report_sync
+from bench.accounting_radius import (
+    KINDS,
+    Connection,
+    Target,
+    connect,
+    packet_file,
+    send,
+    throughput,
+)
 from bench.reports import print_reports, timed_reports
 from bench.reports_data import Plan, load, say, scalar
 from bench.reports_data import connect as loader_connection
@@ -48,6 +56,7 @@ from hotspot.dev.seed import DEMO_NAS_ADDRESS
 from hotspot.dev.stack import Stack
 
 TARGET_THROUGHPUT = 0.10
+OURS, STOCK = "ours", "stock indexes"
 # What our radacct has beyond the stock schema.sql: three indexes and the sync_seq stamp.
 STOCK_RADACCT = (
     "DROP INDEX radacct_sync_seq_idx",
@@ -60,11 +69,7 @@ STOCK_RADACCT = (
 
 def prepare(conn: Connection) -> None:
     """The year synced (the watermark at its last row) and the router radclient speaks as."""
-    conn.execute(
-        "INSERT INTO sync_watermarks (name, position) "
-        "SELECT 'radacct', last_value FROM radacct_sync_seq "
-        "ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position"
-    )
+    mark_synced(conn)
     conn.execute(
         "INSERT INTO nas (operator_id, nasname, shortname, secret) "
         "SELECT id, %s, 'bench', %s FROM operators WHERE code = 'DEFAULT'",
@@ -152,28 +157,10 @@ def measure_maintenance(
     ]
 
 
-def accounting_rates(
-    ours: Connection, settings: Settings, packets: int, rounds: int, users: Sequence[str]
-) -> dict[str, list[float]]:
-    """Packets/s per kind, `rounds` runs of each, on radacct as it is now: new sessions of the
-    year's users (their entries in radacct's per-user indexes are everywhere in them)."""
-    rates: dict[str, list[float]] = {}
-    with tempfile.TemporaryDirectory(prefix="bench-year-") as tmp:
-        directory = Path(tmp)
-        prefix = f"w{time.monotonic_ns()}"
-        send(packet_file(directory, "Start", prefix, 500), settings.radius_acct_port, 500)
-        ours.execute("CHECKPOINT")
-        for round_no in range(rounds):
-            for kind in KINDS:
-                path = packet_file(directory, kind, f"{prefix}r{round_no}", packets, users)
-                rates.setdefault(kind, []).append(send(path, settings.radius_acct_port, packets))
-    return rates
-
-
-def report_rates(ours: dict[str, list[float]], stock: dict[str, list[float]]) -> None:
+def report_rates(rates: dict[tuple[str, str], list[float]]) -> None:
     rows = []
     for kind in KINDS:
-        mine, theirs = statistics.median(ours[kind]), statistics.median(stock[kind])
+        mine, theirs = (statistics.median(rates[(label, kind)]) for label in (OURS, STOCK))
         verdict = "ok" if mine >= theirs * (1 - TARGET_THROUGHPUT) else "SLOW"
         rows.append((kind, f"{mine:,.0f}", f"{theirs:,.0f}", f"{mine / theirs - 1:+.1%}", verdict))
     table(
@@ -220,10 +207,16 @@ def main() -> None:
         say("FreeRADIUS throughput, as migrated then with the stock indexes")
         # The pruning left dead rows: vacuumed now, not by autovacuum during one schema's turn.
         ours.execute("VACUUM (ANALYZE) radacct")
-        as_migrated = accounting_rates(ours, settings, args.packets, args.rounds, users)
+        ours.execute("CHECKPOINT")
+        # Ours first, then the stock indexes (dropping is one way: no turns taken), the same
+        # year's users throughout.
+        port = settings.radius_acct_port
+        rates = throughput(ours, [Target(OURS, port)], args.packets, args.rounds, users=users)
         for statement in STOCK_RADACCT:
             ours.execute(statement)
-        stock = accounting_rates(ours, settings, args.packets, args.rounds, users)
+        rates |= throughput(
+            ours, [Target(STOCK, port)], args.packets, args.rounds, run="s", users=users
+        )
         ours.close()
     print(
         f"\nbench/year: {rows:,} radacct rows ({size[0] if size else '?'}), {plan.payments:,} "
@@ -238,7 +231,7 @@ def main() -> None:
         ("measure", "value"),
         maintenance,
     )
-    report_rates(as_migrated, stock)
+    report_rates(rates)
     print(f"\ntotal {time.perf_counter() - began:.0f} s; target ≤ {TARGET_SYNC_SECONDS:.0f} s sync")
 
 

@@ -121,10 +121,15 @@ def create_month(conn: psycopg.Connection, table: PartitionedTable, month: dt.da
         )
 
 
+def first_kept(today: dt.date, keep_months: int) -> dt.date:
+    """The oldest month a retention of `keep_months` keeps: with 6, on any day of July, February
+    (what is older goes, partitions and pruned rows alike)."""
+    return add_months(month_start(today), -keep_months)
+
+
 def expired(months: list[dt.date], today: dt.date, keep_months: int) -> Iterator[dt.date]:
-    """Months that ended before the retention: with 6, on any day of July, January and older."""
-    first_kept = add_months(month_start(today), -keep_months)
-    return (month for month in months if month < first_kept)
+    """Months that ended before the retention."""
+    return (month for month in months if month < first_kept(today, keep_months))
 
 
 def detach(conn: psycopg.Connection, ids: dict[str, sql.Identifier]) -> None:
@@ -213,8 +218,7 @@ def maintain(
         for pruned in PRUNED:
             keep = retention.get(pruned.name, 0)
             if keep > 0:
-                first_kept = add_months(month_start(today), -keep)
-                cutoff = dt.datetime.combine(first_kept, dt.time(), dt.UTC)
+                cutoff = dt.datetime.combine(first_kept(today, keep), dt.time(), dt.UTC)
                 done.pruned[pruned.name] = prune(conn, pruned, cutoff, archive)
     return done
 

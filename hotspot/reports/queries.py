@@ -285,7 +285,7 @@ def failed_disconnects(session: Session, days: Days) -> list[FailedDisconnect]:
 # --- the rollups ----------------------------------------------------------------------------------
 
 
-def rollups_closed_before(session: Session) -> dict[str, dt.datetime | None]:
+def rollups_closed_at(session: Session) -> dict[str, dt.datetime | None]:
     """Per rollup, the instant it holds every row before (None: it holds none, all are live)."""
     return {
         name: session.scalar(text(f"SELECT closed_at FROM {name} LIMIT 1"))  # noqa: S608
@@ -304,7 +304,7 @@ def refresh_rollups(session: Session) -> dict[str, dt.datetime | None]:
         # REFRESH and ANALYZE need the views' owner; the function (migration 0007) runs as it,
         # so the application role of a production deployment, which owns nothing, may call it.
         session.execute(text("SELECT hotspot_refresh_rollup(:name)"), {"name": name})
-    return rollups_closed_before(session)
+    return rollups_closed_at(session)
 
 
 # --- the dashboard -------------------------------------------------------------------------------
@@ -323,7 +323,7 @@ def dashboard(session: Session, days: Days, operator_id: int | None = None) -> d
         if operator_id is None
         else _operator_stk_funnel(session, days, calendar, operator_id)
     )
-    closed = rollups_closed_before(session)
+    closed = rollups_closed_at(session)
     oldest = min((moment for moment in closed.values() if moment is not None), default=None)
     return {
         "from": days.first.isoformat(),

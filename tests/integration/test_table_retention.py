@@ -35,12 +35,9 @@ def session_of(settings: Settings) -> Iterator[Session]:
 
 
 def user_id_of(session: Session) -> int:
-    credentials = make_user(session)
-    return int(
-        session.scalar(
-            text("SELECT id FROM hotspot_users WHERE username = :u"), {"u": credentials.username}
-        )
-    )
+    user_id = make_user(session).user_id
+    assert user_id is not None
+    return user_id
 
 
 def test_every_partitioned_table_starts_with_this_month_and_three_ahead(
