@@ -180,7 +180,7 @@ def test_the_cli_retries_every_failed_job_of_a_queue_at_once(
     assert done.returncode == 0, done.stderr
     assert sorted(line.split()[4] for line in done.stdout.splitlines()) == sorted(failed)
     assert again.stdout.strip() == "no failed jobs"
-    assert Queue(REPORTS, connection=connection).get_job_ids() == failed
+    assert sorted(Queue(REPORTS, connection=connection).get_job_ids()) == sorted(failed)
     with committed() as session:
         retried = session.scalars(
             select(AuditEntry.target).where(
