@@ -250,9 +250,9 @@ def payments_sql(lo: int, hi: int) -> str:
 def radacct_sql(lo: int, hi: int, now: dt.datetime) -> str:
     """Sessions j of payment k = (j - 1) / 10 + 1: the first a minute after paying (or, for the
     7 % of payments that never get online that day, a day or more later), the others spread over
-    the package's validity; one that would start after now is put as far before now instead.
+    the package's validity; one that would start after now ends as far before now instead.
     Durations are exponential, 40 minutes on average; a session is open when it would end after
-    now."""
+    now (so only those that began before now are: as many as the day's users hold at once)."""
     n = f"'{now.isoformat()}'::timestamptz"
     return f"""
     INSERT INTO radacct (radacctid, acctsessionid, acctuniqueid, username, realm, nasipaddress,
@@ -293,15 +293,16 @@ def radacct_sql(lo: int, hi: int, now: dt.datetime) -> str:
       FROM (SELECT s.*,
                    s.started + make_interval(secs => s.seconds) > {n} AS open,
                    s.seconds * 60000 * -ln(1 - pg_temp.u(s.j, 10)) AS down
-              FROM (SELECT b.j, b.buyer,
+              FROM (SELECT b.j, b.buyer, b.seconds,
                            CASE WHEN b.since + make_interval(secs => b.after) < {n}
                                 THEN b.since + make_interval(secs => b.after)
-                                ELSE {n} - make_interval(secs => b.after) END AS started,
-                           GREATEST(30, LEAST(-ln(1 - pg_temp.u(b.j, 9)) * 2400, b.validity,
-                                              8 * 3600)) AS seconds
+                                ELSE {n} - make_interval(secs => b.after + b.seconds)
+                           END AS started
                       FROM (SELECT a.*,
                                    CASE WHEN a.first AND a.online THEN 15 + 60 * pg_temp.u(a.j, 8)
-                                        ELSE a.validity * pg_temp.u(a.j, 8) END AS after
+                                        ELSE a.validity * pg_temp.u(a.j, 8) END AS after,
+                                   GREATEST(30, LEAST(-ln(1 - pg_temp.u(a.j, 9)) * 2400,
+                                                      a.validity, 8 * 3600)) AS seconds
                               FROM (SELECT j, (j - 1) % {SESSIONS_PER_PAYMENT} = 0 AS first,
                                            pg_temp.buyer(k) AS buyer,
                                            pg_temp.validity(k) AS validity,

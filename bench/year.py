@@ -14,7 +14,7 @@ after), into a private stack with Redis and FreeRADIUS, then measures on it:
 4. FreeRADIUS accounting throughput (radclient, Starts then Interim-Updates, as
    bench/accounting) on the year's radacct as migrated, then with radacct as the stock
    schema.sql has it (our three indexes dropped, the sync_seq stamp off: the same 100 M rows
-   under the stock indexes), target within 10 %.
+   under the stock indexes), then as migrated again (the indexes rebuilt), target within 10 %.
 
     .venv/bin/python -m bench.year [--payments 10000000] [--users 10000] [--packets 5000]
                                    [--rounds 3]
@@ -33,6 +33,9 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.schema import CreateIndex
 
 from bench import private_stack, table
 from bench.accounting import TARGET_SYNC_SECONDS, mark_synced, measure_cohort, report_sync
@@ -54,16 +57,26 @@ from hotspot.core.deployment import DEMO_NAS_SECRET
 from hotspot.core.settings import Settings
 from hotspot.dev.seed import DEMO_NAS_ADDRESS
 from hotspot.dev.stack import Stack
+from hotspot.models.radius import RadAcct
 
 TARGET_THROUGHPUT = 0.10
-OURS, STOCK = "ours", "stock indexes"
+OURS, STOCK, OURS_AGAIN = "ours", "stock indexes", "ours again"
 # What our radacct has beyond the stock schema.sql: three indexes and the sync_seq stamp.
+EXTRA_INDEXES = ("radacct_sync_seq_idx", "radacct_username_start_idx", "radacct_active_user_idx")
 STOCK_RADACCT = (
-    "DROP INDEX radacct_sync_seq_idx",
-    "DROP INDEX radacct_username_start_idx",
-    "DROP INDEX radacct_active_user_idx",
+    *(f"DROP INDEX {name}" for name in EXTRA_INDEXES),
     "ALTER TABLE radacct ALTER COLUMN sync_seq DROP DEFAULT",
     "ALTER TABLE radacct DISABLE TRIGGER radacct_sync_seq_closed",
+)
+# And back, as the schema has them (the model's index definitions).
+OUR_RADACCT = (
+    *(
+        str(CreateIndex(index).compile(dialect=postgresql.dialect()))
+        for index in RadAcct.__table__.indexes
+        if index.name in EXTRA_INDEXES
+    ),
+    "ALTER TABLE radacct ALTER COLUMN sync_seq SET DEFAULT nextval('radacct_sync_seq')",
+    "ALTER TABLE radacct ENABLE TRIGGER radacct_sync_seq_closed",
 )
 
 
@@ -157,16 +170,48 @@ def measure_maintenance(
     ]
 
 
+def compare_throughput(
+    ours: Connection, port: int, args: argparse.Namespace, users: Sequence[str]
+) -> dict[tuple[str, str], list[float]]:
+    """Ours, then the stock indexes, then ours again with the indexes rebuilt (minutes): on
+    one copy of the year, turns cannot alternate, so ours is measured on both sides of the
+    stock turn and drift (caches, checkpoints, autovacuum) does not favour either."""
+    rates: dict[tuple[str, str], list[float]] = {}
+    for label, statements in ((OURS, ()), (STOCK, STOCK_RADACCT), (OURS_AGAIN, OUR_RADACCT)):
+        for statement in statements:
+            ours.execute(statement)
+        # Dead rows (the pruning's, a turn's) vacuumed now, not by autovacuum during a turn.
+        ours.execute("VACUUM (ANALYZE) radacct")
+        ours.execute("CHECKPOINT")
+        target = Target(label, port)
+        run = label.replace(" ", "")[:6]  # new sessions in every turn
+        rates |= throughput(ours, [target], args.packets, args.rounds, run=run, users=users)
+    return rates
+
+
 def report_rates(rates: dict[tuple[str, str], list[float]]) -> None:
     rows = []
     for kind in KINDS:
-        mine, theirs = (statistics.median(rates[(label, kind)]) for label in (OURS, STOCK))
+        median = {
+            label: statistics.median(rates[(label, kind)]) for label in (OURS, STOCK, OURS_AGAIN)
+        }
+        mine, theirs = (median[OURS] + median[OURS_AGAIN]) / 2, median[STOCK]
         verdict = "ok" if mine >= theirs * (1 - TARGET_THROUGHPUT) else "SLOW"
-        rows.append((kind, f"{mine:,.0f}", f"{theirs:,.0f}", f"{mine / theirs - 1:+.1%}", verdict))
+        rows.append(
+            (
+                kind,
+                f"{median[OURS]:,.0f}",
+                f"{theirs:,.0f}",
+                f"{median[OURS_AGAIN]:,.0f}",
+                f"{mine / theirs - 1:+.1%}",
+                verdict,
+            )
+        )
     table(
-        "4. FreeRADIUS accounting on the year's radacct, radclient -p 50, median of rounds; "
-        f"target within {TARGET_THROUGHPUT:.0%} of the stock indexes",
-        ("packets", "ours /s", "stock indexes /s", "ours vs stock", "target"),
+        "4. FreeRADIUS accounting on the year's radacct, radclient -p 50, median of "
+        "rounds; ours (the mean of its turns before and after) within "
+        f"{TARGET_THROUGHPUT:.0%} of the stock indexes",
+        ("packets", "ours /s", "stock indexes /s", "ours again /s", "ours vs stock", "target"),
         rows,
     )
 
@@ -204,19 +249,8 @@ def main() -> None:
         say("maintenance under load")
         old_logins(settings, stack, add_months(month_start(now.date()), -13), args.logins)
         maintenance = measure_maintenance(settings, args.packets, users, now.date())
-        say("FreeRADIUS throughput, as migrated then with the stock indexes")
-        # The pruning left dead rows: vacuumed now, not by autovacuum during one schema's turn.
-        ours.execute("VACUUM (ANALYZE) radacct")
-        ours.execute("CHECKPOINT")
-        # Ours first, then the stock indexes (dropping is one way: no turns taken), the same
-        # year's users throughout.
-        port = settings.radius_acct_port
-        rates = throughput(ours, [Target(OURS, port)], args.packets, args.rounds, users=users)
-        for statement in STOCK_RADACCT:
-            ours.execute(statement)
-        rates |= throughput(
-            ours, [Target(STOCK, port)], args.packets, args.rounds, run="s", users=users
-        )
+        say("FreeRADIUS throughput: as migrated, with the stock indexes, as migrated again")
+        rates = compare_throughput(ours, settings.radius_acct_port, args, users)
         ours.close()
     print(
         f"\nbench/year: {rows:,} radacct rows ({size[0] if size else '?'}), {plan.payments:,} "

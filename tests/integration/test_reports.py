@@ -708,14 +708,19 @@ def test_a_days_row_is_the_rollups_hours_plus_the_rows_since_its_refresh(
             hour = session.scalar(text("SELECT date_trunc('hour', now(), 'UTC')"))
             assert isinstance(hour, dt.datetime)
 
-            def start(moment: dt.datetime, input_bytes: int) -> None:
+            def start(moment: dt.datetime, input_bytes: int, username: str | None = "u1") -> None:
                 session.execute(
                     text(
                         "INSERT INTO radacct (acctsessionid, acctuniqueid, username, "
                         "nasipaddress, acctstarttime, acctinputoctets) "
-                        "VALUES (:id, :id, 'u1', '192.0.2.11', :start, :bytes)"
+                        "VALUES (:id, :id, :username, '192.0.2.11', :start, :bytes)"
                     ),
-                    {"id": secrets.token_hex(8), "start": moment, "bytes": input_bytes},
+                    {
+                        "id": secrets.token_hex(8),
+                        "username": username,
+                        "start": moment,
+                        "bytes": input_bytes,
+                    },
                 )
 
             def usage_rows() -> list[tuple[Any, ...]]:
@@ -730,10 +735,20 @@ def test_a_days_row_is_the_rollups_hours_plus_the_rows_since_its_refresh(
             before, since = hour - dt.timedelta(minutes=1), hour
             start(before, 1)
             start(since, 10)
+            start(before, 2, "u2")  # only in the rollup
+            start(before, 4, None)  # nobody's usage
             closed = queries.refresh_rollups(session)
             assert closed["report_usage_closed"] == hour  # (no payments: the others hold none)
             held = session.scalar(text("SELECT sum(input_bytes) FROM report_usage_closed"))
-            assert held == 1  # the row of the hour started is live
+            assert held == 1 + 2  # the row of the hour started is live
+            start(since, 3, "u3")  # only live
+            per_user = session.execute(
+                text(
+                    "SELECT username, sum(input_bytes) FROM report_usage_per_user "
+                    "GROUP BY username ORDER BY username"
+                )
+            ).all()
+            assert [tuple(row) for row in per_user] == [("u1", 11), ("u2", 2), ("u3", 3)]
 
             def day(moment: dt.datetime) -> dt.date:
                 return moment.astimezone(dt.UTC).date()
