@@ -33,7 +33,9 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateIndex
 
@@ -71,8 +73,8 @@ STOCK_RADACCT = (
 # And back, as the schema has them (the model's index definitions).
 OUR_RADACCT = (
     *(
-        str(CreateIndex(index).compile(dialect=postgresql.dialect()))
-        for index in RadAcct.__table__.indexes
+        str(CreateIndex(index).compile(dialect=postgresql.dialect()))  # type: ignore[no-untyped-call]
+        for index in cast(Table, RadAcct.__table__).indexes
         if index.name in EXTRA_INDEXES
     ),
     "ALTER TABLE radacct ALTER COLUMN sync_seq SET DEFAULT nextval('radacct_sync_seq')",
