@@ -233,14 +233,9 @@ def usage_per_user(session: Session, days: Days, limit: int | None = None) -> li
         session,
         UsageRow,
         """
-        SELECT username, min(user_id) AS user_id, min(phone) AS phone, min(package) AS package,
-               count(*) AS days_online, sum(sessions)::bigint AS sessions,
-               sum(session_seconds)::bigint AS session_seconds,
-               sum(input_bytes)::bigint AS input_bytes, sum(output_bytes)::bigint AS output_bytes,
-               sum(total_bytes)::bigint AS total_bytes
-          FROM report_usage_per_user
-         WHERE day BETWEEN :first AND :last AND username IS NOT NULL
-         GROUP BY username
+        SELECT username, user_id, phone, package, days_online, sessions, session_seconds,
+               input_bytes, output_bytes, total_bytes
+          FROM report_usage_totals(:first, :last)
          ORDER BY total_bytes DESC, username
          LIMIT :limit
         """,

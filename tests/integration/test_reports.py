@@ -736,19 +736,37 @@ def test_a_days_row_is_the_rollups_hours_plus_the_rows_since_its_refresh(
             start(before, 1)
             start(since, 10)
             start(before, 2, "u2")  # only in the rollup
+            start(hour - dt.timedelta(days=2), 7, "u2")  # a day wholly in the rollup
             start(before, 4, None)  # nobody's usage
             closed = queries.refresh_rollups(session)
             assert closed["report_usage_closed"] == hour  # (no payments: the others hold none)
             held = session.scalar(text("SELECT sum(input_bytes) FROM report_usage_closed"))
-            assert held == 1 + 2  # the row of the hour started is live
+            assert held == 1 + 2 + 7  # the row of the hour started is live
             start(since, 3, "u3")  # only live
-            per_user = session.execute(
+            summed = session.execute(
                 text(
-                    "SELECT username, sum(input_bytes) FROM report_usage_per_user "
+                    "SELECT username, count(*), sum(sessions), sum(input_bytes), "
+                    "sum(total_bytes) FROM report_usage_per_user "
                     "GROUP BY username ORDER BY username"
                 )
             ).all()
-            assert [tuple(row) for row in per_user] == [("u1", 11), ("u2", 2), ("u3", 3)]
+            assert [(name, b) for name, _, _, b, _ in summed] == [
+                ("u1", 11),
+                ("u2", 9),
+                ("u3", 3),
+            ]
+            # The totals per user read the rollup's whole days from it: the same sums.
+            totals = session.execute(
+                text(
+                    "SELECT username, days_online, sessions, input_bytes, total_bytes "
+                    "FROM report_usage_totals(:first, :last) ORDER BY username"
+                ),
+                {
+                    "first": hour.date() - dt.timedelta(days=3),
+                    "last": hour.date() + dt.timedelta(days=1),
+                },
+            ).all()
+            assert [tuple(row) for row in totals] == [tuple(row) for row in summed]
 
             def day(moment: dt.datetime) -> dt.date:
                 return moment.astimezone(dt.UTC).date()
