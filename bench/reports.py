@@ -213,7 +213,7 @@ def setting(conn: Connection, name: str) -> str:
 def sizes(conn: Connection) -> list[tuple[str, str]]:
     rows = conn.execute(
         "SELECT c.relname, pg_size_pretty(pg_relation_size(c.oid)) FROM pg_class c "
-        "WHERE c.relname IN ('radacct', 'payments', 'radacct_username_start_idx', "
+        "WHERE c.relname IN ('radacct', 'payments', 'ix_radius_sessions_user_started', "
         "'ix_payments_paid_day', 'ix_payments_created_day', "
         "'ix_sms_messages_failures_day', 'ix_session_disconnections_failed_day') "
         "ORDER BY pg_relation_size(c.oid) DESC"

@@ -113,6 +113,13 @@ class RadiusSession(Base):
     __table_args__ = (
         Index("ix_radius_sessions_user_id_status", "user_id", "status"),
         Index("ix_radius_sessions_created_at", "created_at"),  # pruned past their retention
+        # Reports: a payment's first session (migration 0022).
+        Index(
+            "ix_radius_sessions_user_started",
+            "user_id",
+            "started_at",
+            postgresql_include=["nas_ip"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

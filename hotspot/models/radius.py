@@ -132,15 +132,8 @@ class RadAcct(Base):
         ),
         Index("radacct_calss_idx", "class"),
         Index("radacct_sync_seq_idx", "sync_seq"),
-        # Operator reports (migration 0002): a user's first session after a payment. Usage per
-        # day reads its live days through radacct_start_user_idx: an index holding the counters
-        # would take an entry on every Interim-Update (0002 had one; 0004 dropped it).
-        Index(
-            "radacct_username_start_idx",
-            "username",
-            "acctstarttime",
-            postgresql_include=["nasipaddress"],
-        ),
+        # No index for the reports: usage reads its live hours through radacct_start_user_idx,
+        # a payment's first session comes from radius_sessions (migrations 0004 and 0022).
     )
 
     radacctid: Mapped[int] = mapped_column(BigInteger, primary_key=True)

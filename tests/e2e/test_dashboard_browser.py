@@ -30,10 +30,12 @@ from hotspot.models import (
     PaymentMethod,
     PaymentStatus,
     RadAcct,
+    RadiusSession,
 )
 from hotspot.operators.tenants import default_operator_id
 from hotspot.operators.tokens import create_token, revoke_token
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.factories import synced_session
 from tests.support.harness import ServerThread, start_api
 from tests.support.paths import ROOT
 from tests.support.stack import StackUnderTest
@@ -73,7 +75,7 @@ def insert_month(session: Session) -> None:
     session.add_all(users)
     session.flush()
     today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    rows: list[Payment | RadAcct] = []
+    rows: list[Payment | RadAcct | RadiusSession] = []
     for back in range(29, -1, -1):
         day = today - dt.timedelta(days=back)
         for _ in range(12 + (back * 7) % 9 + (0 if back % 7 in (5, 6) else 6)):
@@ -109,19 +111,18 @@ def insert_month(session: Session) -> None:
             )
             if paid and rng.random() < 0.9:
                 start = paid + dt.timedelta(seconds=40)
-                rows.append(
-                    RadAcct(
-                        acctsessionid=secrets.token_hex(4),
-                        acctuniqueid=secrets.token_hex(16),
-                        username=user.username,
-                        nasipaddress=rng.choices(NASES, weights=(5, 3, 2))[0][0],
-                        acctstarttime=start,
-                        acctstoptime=start + dt.timedelta(minutes=30),
-                        acctsessiontime=1800,
-                        acctinputoctets=rng.randrange(10**6, 10**8),
-                        acctoutputoctets=rng.randrange(10**7, 10**9),
-                    )
+                acct = RadAcct(
+                    acctsessionid=secrets.token_hex(4),
+                    acctuniqueid=secrets.token_hex(16),
+                    username=user.username,
+                    nasipaddress=rng.choices(NASES, weights=(5, 3, 2))[0][0],
+                    acctstarttime=start,
+                    acctstoptime=start + dt.timedelta(minutes=30),
+                    acctsessiontime=1800,
+                    acctinputoctets=rng.randrange(10**6, 10**8),
+                    acctoutputoctets=rng.randrange(10**7, 10**9),
                 )
+                rows += [acct, synced_session(acct, user.id)]
     now = dt.datetime.now(dt.UTC)
     n = 0
     for ip, name in NASES:

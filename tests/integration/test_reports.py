@@ -39,6 +39,7 @@ from hotspot.models import (
 from hotspot.operators.tenants import default_operator_id
 from hotspot.reports import queries
 from hotspot.reports.queries import Days
+from tests.support.factories import synced_session
 from tests.support.stack import StackUnderTest
 
 D1 = dt.date(2001, 2, 3)
@@ -62,15 +63,17 @@ OPERATOR_VIEWS = {
     "report_wallet_statement",
 }
 ROLLUPS = set(queries.ROLLUPS)
-INDEXES = {
-    "radacct_username_start_idx",
+DAY_INDEXES = {
     "ix_payments_paid_day",
     "ix_payments_created_day",
     "ix_sms_messages_failures_day",
     "ix_session_disconnections_failed_day",
 }
 USAGE_INDEX = "radacct_start_day_idx"  # 0002 made it, 0004 dropped it
-INDEXES_0002 = INDEXES | {USAGE_INDEX}
+FIRST_SESSION_INDEX = "radacct_username_start_idx"  # 0002 made it, 0022 dropped it
+INDEXES_0002 = DAY_INDEXES | {USAGE_INDEX, FIRST_SESSION_INDEX}
+INDEXES_0004 = DAY_INDEXES | {FIRST_SESSION_INDEX}
+INDEXES = DAY_INDEXES | {"ix_radius_sessions_user_started"}  # 0022
 
 
 def at(day: dt.date, clock: str) -> dt.datetime:
@@ -207,15 +210,15 @@ def insert_known_data(session: Session) -> Known:
             framedipaddress="10.5.50.7",
         )
 
-    session.add_all(
-        [
-            acct(u1, north, at(D1, "10:01:00"), (1800, 1000, 5000)),
-            acct(u2, south, at(D2, "00:00:40"), (3600, 2000, 8000)),
-            acct(u3, north, at(D2 + dt.timedelta(days=1), "15:00:00"), (600, 100, 300)),
-            acct(u1, south, at(D1, "17:57:00"), (1800, 3000, 7000)),
-            acct(u2, north, at(D2, "08:00:00"), (300, 400, 600), open_=True),
-        ]
-    )
+    sessions = [
+        (u1, acct(u1, north, at(D1, "10:01:00"), (1800, 1000, 5000))),
+        (u2, acct(u2, south, at(D2, "00:00:40"), (3600, 2000, 8000))),
+        (u3, acct(u3, north, at(D2 + dt.timedelta(days=1), "15:00:00"), (600, 100, 300))),
+        (u1, acct(u1, south, at(D1, "17:57:00"), (1800, 3000, 7000))),
+        (u2, acct(u2, north, at(D2, "08:00:00"), (300, 400, 600), open_=True)),
+    ]
+    session.add_all([row for _, row in sessions])
+    session.add_all([synced_session(row, user.id) for user, row in sessions])
 
     def sms(status: SmsStatus, created: dt.datetime, error: str | None) -> SmsMessage:
         return SmsMessage(
@@ -571,10 +574,16 @@ def schema(settings: Settings) -> tuple[set[str], set[str], set[str]]:
         materialized = set(inspector.get_materialized_view_names())
         indexes = {
             str(index["name"])
-            for table in ("radacct", "payments", "sms_messages", "session_disconnections")
+            for table in (
+                "radacct",
+                "payments",
+                "sms_messages",
+                "session_disconnections",
+                "radius_sessions",
+            )
             for index in inspector.get_indexes(table)
         }
-        return views, materialized, indexes & INDEXES_0002
+        return views, materialized, indexes & (INDEXES_0002 | INDEXES)
     finally:
         engine.dispose()
 
@@ -614,7 +623,7 @@ def test_usage_counts_a_session_on_its_utc_day_from_the_rollup_or_live(
     assert schema(empty_database) == (
         VIEWS | OPERATOR_VIEWS if revision == "0020" else VIEWS,
         ROLLUPS,
-        INDEXES if revision == "0020" else INDEXES_0002,
+        INDEXES_0004 if revision == "0020" else INDEXES_0002,
     )
     engine = db.make_engine(empty_database.effective_database_url)
     try:

@@ -11,7 +11,17 @@ from sqlalchemy.orm import Session
 
 from hotspot.access.provisioning import Credentials, new_user, provision_purchase
 from hotspot.catalog.packages import NO_QUOTAS, Quotas, create_package
-from hotspot.models import Nas, Operator, Package, Payment, PaymentMethod, PaymentStatus
+from hotspot.models import (
+    Nas,
+    Operator,
+    Package,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    RadAcct,
+    RadiusSession,
+    SessionStatus,
+)
 from hotspot.operators.tenants import default_operator_id
 
 GIB = 2**30
@@ -155,3 +165,20 @@ def make_purchase(
     credentials = provision_purchase(session, payment, package, now)
     assert credentials is not None
     return payment, credentials
+
+
+def synced_session(acct: RadAcct, user_id: int) -> RadiusSession:
+    """Our copy of a radacct row as the accounting sync makes it, for tests that write radacct
+    directly (the reports find a payment's first session among ours)."""
+    return RadiusSession(
+        user_id=user_id,
+        status=SessionStatus.ACTIVE if acct.acctstoptime is None else SessionStatus.CLOSED,
+        acct_unique_id=acct.acctuniqueid,
+        acct_session_id=acct.acctsessionid,
+        nas_ip=acct.nasipaddress,
+        started_at=acct.acctstarttime,
+        stopped_at=acct.acctstoptime,
+        last_update_at=acct.acctupdatetime,
+        input_octets=acct.acctinputoctets or 0,
+        output_octets=acct.acctoutputoctets or 0,
+    )
