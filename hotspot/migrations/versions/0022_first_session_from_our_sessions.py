@@ -28,28 +28,15 @@ depends_on: str | Sequence[str] | None = None
 INDEX = "ix_radius_sessions_user_started"
 RADACCT_INDEX = "radacct_username_start_idx"
 
-REPORT_PAYMENTS = """
-CREATE OR REPLACE VIEW report_payments AS
-SELECT p.id AS payment_id,
-       (p.created_at AT TIME ZONE 'UTC')::date AS created_day,
-       (p.paid_at AT TIME ZONE 'UTC')::date AS paid_day,
-       p.created_at,
-       p.paid_at,
-       p.method,
-       p.status,
-       p.package_id,
-       p.user_id,
-       u.username,
-       p.phone,
-       p.mac,
-       p.amount,
-       CASE WHEN p.status = 'paid' THEN COALESCE(p.amount_paid, p.amount) END AS amount_paid,
-       s.nas_ip,
-       s.started_at AS first_session_at
-  FROM payments p
-  LEFT JOIN hotspot_users u ON u.id = p.user_id
-  LEFT JOIN LATERAL (
-        SELECT rs.nas_ip, rs.started_at
+# 0002's report_payments up to its lookup; the same columns, so CREATE OR REPLACE keeps the
+# views and rollups over it.
+PAYMENTS_0002 = dict(
+    importlib.import_module("hotspot.migrations.versions.0002_operator_views").VIEWS
+)["report_payments"]
+HEAD = PAYMENTS_0002.split("LEFT JOIN LATERAL")[0]
+# Named as radacct's columns, which 0002's select list reads.
+FIRST_SESSION = """LEFT JOIN LATERAL (
+        SELECT rs.nas_ip AS nasipaddress, rs.started_at AS acctstarttime
           FROM radius_sessions rs
          WHERE p.status = 'paid'
            AND rs.user_id = p.user_id
@@ -65,7 +52,7 @@ def upgrade() -> None:
     # On a year of data, about a minute: radius_sessions is read whole, its writer (the sync)
     # waits.
     op.execute(f"CREATE INDEX {INDEX} ON radius_sessions (user_id, started_at) INCLUDE (nas_ip)")
-    op.execute(REPORT_PAYMENTS)
+    op.execute(f"CREATE OR REPLACE VIEW report_payments AS {HEAD}{FIRST_SESSION}")
     op.execute(f"DROP INDEX {RADACCT_INDEX}")
 
 
@@ -73,8 +60,5 @@ def downgrade() -> None:
     op.execute(
         f"CREATE INDEX {RADACCT_INDEX} ON radacct (username, acctstarttime) INCLUDE (nasipaddress)"
     )
-    before = dict(
-        importlib.import_module("hotspot.migrations.versions.0002_operator_views").VIEWS
-    )
-    op.execute(f"CREATE OR REPLACE VIEW report_payments AS {before['report_payments']}")
+    op.execute(f"CREATE OR REPLACE VIEW report_payments AS {PAYMENTS_0002}")
     op.execute(f"DROP INDEX {INDEX}")
