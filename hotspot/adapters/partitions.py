@@ -18,7 +18,7 @@ import datetime as dt
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -132,29 +132,34 @@ def expired(months: list[dt.date], today: dt.date, keep_months: int) -> Iterator
     return (month for month in months if month < first_kept(today, keep_months))
 
 
-def detach(conn: psycopg.Connection, ids: dict[str, sql.Identifier]) -> None:
+def detach(conn: psycopg.Connection, ids: dict[str, sql.Identifier]) -> bool:
     """Takes the parent's lock for a moment only: PostgreSQL refuses CONCURRENTLY beside a
     default partition, so the wait is bounded instead (LOCK_TIMEOUT); a writer queues behind
-    it for at most that long. Tried again a few times when others hold the table."""
+    it for at most that long. Tried again a few times when others hold the table; False when
+    they held it throughout (autovacuum, which yields to a waiter only after deadlock_timeout,
+    or a long report): the month waits for the next run."""
     statement = sql.SQL("ALTER TABLE {parent} DETACH PARTITION {part}").format(**ids)
     for attempt in range(DETACH_ATTEMPTS):
         try:
             with conn.transaction():
                 conn.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT_MS}ms'")
                 conn.execute(statement)
-            return
+            return True
         except psycopg.errors.LockNotAvailable:
-            if attempt == DETACH_ATTEMPTS - 1:
-                raise
-            time.sleep(0.5 * (attempt + 1))
+            if attempt < DETACH_ATTEMPTS - 1:
+                time.sleep(0.5 * (attempt + 1))
+    return False
 
 
 def drop_month(
     conn: psycopg.Connection, table: PartitionedTable, month: dt.date, archive: Path | None
-) -> None:
-    """Detached (a moment's lock), then archived and dropped as a table nobody writes."""
-    detach(conn, identifiers(table, month))
+) -> bool:
+    """Detached (a moment's lock), then archived and dropped as a table nobody writes; False
+    when it could not be detached now."""
+    if not detach(conn, identifiers(table, month)):
+        return False
     archive_and_drop(conn, table, month, archive)
+    return True
 
 
 def identifiers(table: PartitionedTable, month: dt.date) -> dict[str, sql.Identifier]:
@@ -191,12 +196,14 @@ class Maintained:
     created: list[str]
     dropped: list[str]
     pruned: dict[str, int]
+    busy: list[str] = field(default_factory=list)  # expired, held by others: the next run's
 
     def __str__(self) -> str:
         pruned = ", ".join(f"{table} {count}" for table, count in self.pruned.items())
+        busy = f"; busy, left for the next run: {self.busy}" if self.busy else ""
         return (
             f"partitions created: {self.created or 'none'}; dropped: {self.dropped or 'none'}; "
-            f"rows pruned: {pruned or 'none'}"
+            f"rows pruned: {pruned or 'none'}{busy}"
         )
 
 
@@ -245,5 +252,5 @@ def keep_partitions(
             archive_and_drop(conn, table, month, archive)
             done.dropped.append(partition_name(table.name, month))
         for month in expired(months_of(conn, table.name), today, keep):
-            drop_month(conn, table, month, archive)
-            done.dropped.append(partition_name(table.name, month))
+            name = partition_name(table.name, month)
+            (done.dropped if drop_month(conn, table, month, archive) else done.busy).append(name)

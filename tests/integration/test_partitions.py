@@ -127,6 +127,26 @@ def test_a_month_left_detached_by_a_run_that_stopped_is_finished_by_the_next(
         assert [row["username"] for row in csv.DictReader(handle)] == ["erin"]
 
 
+def test_a_month_others_hold_throughout_is_left_for_the_next_run(
+    empty_database: Settings, tmp_path: Path
+) -> None:
+    """As autovacuum holds a month it is vacuuming (and yields to a waiter only after
+    deadlock_timeout, longer than a detach waits): that month waits, the run goes on."""
+    url, old = a_login_months_ago(empty_database, 8, "fay")
+    name = f"radpostauth_p{old:%Y%m}"
+    with connect(empty_database) as holder, holder.transaction():
+        holder.execute(f"LOCK TABLE {name} IN SHARE UPDATE EXCLUSIVE MODE")
+        done = maintain(url, THIS_MONTH, {"radpostauth": 6, "sms_messages": 1}, tmp_path)
+
+    again = maintain(url, THIS_MONTH, {"radpostauth": 6}, tmp_path)
+
+    assert done.busy == [name]
+    assert done.dropped == [f"radpostauth_p{add_months(old, 1):%Y%m}"]  # the month after
+    assert "sms_messages" in done.pruned
+    assert f"busy, left for the next run: ['{name}']" in str(done)
+    assert (again.dropped, again.busy) == ([name], [])
+
+
 def test_the_migration_keeps_every_row_in_its_month_both_ways(empty_database: Settings) -> None:
     db.upgrade(empty_database, "0017")
     long_ago = add_months(THIS_MONTH, -14)
