@@ -108,6 +108,24 @@ def old_logins(settings: Settings, stack: Stack, month: dt.date, count: int) -> 
         conn.execute(f"VACUUM (ANALYZE) radpostauth_p{month:%Y%m}")
 
 
+def time_quota_checks(conn: Connection, users: Sequence[str], count: int = 200) -> list[str]:
+    """What FreeRADIUS asks at every login on a time-quota package (hotspot_time_left), for
+    `count` of the year's users, each as if it bought 10 hours a day ago: ms per call."""
+    checked = list(users[:count])
+    conn.execute("UPDATE packages SET time_quota_seconds = 36000")
+    conn.execute(
+        "UPDATE hotspot_users SET usage_since = now() - interval '1 day' WHERE username = ANY(%s)",
+        (checked,),
+    )
+    took = []
+    for username in checked:
+        started = time.perf_counter()
+        conn.execute("SELECT hotspot_time_left(%s)", (username,)).fetchone()
+        took.append((time.perf_counter() - started) * 1000)
+    conn.execute("UPDATE packages SET time_quota_seconds = NULL")
+    return [f"{statistics.median(took):.2f} ms", f"{max(took):.2f} ms"]
+
+
 class Sender:
     """radclient without a pause, a new file of Starts each time, until stopped."""
 
@@ -250,6 +268,7 @@ def main() -> None:
         say("timing the reports")
         # Not the all-live queries (rollups never refreshed): at this size, minutes each.
         reports = timed_reports(ours, settings, now.date(), live=False)
+        quota = time_quota_checks(ours, users)
         say("syncing a cohort")
         sync = measure_cohort(ours, settings, args.sessions, sum(phases.values()))
         say("maintenance under load")
@@ -265,6 +284,12 @@ def main() -> None:
     )
     print("\n1. Operator reports, best of 3; target 500 ms\n")
     print_reports(reports)
+    table(
+        "A login's time-quota check (hotspot_time_left: the user's sessions open or closed "
+        "since a purchase a day ago), 200 users",
+        ("median", "slowest"),
+        [tuple(quota)],
+    )
     report_sync(sync, args.sessions, f"the year's {rows:,} radacct rows, synced")
     table(
         "3. A month pruned while FreeRADIUS writes (radclient -p 50, Starts, without a pause)",

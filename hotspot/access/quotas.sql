@@ -14,7 +14,9 @@ $$;
 
 -- Usage-time packages (packages.time_quota_seconds): seconds of the quota left, counted from
 -- radacct (each session's Acct-Session-Time, its part since the purchase: `usage_since`, else
--- since the account was made); NULL for a package without one.
+-- since the account was made); NULL for a package without one. The sessions are the user's open
+-- ones and those that closed since, each read through its partial index (radacct_active_user_idx,
+-- radacct_username_stop_idx: migration 0022), never the user's whole history.
 CREATE OR REPLACE FUNCTION hotspot_time_left(p_username text, p_now timestamptz DEFAULT now())
 RETURNS bigint
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
@@ -24,10 +26,13 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
                        LEAST(r.acctstarttime + make_interval(secs => COALESCE(r.acctsessiontime, 0)),
                              p_now)
                        - GREATEST(r.acctstarttime, COALESCE(u.usage_since, u.created_at)))))
-              FROM radacct r
-             WHERE r.username = u.username
-               AND r.acctstarttime IS NOT NULL
-               AND (r.acctstoptime IS NULL OR r.acctstoptime > COALESCE(u.usage_since, u.created_at))
+              FROM (SELECT acctstarttime, acctsessiontime FROM radacct
+                     WHERE username = u.username AND acctstoptime IS NULL
+                     UNION ALL
+                    SELECT acctstarttime, acctsessiontime FROM radacct
+                     WHERE username = u.username
+                       AND acctstoptime > COALESCE(u.usage_since, u.created_at)) r
+             WHERE r.acctstarttime IS NOT NULL
         ), 0))::bigint
     END
       FROM hotspot_users u

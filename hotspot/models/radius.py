@@ -132,6 +132,14 @@ class RadAcct(Base):
         ),
         Index("radacct_calss_idx", "class"),
         Index("radacct_sync_seq_idx", "sync_seq"),
+        # Time quotas (quotas.sql): a user's sessions closed since the usage began. Closed rows
+        # only: Starts and Interim-Updates add nothing to it (migration 0022).
+        Index(
+            "radacct_username_stop_idx",
+            "username",
+            "acctstoptime",
+            postgresql_where=text("acctstoptime IS NOT NULL"),
+        ),
         # No index for the reports: usage reads its live hours through radacct_start_user_idx,
         # a payment's first session comes from radius_sessions (migrations 0004 and 0022).
     )

@@ -73,7 +73,7 @@ USAGE_INDEX = "radacct_start_day_idx"  # 0002 made it, 0004 dropped it
 FIRST_SESSION_INDEX = "radacct_username_start_idx"  # 0002 made it, 0022 dropped it
 INDEXES_0002 = DAY_INDEXES | {USAGE_INDEX, FIRST_SESSION_INDEX}
 INDEXES_0004 = DAY_INDEXES | {FIRST_SESSION_INDEX}
-INDEXES = DAY_INDEXES | {"ix_radius_sessions_user_started"}  # 0022
+INDEXES = DAY_INDEXES | {"ix_radius_sessions_user_started", "radacct_username_stop_idx"}  # 0022
 
 
 def at(day: dt.date, clock: str) -> dt.datetime:

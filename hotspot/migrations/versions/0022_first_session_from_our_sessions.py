@@ -1,22 +1,33 @@
-"""Reports find a payment's first session among ours (radius_sessions), not in radacct.
+"""radacct's index by user and start goes: reports read a payment's first session from
+radius_sessions, time quotas read closed sessions through a partial index by user and stop.
 
 Revision ID: 0022
 Revises: 0021
 Create Date: 2027-03-08 09:00:00.000000
 
-Since 0002 report_payments looked up each paid payment's first session (its NAS, whether the
-customer got online within 24 hours) in radacct through `radacct_username_start_idx`: an index
-that took an entry on every Accounting-Start FreeRADIUS wrote, for the reports' sake alone. On a
-year of 100 M sessions it cost FreeRADIUS 8-16 % of its Starts per second against the stock
-schema (bench/year). The accounting sync already copies every session of our users into
-radius_sessions, in batches, off FreeRADIUS's path: the lookup now reads it there by user and
-start (the new index), and radacct is left with the stock indexes plus the two the sync and
-Simultaneous-Use need. Same rule, same columns; a session counts once the sync (every minute)
-has seen it.
+`radacct_username_start_idx` (0002) took an entry on every Accounting-Start FreeRADIUS wrote; on
+a year of 100 M sessions it cost 8-16 % of FreeRADIUS's Starts per second against the stock
+schema (bench/year). Its two readers now read elsewhere:
+
+- report_payments' first session of a payment (its NAS, whether it got online) comes from
+  radius_sessions, the accounting sync's copy of radacct, by user and start (a new index there,
+  off FreeRADIUS's path). Same rule, same columns; a session counts once the sync (every
+  minute) has seen it.
+- hotspot_time_left (quotas.sql, loaded again here), at every login on a time-quota package,
+  reads the user's open sessions through `radacct_active_user_idx` and those that closed after
+  the usage began through `radacct_username_stop_idx`, on (username, acctstoptime) of closed
+  rows only: a Start or an Interim-Update adds no entry to it, and a Stop, which moves the row
+  out of the open-session indexes, rewrites every index entry anyway. Before, it read every
+  session the user ever had.
+
+The indexes are built and dropped CONCURRENTLY, outside the migration's transaction, so a live
+database keeps taking accounting and sync writes; a build that fails leaves an INVALID index of
+that name: drop it and run the upgrade again.
 """
 
 import importlib
 from collections.abc import Sequence
+from importlib.resources import files
 
 from alembic import op
 
@@ -27,6 +38,7 @@ depends_on: str | Sequence[str] | None = None
 
 INDEX = "ix_radius_sessions_user_started"
 RADACCT_INDEX = "radacct_username_start_idx"
+STOP_INDEX = "radacct_username_stop_idx"
 
 # 0002's report_payments up to its lookup; the same columns, so CREATE OR REPLACE keeps the
 # views and rollups over it.
@@ -49,16 +61,30 @@ FIRST_SESSION = """LEFT JOIN LATERAL (
 
 
 def upgrade() -> None:
-    # On a year of data, about a minute: radius_sessions is read whole, its writer (the sync)
-    # waits.
-    op.execute(f"CREATE INDEX {INDEX} ON radius_sessions (user_id, started_at) INCLUDE (nas_ip)")
+    with op.get_context().autocommit_block():
+        op.execute(
+            f"CREATE INDEX CONCURRENTLY {INDEX} ON radius_sessions (user_id, started_at) "
+            "INCLUDE (nas_ip)"
+        )
+        op.execute(
+            f"CREATE INDEX CONCURRENTLY {STOP_INDEX} ON radacct (username, acctstoptime) "
+            "WHERE acctstoptime IS NOT NULL"
+        )
     op.execute(f"CREATE OR REPLACE VIEW report_payments AS {HEAD}{FIRST_SESSION}")
-    op.execute(f"DROP INDEX {RADACCT_INDEX}")
+    op.execute(files("hotspot.access").joinpath("quotas.sql").read_text())
+    with op.get_context().autocommit_block():
+        op.execute(f"DROP INDEX CONCURRENTLY {RADACCT_INDEX}")
 
 
 def downgrade() -> None:
-    op.execute(
-        f"CREATE INDEX {RADACCT_INDEX} ON radacct (username, acctstarttime) INCLUDE (nasipaddress)"
-    )
+    """0021's indexes and view; hotspot_time_left as it is (it reads the same rows either way,
+    through the username-led index when the stop index is gone)."""
+    with op.get_context().autocommit_block():
+        op.execute(
+            f"CREATE INDEX CONCURRENTLY {RADACCT_INDEX} ON radacct (username, acctstarttime) "
+            "INCLUDE (nasipaddress)"
+        )
     op.execute(f"CREATE OR REPLACE VIEW report_payments AS {PAYMENTS_0002}")
-    op.execute(f"DROP INDEX {INDEX}")
+    with op.get_context().autocommit_block():
+        op.execute(f"DROP INDEX CONCURRENTLY {STOP_INDEX}")
+        op.execute(f"DROP INDEX CONCURRENTLY {INDEX}")
