@@ -84,3 +84,30 @@ def test_radacct_is_stamped_on_inserts_and_closes_and_on_every_write_before_0003
     db.downgrade(empty_database, "0002")
     started, updated, stopped = sync_seqs(empty_database, "0002")
     assert started < updated < stopped
+
+
+def test_the_database_runs_without_jit_from_0023(empty_database: Settings) -> None:
+    """Reports cost more than JIT's thresholds on a year of data and run in milliseconds:
+    compiling took longer than running them (migration 0023)."""
+
+    def jit() -> tuple[str, list[str]]:
+        """A new session's jit (the database's default), and the database's own settings."""
+        engine = db.make_engine(empty_database.effective_database_url)
+        try:
+            with engine.connect() as conn:
+                shown = str(conn.execute(text("SHOW jit")).scalar())
+                own = conn.execute(
+                    text(
+                        "SELECT unnest(setconfig) FROM pg_db_role_setting WHERE setrole = 0 "
+                        "AND setdatabase = (SELECT oid FROM pg_database "
+                        "WHERE datname = current_database())"
+                    )
+                ).scalars()
+                return shown, list(own)
+        finally:
+            engine.dispose()
+
+    db.upgrade(empty_database)
+    assert jit() == ("off", ["jit=off"])
+    db.downgrade(empty_database, "0022")
+    assert "jit=off" not in jit()[1]
