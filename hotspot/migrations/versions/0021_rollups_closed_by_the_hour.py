@@ -90,16 +90,28 @@ ROLLUPS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+def closed_at(rollup: str) -> str:
+    """The instant the rollup holds every row before (-infinity when it holds none)."""
+    return f"COALESCE((SELECT closed_at FROM {rollup} LIMIT 1), '-infinity'::timestamptz)"
+
+
+def closed_day(rollup: str) -> str:
+    """closed_at's UTC day: the one day that can have rows both in the rollup and live."""
+    return f"(({closed_at(rollup)}) AT TIME ZONE 'UTC')::date"
+
+
 def since(rollup: str, column: str, day: str) -> str:
     """The live rows of a rollup: `column` (a timestamptz) from its closed_at on (every row when
     it holds none). `day` is the column's UTC day, indexed: a range on it with both ends (the
     lower one unknown when planned) makes the planner read that index from the right day, not
     the whole table (see 0004)."""
-    closed_at = f"COALESCE((SELECT closed_at FROM {rollup} LIMIT 1), '-infinity'::timestamptz)"
     return (
-        f"{day} >= (({closed_at}) AT TIME ZONE 'UTC')::date AND {day} <= 'infinity'::date "
-        f"AND {column} >= {closed_at}"
+        f"{day} >= {closed_day(rollup)} AND {day} <= 'infinity'::date "
+        f"AND {column} >= {closed_at(rollup)}"
     )
+
+
+USAGE_CLOSED_DAY = closed_day("report_usage_closed")
 
 
 NAS_NAMES = "(SELECT DISTINCT ON (nasname) nasname, shortname FROM nas ORDER BY nasname, id)"
@@ -185,11 +197,8 @@ REPORTS: tuple[tuple[str, str], ...] = (
         # for 30 days of 10 k users, in one aggregate; it spilled to disk.) The ranges have
         # both ends so that, with the lower one unknown when planned, an index is read.
         "report_usage_per_user",
-        """
-        WITH c AS (
-                SELECT COALESCE((SELECT closed_at FROM report_usage_closed LIMIT 1),
-                                '-infinity'::timestamptz) AS closed_at
-        ), live AS (
+        f"""
+        WITH live AS (
                 SELECT (r.acctstarttime AT TIME ZONE 'UTC')::date AS day,
                        r.username,
                        count(*) AS sessions,
@@ -197,18 +206,17 @@ REPORTS: tuple[tuple[str, str], ...] = (
                        COALESCE(sum(r.acctinputoctets), 0)::bigint AS input_bytes,
                        COALESCE(sum(r.acctoutputoctets), 0)::bigint AS output_bytes
                   FROM radacct r
-                 WHERE r.acctstarttime >= (SELECT closed_at FROM c)
+                 WHERE r.acctstarttime >= {closed_at("report_usage_closed")}
                    AND r.acctstarttime <= 'infinity'::timestamptz
                    AND r.username IS NOT NULL
                  GROUP BY (r.acctstarttime AT TIME ZONE 'UTC')::date, r.username
         ), last_day AS (
                 SELECT * FROM report_usage_closed
-                 WHERE day >= (SELECT (closed_at AT TIME ZONE 'UTC')::date FROM c)
-                   AND day <= 'infinity'::date
+                 WHERE day >= {USAGE_CLOSED_DAY} AND day <= 'infinity'::date
         ), t AS (
                 SELECT day, username, sessions, session_seconds, input_bytes, output_bytes
                   FROM report_usage_closed
-                 WHERE day < (SELECT (closed_at AT TIME ZONE 'UTC')::date FROM c)
+                 WHERE day < {USAGE_CLOSED_DAY}
                  UNION ALL
                 SELECT COALESCE(l.day, o.day),
                        COALESCE(l.username, o.username),
@@ -242,27 +250,24 @@ REPORTS: tuple[tuple[str, str], ...] = (
 # would sort every row), the others read from report_usage_per_user. An inlined SQL function,
 # so the days are constants when planned. Its days come out as report_usage_per_user's would
 # (tests/integration/test_reports.py holds both to it).
-USAGE_TOTALS = """
+USAGE_TOTALS = f"""
 CREATE FUNCTION report_usage_totals(first_day date, last_day date)
 RETURNS TABLE (username text, user_id bigint, phone text, package text, days_online bigint,
                sessions bigint, session_seconds bigint, input_bytes bigint,
                output_bytes bigint, total_bytes bigint)
 LANGUAGE sql STABLE AS $$
-    WITH split AS (
-        SELECT (COALESCE((SELECT closed_at FROM report_usage_closed LIMIT 1),
-                         '-infinity'::timestamptz) AT TIME ZONE 'UTC')::date AS day
-    ), parts AS (
+    WITH parts AS (
         SELECT c.username, count(*) AS days_online, sum(c.sessions) AS sessions,
                sum(c.session_seconds) AS session_seconds, sum(c.input_bytes) AS input_bytes,
                sum(c.output_bytes) AS output_bytes
           FROM report_usage_closed c
-         WHERE c.day BETWEEN first_day AND last_day AND c.day < (SELECT day FROM split)
+         WHERE c.day BETWEEN first_day AND last_day AND c.day < {USAGE_CLOSED_DAY}
          GROUP BY c.username
          UNION ALL
         SELECT v.username, count(*), sum(v.sessions), sum(v.session_seconds),
                sum(v.input_bytes), sum(v.output_bytes)
           FROM report_usage_per_user v
-         WHERE v.day BETWEEN first_day AND last_day AND v.day >= (SELECT day FROM split)
+         WHERE v.day BETWEEN first_day AND last_day AND v.day >= {USAGE_CLOSED_DAY}
          GROUP BY v.username
     )
     SELECT p.username, u.id, u.phone, pk.name, sum(p.days_online)::bigint,
